@@ -1,0 +1,34 @@
+package weir.node;
+
+import akka.actor.CoordinatedShutdown;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar weir-node.jar}: starts a node with {@code application.conf} and {@code WEIR_*}
+ * environment overrides. SIGTERM and SIGINT run coordinated shutdown (stop taking requests, flush,
+ * final load) and exit with status 0.
+ */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    WeirNode node;
+    try {
+      node = WeirNode.start(WeirNode.defaultConfig());
+    } catch (Exception e) {
+      log.error("Weir node failed to start: {}", RootCause.describe(e), e);
+      System.exit(1);
+      return;
+    }
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), signal -> {
+        log.info("SIG{} received: stopping (flush and final load first)", signal.getName());
+        CoordinatedShutdown.get(node.system()).runAll(CoordinatedShutdown.unknownReason());
+      });
+    }
+  }
+}

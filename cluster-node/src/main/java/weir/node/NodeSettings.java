@@ -1,0 +1,79 @@
+package weir.node;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import weir.node.ingest.BufferSettings;
+import weir.node.ingest.IngestSettings;
+import weir.node.load.LoadSettings;
+
+/**
+ * The node's typed settings, read once from {@code weir.*} at start (see {@code reference.conf}).
+ */
+public record NodeSettings(
+    Mode mode,
+    Path dataDir,
+    String hostname,
+    int ingestPort,
+    int adminPort,
+    String adminToken,
+    String postgresUrl,
+    String postgresUser,
+    String postgresPassword,
+    IngestSettings ingest,
+    BufferSettings buffer,
+    LoadSettings load,
+    Duration registryAskTimeout,
+    Duration registryRefreshInterval,
+    Duration registryMissRefreshInterval,
+    Duration reviveInterval,
+    int demoBatchIntervalSeconds,
+    int demoSyncIntervalSeconds,
+    Duration drainTimeout) {
+
+  /** Single node on embedded defaults, or one node of a cluster. */
+  public enum Mode { single, cluster }
+
+  public static NodeSettings fromConfig(Config config) {
+    Config w = config.getConfig("weir");
+    NodeSettings s = new NodeSettings(
+        Mode.valueOf(w.getString("mode").trim().toLowerCase()),
+        Path.of(w.getString("data-dir")).toAbsolutePath().normalize(),
+        w.getString("hostname"),
+        w.getInt("ports.ingest"),
+        w.getInt("ports.admin"),
+        w.getString("admin.token"),
+        w.getString("postgres.url"),
+        w.getString("postgres.user"),
+        w.getString("postgres.password"),
+        IngestSettings.fromConfig(w),
+        BufferSettings.fromConfig(w),
+        LoadSettings.fromConfig(w),
+        w.getDuration("registry.ask-timeout"),
+        w.getDuration("registry.refresh-interval"),
+        w.getDuration("registry.miss-refresh-interval"),
+        w.getDuration("revive-interval"),
+        w.getInt("demo.batch-interval-seconds"),
+        w.getInt("demo.sync-interval-seconds"),
+        w.getDuration("shutdown.drain-timeout"));
+    s.validate();
+    return s;
+  }
+
+  private void validate() {
+    if (ingest.defaultPartitions() < 1) throw new IllegalArgumentException("weir.ingest.default-partitions must be >= 1");
+    if (demoBatchIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_BATCH_INTERVAL_SECONDS must be >= 1");
+    if (demoSyncIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_SYNC_INTERVAL_SECONDS must be >= 1");
+    if (mode == Mode.cluster && postgresUrl.isBlank()) {
+      throw new IllegalArgumentException("Cluster mode needs a PostgreSQL journal: set WEIR_PG_URL.");
+    }
+    if (mode == Mode.cluster && adminToken.isBlank()) {
+      throw new IllegalArgumentException("Cluster mode needs an admin token: set WEIR_ADMIN_TOKEN.");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "NodeSettings[mode=" + mode + ", dataDir=" + dataDir + ", hostname=" + hostname + "]";
+  }
+}

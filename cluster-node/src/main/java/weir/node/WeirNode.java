@@ -1,0 +1,239 @@
+package weir.node;
+
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.MemberStatus;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.management.javadsl.AkkaManagement;
+import akka.pattern.StatusReply;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.node.admin.AdminRoutes;
+import weir.node.admin.AdminToken;
+import weir.node.admin.ConnectionStatusQuery;
+import weir.node.http.HttpServer;
+import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.ShardedIngest;
+import weir.node.ingest.WebhookRoutes;
+import weir.node.load.DestinationRuntimes;
+import weir.node.load.LoadCoordinator;
+import weir.node.registry.ConnectionDirectory;
+import weir.persistence.JournalDatabase;
+import weir.persistence.JournalSchema;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.Registry;
+
+/**
+ * Starts a Weir node: journal schema, actor system and cluster membership, sharded registry, buffers and
+ * load coordinators, the ingest and admin HTTP servers, Akka Management, the demo connection, and the
+ * shutdown tasks (SIGTERM: unbind, drain, flush every buffer, final load).
+ */
+public final class WeirNode {
+  private static final Logger log = LoggerFactory.getLogger(WeirNode.class);
+
+  private final ActorSystem<Void> system;
+  private final NodeSettings settings;
+  private final ConnectionDirectory directory;
+  private InetSocketAddress ingestAddress;
+  private InetSocketAddress adminAddress;
+  private Connection demo;
+
+  private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory) {
+    this.system = system;
+    this.settings = settings;
+    this.directory = directory;
+  }
+
+  /** Starts a node from {@code config} (application.conf with overrides); blocks until it serves. */
+  public static WeirNode start(Config config) throws Exception {
+    NodeSettings settings = NodeSettings.fromConfig(config);
+    Files.createDirectories(settings.dataDir());
+    JournalDatabase db = settings.mode() == NodeSettings.Mode.single
+        ? JournalDatabase.h2File(settings.dataDir())
+        : JournalDatabase.postgres(settings.postgresUrl(), settings.postgresUser(), settings.postgresPassword());
+    JournalSchema.ensure(db);
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", db.akkaConfig().withFallback(config));
+    try {
+      WeirNode node = new WeirNode(system, settings,
+          new ConnectionDirectory(system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()));
+      node.boot();
+      return node;
+    } catch (Exception e) {
+      system.terminate();
+      throw e;
+    }
+  }
+
+  /** Loads {@code application.conf} with the environment overrides (the way {@link Main} starts). */
+  public static Config defaultConfig() {
+    return ConfigFactory.load();
+  }
+
+  /** {@code config} with one setting replaced (used by tests and the CLI). */
+  public static Config with(Config config, String path, Object value) {
+    return config.withValue(path, ConfigValueFactory.fromAnyRef(value));
+  }
+
+  private void boot() throws Exception {
+    if (settings.mode() == NodeSettings.Mode.single) {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      awaitUp(cluster, Duration.ofSeconds(30));
+    }
+
+    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
+    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, blocking);
+    ClusterSharding sharding = ClusterSharding.get(system);
+    Registry.init(system);
+    sharding.init(Entity.of(ConnectionBuffer.ENTITY_KEY, ctx -> ConnectionBuffer.create(ctx.getEntityId(),
+        settings.buffer(), directory::cached, runtimes.stager(),
+        batch -> sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
+            .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()))));
+    sharding.init(Entity.of(LoadCoordinator.ENTITY_KEY, ctx -> LoadCoordinator.create(ctx.getEntityId(),
+        settings.load(), directory::cached, runtimes.loader())));
+
+    directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
+    directory.refreshEvery(settings.registryRefreshInterval());
+    if (settings.mode() == NodeSettings.Mode.single) {
+      demo = DemoConnection.ensure(directory, settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    reviveEntities();
+    system.scheduler().scheduleWithFixedDelay(settings.reviveInterval(), settings.reviveInterval(),
+        this::reviveEntities, system.executionContext());
+
+    registerDrain();
+
+    AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
+    WebhookRoutes webhooks = new WebhookRoutes(directory::connection,
+        new ShardedIngest(system, settings.ingest().askTimeout()), settings.ingest(),
+        akka.stream.Materializer.matFromSystem(system));
+    AdminRoutes admin = new AdminRoutes(system, token, directory,
+        new ConnectionStatusQuery(system, settings.registryAskTimeout()));
+    Duration drain = Duration.ofSeconds(5);
+    ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(), webhooks.route(), drain)
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain)
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    String management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+
+    log.info("Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
+        settings.mode(), settings.hostname(), ingestAddress.getPort(), settings.hostname(), adminAddress.getPort(),
+        management, Cluster.get(system).selfMember().address());
+    log.info("Admin token: {}", token.source());
+    if (demo != null) printDemo();
+  }
+
+  private void printDemo() {
+    String url = "http://" + settings.hostname() + ":" + ingestAddress.getPort() + "/v1/webhooks/" + demo.id();
+    System.out.println("Demo webhook: " + url);
+    System.out.println("Try it: curl -X POST " + url
+        + " -H 'Content-Type: application/json' -d '{\"event\":\"signup\",\"user\":\"ada\"}'");
+    System.out.println("Rows land in " + settings.dataDir().resolve("warehouse.duckdb") + ", table demo.events, within "
+        + demo.batchIntervalSeconds() + " s (batch interval) + " + demo.syncIntervalSeconds() + " s (sync interval).");
+    System.out.flush();
+  }
+
+  /** Wakes every buffer slot and coordinator this node knows, so unflushed work runs without new traffic. */
+  private void reviveEntities() {
+    ClusterSharding sharding = ClusterSharding.get(system);
+    for (Connection c : directory.connections().values()) {
+      for (int slot = 0; slot < c.partitions(); slot++) {
+        sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot)).tell(new ConnectionBuffer.Wake());
+      }
+    }
+    for (String destinationId : directory.destinations().keySet()) {
+      sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId).tell(new LoadCoordinator.Wake());
+    }
+  }
+
+  /**
+   * In CoordinatedShutdown's service-stop phase (after HTTP is unbound and drained): flush every buffer
+   * slot, then run a final load on every destination.
+   */
+  private void registerDrain() {
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "weir-flush-and-load", () -> {
+      long started = System.currentTimeMillis();
+      Duration timeout = settings.drainTimeout();
+      ClusterSharding sharding = ClusterSharding.get(system);
+      List<CompletableFuture<Done>> flushes = new ArrayList<>();
+      for (Connection c : directory.connections().values()) {
+        for (int slot = 0; slot < c.partitions(); slot++) {
+          flushes.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
+              .<Done>askWithStatus(ConnectionBuffer.FlushAll::new, timeout).toCompletableFuture());
+        }
+      }
+      log.info("Shutting down: flushing {} buffer slots", flushes.size());
+      return CompletableFuture.allOf(flushes.toArray(CompletableFuture[]::new))
+          .handle((ok, error) -> {
+            if (error != null) log.warn("Some buffers did not flush before shutdown: {}", RootCause.describe(error));
+            return Done.getInstance();
+          })
+          .thenCompose(done -> {
+            List<CompletableFuture<Done>> loads = new ArrayList<>();
+            for (String destinationId : directory.destinations().keySet()) {
+              loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
+                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, r), timeout).toCompletableFuture());
+            }
+            return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
+          })
+          .handle((ok, error) -> {
+            if (error != null) {
+              log.warn("Final load incomplete ({}); staged batches stay in the ledger and load on the next start",
+                  RootCause.describe(error));
+            } else {
+              log.info("Shutdown drain complete in {} ms: buffers flushed, final load done",
+                  System.currentTimeMillis() - started);
+            }
+            return Done.getInstance();
+          });
+    });
+  }
+
+  private static void awaitUp(Cluster cluster, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (cluster.selfMember().status() != MemberStatus.up()) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("The node did not join its cluster in " + timeout);
+      Thread.sleep(20);
+    }
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public int ingestPort() {
+    return ingestAddress.getPort();
+  }
+
+  public int adminPort() {
+    return adminAddress.getPort();
+  }
+
+  public ConnectionDirectory directory() {
+    return directory;
+  }
+
+  /** Runs coordinated shutdown (flush, final load) and waits for the actor system to terminate. */
+  public void stop(Duration timeout) throws Exception {
+    CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+        .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+}

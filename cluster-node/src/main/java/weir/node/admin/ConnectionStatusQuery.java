@@ -1,0 +1,56 @@
+package weir.node.admin;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import weir.node.ingest.ConnectionBuffer;
+import weir.node.load.LoadCoordinator;
+import weir.persistence.registry.Connection;
+
+/** Gathers a connection's figures from its buffer slots and its destination's load coordinator. */
+public final class ConnectionStatusQuery {
+
+  /** The status of API.md's {@code GET /v1/admin/connections/{id}/status}. */
+  public record ConnectionStatus(String state, long bufferedEvents, long stagedBatchesPending, long loadedRowsTotal,
+      long lastFlushAtMillis, long lastSyncAtMillis, long nextSyncAtMillis, String lastError, long deadLettersTotal,
+      long acceptedTotal) {}
+
+  private final ClusterSharding sharding;
+  private final Duration timeout;
+
+  public ConnectionStatusQuery(ActorSystem<?> system, Duration timeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.timeout = timeout;
+  }
+
+  public CompletionStage<ConnectionStatus> status(Connection connection) {
+    List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
+    for (int slot = 0; slot < connection.partitions(); slot++) {
+      slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, connection.slotEntityId(slot))
+          .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, timeout).toCompletableFuture());
+    }
+    CompletableFuture<LoadCoordinator.ConnectionLoadStatus> load = sharding
+        .entityRefFor(LoadCoordinator.ENTITY_KEY, connection.destinationId())
+        .<LoadCoordinator.ConnectionLoadStatus>ask(r -> new LoadCoordinator.GetStatus(connection.id(), r), timeout)
+        .toCompletableFuture();
+    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenCombine(load, (ignored, l) -> {
+      long buffered = 0, unconfirmed = 0, lastFlush = 0, deadLetters = 0, accepted = 0;
+      String error = l.lastError();
+      for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
+        ConnectionBuffer.BufferStatus s = f.join();
+        buffered += s.bufferedEvents();
+        unconfirmed += s.unconfirmedBatches();
+        lastFlush = Math.max(lastFlush, s.lastFlushAtMillis());
+        deadLetters += s.deadLettersTotal();
+        accepted += s.acceptedTotal();
+        if (error == null && s.lastError() != null) error = s.lastError();
+      }
+      return new ConnectionStatus(error == null ? "active" : "retrying", buffered, unconfirmed + l.pendingBatches(),
+          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted);
+    });
+  }
+}

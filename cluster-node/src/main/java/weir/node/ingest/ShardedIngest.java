@@ -1,0 +1,39 @@
+package weir.node.ingest;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.pattern.StatusReply;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import weir.node.RootCause;
+import weir.persistence.registry.Connection;
+import weir.protocol.StagedRow;
+
+/** {@link IngestGateway} over the sharded {@link ConnectionBuffer}s: a random slot per request. */
+public final class ShardedIngest implements IngestGateway {
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+
+  public ShardedIngest(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  @Override
+  public CompletionStage<Outcome> accept(Connection connection, List<StagedRow> rows,
+      List<ConnectionBuffer.DeadLetter> deadLetters) {
+    int slot = ThreadLocalRandom.current().nextInt(Math.max(1, connection.partitions()));
+    return sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, connection.slotEntityId(slot))
+        .<ConnectionBuffer.Accepted>askWithStatus(r -> new ConnectionBuffer.Accept(rows, deadLetters, r), askTimeout)
+        .<Outcome>thenApply(a -> new Accepted(a.count()))
+        .exceptionally(e -> {
+          Throwable root = RootCause.of(e);
+          if (root instanceof StatusReply.ErrorMessage m && ConnectionBuffer.OVERLOADED.equals(m.getMessage())) {
+            return new Overloaded();
+          }
+          return new Unavailable(RootCause.describe(e));
+        });
+  }
+}

@@ -1,0 +1,326 @@
+package weir.node.load;
+
+import akka.Done;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.pattern.StatusReply;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.javadsl.CommandHandlerWithReply;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.ReplyEffect;
+import akka.persistence.typed.javadsl.RetentionCriteria;
+import akka.persistence.typed.javadsl.SignalHandler;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import weir.node.RootCause;
+import weir.persistence.CborSerializable;
+import weir.persistence.registry.Connection;
+
+/**
+ * The load coordinator of one destination (entity id = destination id): a persisted ledger of staged
+ * batches waiting to be loaded, and the schedule that loads them.
+ *
+ * <p>Buffers hand batches over with {@link RecordBatch} (at-least-once; a batch already in the ledger is
+ * acknowledged without a new event). Every {@code sync_interval} of a connection, or on {@link Sync},
+ * the coordinator loads that connection's pending batches through its {@link BatchLoader} (one load at a
+ * time per destination, off the actor), then persists {@link BatchesLoaded}, which removes them from the
+ * ledger. A failed load is retried with exponential backoff and never drops a batch; a load that
+ * committed but whose {@link BatchesLoaded} was lost is repeated harmlessly, because the warehouse
+ * records batch ids in {@code _weir_loads} in the same transaction as the rows.
+ */
+public final class LoadCoordinator
+    extends EventSourcedBehaviorWithEnforcedReplies<LoadCoordinator.Command, LoadCoordinator.Event,
+        LoadCoordinator.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "LoadCoordinator");
+
+  /** Loads one connection's batches into the destination; blocking work runs off the actor. */
+  @FunctionalInterface
+  public interface BatchLoader {
+    /** Completes with the rows inserted, or fails having committed nothing. */
+    CompletionStage<LoadOutcome> load(Connection connection, List<StagedBatch> batches);
+  }
+
+  /** What a load committed: the batch ids now recorded in the warehouse, and the new rows. */
+  public record LoadOutcome(List<String> batchIds, long rowsInserted) {}
+
+  // ---- protocol ----
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Add a staged batch to the ledger; replies once it is persisted. */
+  public record RecordBatch(StagedBatch batch, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /**
+   * Load now: the pending batches of {@code connectionId} (or of every connection when null). Replies
+   * (when {@code replyTo} is not null) once those connections have no pending batch, or with an error
+   * when a load of them fails.
+   */
+  public record Sync(String connectionId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Start the entity without other effect. */
+  public record Wake() implements Command {}
+
+  /** Read the figures of one connection. */
+  public record GetStatus(String connectionId, ActorRef<ConnectionLoadStatus> replyTo) implements Command {}
+
+  /** Load figures of one connection. */
+  public record ConnectionLoadStatus(int pendingBatches, long pendingRows, long loadedRowsTotal,
+      long lastSyncAtMillis, long nextSyncAtMillis, String lastError) implements CborSerializable {}
+
+  private enum Tick implements Command { INSTANCE }
+
+  private record LoadSucceeded(String connectionId, LoadOutcome outcome) implements Command {}
+
+  private record LoadFailed(String connectionId, String reason) implements Command {}
+
+  // ---- journal ----
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record BatchRecorded(StagedBatch batch) implements Event {}
+
+  /** The batches are committed in the warehouse (rows: new rows inserted by this load). */
+  public record BatchesLoaded(String connectionId, List<String> batchIds, long rows, long atMillis)
+      implements Event {}
+
+  /** Per-connection load figures. */
+  public record ConnectionLedger(long loadedRowsTotal, long lastSyncAtMillis) implements CborSerializable {}
+
+  /** Immutable state: pending batches by id (oldest first) and per-connection figures. */
+  public record State(Map<String, StagedBatch> pending, Map<String, ConnectionLedger> connections)
+      implements CborSerializable {
+    static State empty() {
+      return new State(Map.of(), Map.of());
+    }
+
+    State recorded(BatchRecorded e) {
+      Map<String, StagedBatch> next = new LinkedHashMap<>(pending);
+      next.put(e.batch().batchId(), e.batch());
+      return new State(next, connections);
+    }
+
+    State loaded(BatchesLoaded e) {
+      Map<String, StagedBatch> next = new LinkedHashMap<>(pending);
+      e.batchIds().forEach(next::remove);
+      Map<String, ConnectionLedger> figures = new HashMap<>(connections);
+      ConnectionLedger before = connections.getOrDefault(e.connectionId(), new ConnectionLedger(0, 0));
+      figures.put(e.connectionId(), new ConnectionLedger(before.loadedRowsTotal() + e.rows(), e.atMillis()));
+      return new State(next, figures);
+    }
+
+    List<StagedBatch> pendingOf(String connectionId) {
+      return pending.values().stream().filter(b -> b.connectionId().equals(connectionId)).toList();
+    }
+  }
+
+  // ---- behaviour ----
+
+  public static Behavior<Command> create(String destinationId, LoadSettings settings,
+      Function<String, Optional<Connection>> connections, BatchLoader loader) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
+      return new LoadCoordinator(ctx, destinationId, settings, connections, loader);
+    }));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final String destinationId;
+  private final LoadSettings settings;
+  private final Function<String, Optional<Connection>> connections;
+  private final BatchLoader loader;
+  private final long startedAtMillis = System.currentTimeMillis();
+
+  // Work in progress, redone after a restart.
+  private String loadingConnection;
+  private final Map<String, Boolean> syncRequested = new HashMap<>();
+  private boolean syncAllRequested;
+  private final List<Waiter> waiters = new ArrayList<>();
+  private int failures;
+  private long retryAtMillis;
+  private final Map<String, String> lastErrors = new HashMap<>();
+
+  private record Waiter(String connectionId, ActorRef<StatusReply<Done>> replyTo) {}
+
+  private LoadCoordinator(ActorContext<Command> ctx, String destinationId, LoadSettings settings,
+      Function<String, Optional<Connection>> connections, BatchLoader loader) {
+    super(PersistenceId.of(ENTITY_KEY.name(), destinationId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+    this.ctx = ctx;
+    this.destinationId = destinationId;
+    this.settings = settings;
+    this.connections = connections;
+    this.loader = loader;
+  }
+
+  @Override
+  public State emptyState() {
+    return State.empty();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          if (!state.pending().isEmpty()) {
+            ctx.getLog().info("Load coordinator {} recovered with {} pending batches", destinationId,
+                state.pending().size());
+          }
+        })
+        .build();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(RecordBatch.class, (state, cmd) -> {
+          if (state.pending().containsKey(cmd.batch().batchId())) {
+            return Effect().reply(cmd.replyTo(), StatusReply.ack());
+          }
+          return Effect().persist(new BatchRecorded(cmd.batch())).thenReply(cmd.replyTo(), s -> StatusReply.ack());
+        })
+        .onCommand(Sync.class, (state, cmd) -> {
+          if (cmd.connectionId() == null) syncAllRequested = true;
+          else syncRequested.put(cmd.connectionId(), true);
+          if (cmd.replyTo() != null) waiters.add(new Waiter(cmd.connectionId(), cmd.replyTo()));
+          retryAtMillis = 0;
+          progress(state);
+          return Effect().noReply();
+        })
+        .onCommand(Wake.class, (state, cmd) -> Effect().noReply())
+        .onCommand(GetStatus.class, (state, cmd) -> Effect().reply(cmd.replyTo(), status(state, cmd.connectionId())))
+        .onCommand(Tick.class, (state, cmd) -> {
+          progress(state);
+          return Effect().noReply();
+        })
+        .onCommand(LoadSucceeded.class, this::onLoadSucceeded)
+        .onCommand(LoadFailed.class, (state, cmd) -> {
+          loadingConnection = null;
+          failures++;
+          Duration delay = settings.backoff(failures);
+          retryAtMillis = System.currentTimeMillis() + delay.toMillis();
+          lastErrors.put(cmd.connectionId(), cmd.reason());
+          ctx.getLog().warn("Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",
+              cmd.connectionId(), destinationId, failures, delay.toMillis(), cmd.reason());
+          List<Waiter> failed = waiters.stream()
+              .filter(w -> w.connectionId() == null || w.connectionId().equals(cmd.connectionId())).toList();
+          failed.forEach(w -> w.replyTo().tell(StatusReply.error("load failed: " + cmd.reason())));
+          waiters.removeAll(failed);
+          return Effect().noReply();
+        })
+        .build();
+  }
+
+  private ReplyEffect<Event, State> onLoadSucceeded(State state, LoadSucceeded cmd) {
+    loadingConnection = null;
+    failures = 0;
+    retryAtMillis = 0;
+    lastErrors.remove(cmd.connectionId());
+    ctx.getLog().info("Loaded {} batches of connection {} into {}: {} new rows", cmd.outcome().batchIds().size(),
+        cmd.connectionId(), destinationId, cmd.outcome().rowsInserted());
+    return Effect()
+        .persist(new BatchesLoaded(cmd.connectionId(), cmd.outcome().batchIds(), cmd.outcome().rowsInserted(),
+            System.currentTimeMillis()))
+        .thenRun(this::progress)
+        .thenNoReply();
+  }
+
+  private void progress(State state) {
+    long now = System.currentTimeMillis();
+    if (loadingConnection == null && now >= retryAtMillis) {
+      for (String connectionId : connectionsWithPending(state)) {
+        Optional<Connection> connection = connections.apply(connectionId);
+        if (connection.isEmpty()) {
+          lastErrors.put(connectionId, "connection not in the registry cache yet");
+          continue;
+        }
+        if (loadDue(state, connection.get(), now)) {
+          startLoad(state, connection.get());
+          break;
+        }
+      }
+    }
+    answerWaiters(state);
+  }
+
+  private boolean loadDue(State state, Connection c, long now) {
+    return syncAllRequested || syncRequested.containsKey(c.id()) || now >= nextSyncAt(state, c);
+  }
+
+  private long nextSyncAt(State state, Connection c) {
+    ConnectionLedger ledger = state.connections().get(c.id());
+    long last = ledger == null || ledger.lastSyncAtMillis() == 0 ? startedAtMillis : ledger.lastSyncAtMillis();
+    return last + c.syncIntervalSeconds() * 1000L;
+  }
+
+  private static List<String> connectionsWithPending(State state) {
+    return state.pending().values().stream().map(StagedBatch::connectionId).distinct().toList();
+  }
+
+  private void startLoad(State state, Connection connection) {
+    List<StagedBatch> batches = state.pendingOf(connection.id());
+    if (batches.size() > settings.maxBatchesPerLoad()) {
+      batches = batches.subList(0, settings.maxBatchesPerLoad());
+    }
+    loadingConnection = connection.id();
+    String connectionId = connection.id();
+    CompletionStage<LoadOutcome> result;
+    try {
+      result = loader.load(connection, List.copyOf(batches));
+    } catch (RuntimeException e) {
+      result = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(result, (outcome, error) -> error == null
+        ? new LoadSucceeded(connectionId, outcome)
+        : new LoadFailed(connectionId, RootCause.describe(error)));
+  }
+
+  private void answerWaiters(State state) {
+    if (waiters.isEmpty() && !syncAllRequested && syncRequested.isEmpty()) return;
+    syncRequested.keySet().removeIf(id -> state.pendingOf(id).isEmpty() && !id.equals(loadingConnection));
+    if (syncAllRequested && state.pending().isEmpty() && loadingConnection == null) syncAllRequested = false;
+    List<Waiter> done = waiters.stream().filter(w -> loadingConnection == null || w.connectionId() != null
+            && !w.connectionId().equals(loadingConnection))
+        .filter(w -> w.connectionId() == null ? state.pending().isEmpty() : state.pendingOf(w.connectionId()).isEmpty())
+        .toList();
+    done.forEach(w -> w.replyTo().tell(StatusReply.ack()));
+    waiters.removeAll(done);
+  }
+
+  private ConnectionLoadStatus status(State state, String connectionId) {
+    List<StagedBatch> pending = state.pendingOf(connectionId);
+    ConnectionLedger ledger = state.connections().getOrDefault(connectionId, new ConnectionLedger(0, 0));
+    long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
+    return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
+        ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastErrors.get(connectionId));
+  }
+
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(BatchRecorded.class, State::recorded)
+        .onEvent(BatchesLoaded.class, State::loaded)
+        .build();
+  }
+}

@@ -1,0 +1,114 @@
+package weir.node.registry;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.EntityRef;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.Destination;
+import weir.persistence.registry.Registry;
+
+/**
+ * This node's read-through cache of the {@link Registry}: the ingestion hot path reads connections from
+ * memory; a miss (a connection created on another node a moment ago) refreshes from the registry, at
+ * most once per {@code missRefreshInterval}, coalescing concurrent misses. A periodic refresh picks up
+ * changes made elsewhere.
+ */
+public final class ConnectionDirectory {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionDirectory.class);
+
+  private final ActorSystem<?> system;
+  private final Duration askTimeout;
+  private final Duration missRefreshInterval;
+  private volatile Registry.Snapshot snapshot = new Registry.Snapshot(Map.of(), Map.of());
+  private final AtomicReference<CompletableFuture<Registry.Snapshot>> inFlight = new AtomicReference<>();
+  private volatile long lastRefreshAtMillis;
+
+  public ConnectionDirectory(ActorSystem<?> system, Duration askTimeout, Duration missRefreshInterval) {
+    this.system = system;
+    this.askTimeout = askTimeout;
+    this.missRefreshInterval = missRefreshInterval;
+  }
+
+  /** Refreshes every {@code interval} for as long as the actor system runs. */
+  public void refreshEvery(Duration interval) {
+    system.scheduler().scheduleWithFixedDelay(interval, interval, this::refreshQuietly, system.executionContext());
+  }
+
+  private void refreshQuietly() {
+    refresh().exceptionally(e -> {
+      log.warn("Registry refresh failed: {}", e.toString());
+      return null;
+    });
+  }
+
+  /** Reloads the registry into the cache; concurrent calls share one ask. */
+  public CompletionStage<Registry.Snapshot> refresh() {
+    CompletableFuture<Registry.Snapshot> mine = new CompletableFuture<>();
+    CompletableFuture<Registry.Snapshot> existing = inFlight.compareAndExchange(null, mine);
+    if (existing != null) return existing;
+    registry().<Registry.Snapshot>ask(Registry.Get::new, askTimeout).whenComplete((s, e) -> {
+      if (s != null) {
+        snapshot = s;
+        lastRefreshAtMillis = System.currentTimeMillis();
+      }
+      inFlight.set(null);
+      if (e != null) mine.completeExceptionally(e);
+      else mine.complete(s);
+    });
+    return mine;
+  }
+
+  /** The connection from the cache only. */
+  public Optional<Connection> cached(String connectionId) {
+    return Optional.ofNullable(snapshot.connections().get(connectionId));
+  }
+
+  /** The destination from the cache only. */
+  public Optional<Destination> destination(String destinationId) {
+    return Optional.ofNullable(snapshot.destinations().get(destinationId));
+  }
+
+  /** Every cached connection. */
+  public Map<String, Connection> connections() {
+    return snapshot.connections();
+  }
+
+  /** Every cached destination. */
+  public Map<String, Destination> destinations() {
+    return snapshot.destinations();
+  }
+
+  /** The connection, refreshing the cache on a miss (rate-limited). */
+  public CompletionStage<Optional<Connection>> connection(String connectionId) {
+    Optional<Connection> hit = cached(connectionId);
+    if (hit.isPresent()) return CompletableFuture.completedFuture(hit);
+    if (System.currentTimeMillis() - lastRefreshAtMillis < missRefreshInterval.toMillis()) {
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
+    return refresh().thenApply(s -> Optional.ofNullable(s.connections().get(connectionId)));
+  }
+
+  /** Creates a destination in the registry and refreshes the cache. */
+  public CompletionStage<Destination> create(Destination destination) {
+    return registry().<Destination>askWithStatus(r -> new Registry.CreateDestination(destination, r), askTimeout)
+        .thenCompose(d -> refresh().thenApply(s -> d));
+  }
+
+  /** Creates a connection in the registry and refreshes the cache. */
+  public CompletionStage<Connection> create(Connection connection) {
+    return registry().<Connection>askWithStatus(r -> new Registry.CreateConnection(connection, r), askTimeout)
+        .thenCompose(c -> refresh().thenApply(s -> c));
+  }
+
+  private EntityRef<Registry.Command> registry() {
+    return ClusterSharding.get(system).entityRefFor(Registry.ENTITY_KEY, Registry.ENTITY_ID);
+  }
+}

@@ -1,0 +1,51 @@
+package weir.loaders.staging;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Where staged files wait for loading and are archived (local filesystem, S3, GCS).
+ *
+ * <p>Lifecycle of a file: {@link #create} opens it under a temporary name (open → write), then
+ * {@link StagedOutput#complete()} makes it visible under its final key atomically, or
+ * {@link StagedOutput#abort()} discards it. A reader never sees a partial file under a final key.
+ * Completing a key that already exists replaces it whole, so re-staging a batch is idempotent.
+ *
+ * <p>Threading: implementations are thread-safe; one {@link StagedOutput} is used by one thread. All
+ * methods block: call them from a blocking dispatcher, never from an actor's default one.
+ */
+public interface StagingStore {
+
+  /** Opens a new file that will be visible under {@code key} once completed. */
+  StagedOutput create(String key) throws IOException;
+
+  /** Reads a complete file. */
+  InputStream open(String key) throws IOException;
+
+  /** The file as a local path, for loaders that read local files; empty for remote stores. */
+  Optional<Path> localPath(String key);
+
+  /** A URI-like location of {@code key} for logs and status (never contains credentials). */
+  String describe(String key);
+
+  /** A file being written. */
+  interface StagedOutput extends AutoCloseable {
+    /** The stream to write the file's bytes to. Do not close it; call {@link #complete()}. */
+    OutputStream stream();
+
+    /** Flushes, makes the file durable and visible under its key. Idempotent after success. */
+    void complete() throws IOException;
+
+    /** Discards the file. Safe to call after a failure, and after {@link #complete()} (no effect). */
+    void abort();
+
+    /** Aborts unless completed. */
+    @Override
+    default void close() {
+      abort();
+    }
+  }
+}

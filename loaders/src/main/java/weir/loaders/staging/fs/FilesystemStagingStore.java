@@ -1,0 +1,104 @@
+package weir.loaders.staging.fs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.UUID;
+import weir.loaders.staging.StagingStore;
+
+/**
+ * Staging on a local (or shared, mounted) filesystem under a root directory. A file is written as
+ * {@code <key>.<uuid>.inprogress} next to its final place, fsynced, then atomically renamed to its key;
+ * the directory is fsynced too, so a completed file survives a power loss.
+ */
+public final class FilesystemStagingStore implements StagingStore {
+  private final Path root;
+
+  public FilesystemStagingStore(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  @Override
+  public StagedOutput create(String key) throws IOException {
+    Path target = resolve(key);
+    Files.createDirectories(target.getParent());
+    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".inprogress");
+    FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    OutputStream stream = java.nio.channels.Channels.newOutputStream(channel);
+    return new StagedOutput() {
+      private boolean done;
+
+      @Override
+      public OutputStream stream() {
+        return stream;
+      }
+
+      @Override
+      public void complete() throws IOException {
+        if (done) return;
+        stream.flush();
+        channel.force(true);
+        channel.close();
+        try {
+          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+          throw new IOException("The staging filesystem cannot rename atomically: " + root, e);
+        }
+        forceDirectory(target.getParent());
+        done = true;
+      }
+
+      @Override
+      public void abort() {
+        if (done) return;
+        done = true;
+        try {
+          channel.close();
+          Files.deleteIfExists(temp);
+        } catch (IOException ignored) {
+          // Best effort: an .inprogress file is never read by loaders.
+        }
+      }
+    };
+  }
+
+  @Override
+  public InputStream open(String key) throws IOException {
+    return Files.newInputStream(resolve(key));
+  }
+
+  @Override
+  public Optional<Path> localPath(String key) {
+    return Optional.of(resolve(key));
+  }
+
+  @Override
+  public String describe(String key) {
+    return resolve(key).toUri().toString();
+  }
+
+  private Path resolve(String key) {
+    Path p = root.resolve(key).normalize();
+    if (!p.startsWith(root)) throw new IllegalArgumentException("Staging key escapes the root: " + key);
+    return p;
+  }
+
+  private static void forceDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException ignored) {
+      // Some filesystems do not allow fsync on directories; the rename itself is still atomic.
+    }
+  }
+}

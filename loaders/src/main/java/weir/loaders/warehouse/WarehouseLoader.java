@@ -1,0 +1,74 @@
+package weir.loaders.warehouse;
+
+import java.util.List;
+import java.util.Map;
+import weir.loaders.staging.StagedFile;
+import weir.protocol.TableSpec;
+
+/**
+ * Loads staged batches into one warehouse destination. The load coordinator calls it; each
+ * implementation knows only its own SQL and API.
+ *
+ * <p>One {@link #load} call: ensure the schema, tables and the {@code _weir_loads} ledger table exist;
+ * skip batches already recorded in {@code _weir_loads}; insert the rows of the remaining batches whose
+ * {@code event_id} is not in the target yet (and only one row per {@code event_id} from the batch); record
+ * the batch ids in {@code _weir_loads}; all of the inserts and records commit in one transaction.
+ * Re-running a load that failed, or that succeeded but whose acknowledgement was lost, is harmless.
+ *
+ * <p>Threading: blocking; the coordinator runs at most one load per destination at a time, on a
+ * blocking dispatcher.
+ */
+public interface WarehouseLoader {
+
+  /** Loads {@code request}; throws when nothing was committed. */
+  LoadResult load(LoadRequest request) throws LoadException;
+
+  /** A staged batch to load: its id and files. */
+  record StagedBatchFiles(String batchId, List<StagedFile> files) {
+    public StagedBatchFiles {
+      files = List.copyOf(files);
+    }
+  }
+
+  /**
+   * The batches of one schema to load together.
+   *
+   * @param schema the target schema
+   * @param tables the shape of every table the files name
+   * @param batches the batches, oldest first
+   */
+  record LoadRequest(String schema, Map<String, TableSpec> tables, List<StagedBatchFiles> batches) {
+    public LoadRequest {
+      tables = Map.copyOf(tables);
+      batches = List.copyOf(batches);
+    }
+  }
+
+  /**
+   * What one load committed.
+   *
+   * @param loadedBatchIds batches recorded in {@code _weir_loads} by this load
+   * @param skippedBatchIds batches that were already recorded (loaded before)
+   * @param rowsInserted new rows per table
+   */
+  record LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted) {
+    public long totalRowsInserted() {
+      return rowsInserted.values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
+  /** A load failed and committed nothing. {@link #transientFailure()} says whether a retry may succeed. */
+  final class LoadException extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final boolean transientFailure;
+
+    public LoadException(String message, boolean transientFailure, Throwable cause) {
+      super(message, cause);
+      this.transientFailure = transientFailure;
+    }
+
+    public boolean transientFailure() {
+      return transientFailure;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package weir.persistence.registry;
+
+import java.util.Optional;
+import weir.persistence.CborSerializable;
+
+/**
+ * A registered source of events and where they go. Persisted inside the registry's events: adding a field
+ * is fine (absent in old payloads means null), renaming or removing one needs a migration.
+ *
+ * @param id stable identifier, used in ingestion URLs and staged paths
+ * @param name human name
+ * @param kind what it ingests
+ * @param destinationId where its events are loaded
+ * @param schema warehouse schema of its tables
+ * @param table the table of a webhook connection
+ * @param batchSize buffered events per slot that trigger a flush
+ * @param batchIntervalSeconds age of the oldest buffered event that triggers a flush
+ * @param syncIntervalSeconds how often staged batches are loaded
+ * @param partitions buffer slots (entities) the connection's traffic is spread over
+ * @param signingSecret HMAC secret webhook requests must be signed with, or null
+ * @param idField body field that holds the event id, or null
+ * @param writeKey the key tracking clients authenticate with
+ * @param createdAtMillis creation time
+ */
+public record Connection(
+    String id,
+    String name,
+    ConnectionKind kind,
+    String destinationId,
+    String schema,
+    String table,
+    int batchSize,
+    int batchIntervalSeconds,
+    long syncIntervalSeconds,
+    int partitions,
+    String signingSecret,
+    String idField,
+    String writeKey,
+    long createdAtMillis)
+    implements CborSerializable {
+
+  public Optional<String> signingSecretIfAny() {
+    return Optional.ofNullable(signingSecret).filter(s -> !s.isEmpty());
+  }
+
+  public Optional<String> idFieldIfAny() {
+    return Optional.ofNullable(idField).filter(s -> !s.isEmpty());
+  }
+
+  /** The buffer entity id of one slot: {@code <connectionId>#<slot>}. */
+  public String slotEntityId(int slot) {
+    return id + "#" + slot;
+  }
+
+  @Override
+  public String toString() {
+    // Secrets never reach a log line through toString.
+    return "Connection[" + id + " " + name + " " + kind + " -> " + destinationId + " " + schema + "."
+        + table + "]";
+  }
+}

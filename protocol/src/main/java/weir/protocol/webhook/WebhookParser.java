@@ -1,0 +1,221 @@
+package weir.protocol.webhook;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import weir.protocol.BodyException;
+import weir.protocol.ColumnType;
+import weir.protocol.Json;
+import weir.protocol.Rejection;
+import weir.protocol.StagedRow;
+import weir.protocol.TableSpec;
+
+/**
+ * Turns the body of a generic webhook request ({@code POST /v1/webhooks/{connectionId}}) into staged rows
+ * of the connection's single table: {@code event_id}, {@code received_at}, {@code data}.
+ *
+ * <p>Accepted bodies: one JSON object, a JSON array of objects, NDJSON (one object per line) or an
+ * {@code application/x-www-form-urlencoded} form (one event, string values). Array elements or NDJSON
+ * lines that are valid JSON but not objects are rejected one by one; a body that is not valid JSON is
+ * rejected as a whole.
+ *
+ * <p>The {@code event_id} of each object is, in order: the value of the connection's {@code id_field}
+ * when set and present; else the {@code X-Event-Id} header for a single-event body; else the SHA-256 of
+ * the object's canonical JSON, so that an exact client retry maps to the same id.
+ */
+public final class WebhookParser {
+
+  /** Raw payloads kept with a rejection are cut to this many characters. */
+  public static final int MAX_DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024;
+
+  /** The body formats a webhook accepts, chosen by the request's media type. */
+  public enum Format {
+    JSON,
+    NDJSON,
+    FORM;
+
+    /** The format for a media type ({@code type/subtype}, lower case, no parameters), if accepted. */
+    public static Optional<Format> forMediaType(String mediaType) {
+      return switch (mediaType) {
+        case "application/json", "text/json" -> Optional.of(JSON);
+        case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines" ->
+            Optional.of(NDJSON);
+        case "application/x-www-form-urlencoded" -> Optional.of(FORM);
+        default -> Optional.empty();
+      };
+    }
+  }
+
+  /** The table of a webhook connection: {@code event_id} (key), {@code received_at}, {@code data}. */
+  public static TableSpec tableSpec(String table) {
+    return new TableSpec(table, List.of(
+        new TableSpec.Column("event_id", ColumnType.STRING),
+        new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
+        new TableSpec.Column("data", ColumnType.JSON)), "event_id");
+  }
+
+  /** What a body yields: accepted rows (in request order) and rejected elements. */
+  public record Result(List<StagedRow> rows, List<Rejection> rejections) {}
+
+  private final String table;
+  private final Optional<String> idField;
+
+  /**
+   * @param table the connection's table
+   * @param idField the connection's {@code id_field}, if any
+   */
+  public WebhookParser(String table, Optional<String> idField) {
+    this.table = table;
+    this.idField = idField.filter(f -> !f.isBlank());
+  }
+
+  /**
+   * Parses a body.
+   *
+   * @param body the raw bytes
+   * @param format the body format
+   * @param eventIdHeader the {@code X-Event-Id} header, if sent
+   * @param receivedAt when the node received the request
+   * @throws BodyException when nothing of the body can be used (code {@code invalid_json},
+   *     {@code invalid_form}, {@code empty_body}, {@code invalid_encoding})
+   */
+  public Result parse(byte[] body, Format format, Optional<String> eventIdHeader, Instant receivedAt)
+      throws BodyException {
+    String text = decodeUtf8(body);
+    if (text.isBlank()) {
+      throw new BodyException("empty_body", "The request body is empty.");
+    }
+    List<JsonNode> elements =
+        switch (format) {
+          case JSON -> jsonElements(text);
+          case NDJSON -> ndjsonElements(text);
+          case FORM -> List.of(formObject(text));
+        };
+    boolean singleEvent = format == Format.FORM || (format == Format.JSON && elements.size() == 1
+        && !text.stripLeading().startsWith("["));
+    Optional<String> headerId = singleEvent ? eventIdHeader.filter(h -> !h.isBlank()) : Optional.empty();
+
+    List<StagedRow> rows = new ArrayList<>(elements.size());
+    List<Rejection> rejections = new ArrayList<>();
+    for (int i = 0; i < elements.size(); i++) {
+      JsonNode element = elements.get(i);
+      if (!(element instanceof ObjectNode object)) {
+        rejections.add(new Rejection(i, "not_an_object",
+            "Element " + i + " is a JSON " + element.getNodeType().name().toLowerCase()
+                + ", not an object.", truncate(Json.write(element))));
+        continue;
+      }
+      String eventId = eventId(object, headerId);
+      rows.add(toRow(object, eventId, receivedAt));
+    }
+    return new Result(List.copyOf(rows), List.copyOf(rejections));
+  }
+
+  private StagedRow toRow(ObjectNode data, String eventId, Instant receivedAt) {
+    ObjectNode row = JsonNodeFactory.instance.objectNode();
+    row.put("event_id", eventId);
+    row.put("received_at", receivedAt.toString());
+    row.set("data", data);
+    return new StagedRow(table, eventId, receivedAt.toEpochMilli(), Json.write(row));
+  }
+
+  private String eventId(ObjectNode object, Optional<String> headerId) {
+    if (idField.isPresent()) {
+      JsonNode value = object.get(idField.get());
+      if (value != null && !value.isNull() && !value.isContainerNode()) {
+        String id = value.asText();
+        if (!id.isEmpty()) return id;
+      }
+    }
+    return headerId.orElseGet(() -> Json.sha256OfCanonical(object));
+  }
+
+  private static List<JsonNode> jsonElements(String text) throws BodyException {
+    JsonNode root = readJson(text, "The body is not valid JSON");
+    if (root instanceof ArrayNode array) {
+      List<JsonNode> out = new ArrayList<>(array.size());
+      array.forEach(out::add);
+      return out;
+    }
+    return List.of(root);
+  }
+
+  private static List<JsonNode> ndjsonElements(String text) throws BodyException {
+    List<JsonNode> out = new ArrayList<>();
+    int lineNo = 0;
+    for (String line : text.split("\r?\n", -1)) {
+      lineNo++;
+      if (line.isBlank()) continue;
+      out.add(readJson(line, "Line " + lineNo + " of the NDJSON body is not valid JSON"));
+    }
+    return out;
+  }
+
+  private static JsonNode readJson(String text, String what) throws BodyException {
+    try (JsonParser parser = Json.MAPPER.createParser(text)) {
+      JsonToken first = parser.nextToken();
+      if (first == null) throw new BodyException("invalid_json", what + ": it is empty.");
+      JsonNode node = Json.MAPPER.readTree(parser);
+      if (parser.nextToken() != null) {
+        throw new BodyException("invalid_json", what + ": unexpected content after the first value.");
+      }
+      return node;
+    } catch (JsonProcessingException e) {
+      throw new BodyException("invalid_json", what + " (" + e.getOriginalMessage() + " at line "
+          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ").");
+    } catch (IOException e) {
+      throw new BodyException("invalid_json", what + ".");
+    }
+  }
+
+  private static ObjectNode formObject(String text) throws BodyException {
+    ObjectNode object = JsonNodeFactory.instance.objectNode();
+    for (String pair : text.strip().split("&")) {
+      if (pair.isEmpty()) continue;
+      int eq = pair.indexOf('=');
+      String key = eq < 0 ? pair : pair.substring(0, eq);
+      String value = eq < 0 ? "" : pair.substring(eq + 1);
+      try {
+        object.put(URLDecoder.decode(key, StandardCharsets.UTF_8), URLDecoder.decode(value, StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        throw new BodyException("invalid_form", "The form body has a malformed percent-escape in '"
+            + truncate(pair, 80) + "'.");
+      }
+    }
+    if (object.isEmpty()) throw new BodyException("empty_body", "The form body has no fields.");
+    return object;
+  }
+
+  private static String decodeUtf8(byte[] body) throws BodyException {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(body))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new BodyException("invalid_encoding", "The body is not valid UTF-8.");
+    }
+  }
+
+  private static String truncate(String s) {
+    return truncate(s, MAX_DEAD_LETTER_PAYLOAD_CHARS);
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+}
