@@ -17,15 +17,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Creates the Akka Persistence JDBC tables at start, from the DDL shipped in the persistence-jdbc jar.
  * Idempotent: every {@code CREATE TABLE/INDEX} is made {@code IF NOT EXISTS}, statements run one by one
- * with auto-commit (PostgreSQL's {@code CREATE INDEX CONCURRENTLY} cannot run in a transaction), and on
- * PostgreSQL a session advisory lock serialises nodes that start at the same time.
+ * with auto-commit, and on PostgreSQL a session advisory lock serialises nodes that start at the same time.
+ * The shipped PostgreSQL DDL builds two indexes {@code CONCURRENTLY}; that form waits for every other open
+ * transaction, including another node's session waiting on the advisory lock, which deadlocks. Indexes are
+ * only ever built here on a new schema, so the plain form is used.
  */
 public final class JournalSchema {
   private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
   /** Arbitrary, fixed key of the advisory lock that serialises schema creation on PostgreSQL. */
   private static final long PG_SCHEMA_LOCK = 0x5745_4952_0001L;
   private static final Pattern CREATE = Pattern.compile(
-      "^CREATE\\s+(UNIQUE\\s+)?(TABLE|INDEX)(\\s+CONCURRENTLY)?\\s+(?!IF\\s+NOT\\s+EXISTS)",
+      "^CREATE\\s+(UNIQUE\\s+)?(TABLE|INDEX)\\s+(?!IF\\s+NOT\\s+EXISTS)",
       Pattern.CASE_INSENSITIVE);
 
   private JournalSchema() {}
@@ -81,6 +83,7 @@ public final class JournalSchema {
   }
 
   private static String idempotent(String statement) {
+    statement = statement.replaceFirst("(?i)^(CREATE\\s+(?:UNIQUE\\s+)?INDEX)\\s+CONCURRENTLY\\b", "$1");
     Matcher m = CREATE.matcher(statement);
     if (!m.find()) return statement;
     return m.replaceFirst(m.group(0) + "IF NOT EXISTS ");

@@ -1,0 +1,118 @@
+package weir.loaders.warehouse.duckdb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import weir.loaders.staging.BatchFileWriter;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.warehouse.WarehouseLoader;
+import weir.loaders.warehouse.WarehouseLoader.StagedBatchFiles;
+import weir.protocol.StagedRow;
+import weir.protocol.TableSpec;
+import weir.protocol.webhook.WebhookParser;
+
+class DuckDbLoaderTest {
+  @TempDir Path dir;
+  private FilesystemStagingStore staging;
+  private DuckDbLoader loader;
+  private final Map<String, TableSpec> tables = Map.of("events", WebhookParser.tableSpec("events"));
+
+  @BeforeEach
+  void setUp() {
+    staging = new FilesystemStagingStore(dir.resolve("staging"));
+    loader = new DuckDbLoader(dir.resolve("warehouse.duckdb"), staging);
+  }
+
+  private StagedBatchFiles stage(String batchId, String... ids) throws Exception {
+    List<StagedRow> rows = new ArrayList<>();
+    for (String id : ids) rows.add(rowOf(id));
+    List<StagedFile> files = new BatchFileWriter(staging).write("c1", batchId, rows);
+    return new StagedBatchFiles(batchId, files);
+  }
+
+  private static StagedRow rowOf(String id) {
+    return new StagedRow("events", id, 1_700_000_000_000L,
+        "{\"event_id\":\"" + id + "\",\"received_at\":\"2023-11-14T22:13:20Z\",\"data\":{\"id\":\"" + id
+            + "\",\"nested\":{\"n\":1}}}");
+  }
+
+  private WarehouseLoader.LoadResult load(StagedBatchFiles... batches) throws Exception {
+    return loader.load(new WarehouseLoader.LoadRequest("demo", tables, List.of(batches)));
+  }
+
+  @Test
+  void createsSchemaAndTableAndLoadsRowsWithTheirJson() throws Exception {
+    WarehouseLoader.LoadResult result = load(stage("b1", "e1", "e2"));
+    assertThat(result.loadedBatchIds()).containsExactly("b1");
+    assertThat(result.rowsInserted()).containsEntry("events", 2L);
+    assertThat(query("SELECT event_id, data->>'$.id', CAST(data->'$.nested'->>'$.n' AS INT), "
+        + "epoch_ms(received_at) FROM demo.events ORDER BY event_id"))
+        .containsExactly("e1|e1|1|1700000000000", "e2|e2|1|1700000000000");
+    assertThat(query("SELECT batch_id, row_count FROM demo._weir_loads")).containsExactly("b1|2");
+  }
+
+  @Test
+  void eventIdsAlreadyLoadedOrRepeatedInABatchAreInsertedOnce() throws Exception {
+    load(stage("b1", "e1", "e2"));
+    WarehouseLoader.LoadResult second = load(stage("b2", "e2", "e3", "e3"), stage("b3", "e3", "e4"));
+    assertThat(second.rowsInserted()).containsEntry("events", 2L);
+    assertThat(query("SELECT event_id FROM demo.events ORDER BY 1")).containsExactly("e1", "e2", "e3", "e4");
+  }
+
+  @Test
+  void reloadingABatchRecordedInWeirLoadsIsSkipped() throws Exception {
+    StagedBatchFiles b1 = stage("b1", "e1");
+    load(b1);
+    WarehouseLoader.LoadResult again = load(b1);
+    assertThat(again.loadedBatchIds()).isEmpty();
+    assertThat(again.skippedBatchIds()).containsExactly("b1");
+    assertThat(query("SELECT count(*) FROM demo.events")).containsExactly("1");
+  }
+
+  @Test
+  void aFailingLoadCommitsNothingAndCanBeRetried() throws Exception {
+    StagedBatchFiles good = stage("b1", "e1");
+    StagedBatchFiles broken = stage("b2", "e2");
+    Path brokenFile = staging.localPath(broken.files().get(0).key()).orElseThrow();
+    byte[] saved = Files.readAllBytes(brokenFile);
+    Files.delete(brokenFile);
+
+    assertThatThrownBy(() -> load(good, broken)).isInstanceOf(WarehouseLoader.LoadException.class)
+        .satisfies(e -> assertThat(((WarehouseLoader.LoadException) e).transientFailure()).isTrue());
+    assertThat(query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"))
+        .containsExactly("0");
+
+    Files.write(brokenFile, saved);
+    assertThat(load(good, broken).loadedBatchIds()).containsExactly("b1", "b2");
+    assertThat(query("SELECT event_id FROM demo.events ORDER BY 1")).containsExactly("e1", "e2");
+  }
+
+  private List<String> query(String sql) throws Exception {
+    Properties readOnly = new Properties();
+    readOnly.setProperty("duckdb.read_only", "true");
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"), readOnly);
+         ResultSet rs = c.createStatement().executeQuery(sql)) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        List<String> cols = new ArrayList<>();
+        for (int i = 1; i <= n; i++) cols.add(rs.getString(i));
+        out.add(String.join("|", cols));
+      }
+    }
+    return out;
+  }
+}
