@@ -18,7 +18,9 @@ public final class Main {
   public static void main(String[] args) {
     WeirNode node;
     try {
-      node = WeirNode.start(WeirNode.defaultConfig());
+      // As a program (not embedded): once coordinated shutdown has run, exit the JVM with status 0.
+      node = WeirNode.start(WeirNode.with(WeirNode.with(WeirNode.defaultConfig(),
+          "akka.coordinated-shutdown.exit-jvm", "on"), "akka.coordinated-shutdown.exit-code", 0));
     } catch (Exception e) {
       log.error("Weir node failed to start: {}", RootCause.describe(e), e);
       System.exit(1);

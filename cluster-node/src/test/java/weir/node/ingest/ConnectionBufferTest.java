@@ -1,0 +1,232 @@
+package weir.node.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import weir.loaders.staging.StagedFile;
+import weir.node.load.StagedBatch;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
+import weir.protocol.StagedRow;
+
+class ConnectionBufferTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** An in-memory staging area: batch id → rows; fails the first {@code failuresLeft} calls. */
+  static final class FakeStager implements BatchStager {
+    final Map<String, List<StagedRow>> staged = new ConcurrentHashMap<>();
+    final AtomicInteger failuresLeft = new AtomicInteger();
+    final AtomicInteger calls = new AtomicInteger();
+
+    @Override
+    public CompletableFuture<List<StagedFile>> stage(Connection connection, String batchId, List<StagedRow> rows) {
+      calls.incrementAndGet();
+      if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        return CompletableFuture.failedFuture(new java.io.IOException("disk full"));
+      }
+      staged.put(batchId, List.copyOf(rows));
+      return CompletableFuture.completedFuture(List.of(new StagedFile("events", batchId + ".ndjson.gz", rows.size(),
+          0, 0, 10)));
+    }
+  }
+
+  /** An in-memory coordinator ledger; refuses while {@code down} is set. */
+  static final class FakeLedger implements BatchLedger {
+    final List<StagedBatch> recorded = new CopyOnWriteArrayList<>();
+    volatile boolean down;
+
+    @Override
+    public CompletableFuture<Done> record(StagedBatch batch) {
+      if (down) return CompletableFuture.failedFuture(new RuntimeException("coordinator unreachable"));
+      recorded.add(batch);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+  }
+
+  private final FakeStager stager = new FakeStager();
+  private final FakeLedger ledger = new FakeLedger();
+  private static final AtomicInteger ids = new AtomicInteger();
+  private String connectionId;
+
+  @BeforeEach
+  void freshConnection() {
+    connectionId = "c" + ids.incrementAndGet();
+  }
+
+  private Connection connection(int batchSize, int intervalSeconds) {
+    return new Connection(connectionId, "test", ConnectionKind.webhook, "d1", "demo", "events", batchSize,
+        intervalSeconds, 900, 1, null, null, "key", 0);
+  }
+
+  private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
+      buffer(Connection connection, Duration tick, int maxBuffered) {
+    BufferSettings settings = new BufferSettings(tick, maxBuffered, Duration.ofMillis(20), Duration.ofMillis(100),
+        Duration.ofSeconds(3), 5);
+    return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
+        settings, id -> Optional.of(connection), stager, ledger));
+  }
+
+  private static List<StagedRow> rows(String... ids) {
+    return java.util.Arrays.stream(ids)
+        .map(id -> new StagedRow("events", id, 1_700_000_000_000L, "{\"event_id\":\"" + id + "\"}")).toList();
+  }
+
+  private static CommandResultWithReply<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State,
+      StatusReply<ConnectionBuffer.Accepted>> accept(
+      EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State> kit,
+      List<StagedRow> rows) {
+    return kit.runCommand(r -> new ConnectionBuffer.Accept(rows, List.of(), r));
+  }
+
+  private static void eventually(Runnable assertion) {
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (true) {
+      try {
+        assertion.run();
+        return;
+      } catch (AssertionError e) {
+        if (System.currentTimeMillis() > deadline) throw e;
+        Thread.onSpinWait();
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException ie) {
+          throw new AssertionError(ie);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aRequestIsOneJournalEventAndTheReplyComesAfterIt() {
+    var kit = buffer(connection(100, 3600), Duration.ofHours(1), 1000);
+    var result = accept(kit, rows("a", "b", "c"));
+    assertThat(result.events()).singleElement().isInstanceOfSatisfying(ConnectionBuffer.EventsAccepted.class,
+        e -> assertThat(e.rows()).extracting(StagedRow::eventId).containsExactly("a", "b", "c"));
+    assertThat(result.reply().getValue()).isEqualTo(new ConnectionBuffer.Accepted(3));
+    assertThat(result.state().bufferedEvents()).isEqualTo(3);
+    assertThat(stager.calls).hasValue(0);
+  }
+
+  @Test
+  void reachingBatchSizeStagesEveryBufferedEventInOrderAndHandsTheBatchOff() {
+    var kit = buffer(connection(4, 3600), Duration.ofHours(1), 1000);
+    accept(kit, rows("a", "b"));
+    accept(kit, rows("c", "d", "e"));
+    eventually(() -> {
+      assertThat(kit.getState().bufferedEvents()).isZero();
+      assertThat(kit.getState().unconfirmed()).isEmpty();
+    });
+    String batchId = connectionId + "-0-00000001";
+    assertThat(stager.staged.get(batchId)).extracting(StagedRow::eventId).containsExactly("a", "b", "c", "d", "e");
+    assertThat(ledger.recorded).singleElement().satisfies(b -> {
+      assertThat(b.batchId()).isEqualTo(batchId);
+      assertThat(b.destinationId()).isEqualTo("d1");
+      assertThat(b.rows()).isEqualTo(5);
+    });
+    assertThat(kit.getState().stagedEventsTotal()).isEqualTo(5);
+  }
+
+  @Test
+  void theOldestEventsAgeTriggersAFlush() {
+    var kit = buffer(connection(1000, 1), Duration.ofMillis(50), 1000);
+    accept(kit, rows("a"));
+    assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
+    eventually(() -> assertThat(ledger.recorded).hasSize(1));
+    assertThat(kit.getState().bufferedEvents()).isZero();
+  }
+
+  @Test
+  void aFailedFlushKeepsTheEventsAndIsRetriedUnderTheSameBatchId() {
+    stager.failuresLeft.set(2);
+    var kit = buffer(connection(2, 3600), Duration.ofMillis(20), 1000);
+    accept(kit, rows("a", "b"));
+    eventually(() -> assertThat(stager.calls.get()).isGreaterThanOrEqualTo(3));
+    eventually(() -> assertThat(ledger.recorded).hasSize(1));
+    assertThat(stager.staged).containsOnlyKeys(connectionId + "-0-00000001");
+    assertThat(kit.getState().bufferedEvents()).isZero();
+  }
+
+  @Test
+  void afterARestartBufferedEventsAndUnconfirmedBatchesAreRecoveredAndHandedOff() {
+    ledger.down = true;
+    var kit = buffer(connection(2, 3600), Duration.ofMillis(20), 1000);
+    accept(kit, rows("a", "b"));
+    accept(kit, rows("c"));
+    eventually(() -> assertThat(kit.getState().unconfirmed()).hasSize(1));
+    assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
+
+    kit.restart();
+    assertThat(kit.getState().unconfirmed()).extracting(StagedBatch::batchId)
+        .containsExactly(connectionId + "-0-00000001");
+    assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
+
+    ledger.down = false;
+    eventually(() -> assertThat(kit.getState().unconfirmed()).isEmpty());
+    assertThat(ledger.recorded).extracting(StagedBatch::batchId).contains(connectionId + "-0-00000001");
+  }
+
+  @Test
+  void snapshotsAndEventDeletionKeepTheStateIntact() {
+    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 100_000);
+    for (int i = 0; i < 23; i++) accept(kit, rows("e" + i));
+    kit.restart();
+    assertThat(kit.getState().bufferedEvents()).isEqualTo(23);
+    assertThat(kit.getState().acceptedTotal()).isEqualTo(23);
+  }
+
+  @Test
+  void aFullSlotRefusesRequestsAsOverloadedWithoutPersisting() {
+    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 5);
+    accept(kit, rows("a", "b", "c", "d"));
+    var refused = accept(kit, rows("e", "f"));
+    assertThat(refused.reply().isError()).isTrue();
+    assertThat(refused.reply().getError().getMessage()).isEqualTo(ConnectionBuffer.OVERLOADED);
+    assertThat(refused.events()).isEmpty();
+    assertThat(refused.state().bufferedEvents()).isEqualTo(4);
+  }
+
+  @Test
+  void flushAllAnswersOnceEverythingIsStagedAndHandedOff() {
+    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 1000);
+    accept(kit, rows("a"));
+    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+    kit.runCommand(new ConnectionBuffer.FlushAll(probe.getRef()));
+    assertThat(probe.receiveMessage().isSuccess()).isTrue();
+    assertThat(kit.getState().drained()).isTrue();
+    assertThat(ledger.recorded).hasSize(1);
+  }
+
+  @Test
+  void deadLettersAreCountedAndKeptWithTheirReason() {
+    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 1000);
+    var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
+    kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.Accept(rows("a"), List.of(dl), r));
+    kit.restart();
+    TestProbe<ConnectionBuffer.BufferStatus> probe = testKit.createTestProbe();
+    kit.runCommand(new ConnectionBuffer.GetStatus(probe.getRef()));
+    ConnectionBuffer.BufferStatus status = probe.receiveMessage();
+    assertThat(status.deadLettersTotal()).isEqualTo(1);
+    assertThat(status.recentDeadLetters()).containsExactly(dl);
+  }
+}

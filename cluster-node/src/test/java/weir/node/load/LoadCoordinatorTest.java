@@ -1,0 +1,143 @@
+package weir.node.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.pattern.StatusReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
+
+class LoadCoordinatorTest {
+  private static final ActorTestKit testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
+  private static final AtomicInteger ids = new AtomicInteger();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** Records what it was asked to load; fails the first {@code failuresLeft} loads. */
+  static final class FakeLoader implements LoadCoordinator.BatchLoader {
+    final List<List<String>> loads = new CopyOnWriteArrayList<>();
+    final AtomicInteger failuresLeft = new AtomicInteger();
+
+    @Override
+    public CompletableFuture<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
+      if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        return CompletableFuture.failedFuture(new RuntimeException("warehouse down"));
+      }
+      List<String> batchIds = batches.stream().map(StagedBatch::batchId).toList();
+      loads.add(batchIds);
+      return CompletableFuture.completedFuture(new LoadCoordinator.LoadOutcome(batchIds,
+          batches.stream().mapToLong(StagedBatch::rows).sum()));
+    }
+  }
+
+  private final FakeLoader loader = new FakeLoader();
+  private final String destination = "d" + ids.incrementAndGet();
+
+  private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
+      coordinator(long syncIntervalSeconds) {
+    Connection c = new Connection("c1", "test", ConnectionKind.webhook, destination, "demo", "events", 500, 60,
+        syncIntervalSeconds, 1, null, null, "key", 0);
+    LoadSettings settings = new LoadSettings(Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofMillis(100),
+        100, 5);
+    return EventSourcedBehaviorTestKit.create(testKit.system(),
+        LoadCoordinator.create(destination, settings, id -> Optional.of(c), loader));
+  }
+
+  private static StagedBatch batch(String id, long rows) {
+    return new StagedBatch(id, "c1", "d", List.of(), rows, 0);
+  }
+
+  private static void eventually(Runnable assertion) {
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (true) {
+      try {
+        assertion.run();
+        return;
+      } catch (AssertionError e) {
+        if (System.currentTimeMillis() > deadline) throw e;
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException ie) {
+          throw new AssertionError(ie);
+        }
+      }
+    }
+  }
+
+  @Test
+  void recordingTheSameBatchTwiceIsOneLedgerEntry() {
+    var kit = coordinator(3600);
+    var first = kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 3), r));
+    var again = kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 3), r));
+    assertThat(first.events()).hasSize(1);
+    assertThat(again.events()).isEmpty();
+    assertThat(again.reply().isSuccess()).isTrue();
+    assertThat(kit.getState().pending()).containsOnlyKeys("b1");
+  }
+
+  @Test
+  void syncLoadsPendingBatchesAndRemovesThemFromTheLedger() {
+    var kit = coordinator(3600);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 3), r));
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b2", 4), r));
+    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.Sync("c1", probe.getRef()));
+    assertThat(probe.receiveMessage().isSuccess()).isTrue();
+    assertThat(loader.loads).containsExactly(List.of("b1", "b2"));
+    assertThat(kit.getState().pending()).isEmpty();
+    assertThat(kit.getState().connections().get("c1").loadedRowsTotal()).isEqualTo(7);
+  }
+
+  @Test
+  void theSyncIntervalTriggersLoadsWithoutBeingAsked() {
+    var kit = coordinator(1);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
+    eventually(() -> assertThat(loader.loads).hasSize(1));
+    eventually(() -> assertThat(kit.getState().pending()).isEmpty());
+  }
+
+  @Test
+  void failedLoadsAreRetriedAndNeverDropABatch() {
+    loader.failuresLeft.set(3);
+    var kit = coordinator(3600);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 2), r));
+    TestProbe<StatusReply<Done>> failed = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.Sync("c1", failed.getRef()));
+    assertThat(failed.receiveMessage().isError()).isTrue();
+    assertThat(kit.getState().pending()).containsOnlyKeys("b1");
+
+    TestProbe<LoadCoordinator.ConnectionLoadStatus> status = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.GetStatus("c1", status.getRef()));
+    assertThat(status.receiveMessage().lastError()).contains("warehouse down");
+
+    eventually(() -> assertThat(loader.loads).containsExactly(List.of("b1")));
+    eventually(() -> assertThat(kit.getState().pending()).isEmpty());
+  }
+
+  @Test
+  void theLedgerSurvivesARestart() {
+    var kit = coordinator(3600);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 2), r));
+    for (int i = 2; i <= 12; i++) {
+      String id = "b" + i;
+      kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch(id, 1), r));
+    }
+    kit.restart();
+    assertThat(kit.getState().pending()).hasSize(12);
+    assertThat(kit.getState().pending().keySet()).first().isEqualTo("b1");
+  }
+}
