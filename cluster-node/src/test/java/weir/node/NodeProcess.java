@@ -1,0 +1,85 @@
+package weir.node;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Weir node running as a separate JVM ({@code weir.node.Main}) on free ports, as a user runs it: for
+ * tests that kill it for real. Its output goes to a log file that the test reads.
+ */
+final class NodeProcess implements AutoCloseable {
+  private static final Pattern DEMO = Pattern.compile("Demo webhook: (http://\\S+/v1/webhooks/(\\S+))");
+  private static final Pattern UP = Pattern.compile("Weir node up .* ingest=(\\S+) admin=(\\S+) management=(\\S+)");
+
+  final Process process;
+  final Path log;
+  String demoUrl;
+  String demoConnectionId;
+  String adminUrl;
+
+  private NodeProcess(Process process, Path log) {
+    this.process = process;
+    this.log = log;
+  }
+
+  static NodeProcess start(Path dataDir, Path log, Map<String, String> env) throws IOException, InterruptedException {
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp", classpath,
+        "weir.node.Main"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("WEIR_DATA_DIR", dataDir.toString());
+    pb.environment().put("WEIR_INGEST_PORT", "0");
+    pb.environment().put("WEIR_ADMIN_PORT", "0");
+    pb.environment().put("WEIR_MANAGEMENT_PORT", "0");
+    pb.environment().put("WEIR_REMOTE_PORT", "0");
+    pb.environment().putAll(env);
+    NodeProcess node = new NodeProcess(pb.start(), log);
+    node.awaitReady(Duration.ofSeconds(60));
+    return node;
+  }
+
+  private void awaitReady(Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      String out = Files.exists(log) ? Files.readString(log) : "";
+      Matcher demo = DEMO.matcher(out);
+      Matcher up = UP.matcher(out);
+      if (demo.find() && up.find()) {
+        demoUrl = demo.group(1);
+        demoConnectionId = demo.group(2);
+        adminUrl = up.group(2);
+        return;
+      }
+      if (!process.isAlive()) throw new IllegalStateException("node exited with " + process.exitValue() + ":\n" + out);
+      Thread.sleep(100);
+    }
+    process.destroyForcibly();
+    throw new IllegalStateException("node not ready in " + timeout + ":\n" + Files.readString(log));
+  }
+
+  /** SIGKILL: no shutdown hook, no flush. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM, then the exit status (or -1 when it did not exit within {@code timeout}). */
+  int terminate(Duration timeout) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+  }
+
+  @Override
+  public void close() {
+    if (process.isAlive()) process.destroyForcibly();
+  }
+}
