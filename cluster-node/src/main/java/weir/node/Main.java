@@ -7,7 +7,8 @@ import sun.misc.Signal;
 
 /**
  * {@code java -jar weir-node.jar}: starts a node with {@code application.conf} and {@code WEIR_*}
- * environment overrides. SIGTERM and SIGINT run coordinated shutdown (stop taking requests, flush,
+ * environment overrides; {@code sql "<query>"} queries the embedded warehouse. SIGTERM and SIGINT run
+ * coordinated shutdown (stop taking requests, flush,
  * final load) and exit with status 0.
  */
 public final class Main {
@@ -16,6 +17,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    if (args.length > 0) {
+      System.exit(command(args));
+      return;
+    }
     WeirNode node;
     try {
       // As a program (not embedded): once coordinated shutdown has run, exit the JVM with status 0.
@@ -32,5 +37,17 @@ public final class Main {
         CoordinatedShutdown.get(node.system()).runAll(CoordinatedShutdown.unknownReason());
       });
     }
+  }
+
+  private static int command(String[] args) {
+    if (args[0].equals("sql") && args.length == 2) {
+      return weir.node.cli.SqlCommand.run(NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir(), args[1]);
+    }
+    System.err.println("""
+        Usage:
+          java -jar weir-node.jar                 start a node (configuration: WEIR_* variables, see README)
+          java -jar weir-node.jar sql "<query>"   query the embedded DuckDB warehouse read-only
+        """);
+    return 2;
   }
 }

@@ -1,0 +1,81 @@
+package weir.node.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * {@code java -jar weir-node.jar sql "SELECT ..."}: runs one query against the embedded DuckDB warehouse
+ * ({@code <data-dir>/warehouse.duckdb}), read-only, and prints an aligned table. The node opens the file
+ * only while it loads, so this works while the node runs (a query that meets a load is retried).
+ */
+public final class SqlCommand {
+  private SqlCommand() {}
+
+  public static int run(Path dataDir, String sql) {
+    Path db = dataDir.resolve("warehouse.duckdb");
+    if (!Files.exists(db)) {
+      System.err.println("No warehouse yet at " + db + " (nothing has been loaded).");
+      return 1;
+    }
+    Properties readOnly = new Properties();
+    readOnly.setProperty("duckdb.read_only", "true");
+    SQLException last = null;
+    for (int attempt = 0; attempt < 20; attempt++) {
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + db, readOnly);
+           ResultSet rs = c.createStatement().executeQuery(sql)) {
+        print(rs);
+        return 0;
+      } catch (SQLException e) {
+        last = e;
+        if (!String.valueOf(e.getMessage()).contains("lock")) break;
+        try {
+          Thread.sleep(250);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    System.err.println("Query failed: " + (last == null ? "interrupted" : last.getMessage()));
+    return 1;
+  }
+
+  private static void print(ResultSet rs) throws SQLException {
+    ResultSetMetaData md = rs.getMetaData();
+    int n = md.getColumnCount();
+    List<String[]> rows = new ArrayList<>();
+    String[] header = new String[n];
+    for (int i = 0; i < n; i++) header[i] = md.getColumnLabel(i + 1);
+    rows.add(header);
+    while (rs.next()) {
+      String[] row = new String[n];
+      for (int i = 0; i < n; i++) row[i] = String.valueOf(rs.getString(i + 1));
+      rows.add(row);
+    }
+    int[] width = new int[n];
+    for (String[] row : rows) for (int i = 0; i < n; i++) width[i] = Math.min(80, Math.max(width[i], row[i].length()));
+    StringBuilder out = new StringBuilder();
+    for (int r = 0; r < rows.size(); r++) {
+      for (int i = 0; i < n; i++) {
+        String v = rows.get(r)[i];
+        if (v.length() > 80) v = v.substring(0, 77) + "...";
+        out.append(i == 0 ? "" : " | ").append(String.format("%-" + width[i] + "s", v));
+      }
+      out.append('\n');
+      if (r == 0) {
+        for (int i = 0; i < n; i++) out.append(i == 0 ? "" : "-+-").append("-".repeat(width[i]));
+        out.append('\n');
+      }
+    }
+    out.append('(').append(rows.size() - 1).append(rows.size() == 2 ? " row)" : " rows)").append('\n');
+    System.out.print(out);
+  }
+}
