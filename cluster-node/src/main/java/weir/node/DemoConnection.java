@@ -21,23 +21,23 @@ final class DemoConnection {
 
   private DemoConnection() {}
 
-  /** The demo connection, created if the registry has none. */
+  /** The demo connection, created if the registry has no active one (deleting it is respected: see WeirNode). */
   static CompletionStage<Connection> ensure(ConnectionDirectory directory, NodeSettings settings) {
     Optional<Connection> existing = directory.connections().values().stream()
-        .filter(c -> c.name().equals(NAME)).findFirst();
+        .filter(c -> c.name().equals(NAME) && c.active()).findFirst();
     if (existing.isPresent()) return CompletableFuture.completedFuture(existing.get());
 
     long now = System.currentTimeMillis();
     Destination warehouse = directory.destinations().values().stream()
-        .filter(d -> d.name().equals(DESTINATION_NAME)).findFirst()
+        .filter(d -> d.name().equals(DESTINATION_NAME) && d.active()).findFirst()
         .orElse(new Destination(Ids.newId("d"), DESTINATION_NAME, "duckdb",
             Map.of("path", settings.dataDir().resolve("warehouse.duckdb").toString()),
-            Map.of("type", "filesystem", "path", settings.dataDir().resolve("staging").toString()), now));
+            Map.of("type", "filesystem", "path", settings.dataDir().resolve("staging").toString()), now, 0));
     CompletionStage<Destination> destination = directory.destination(warehouse.id()).isPresent()
         ? CompletableFuture.completedFuture(warehouse)
         : directory.create(warehouse);
     return destination.thenCompose(d -> directory.create(new Connection(Ids.newId("c"), NAME, ConnectionKind.webhook,
         d.id(), "demo", "events", 500, settings.demoBatchIntervalSeconds(), settings.demoSyncIntervalSeconds(),
-        settings.ingest().defaultPartitions(), null, null, Ids.newSecret(), now)));
+        settings.ingest().defaultPartitions(), null, null, Ids.newSecret(), null, now, 0)));
   }
 }

@@ -17,6 +17,8 @@ public record NodeSettings(
     int ingestPort,
     int adminPort,
     String adminToken,
+    boolean metricsOpen,
+    String masterKey,
     String postgresUrl,
     String postgresUser,
     String postgresPassword,
@@ -43,6 +45,8 @@ public record NodeSettings(
         w.getInt("ports.ingest"),
         w.getInt("ports.admin"),
         w.getString("admin.token"),
+        w.getBoolean("admin.metrics-open"),
+        w.getString("master-key"),
         w.getString("postgres.url"),
         w.getString("postgres.user"),
         w.getString("postgres.password"),
@@ -69,6 +73,9 @@ public record NodeSettings(
     }
     if (mode == Mode.cluster && adminToken.isBlank()) {
       throw new IllegalArgumentException("Cluster mode needs an admin token: set WEIR_ADMIN_TOKEN.");
+    }
+    if (mode == Mode.cluster && masterKey.isBlank()) {
+      throw new IllegalArgumentException("Cluster mode needs a master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
     }
   }
 

@@ -27,18 +27,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
-import weir.node.admin.ConnectionStatusQuery;
 import weir.node.http.HttpServer;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.ShardedIngest;
 import weir.node.ingest.WebhookRoutes;
 import weir.node.load.DestinationRuntimes;
 import weir.node.load.LoadCoordinator;
+import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.JournalDatabase;
 import weir.persistence.JournalSchema;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.Registry;
+import weir.persistence.secrets.SecretBox;
 
 /**
  * Starts a Weir node: journal schema, actor system and cluster membership, sharded registry, buffers and
@@ -51,6 +52,7 @@ public final class WeirNode {
   private final ActorSystem<Void> system;
   private final NodeSettings settings;
   private final ConnectionDirectory directory;
+  private final NodeMetrics metrics = new NodeMetrics();
   private InetSocketAddress ingestAddress;
   private InetSocketAddress adminAddress;
   private Connection demo;
@@ -99,16 +101,20 @@ public final class WeirNode {
       awaitUp(cluster, Duration.ofSeconds(30));
     }
 
+    SecretBox secrets = SecretBox.resolve(settings.masterKey(), settings.dataDir(),
+        settings.mode() == NodeSettings.Mode.single);
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
-    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, blocking);
+    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, blocking, secrets,
+        settings.dataDir());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
     sharding.init(Entity.of(ConnectionBuffer.ENTITY_KEY, ctx -> ConnectionBuffer.create(ctx.getEntityId(),
         settings.buffer(), directory::cached, runtimes.stager(),
         batch -> sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
-            .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()))));
+            .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()),
+        metrics)));
     sharding.init(Entity.of(LoadCoordinator.ENTITY_KEY, ctx -> LoadCoordinator.create(ctx.getEntityId(),
-        settings.load(), directory::cached, runtimes.loader())));
+        settings.load(), directory::cached, runtimes.loader(), metrics)));
 
     directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
     directory.refreshEvery(settings.registryRefreshInterval());
@@ -123,10 +129,11 @@ public final class WeirNode {
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     WebhookRoutes webhooks = new WebhookRoutes(directory::connection,
-        new ShardedIngest(system, settings.ingest().askTimeout()), settings.ingest(),
-        akka.stream.Materializer.matFromSystem(system));
-    AdminRoutes admin = new AdminRoutes(system, token, directory,
-        new ConnectionStatusQuery(system, settings.registryAskTimeout()));
+        new ShardedIngest(system, settings.ingest().askTimeout(), metrics), settings.ingest(),
+        akka.stream.Materializer.matFromSystem(system), secrets::open);
+    AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
+        settings.dataDir(), settings.registryAskTimeout(), settings.ingest().defaultPartitions(),
+        () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
     ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(), webhooks.route(), drain)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -137,7 +144,7 @@ public final class WeirNode {
     log.info("Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
         settings.mode(), settings.hostname(), ingestAddress.getPort(), settings.hostname(), adminAddress.getPort(),
         management, Cluster.get(system).selfMember().address());
-    log.info("Admin token: {}", token.source());
+    log.info("Admin token: {}; master key: {}", token.source(), secrets.source());
     if (demo != null) printDemo();
   }
 
@@ -190,7 +197,7 @@ public final class WeirNode {
             List<CompletableFuture<Done>> loads = new ArrayList<>();
             for (String destinationId : directory.destinations().keySet()) {
               loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
-                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, r), timeout).toCompletableFuture());
+                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), timeout).toCompletableFuture());
             }
             return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
           })
@@ -225,6 +232,10 @@ public final class WeirNode {
 
   public int adminPort() {
     return adminAddress.getPort();
+  }
+
+  public NodeMetrics metrics() {
+    return metrics;
   }
 
   public ConnectionDirectory directory() {

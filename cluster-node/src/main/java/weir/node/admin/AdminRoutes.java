@@ -1,45 +1,65 @@
 package weir.node.admin;
 
 import akka.actor.typed.ActorSystem;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.HttpChallenge;
 import akka.http.javadsl.model.headers.WWWAuthenticate;
-import akka.http.javadsl.server.AllDirectives;
-import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.time.Instant;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.function.Supplier;
 import weir.node.http.ApiErrors;
-import weir.node.load.LoadCoordinator;
+import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
-import weir.persistence.registry.Connection;
-import weir.protocol.Json;
+import weir.persistence.secrets.SecretBox;
 
 /**
- * The management API on the admin port (API.md, Management API). This build serves a connection's
- * {@code status} and {@code sync}; every {@code /v1/admin} route requires the bearer admin token.
+ * The admin port (API.md, Management API): {@code /v1/admin/...} and {@code /metrics}. Every route requires
+ * {@code Authorization: Bearer <admin token>} (compared in constant time), except {@code /metrics} when
+ * {@code weir.admin.metrics-open} is on. {@code /v1/admin/openapi.json} documents exactly these routes.
  */
-public final class AdminRoutes extends AllDirectives {
+public final class AdminRoutes extends AdminSupport {
   private final AdminToken token;
-  private final ConnectionDirectory directory;
-  private final ConnectionStatusQuery statusQuery;
-  private final ClusterSharding sharding;
+  private final boolean metricsOpen;
+  private final NodeMetrics metrics;
+  private final DestinationRoutes destinations;
+  private final ConnectionRoutes connections;
+  private final ClusterRoutes cluster;
+  private final byte[] openApi;
 
-  public AdminRoutes(ActorSystem<?> system, AdminToken token, ConnectionDirectory directory,
-      ConnectionStatusQuery statusQuery) {
+  public AdminRoutes(ActorSystem<?> system, AdminToken token, boolean metricsOpen, NodeMetrics metrics,
+      ConnectionDirectory directory, SecretBox secrets, Path dataDir, Duration askTimeout, int defaultPartitions,
+      Supplier<String> ingestBaseUrl) {
     this.token = token;
-    this.directory = directory;
-    this.statusQuery = statusQuery;
-    this.sharding = ClusterSharding.get(system);
+    this.metricsOpen = metricsOpen;
+    this.metrics = metrics;
+    this.destinations = new DestinationRoutes(directory, secrets, dataDir);
+    this.connections = new ConnectionRoutes(system, directory, secrets, new ConnectionStatusQuery(system, askTimeout),
+        askTimeout, defaultPartitions, ingestBaseUrl);
+    this.cluster = new ClusterRoutes(system, askTimeout);
+    this.openApi = readOpenApi();
   }
 
   public Route route() {
-    return pathPrefix("v1", () -> pathPrefix("admin", () -> authenticated(() ->
-        pathPrefix("connections", () -> pathPrefix(PathMatchers.segment(), id -> concat(
-            path("status", () -> get(() -> withConnection(id, this::status))),
-            path("sync", () -> post(() -> withConnection(id, this::sync)))))))));
+    return concat(
+        path("metrics", () -> get(() -> metricsOpen ? metrics() : authenticated(this::metrics))),
+        pathPrefix("v1", () -> pathPrefix("admin", () -> authenticated(() -> concat(
+            destinations.route(),
+            connections.route(),
+            cluster.route(),
+            path("openapi.json", () -> get(() -> complete(HttpResponse.create()
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))))))));
+  }
+
+  private Route metrics() {
+    return complete(HttpResponse.create().withEntity(HttpEntities.create(
+        ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
+        metrics.render().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
   }
 
   private Route authenticated(Supplier<Route> inner) {
@@ -55,45 +75,13 @@ public final class AdminRoutes extends AllDirectives {
     });
   }
 
-  private Route withConnection(String id, java.util.function.Function<Connection, Route> inner) {
-    return onSuccess(directory.connection(id), found -> found.map(inner)
-        .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "connection_not_found",
-            "No connection with id '" + id + "'."))));
-  }
-
-  private Route status(Connection connection) {
-    return onComplete(statusQuery.status(connection), result -> {
-      if (result.isFailure()) {
-        return complete(ApiErrors.unavailable("status_unavailable",
-            "The connection's buffers or coordinator did not answer in time.", 1));
-      }
-      ConnectionStatusQuery.ConnectionStatus s = result.get();
-      ObjectNode body = Json.MAPPER.createObjectNode();
-      body.put("state", s.state());
-      body.put("buffered_events", s.bufferedEvents());
-      body.put("staged_batches_pending", s.stagedBatchesPending());
-      body.put("loaded_rows_total", s.loadedRowsTotal());
-      body.put("last_flush_at", instant(s.lastFlushAtMillis()));
-      body.put("last_sync_at", instant(s.lastSyncAtMillis()));
-      body.put("next_sync_at", instant(s.nextSyncAtMillis()));
-      body.put("last_error", s.lastError());
-      body.put("dead_letters_total", s.deadLettersTotal());
-      body.put("accepted_total", s.acceptedTotal());
-      return complete(ApiErrors.json(StatusCodes.OK, body));
-    });
-  }
-
-  private Route sync(Connection connection) {
-    sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, connection.destinationId())
-        .tell(new LoadCoordinator.Sync(connection.id(), null));
-    ObjectNode body = Json.MAPPER.createObjectNode();
-    body.put("connection_id", connection.id());
-    body.put("sync", "started");
-    return complete(ApiErrors.json(StatusCodes.ACCEPTED, body));
-  }
-
-  private static String instant(long millis) {
-    return millis <= 0 ? null : Instant.ofEpochMilli(millis).toString();
+  private static byte[] readOpenApi() {
+    try (InputStream in = AdminRoutes.class.getResourceAsStream("/weir/openapi.json")) {
+      if (in == null) throw new IllegalStateException("openapi.json missing from the node jar");
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read openapi.json", e);
+    }
   }
 
 }

@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import weir.loaders.staging.StagedFile;
 import weir.node.load.StagedBatch;
+import weir.node.metrics.NodeMetrics;
 import weir.node.RootCause;
 import weir.persistence.CborSerializable;
 import weir.persistence.registry.Connection;
@@ -181,10 +182,11 @@ public final class ConnectionBuffer
    * @param connections the local registry cache (settings are read at each flush, so changes apply live)
    */
   public static Behavior<Command> create(String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger) {
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      NodeMetrics metrics) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new ConnectionBuffer(ctx, entityId, settings, connections, stager, ledger);
+      return new ConnectionBuffer(ctx, entityId, settings, connections, stager, ledger, metrics);
     }));
   }
 
@@ -196,9 +198,11 @@ public final class ConnectionBuffer
   private final Function<String, Optional<Connection>> connections;
   private final BatchStager stager;
   private final BatchLedger ledger;
+  private final NodeMetrics metrics;
 
   // Work in progress: not state, it is redone after a restart.
   private String flushInFlight;
+  private long flushStartedNanos;
   private boolean flushRequested;
   private long flushRetryAtMillis;
   private int flushFailures;
@@ -209,7 +213,8 @@ public final class ConnectionBuffer
   private final List<ActorRef<StatusReply<Done>>> flushWaiters = new ArrayList<>();
 
   private ConnectionBuffer(ActorContext<Command> ctx, String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger) {
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      NodeMetrics metrics) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
@@ -221,6 +226,7 @@ public final class ConnectionBuffer
     this.connections = connections;
     this.stager = stager;
     this.ledger = ledger;
+    this.metrics = metrics;
   }
 
   @Override
@@ -272,6 +278,7 @@ public final class ConnectionBuffer
         .onCommand(FlushFailed.class, (state, cmd) -> {
           flushInFlight = null;
           flushFailures++;
+          metrics.increment("weir_retries_total", 1, "stage", "flush");
           lastError = "flush failed: " + cmd.reason();
           Duration delay = settings.backoff(flushFailures);
           flushRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
@@ -287,6 +294,7 @@ public final class ConnectionBuffer
         .onCommand(HandOffFailed.class, (state, cmd) -> {
           handOffInFlight = null;
           handOffFailures++;
+          metrics.increment("weir_retries_total", 1, "stage", "handoff");
           lastError = "hand-off failed: " + cmd.reason();
           Duration delay = settings.backoff(handOffFailures);
           handOffRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
@@ -309,6 +317,8 @@ public final class ConnectionBuffer
 
   private ReplyEffect<Event, State> onFlushWritten(State state, FlushWritten cmd) {
     flushInFlight = null;
+    metrics.observe("weir_flush_seconds", (System.nanoTime() - flushStartedNanos) / 1e9, "connection", connectionId);
+    metrics.increment("weir_flushed_events_total", cmd.rows(), "connection", connectionId);
     flushFailures = 0;
     flushRetryAtMillis = 0;
     lastError = null;
@@ -322,6 +332,7 @@ public final class ConnectionBuffer
   /** Starts whatever work is due: a flush, a hand-off; answers flush waiters once drained. */
   private void progress(State state) {
     long now = System.currentTimeMillis();
+    metrics.set("weir_buffered_events", state.bufferedEvents(), "slot", entityId);
     if (flushInFlight == null && state.bufferedEvents() > 0 && now >= flushRetryAtMillis) {
       Optional<Connection> connection = connections.apply(connectionId);
       if (connection.isEmpty()) {
@@ -352,6 +363,7 @@ public final class ConnectionBuffer
     List<StagedRow> rows = new ArrayList<>(state.bufferedEvents());
     for (Chunk chunk : state.chunks()) rows.addAll(chunk.rows());
     flushInFlight = batchId;
+    flushStartedNanos = System.nanoTime();
     ctx.pipeToSelf(stager.stage(connection, batchId, rows), (files, error) -> error == null
         ? new FlushWritten(batchId, chunks, files, rows.size())
         : new FlushFailed(batchId, RootCause.describe(error)));

@@ -41,13 +41,18 @@ public final class WebhookRoutes extends AllDirectives {
   private final IngestGateway ingest;
   private final IngestSettings settings;
   private final Materializer materializer;
+  private final Function<String, String> openSecret;
 
+  /**
+   * @param openSecret turns a connection's stored (sealed) signing secret into the clear value
+   */
   public WebhookRoutes(Function<String, CompletionStage<Optional<Connection>>> connections, IngestGateway ingest,
-      IngestSettings settings, Materializer materializer) {
+      IngestSettings settings, Materializer materializer, Function<String, String> openSecret) {
     this.connections = connections;
     this.ingest = ingest;
     this.settings = settings;
     this.materializer = materializer;
+    this.openSecret = openSecret;
   }
 
   public Route route() {
@@ -59,7 +64,7 @@ public final class WebhookRoutes extends AllDirectives {
                 return complete(ApiErrors.unavailable("registry_unavailable",
                     "The connection registry is not reachable; retry shortly.", settings.retryAfter().toSeconds()));
               }
-              Optional<Connection> connection = found.get().filter(c -> c.kind() == ConnectionKind.webhook);
+              Optional<Connection> connection = found.get().filter(c -> c.kind() == ConnectionKind.webhook && c.active());
               if (connection.isEmpty()) {
                 return complete(ApiErrors.response(StatusCodes.NOT_FOUND, "connection_not_found",
                     "No webhook connection with id '" + connectionId + "'."));
@@ -94,7 +99,7 @@ public final class WebhookRoutes extends AllDirectives {
   }
 
   private Route handle(Connection connection, HttpRequest request, WebhookParser.Format format, byte[] body) {
-    Optional<String> secret = connection.signingSecretIfAny();
+    Optional<String> secret = connection.signingSecretIfAny().map(openSecret);
     if (secret.isPresent()) {
       Optional<HttpHeader> signature = request.getHeader(WebhookSignature.HEADER);
       if (signature.isEmpty()) {

@@ -18,6 +18,7 @@ import weir.loaders.warehouse.duckdb.DuckDbLoader;
 import weir.node.ingest.BatchStager;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.Destination;
+import weir.persistence.secrets.SecretBox;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 import weir.protocol.webhook.WebhookParser;
@@ -33,15 +34,29 @@ public final class DestinationRuntimes {
   /** Destination types whose loader exists in this build. */
   public static final List<String> AVAILABLE_TYPES = List.of("duckdb");
 
+  /** Staging store types that exist in this build. */
+  public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem");
+
   private record Runtime(StagingStore staging, WarehouseLoader loader) {}
+
+  private record Built(Destination destination, Runtime runtime) {}
 
   private final Function<String, Optional<Destination>> destinations;
   private final Executor blocking;
-  private final Map<String, Runtime> runtimes = new ConcurrentHashMap<>();
+  private final SecretBox secrets;
+  private final Path dataDir;
+  private final Map<String, Built> runtimes = new ConcurrentHashMap<>();
 
-  public DestinationRuntimes(Function<String, Optional<Destination>> destinations, Executor blocking) {
+  /**
+   * @param secrets opens the sealed secret settings of a destination when its loader is built
+   * @param dataDir relative paths in destination settings are relative to it
+   */
+  public DestinationRuntimes(Function<String, Optional<Destination>> destinations, Executor blocking,
+      SecretBox secrets, Path dataDir) {
     this.destinations = destinations;
     this.blocking = blocking;
+    this.secrets = secrets;
+    this.dataDir = dataDir;
   }
 
   /** Writes a buffer's batch to the staging store of the connection's destination. */
@@ -52,7 +67,49 @@ public final class DestinationRuntimes {
 
   /** Loads batches into the destination's warehouse. */
   public LoadCoordinator.BatchLoader loader() {
-    return (connection, batches) -> CompletableFuture.supplyAsync(() -> load(connection, batches), blocking);
+    return new LoadCoordinator.BatchLoader() {
+      @Override
+      public CompletionStage<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
+        return CompletableFuture.supplyAsync(() -> DestinationRuntimes.this.load(connection, batches), blocking);
+      }
+
+      @Override
+      public CompletionStage<LoadCoordinator.LoadOutcome> reload(Connection connection,
+          LoadCoordinator.ResyncRequest request) {
+        return CompletableFuture.supplyAsync(() -> DestinationRuntimes.this.reload(connection, request), blocking);
+      }
+    };
+  }
+
+  private LoadCoordinator.LoadOutcome reload(Connection connection, LoadCoordinator.ResyncRequest request) {
+    Runtime runtime = runtime(connection.destinationId());
+    java.time.LocalDate from = request.from() == null ? null : java.time.LocalDate.parse(request.from());
+    java.time.LocalDate to = request.to() == null ? null : java.time.LocalDate.parse(request.to());
+    Map<String, TableSpec> all = tableSpecs(connection);
+    Map<String, TableSpec> tables = new java.util.LinkedHashMap<>();
+    Map<String, List<StagedFile>> byBatch = new java.util.TreeMap<>();
+    try {
+      for (String table : request.tables()) {
+        tables.put(table, all.get(table));
+        BatchFileWriter.archivedBatches(runtime.staging(), connection.id(), table, from, to)
+            .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new java.util.ArrayList<>())
+                .addAll(files));
+      }
+      WarehouseLoader.LoadRequest load = new WarehouseLoader.LoadRequest(connection.schema(), tables,
+          byBatch.entrySet().stream().map(e -> new WarehouseLoader.StagedBatchFiles(e.getKey(), e.getValue()))
+              .toList());
+      WarehouseLoader.LoadResult result = runtime.loader().reload(load, timestampColumn(connection), from, to);
+      return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("listing the staging archive failed: " + e.getMessage(), e);
+    } catch (WarehouseLoader.LoadException e) {
+      throw new java.util.concurrent.CompletionException(e);
+    }
+  }
+
+  /** The column whose UTC day is a row's period (the one staged files are partitioned by). */
+  static String timestampColumn(Connection connection) {
+    return "received_at";
   }
 
   private List<StagedFile> stage(Connection connection, String batchId, List<StagedRow> rows) {
@@ -78,7 +135,7 @@ public final class DestinationRuntimes {
   }
 
   /** The tables a connection loads into. */
-  static Map<String, TableSpec> tableSpecs(Connection connection) {
+  public static Map<String, TableSpec> tableSpecs(Connection connection) {
     return switch (connection.kind()) {
       case webhook -> Map.of(connection.table(), WebhookParser.tableSpec(connection.table()));
       default -> throw new IllegalStateException("Connections of kind " + connection.kind()
@@ -86,24 +143,33 @@ public final class DestinationRuntimes {
     };
   }
 
+  /** The destination's store and loader, rebuilt when its registry entry changed (PATCH applies live). */
   private Runtime runtime(String destinationId) {
-    return runtimes.computeIfAbsent(destinationId, id -> {
-      Destination d = destinations.apply(id).orElseThrow(() ->
-          new IllegalStateException("destination " + id + " is not in the registry cache"));
-      StagingStore staging = staging(d);
-      WarehouseLoader loader = switch (d.type()) {
-        case "duckdb" -> new DuckDbLoader(Path.of(d.configValue("path").orElseThrow()), staging);
-        default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
-      };
-      return new Runtime(staging, loader);
-    });
+    Destination d = destinations.apply(destinationId).orElseThrow(() ->
+        new IllegalStateException("destination " + destinationId + " is not in the registry cache"));
+    return runtimes.compute(destinationId, (id, built) ->
+        built != null && built.destination().equals(d) ? built : new Built(d, build(d))).runtime();
   }
 
-  private static StagingStore staging(Destination d) {
+  private Runtime build(Destination d) {
+    StagingStore staging = staging(d);
+    WarehouseLoader loader = switch (d.type()) {
+      case "duckdb" -> new DuckDbLoader(path(d.configValue("path").orElseThrow()), staging);
+      default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
+    };
+    return new Runtime(staging, loader);
+  }
+
+  private StagingStore staging(Destination d) {
     String type = d.staging().getOrDefault("type", "filesystem");
     if (!type.equals("filesystem")) {
       throw new IllegalStateException("staging type " + type + " is not available in this build");
     }
-    return new FilesystemStagingStore(Path.of(d.staging().get("path")));
+    return new FilesystemStagingStore(path(secrets.open(d.staging().get("path"))));
+  }
+
+  private Path path(String configured) {
+    Path p = Path.of(configured);
+    return p.isAbsolute() ? p : dataDir.resolve(p);
   }
 }

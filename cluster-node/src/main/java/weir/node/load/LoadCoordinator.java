@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import weir.node.RootCause;
+import weir.node.metrics.NodeMetrics;
 import weir.persistence.CborSerializable;
 import weir.persistence.registry.Connection;
 
@@ -48,11 +49,17 @@ public final class LoadCoordinator
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "LoadCoordinator");
 
   /** Loads one connection's batches into the destination; blocking work runs off the actor. */
-  @FunctionalInterface
   public interface BatchLoader {
     /** Completes with the rows inserted, or fails having committed nothing. */
     CompletionStage<LoadOutcome> load(Connection connection, List<StagedBatch> batches);
+
+    /** Drops the tables or period of {@code request} and reloads them from the staging archive, atomically. */
+    CompletionStage<LoadOutcome> reload(Connection connection, ResyncRequest request);
   }
+
+  /** Tables (and an optional UTC day range, ISO dates) of a connection to rebuild from the archive. */
+  public record ResyncRequest(String connectionId, List<String> tables, String from, String to)
+      implements CborSerializable {}
 
   /** What a load committed: the batch ids now recorded in the warehouse, and the new rows. */
   public record LoadOutcome(List<String> batchIds, long rowsInserted) {}
@@ -65,11 +72,15 @@ public final class LoadCoordinator
   public record RecordBatch(StagedBatch batch, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /**
-   * Load now: the pending batches of {@code connectionId} (or of every connection when null). Replies
-   * (when {@code replyTo} is not null) once those connections have no pending batch, or with an error
-   * when a load of them fails.
+   * Load now: the pending batches of {@code connectionId} (or of every connection when null). With
+   * {@code awaitLoaded}, replies once those connections have no pending batch (or with an error when a
+   * load of them fails); otherwise replies at once that the sync has started.
    */
-  public record Sync(String connectionId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Sync(String connectionId, boolean awaitLoaded, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
+
+  /** Queue a resync; replies at once that it is queued (it runs between loads, retried on failure). */
+  public record Resync(ResyncRequest request, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** Start the entity without other effect. */
   public record Wake() implements Command {}
@@ -86,6 +97,8 @@ public final class LoadCoordinator
   private record LoadSucceeded(String connectionId, LoadOutcome outcome) implements Command {}
 
   private record LoadFailed(String connectionId, String reason) implements Command {}
+
+  private record ResyncSucceeded(ResyncRequest request, LoadOutcome outcome) implements Command {}
 
   // ---- journal ----
 
@@ -130,10 +143,10 @@ public final class LoadCoordinator
   // ---- behaviour ----
 
   public static Behavior<Command> create(String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, BatchLoader loader) {
+      Function<String, Optional<Connection>> connections, BatchLoader loader, NodeMetrics metrics) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new LoadCoordinator(ctx, destinationId, settings, connections, loader);
+      return new LoadCoordinator(ctx, destinationId, settings, connections, loader, metrics);
     }));
   }
 
@@ -142,6 +155,8 @@ public final class LoadCoordinator
   private final LoadSettings settings;
   private final Function<String, Optional<Connection>> connections;
   private final BatchLoader loader;
+  private final NodeMetrics metrics;
+  private long loadStartedNanos;
   private final long startedAtMillis = System.currentTimeMillis();
 
   // Work in progress, redone after a restart.
@@ -149,6 +164,7 @@ public final class LoadCoordinator
   private final Map<String, Boolean> syncRequested = new HashMap<>();
   private boolean syncAllRequested;
   private final List<Waiter> waiters = new ArrayList<>();
+  private final List<ResyncRequest> resyncs = new ArrayList<>();
   private int failures;
   private long retryAtMillis;
   private final Map<String, String> lastErrors = new HashMap<>();
@@ -156,7 +172,7 @@ public final class LoadCoordinator
   private record Waiter(String connectionId, ActorRef<StatusReply<Done>> replyTo) {}
 
   private LoadCoordinator(ActorContext<Command> ctx, String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, BatchLoader loader) {
+      Function<String, Optional<Connection>> connections, BatchLoader loader, NodeMetrics metrics) {
     super(PersistenceId.of(ENTITY_KEY.name(), destinationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
@@ -164,6 +180,7 @@ public final class LoadCoordinator
     this.settings = settings;
     this.connections = connections;
     this.loader = loader;
+    this.metrics = metrics;
   }
 
   @Override
@@ -201,8 +218,26 @@ public final class LoadCoordinator
         .onCommand(Sync.class, (state, cmd) -> {
           if (cmd.connectionId() == null) syncAllRequested = true;
           else syncRequested.put(cmd.connectionId(), true);
-          if (cmd.replyTo() != null) waiters.add(new Waiter(cmd.connectionId(), cmd.replyTo()));
+          if (cmd.awaitLoaded()) waiters.add(new Waiter(cmd.connectionId(), cmd.replyTo()));
+          else cmd.replyTo().tell(StatusReply.ack());
           retryAtMillis = 0;
+          progress(state);
+          return Effect().noReply();
+        })
+        .onCommand(Resync.class, (state, cmd) -> {
+          resyncs.add(cmd.request());
+          retryAtMillis = 0;
+          progress(state);
+          return Effect().reply(cmd.replyTo(), StatusReply.ack());
+        })
+        .onCommand(ResyncSucceeded.class, (state, cmd) -> {
+          loadingConnection = null;
+          failures = 0;
+          resyncs.remove(cmd.request());
+          lastErrors.remove(cmd.request().connectionId());
+          ctx.getLog().info("Resync of connection {} tables {} ({} .. {}) done: {} batches reloaded, {} rows",
+              cmd.request().connectionId(), cmd.request().tables(), cmd.request().from(), cmd.request().to(),
+              cmd.outcome().batchIds().size(), cmd.outcome().rowsInserted());
           progress(state);
           return Effect().noReply();
         })
@@ -216,6 +251,7 @@ public final class LoadCoordinator
         .onCommand(LoadFailed.class, (state, cmd) -> {
           loadingConnection = null;
           failures++;
+          metrics.increment("weir_retries_total", 1, "stage", "load");
           Duration delay = settings.backoff(failures);
           retryAtMillis = System.currentTimeMillis() + delay.toMillis();
           lastErrors.put(cmd.connectionId(), cmd.reason());
@@ -235,6 +271,8 @@ public final class LoadCoordinator
     failures = 0;
     retryAtMillis = 0;
     lastErrors.remove(cmd.connectionId());
+    metrics.observe("weir_load_seconds", (System.nanoTime() - loadStartedNanos) / 1e9, "destination", destinationId);
+    metrics.increment("weir_loaded_rows_total", cmd.outcome().rowsInserted(), "connection", cmd.connectionId());
     ctx.getLog().info("Loaded {} batches of connection {} into {}: {} new rows", cmd.outcome().batchIds().size(),
         cmd.connectionId(), destinationId, cmd.outcome().rowsInserted());
     return Effect()
@@ -246,6 +284,12 @@ public final class LoadCoordinator
 
   private void progress(State state) {
     long now = System.currentTimeMillis();
+    metrics.set("weir_pending_batches", state.pending().size(), "destination", destinationId);
+    long oldest = state.pending().values().stream().mapToLong(StagedBatch::stagedAtMillis).min().orElse(now);
+    metrics.set("weir_load_lag_seconds", Math.max(0, now - oldest) / 1000, "destination", destinationId);
+    if (loadingConnection == null && now >= retryAtMillis && !resyncs.isEmpty()) {
+      startResync(resyncs.get(0));
+    }
     if (loadingConnection == null && now >= retryAtMillis) {
       for (String connectionId : connectionsWithPending(state)) {
         Optional<Connection> connection = connections.apply(connectionId);
@@ -282,6 +326,7 @@ public final class LoadCoordinator
       batches = batches.subList(0, settings.maxBatchesPerLoad());
     }
     loadingConnection = connection.id();
+    loadStartedNanos = System.nanoTime();
     String connectionId = connection.id();
     CompletionStage<LoadOutcome> result;
     try {
@@ -292,6 +337,25 @@ public final class LoadCoordinator
     ctx.pipeToSelf(result, (outcome, error) -> error == null
         ? new LoadSucceeded(connectionId, outcome)
         : new LoadFailed(connectionId, RootCause.describe(error)));
+  }
+
+  private void startResync(ResyncRequest request) {
+    Optional<Connection> connection = connections.apply(request.connectionId());
+    if (connection.isEmpty()) {
+      resyncs.remove(request);
+      ctx.getLog().warn("Resync of unknown connection {} dropped", request.connectionId());
+      return;
+    }
+    loadingConnection = request.connectionId();
+    CompletionStage<LoadOutcome> result;
+    try {
+      result = loader.reload(connection.get(), request);
+    } catch (RuntimeException e) {
+      result = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(result, (outcome, error) -> error == null
+        ? new ResyncSucceeded(request, outcome)
+        : new LoadFailed(request.connectionId(), "resync: " + RootCause.describe(error)));
   }
 
   private void answerWaiters(State state) {

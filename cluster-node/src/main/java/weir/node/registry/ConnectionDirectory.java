@@ -98,14 +98,22 @@ public final class ConnectionDirectory {
 
   /** Creates a destination in the registry and refreshes the cache. */
   public CompletionStage<Destination> create(Destination destination) {
-    return registry().<Destination>askWithStatus(r -> new Registry.CreateDestination(destination, r), askTimeout)
-        .thenCompose(d -> refresh().thenApply(s -> d));
+    return write(r -> new Registry.CreateDestination(destination, r));
   }
 
   /** Creates a connection in the registry and refreshes the cache. */
   public CompletionStage<Connection> create(Connection connection) {
-    return registry().<Connection>askWithStatus(r -> new Registry.CreateConnection(connection, r), askTimeout)
-        .thenCompose(c -> refresh().thenApply(s -> c));
+    return write(r -> new Registry.CreateConnection(connection, r));
+  }
+
+  /**
+   * Sends a change to the registry and, once it is persisted, refreshes this node's cache so the change
+   * applies here at once. Fails with the registry's {@code "<code>: <sentence>"} error when refused.
+   */
+  public <T> CompletionStage<T> write(
+      java.util.function.Function<akka.actor.typed.ActorRef<akka.pattern.StatusReply<T>>, Registry.Command> command) {
+    return registry().<T>askWithStatus(r -> command.apply(r), askTimeout)
+        .thenCompose(result -> refresh().thenApply(s -> result));
   }
 
   private EntityRef<Registry.Command> registry() {

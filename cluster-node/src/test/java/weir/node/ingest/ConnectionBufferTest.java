@@ -76,7 +76,7 @@ class ConnectionBufferTest {
 
   private Connection connection(int batchSize, int intervalSeconds) {
     return new Connection(connectionId, "test", ConnectionKind.webhook, "d1", "demo", "events", batchSize,
-        intervalSeconds, 900, 1, null, null, "key", 0);
+        intervalSeconds, 900, 1, null, null, "key", null, 0, 0);
   }
 
   private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
@@ -84,7 +84,7 @@ class ConnectionBufferTest {
     BufferSettings settings = new BufferSettings(tick, maxBuffered, Duration.ofMillis(20), Duration.ofMillis(100),
         Duration.ofSeconds(3), 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
-        settings, id -> Optional.of(connection), stager, ledger));
+        settings, id -> Optional.of(connection), stager, ledger, new weir.node.metrics.NodeMetrics()));
   }
 
   private static List<StagedRow> rows(String... ids) {

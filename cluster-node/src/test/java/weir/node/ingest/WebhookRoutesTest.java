@@ -49,12 +49,12 @@ class WebhookRoutesTest extends JUnitRouteTest {
   }
 
   private static Connection connection(String id, ConnectionKind kind, String secret) {
-    return new Connection(id, id, kind, "d1", "demo", "events", 500, 60, 900, 4, secret, null, "wk", 0);
+    return new Connection(id, id, kind, "d1", "demo", "events", 500, 60, 900, 4, secret, null, "wk", null, 0, 0);
   }
 
   private final Map<String, Connection> registry = Map.of(
       "open", connection("open", ConnectionKind.webhook, null),
-      "signed", connection("signed", ConnectionKind.webhook, "s3cret"),
+      "signed", connection("signed", ConnectionKind.webhook, "sealed:s3cret"),
       "seg", connection("seg", ConnectionKind.segment, null));
   private final FakeIngest ingest = new FakeIngest();
   private volatile boolean registryDown;
@@ -74,7 +74,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
         Duration.ofSeconds(2), 4);
     WebhookRoutes routes = new WebhookRoutes(id -> registryDown
         ? CompletableFuture.failedFuture(new RuntimeException("registry timeout"))
-        : CompletableFuture.completedFuture(Optional.ofNullable(registry.get(id))), ingest, settings, materializer());
+        : CompletableFuture.completedFuture(Optional.ofNullable(registry.get(id))), ingest, settings, materializer(),
+        sealed -> sealed.replace("sealed:", ""));
     return Directives.handleExceptions(ApiErrors.exceptionHandler(),
         () -> Directives.handleRejections(ApiErrors.rejectionHandler(), routes::route));
   }

@@ -29,6 +29,15 @@ class LoadCoordinatorTest {
 
   /** Records what it was asked to load; fails the first {@code failuresLeft} loads. */
   static final class FakeLoader implements LoadCoordinator.BatchLoader {
+    final List<LoadCoordinator.ResyncRequest> reloads = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CompletableFuture<LoadCoordinator.LoadOutcome> reload(Connection connection,
+        LoadCoordinator.ResyncRequest request) {
+      reloads.add(request);
+      return CompletableFuture.completedFuture(new LoadCoordinator.LoadOutcome(List.of(), 0));
+    }
+
     final List<List<String>> loads = new CopyOnWriteArrayList<>();
     final AtomicInteger failuresLeft = new AtomicInteger();
 
@@ -50,11 +59,11 @@ class LoadCoordinatorTest {
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
       coordinator(long syncIntervalSeconds) {
     Connection c = new Connection("c1", "test", ConnectionKind.webhook, destination, "demo", "events", 500, 60,
-        syncIntervalSeconds, 1, null, null, "key", 0);
+        syncIntervalSeconds, 1, null, null, "key", null, 0, 0);
     LoadSettings settings = new LoadSettings(Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofMillis(100),
         100, 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(),
-        LoadCoordinator.create(destination, settings, id -> Optional.of(c), loader));
+        LoadCoordinator.create(destination, settings, id -> Optional.of(c), loader, new weir.node.metrics.NodeMetrics()));
   }
 
   private static StagedBatch batch(String id, long rows) {
@@ -95,7 +104,7 @@ class LoadCoordinatorTest {
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 3), r));
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b2", 4), r));
     TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
-    kit.runCommand(new LoadCoordinator.Sync("c1", probe.getRef()));
+    kit.runCommand(new LoadCoordinator.Sync("c1", true, probe.getRef()));
     assertThat(probe.receiveMessage().isSuccess()).isTrue();
     assertThat(loader.loads).containsExactly(List.of("b1", "b2"));
     assertThat(kit.getState().pending()).isEmpty();
@@ -116,7 +125,7 @@ class LoadCoordinatorTest {
     var kit = coordinator(3600);
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 2), r));
     TestProbe<StatusReply<Done>> failed = testKit.createTestProbe();
-    kit.runCommand(new LoadCoordinator.Sync("c1", failed.getRef()));
+    kit.runCommand(new LoadCoordinator.Sync("c1", true, failed.getRef()));
     assertThat(failed.receiveMessage().isError()).isTrue();
     assertThat(kit.getState().pending()).containsOnlyKeys("b1");
 

@@ -78,6 +78,27 @@ public final class BatchFileWriter {
     }
   }
 
+  /**
+   * The staged files of {@code table} in the archive whose day partition is within {@code [from, to]}
+   * (either bound may be null), grouped by batch id, oldest batch first. Row counts and timestamps of
+   * files found this way are unknown (0).
+   */
+  public static java.util.Map<String, List<StagedFile>> archivedBatches(StagingStore store, String connectionId,
+      String table, java.time.LocalDate from, java.time.LocalDate to) throws IOException {
+    java.util.Map<String, List<StagedFile>> byBatch = new java.util.TreeMap<>();
+    java.util.regex.Pattern day = java.util.regex.Pattern.compile(
+        "/year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/hour=\\d{2}/([^/]+)" + java.util.regex.Pattern.quote(EXTENSION) + "$");
+    for (String key : store.list(connectionId + "/" + table)) {
+      java.util.regex.Matcher m = day.matcher(key);
+      if (!m.find()) continue;
+      java.time.LocalDate d = java.time.LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+          Integer.parseInt(m.group(3)));
+      if ((from != null && d.isBefore(from)) || (to != null && d.isAfter(to))) continue;
+      byBatch.computeIfAbsent(m.group(4), b -> new ArrayList<>()).add(new StagedFile(table, key, 0, 0, 0, 0));
+    }
+    return byBatch;
+  }
+
   static String partitionKey(String connectionId, StagedRow row, String batchId) {
     ZonedDateTime t = Instant.ofEpochMilli(row.timestampMillis()).atZone(ZoneOffset.UTC);
     return String.format("%s/%s/year=%04d/month=%02d/day=%02d/hour=%02d/%s%s", connectionId, row.table(),

@@ -22,6 +22,9 @@ public interface StagingStore {
   /** Opens a new file that will be visible under {@code key} once completed. */
   StagedOutput create(String key) throws IOException;
 
+  /** Keys of the complete files under {@code prefix} (a folder-like key prefix), sorted. */
+  java.util.List<String> list(String prefix) throws IOException;
+
   /** Reads a complete file. */
   InputStream open(String key) throws IOException;
 

@@ -23,6 +23,15 @@ public interface WarehouseLoader {
   /** Loads {@code request}; throws when nothing was committed. */
   LoadResult load(LoadRequest request) throws LoadException;
 
+  /**
+   * Rebuilds tables (or one period of them) from the staging archive, in one transaction: deletes the
+   * rows of {@code request.tables()} whose {@code timestampColumn} falls in {@code [from, to]} (whole
+   * tables when both are null), then loads {@code request.batches()} as {@link #load} does, without
+   * skipping batches already recorded in {@code _weir_loads}. Running it twice gives the same tables.
+   */
+  LoadResult reload(LoadRequest request, String timestampColumn, java.time.LocalDate from, java.time.LocalDate to)
+      throws LoadException;
+
   /** A staged batch to load: its id and files. */
   record StagedBatchFiles(String batchId, List<StagedFile> files) {
     public StagedBatchFiles {

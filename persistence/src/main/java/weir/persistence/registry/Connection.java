@@ -20,7 +20,10 @@ import weir.persistence.CborSerializable;
  * @param signingSecret HMAC secret webhook requests must be signed with, or null
  * @param idField body field that holds the event id, or null
  * @param writeKey the key tracking clients authenticate with
+ * @param appId the Snowplow {@code aid} that routes events to this connection, or null
  * @param createdAtMillis creation time
+ * @param deletedAtMillis when it was deleted (0: active). A deleted connection takes no new events, but
+ *     stays in the registry so that what it had accepted is still flushed and loaded.
  */
 public record Connection(
     String id,
@@ -36,8 +39,14 @@ public record Connection(
     String signingSecret,
     String idField,
     String writeKey,
-    long createdAtMillis)
+    String appId,
+    long createdAtMillis,
+    long deletedAtMillis)
     implements CborSerializable {
+
+  public boolean active() {
+    return deletedAtMillis == 0;
+  }
 
   public Optional<String> signingSecretIfAny() {
     return Optional.ofNullable(signingSecret).filter(s -> !s.isEmpty());

@@ -13,6 +13,7 @@ import weir.persistence.CborSerializable;
  * @param config type-specific settings (strings)
  * @param staging where staged files wait and are archived: {@code type} plus its settings
  * @param createdAtMillis creation time
+ * @param deletedAtMillis when it was deleted (0: active); kept as a tombstone so pending loads can finish
  */
 public record Destination(
     String id,
@@ -20,8 +21,13 @@ public record Destination(
     String type,
     Map<String, String> config,
     Map<String, String> staging,
-    long createdAtMillis)
+    long createdAtMillis,
+    long deletedAtMillis)
     implements CborSerializable {
+
+  public boolean active() {
+    return deletedAtMillis == 0;
+  }
 
   public Destination {
     config = Map.copyOf(config);

@@ -12,10 +12,12 @@ import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import weir.persistence.CborSerializable;
 
 /**
@@ -23,7 +25,12 @@ import weir.persistence.CborSerializable;
  * (a sharded entity with the fixed id {@link #ENTITY_ID}, so every node reaches the same one). Nodes read
  * it through a local read-through cache; only administrative changes write to it.
  *
- * <p>Guarantee: a create is acknowledged only after its event is in the journal.
+ * <p>Deletes leave tombstones ({@code deletedAtMillis}): a deleted connection takes no new events but its
+ * buffers can still flush and load what they accepted. Errors are {@code StatusReply} errors whose message
+ * starts with a stable code: {@code "<code>: <sentence>"} (see {@link #errorCode}).
+ *
+ * <p>Guarantee: a change is acknowledged only after its event is in the journal. Secret values arrive
+ * already sealed ({@code SecretBox}); the registry never sees them in clear.
  */
 public final class Registry
     extends EventSourcedBehaviorWithEnforcedReplies<Registry.Command, Registry.Event, Registry.State> {
@@ -38,14 +45,30 @@ public final class Registry
   public record CreateDestination(Destination destination, ActorRef<StatusReply<Destination>> replyTo)
       implements Command {}
 
+  /** Replace an active destination (same id). */
+  public record UpdateDestination(Destination destination, ActorRef<StatusReply<Destination>> replyTo)
+      implements Command {}
+
+  /** Delete a destination; fails while an active connection uses it. */
+  public record DeleteDestination(String destinationId, ActorRef<StatusReply<Destination>> replyTo)
+      implements Command {}
+
   /** Add a connection; fails when the id is taken or its destination does not exist. */
   public record CreateConnection(Connection connection, ActorRef<StatusReply<Connection>> replyTo)
+      implements Command {}
+
+  /** Replace an active connection (same id). */
+  public record UpdateConnection(Connection connection, ActorRef<StatusReply<Connection>> replyTo)
+      implements Command {}
+
+  /** Delete a connection (it keeps loading what it accepted). */
+  public record DeleteConnection(String connectionId, ActorRef<StatusReply<Connection>> replyTo)
       implements Command {}
 
   /** Read everything (the registry is small: tens to thousands of entries). */
   public record Get(ActorRef<Snapshot> replyTo) implements Command {}
 
-  /** What {@link Get} answers. */
+  /** What {@link Get} answers: every entry, tombstones included. */
   public record Snapshot(Map<String, Destination> destinations, Map<String, Connection> connections)
       implements CborSerializable {}
 
@@ -54,7 +77,15 @@ public final class Registry
 
   public record DestinationCreated(Destination destination) implements Event {}
 
+  public record DestinationUpdated(Destination destination) implements Event {}
+
+  public record DestinationDeleted(String destinationId, long atMillis) implements Event {}
+
   public record ConnectionCreated(Connection connection) implements Event {}
+
+  public record ConnectionUpdated(Connection connection) implements Event {}
+
+  public record ConnectionDeleted(String connectionId, long atMillis) implements Event {}
 
   /** Immutable state: insertion-ordered maps by id. */
   public record State(Map<String, Destination> destinations, Map<String, Connection> connections)
@@ -74,6 +105,26 @@ public final class Registry
       next.put(c.id(), c);
       return new State(destinations, next);
     }
+
+    Optional<Destination> activeDestination(String id) {
+      return Optional.ofNullable(destinations.get(id)).filter(Destination::active);
+    }
+
+    Optional<Connection> activeConnection(String id) {
+      return Optional.ofNullable(connections.get(id)).filter(Connection::active);
+    }
+  }
+
+  /** The code of a registry error reply ({@code "<code>: <sentence>"}). */
+  public static String errorCode(String message) {
+    int colon = message == null ? -1 : message.indexOf(": ");
+    return colon < 0 ? "registry_error" : message.substring(0, colon);
+  }
+
+  /** The sentence of a registry error reply. */
+  public static String errorSentence(String message) {
+    int colon = message == null ? -1 : message.indexOf(": ");
+    return colon < 0 ? String.valueOf(message) : message.substring(colon + 2);
   }
 
   /** Registers the registry with Cluster Sharding on this node. */
@@ -99,6 +150,10 @@ public final class Registry
     return RetentionCriteria.snapshotEvery(100, 2);
   }
 
+  private static <T> StatusReply<T> error(String code, String sentence) {
+    return StatusReply.error(code + ": " + sentence);
+  }
+
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
@@ -106,25 +161,65 @@ public final class Registry
         .onCommand(CreateDestination.class, (state, cmd) -> {
           if (state.destinations().containsKey(cmd.destination().id())) {
             return Effect().reply(cmd.replyTo(),
-                StatusReply.error("A destination with id " + cmd.destination().id() + " exists."));
+                error("destination_exists", "A destination with id " + cmd.destination().id() + " exists."));
           }
           return Effect().persist(new DestinationCreated(cmd.destination()))
               .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
         })
+        .onCommand(UpdateDestination.class, (state, cmd) -> {
+          if (state.activeDestination(cmd.destination().id()).isEmpty()) {
+            return Effect().reply(cmd.replyTo(), notFound("destination", cmd.destination().id()));
+          }
+          return Effect().persist(new DestinationUpdated(cmd.destination()))
+              .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
+        })
+        .onCommand(DeleteDestination.class, this::onDeleteDestination)
         .onCommand(CreateConnection.class, (state, cmd) -> {
           Connection c = cmd.connection();
           if (state.connections().containsKey(c.id())) {
-            return Effect().reply(cmd.replyTo(), StatusReply.error("A connection with id " + c.id() + " exists."));
-          }
-          if (!state.destinations().containsKey(c.destinationId())) {
             return Effect().reply(cmd.replyTo(),
-                StatusReply.error("Destination " + c.destinationId() + " does not exist."));
+                error("connection_exists", "A connection with id " + c.id() + " exists."));
+          }
+          if (state.activeDestination(c.destinationId()).isEmpty()) {
+            return Effect().reply(cmd.replyTo(), notFound("destination", c.destinationId()));
           }
           return Effect().persist(new ConnectionCreated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
         })
+        .onCommand(UpdateConnection.class, (state, cmd) -> {
+          Connection c = cmd.connection();
+          if (state.activeConnection(c.id()).isEmpty()) {
+            return Effect().reply(cmd.replyTo(), notFound("connection", c.id()));
+          }
+          return Effect().persist(new ConnectionUpdated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
+        })
+        .onCommand(DeleteConnection.class, (state, cmd) -> {
+          if (state.activeConnection(cmd.connectionId()).isEmpty()) {
+            return Effect().reply(cmd.replyTo(), notFound("connection", cmd.connectionId()));
+          }
+          return Effect().persist(new ConnectionDeleted(cmd.connectionId(), System.currentTimeMillis()))
+              .thenReply(cmd.replyTo(), s -> StatusReply.success(s.connections().get(cmd.connectionId())));
+        })
         .onCommand(Get.class, (state, cmd) ->
-            Effect().reply(cmd.replyTo(), new Snapshot(Map.copyOf(state.destinations()), Map.copyOf(state.connections()))))
+            Effect().reply(cmd.replyTo(), new Snapshot(state.destinations(), state.connections())))
         .build();
+  }
+
+  private ReplyEffect<Event, State> onDeleteDestination(State state, DeleteDestination cmd) {
+    if (state.activeDestination(cmd.destinationId()).isEmpty()) {
+      return Effect().reply(cmd.replyTo(), notFound("destination", cmd.destinationId()));
+    }
+    Optional<Connection> user = state.connections().values().stream()
+        .filter(c -> c.active() && c.destinationId().equals(cmd.destinationId())).findFirst();
+    if (user.isPresent()) {
+      return Effect().reply(cmd.replyTo(), error("destination_in_use", "Destination " + cmd.destinationId()
+          + " is used by connection " + user.get().id() + "; delete or move that connection first."));
+    }
+    return Effect().persist(new DestinationDeleted(cmd.destinationId(), System.currentTimeMillis()))
+        .thenReply(cmd.replyTo(), s -> StatusReply.success(s.destinations().get(cmd.destinationId())));
+  }
+
+  private static <T> StatusReply<T> notFound(String what, String id) {
+    return error(what + "_not_found", "No " + what + " with id '" + id + "'.");
   }
 
   @Override
@@ -132,7 +227,20 @@ public final class Registry
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(DestinationCreated.class, (state, e) -> state.with(e.destination()))
+        .onEvent(DestinationUpdated.class, (state, e) -> state.with(e.destination()))
+        .onEvent(DestinationDeleted.class, (state, e) -> {
+          Destination d = state.destinations().get(e.destinationId());
+          return state.with(new Destination(d.id(), d.name(), d.type(), d.config(), d.staging(), d.createdAtMillis(),
+              e.atMillis()));
+        })
         .onEvent(ConnectionCreated.class, (state, e) -> state.with(e.connection()))
+        .onEvent(ConnectionUpdated.class, (state, e) -> state.with(e.connection()))
+        .onEvent(ConnectionDeleted.class, (state, e) -> {
+          Connection c = state.connections().get(e.connectionId());
+          return state.with(new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
+              c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.partitions(), c.signingSecret(),
+              c.idField(), c.writeKey(), c.appId(), c.createdAtMillis(), e.atMillis()));
+        })
         .build();
   }
 }

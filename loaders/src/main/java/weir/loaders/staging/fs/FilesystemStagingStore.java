@@ -74,6 +74,19 @@ public final class FilesystemStagingStore implements StagingStore {
   }
 
   @Override
+  public java.util.List<String> list(String prefix) throws IOException {
+    Path dir = resolve(prefix);
+    if (!Files.isDirectory(dir)) return java.util.List.of();
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile)
+          .filter(p -> !p.getFileName().toString().endsWith(".inprogress"))
+          .map(p -> root.relativize(p).toString().replace(java.io.File.separatorChar, '/'))
+          .sorted()
+          .toList();
+    }
+  }
+
+  @Override
   public InputStream open(String key) throws IOException {
     return Files.newInputStream(resolve(key));
   }

@@ -46,13 +46,33 @@ public final class DuckDbLoader implements WarehouseLoader {
 
   @Override
   public LoadResult load(LoadRequest request) throws LoadException {
+    return run(request, null);
+  }
+
+  @Override
+  public LoadResult reload(LoadRequest request, String timestampColumn, java.time.LocalDate from,
+      java.time.LocalDate to) throws LoadException {
+    return run(request, new Period(timestampColumn, from, to));
+  }
+
+  /** What a reload replaces: rows whose timestamp column is within [from, to] (null: unbounded). */
+  private record Period(String column, java.time.LocalDate from, java.time.LocalDate to) {
+    String where() {
+      List<String> terms = new ArrayList<>();
+      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
+      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
+      return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
+    }
+  }
+
+  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
     try {
       Files.createDirectories(databaseFile.getParent());
       Path extensions = databaseFile.resolveSibling(".duckdb_extensions");
       Properties props = new Properties();
       props.setProperty("extension_directory", extensions.toString());
       try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + databaseFile, props)) {
-        return load(c, request);
+        return load(c, request, reload);
       }
     } catch (SQLException e) {
       // A lock held by another process (someone reading the file) clears by itself: transient.
@@ -63,13 +83,20 @@ public final class DuckDbLoader implements WarehouseLoader {
     }
   }
 
-  private LoadResult load(Connection c, LoadRequest request) throws SQLException, LoadException {
+  private LoadResult load(Connection c, LoadRequest request, Period reload) throws SQLException, LoadException {
     String schema = ident(request.schema());
     c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
           + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      if (reload != null) {
+        for (TableSpec spec : request.tables().values()) {
+          s.execute(createTable(schema, spec));
+          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where());
+        }
+        deleteLoads(c, schema, request.batches());
+      }
       Set<String> already = alreadyLoaded(c, schema, request.batches());
       List<StagedBatchFiles> todo = request.batches().stream()
           .filter(b -> !already.contains(b.batchId())).toList();
@@ -111,6 +138,16 @@ public final class DuckDbLoader implements WarehouseLoader {
         e.addSuppressed(rollback);
       }
       throw e;
+    }
+  }
+
+  private static void deleteLoads(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
+      for (StagedBatchFiles b : batches) {
+        ps.setString(1, b.batchId());
+        ps.addBatch();
+      }
+      if (!batches.isEmpty()) ps.executeBatch();
     }
   }
 

@@ -1,0 +1,372 @@
+package weir.node.admin;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import weir.node.http.ApiErrors;
+import weir.node.ingest.ConnectionBuffer;
+import weir.node.load.DestinationRuntimes;
+import weir.node.load.LoadCoordinator;
+import weir.node.registry.ConnectionDirectory;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
+import weir.persistence.registry.Destination;
+import weir.persistence.registry.Ids;
+import weir.persistence.registry.Registry;
+import weir.persistence.secrets.SecretBox;
+import weir.protocol.Json;
+
+/**
+ * {@code /v1/admin/connections} (API.md): create, list, read, patch (batching and sync settings apply to
+ * running buffers and coordinators at once), delete (ingestion stops; what was accepted is still loaded),
+ * {@code rotate-write-key}, {@code status}, {@code sync}, {@code resync}, {@code dead-letters}.
+ */
+final class ConnectionRoutes extends AdminSupport {
+  private static final Set<String> CREATE_FIELDS = Set.of("name", "kind", "destination_id", "schema", "table",
+      "batch_size", "batch_interval_seconds", "sync_interval_minutes", "signing_secret", "id_field", "app_id",
+      "connector", "partitions");
+  private static final Set<String> PATCH_FIELDS = Set.of("name", "batch_size", "batch_interval_seconds",
+      "sync_interval_minutes", "signing_secret", "id_field", "app_id");
+  /** Kinds whose ingestion exists in this build. */
+  static final Set<ConnectionKind> AVAILABLE_KINDS = Set.of(ConnectionKind.webhook);
+
+  private final ConnectionDirectory directory;
+  private final SecretBox secrets;
+  private final ConnectionStatusQuery statusQuery;
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+  private final int defaultPartitions;
+  private final java.util.function.Supplier<String> ingestBaseUrl;
+
+  ConnectionRoutes(ActorSystem<?> system, ConnectionDirectory directory, SecretBox secrets,
+      ConnectionStatusQuery statusQuery, Duration askTimeout, int defaultPartitions,
+      java.util.function.Supplier<String> ingestBaseUrl) {
+    this.directory = directory;
+    this.secrets = secrets;
+    this.statusQuery = statusQuery;
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+    this.defaultPartitions = defaultPartitions;
+    this.ingestBaseUrl = ingestBaseUrl;
+  }
+
+  Route route() {
+    Route collection = pathEndOrSingleSlash(() -> concat(
+        get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
+        post(() -> jsonObject(body -> respond(create(body))))));
+    return pathPrefix("connections", () -> concat(collection, pathPrefix(PathMatchers.segment(), this::item)));
+  }
+
+  private Route item(String id) {
+    return concat(
+        pathEndOrSingleSlash(() -> concat(
+            get(() -> withConnection(id, c -> complete(ApiErrors.json(StatusCodes.OK, view(c))))),
+            patch(() -> withConnection(id, c -> jsonObject(body -> respond(update(c, body))))),
+            delete(() -> withConnection(id, c -> respond(delete(c)))))),
+        path("rotate-write-key", () -> post(() -> withConnection(id, c -> respond(rotate(c))))),
+        path("status", () -> get(() -> withConnection(id, c -> respond(status(c))))),
+        path("sync", () -> post(() -> withConnection(id, c -> respond(sync(c))))),
+        path("resync", () -> post(() -> withConnection(id, c -> jsonObject(body -> respond(resync(c, body)))))),
+        path("dead-letters", () -> get(() -> withConnection(id, c ->
+            parameterOptional("limit", limit -> respond(deadLetters(c, limit)))))));
+  }
+
+  private Route withConnection(String id, Function<Connection, Route> inner) {
+    return onSuccess(directory.connection(id), found -> found.filter(Connection::active).map(inner)
+        .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "connection_not_found",
+            "No connection with id '" + id + "'."))));
+  }
+
+  private ObjectNode list() {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    ArrayNode items = out.putArray("connections");
+    directory.connections().values().stream().filter(Connection::active)
+        .sorted(Comparator.comparingLong(Connection::createdAtMillis)).forEach(c -> items.add(view(c)));
+    return out;
+  }
+
+  private CompletionStage<HttpResponse> create(ObjectNode body) {
+    try {
+      for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!CREATE_FIELDS.contains(f)) {
+          throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a connection.");
+        }
+      }
+      String name = text(body, "name");
+      if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
+      String kindText = text(body, "kind");
+      if (kindText == null) throw new BadRequest("invalid_field", "Field 'kind' is required (webhook, segment, "
+          + "snowplow or connector).");
+      ConnectionKind kind;
+      try {
+        kind = ConnectionKind.valueOf(kindText);
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest("invalid_field", "Field 'kind' must be webhook, segment, snowplow or connector; got '"
+            + kindText + "'.");
+      }
+      if (!AVAILABLE_KINDS.contains(kind)) {
+        throw new BadRequest("connection_kind_not_available", "This build ingests webhook connections only; "
+            + kind + " connections come with a later release.");
+      }
+      String destinationId = text(body, "destination_id");
+      if (destinationId == null) throw new BadRequest("invalid_field", "Field 'destination_id' is required.");
+      Destination destination = directory.destination(destinationId).filter(Destination::active)
+          .orElseThrow(() -> new BadRequest("destination_not_found", "Field 'destination_id': no destination with id '"
+              + destinationId + "'."));
+      String schema = identifier(body, "schema", snakeCase(name));
+      String table = kind == ConnectionKind.webhook ? identifier(body, "table", "events") : null;
+      if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
+        throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
+      }
+      Integer partitions = integer(body, "partitions", 1, 64);
+      Connection c = new Connection(Ids.newId("c"), name, kind, destination.id(), schema, table,
+          orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
+          orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
+          syncIntervalSeconds(body, 15 * 60),
+          partitions == null ? defaultPartitions : partitions,
+          sealed(text(body, "signing_secret")), text(body, "id_field"), Ids.newSecret(), text(body, "app_id"),
+          System.currentTimeMillis(), 0);
+      return directory.<Connection>write(r -> new Registry.CreateConnection(c, r))
+          .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> update(Connection c, ObjectNode body) {
+    try {
+      for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!PATCH_FIELDS.contains(f)) {
+          throw new BadRequest(CREATE_FIELDS.contains(f) ? "immutable_field" : "unknown_field", "Field '" + f
+              + "' cannot be changed; changeable: " + String.join(", ", PATCH_FIELDS.stream().sorted().toList()) + ".");
+        }
+      }
+      String name = text(body, "name");
+      if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
+      String secret = body.has("signing_secret") ? text(body, "signing_secret") : c.signingSecret();
+      if (DestinationConfigs.MASK.equals(secret)) secret = c.signingSecret();
+      else if (body.has("signing_secret")) secret = sealed(secret);
+      Integer batchSize = integer(body, "batch_size", 1, 1_000_000);
+      Integer interval = integer(body, "batch_interval_seconds", 1, 86_400);
+      Connection next = new Connection(c.id(), name == null ? c.name() : name, c.kind(), c.destinationId(),
+          c.schema(), c.table(), batchSize == null ? c.batchSize() : batchSize,
+          interval == null ? c.batchIntervalSeconds() : interval, syncIntervalSeconds(body, c.syncIntervalSeconds()),
+          c.partitions(), secret, body.has("id_field") ? text(body, "id_field") : c.idField(), c.writeKey(),
+          body.has("app_id") ? text(body, "app_id") : c.appId(), c.createdAtMillis(), 0);
+      return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
+          .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> delete(Connection c) {
+    return directory.<Connection>write(r -> new Registry.DeleteConnection(c.id(), r))
+        .thenApply(deleted -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  private CompletionStage<HttpResponse> rotate(Connection c) {
+    Connection next = new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
+        c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.partitions(), c.signingSecret(),
+        c.idField(), Ids.newSecret(), c.appId(), c.createdAtMillis(), 0);
+    return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
+        .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
+  }
+
+  private CompletionStage<HttpResponse> status(Connection c) {
+    return statusQuery.status(c).thenApply(s -> {
+      ObjectNode body = Json.MAPPER.createObjectNode();
+      body.put("state", s.state());
+      body.put("buffered_events", s.bufferedEvents());
+      body.put("staged_batches_pending", s.stagedBatchesPending());
+      body.put("loaded_rows_total", s.loadedRowsTotal());
+      body.put("last_flush_at", instant(s.lastFlushAtMillis()));
+      body.put("last_sync_at", instant(s.lastSyncAtMillis()));
+      body.put("next_sync_at", instant(s.nextSyncAtMillis()));
+      body.put("last_error", s.lastError());
+      body.put("dead_letters_total", s.deadLettersTotal());
+      body.put("accepted_total", s.acceptedTotal());
+      return ApiErrors.json(StatusCodes.OK, body);
+    });
+  }
+
+  private CompletionStage<HttpResponse> sync(Connection c) {
+    return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+        .<akka.Done>askWithStatus(r -> new LoadCoordinator.Sync(c.id(), false, r), askTimeout)
+        .thenApply(done -> {
+          ObjectNode body = Json.MAPPER.createObjectNode();
+          body.put("connection_id", c.id());
+          body.put("sync", "started");
+          return ApiErrors.json(StatusCodes.ACCEPTED, body);
+        });
+  }
+
+  private CompletionStage<HttpResponse> resync(Connection c, ObjectNode body) {
+    try {
+      for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!Set.of("tables", "from", "to").contains(f)) {
+          throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a resync (tables, from, to).");
+        }
+      }
+      List<String> known = List.copyOf(DestinationRuntimes.tableSpecs(c).keySet());
+      List<String> tables = new ArrayList<>();
+      JsonNode t = body.get("tables");
+      if (t != null && !t.isNull()) {
+        if (!t.isArray()) throw new BadRequest("invalid_field", "Field 'tables' must be an array of table names.");
+        for (JsonNode n : t) {
+          if (!n.isTextual() || !known.contains(n.asText())) {
+            throw new BadRequest("invalid_field", "Field 'tables': '" + n.asText() + "' is not a table of this "
+                + "connection (" + String.join(", ", known) + ").");
+          }
+          tables.add(n.asText());
+        }
+      }
+      if (tables.isEmpty()) tables.addAll(known);
+      LocalDate from = date(body, "from");
+      LocalDate to = date(body, "to");
+      if (from != null && to != null && from.isAfter(to)) {
+        throw new BadRequest("invalid_field", "Field 'from' must not be after 'to'.");
+      }
+      LoadCoordinator.ResyncRequest request = new LoadCoordinator.ResyncRequest(c.id(), List.copyOf(tables),
+          from == null ? null : from.toString(), to == null ? null : to.toString());
+      return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+          .<akka.Done>askWithStatus(r -> new LoadCoordinator.Resync(request, r), askTimeout)
+          .thenApply(done -> {
+            ObjectNode out = Json.MAPPER.createObjectNode();
+            out.put("connection_id", c.id());
+            out.put("resync", "started");
+            tables.forEach(out.putArray("tables")::add);
+            out.put("from", request.from());
+            out.put("to", request.to());
+            return ApiErrors.json(StatusCodes.ACCEPTED, out);
+          });
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> deadLetters(Connection c, java.util.Optional<String> limitParam) {
+    int limit;
+    try {
+      limit = limitParam.map(Integer::parseInt).orElse(100);
+      if (limit < 1 || limit > 1000) throw new NumberFormatException();
+    } catch (NumberFormatException e) {
+      return CompletableFuture.failedFuture(new BadRequest("invalid_parameter",
+          "Parameter 'limit' must be a whole number from 1 to 1000."));
+    }
+    List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
+    for (int slot = 0; slot < c.partitions(); slot++) {
+      slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
+          .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, askTimeout).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
+      List<ConnectionBuffer.DeadLetter> all = new ArrayList<>();
+      long total = 0;
+      for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
+        all.addAll(f.join().recentDeadLetters());
+        total += f.join().deadLettersTotal();
+      }
+      all.sort(Comparator.comparingLong(ConnectionBuffer.DeadLetter::receivedAtMillis).reversed());
+      ObjectNode out = Json.MAPPER.createObjectNode();
+      out.put("dead_letters_total", total);
+      ArrayNode items = out.putArray("dead_letters");
+      for (ConnectionBuffer.DeadLetter d : all.subList(0, Math.min(limit, all.size()))) {
+        items.addObject().put("received_at", instant(d.receivedAtMillis())).put("code", d.code())
+            .put("message", d.message()).put("payload", d.payload());
+      }
+      return ApiErrors.json(StatusCodes.OK, out);
+    });
+  }
+
+  /** The API view: the signing secret masked, the write key and ingestion URLs shown. */
+  ObjectNode view(Connection c) {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    out.put("id", c.id());
+    out.put("name", c.name());
+    out.put("kind", c.kind().name());
+    out.put("destination_id", c.destinationId());
+    out.put("schema", c.schema());
+    out.put("table", c.table());
+    out.put("batch_size", c.batchSize());
+    out.put("batch_interval_seconds", c.batchIntervalSeconds());
+    if (c.syncIntervalSeconds() % 60 == 0) out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60);
+    else out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60.0);
+    out.put("partitions", c.partitions());
+    out.put("signing_secret", c.signingSecretIfAny().isPresent() ? DestinationConfigs.MASK : null);
+    out.put("id_field", c.idField());
+    out.put("app_id", c.appId());
+    out.put("write_key", c.writeKey());
+    ObjectNode urls = out.putObject("urls");
+    if (c.kind() == ConnectionKind.webhook) urls.put("webhook", ingestBaseUrl.get() + "/v1/webhooks/" + c.id());
+    out.put("created_at", instant(c.createdAtMillis()));
+    return out;
+  }
+
+  private String sealed(String secret) {
+    return secret == null || secret.isEmpty() ? null : secrets.seal(secret);
+  }
+
+  private static int orDefault(Integer value, int fallback) {
+    return value == null ? fallback : value;
+  }
+
+  private static long syncIntervalSeconds(ObjectNode body, long fallback) throws BadRequest {
+    JsonNode v = body.get("sync_interval_minutes");
+    if (v == null || v.isNull()) return fallback;
+    if (!v.isNumber() || v.asDouble() <= 0 || v.asDouble() > 10_080) {
+      throw new BadRequest("invalid_field", "Field 'sync_interval_minutes' must be a number of minutes above 0 "
+          + "and at most 10080 (a week).");
+    }
+    return Math.max(1, Math.round(v.asDouble() * 60));
+  }
+
+  private static LocalDate date(ObjectNode body, String field) throws BadRequest {
+    String text = text(body, field);
+    if (text == null) return null;
+    try {
+      return LocalDate.parse(text);
+    } catch (DateTimeParseException e) {
+      throw new BadRequest("invalid_field", "Field '" + field + "' must be a date like 2026-11-21.");
+    }
+  }
+
+  private static String identifier(ObjectNode body, String field, String fallback) throws BadRequest {
+    String value = text(body, field);
+    if (value == null) return fallback;
+    if (!value.matches("[a-z_][a-z0-9_]{0,62}")) {
+      throw new BadRequest("invalid_field", "Field '" + field + "' must be a lower-case SQL identifier "
+          + "(letters, digits, underscores; at most 63 characters; not starting with a digit).");
+    }
+    return value;
+  }
+
+  /** {@code "My Shop (EU)"} → {@code my_shop_eu}: a schema name safe in every warehouse. */
+  static String snakeCase(String name) {
+    String s = name.trim().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT)
+        .replaceAll("[^a-z0-9]+", "_").replaceAll("^_+|_+$", "");
+    if (s.isEmpty()) s = "weir";
+    if (Character.isDigit(s.charAt(0))) s = "_" + s;
+    return s.length() > 63 ? s.substring(0, 63) : s;
+  }
+}

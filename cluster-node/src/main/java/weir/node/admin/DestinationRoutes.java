@@ -1,0 +1,207 @@
+package weir.node.admin;
+
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import weir.node.http.ApiErrors;
+import weir.node.load.DestinationRuntimes;
+import weir.node.registry.ConnectionDirectory;
+import weir.persistence.registry.Destination;
+import weir.persistence.registry.Ids;
+import weir.persistence.registry.Registry;
+import weir.persistence.secrets.SecretBox;
+import weir.protocol.Json;
+
+/**
+ * {@code /v1/admin/destinations}: create, list, read, patch, delete (API.md). Every type is validated;
+ * types whose loader is not in this build are refused with {@code 400 destination_type_not_available}.
+ * Secret fields are sealed before they reach the registry and answered as {@code "********"}; a PATCH that
+ * sends {@code "********"} keeps the stored value.
+ */
+final class DestinationRoutes extends AdminSupport {
+  private static final Set<String> BODY_FIELDS = Set.of("name", "type", "config");
+
+  private final ConnectionDirectory directory;
+  private final SecretBox secrets;
+  private final Path dataDir;
+
+  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path dataDir) {
+    this.directory = directory;
+    this.secrets = secrets;
+    this.dataDir = dataDir;
+  }
+
+  Route route() {
+    Route collection = pathEndOrSingleSlash(() -> concat(
+        get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
+        post(() -> jsonObject(body -> respond(create(body))))));
+    return pathPrefix("destinations", () -> concat(collection, path(PathMatchers.segment(), this::item)));
+  }
+
+  private Route item(String id) {
+    return concat(
+        get(() -> withDestination(id, d -> complete(ApiErrors.json(StatusCodes.OK, view(d))))),
+        patch(() -> withDestination(id, d -> jsonObject(body -> respond(update(d, body))))),
+        delete(() -> withDestination(id, d -> respond(delete(d)))));
+  }
+
+  private Route withDestination(String id, java.util.function.Function<Destination, Route> inner) {
+    return onSuccess(directory.refresh(), s -> directory.destination(id).filter(Destination::active).map(inner)
+        .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "destination_not_found",
+            "No destination with id '" + id + "'."))));
+  }
+
+  private ObjectNode list() {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    var items = out.putArray("destinations");
+    directory.destinations().values().stream().filter(Destination::active)
+        .sorted(java.util.Comparator.comparingLong(Destination::createdAtMillis)).forEach(d -> items.add(view(d)));
+    return out;
+  }
+
+  private CompletionStage<HttpResponse> create(ObjectNode body) {
+    try {
+      checkFields(body);
+      String name = text(body, "name");
+      String type = text(body, "type");
+      if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
+      if (type == null) throw new BadRequest("invalid_field", "Field 'type' is required.");
+      DestinationConfigs.Validated v = DestinationConfigs.validate(type, body.get("config"), defaultStaging());
+      available(type, v.staging());
+      Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config()), sealStaging(v.staging()),
+          System.currentTimeMillis(), 0);
+      return directory.<Destination>write(r -> new Registry.CreateDestination(d, r))
+          .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> update(Destination current, ObjectNode body) {
+    try {
+      checkFields(body);
+      String type = text(body, "type");
+      if (type != null && !type.equals(current.type())) {
+        throw new BadRequest("immutable_field", "Field 'type' cannot change (" + current.type() + "); create a new "
+            + "destination instead.");
+      }
+      String name = text(body, "name");
+      if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
+      // Merge: the stored config, with the patch's fields on top; "********" keeps a stored secret.
+      ObjectNode merged = storedAsJson(current);
+      JsonNode patch = body.get("config");
+      if (patch != null && !patch.isNull()) {
+        if (!patch.isObject()) throw new BadRequest("invalid_field", "Field 'config' must be a JSON object.");
+        mergeInto(merged, (ObjectNode) patch);
+      }
+      DestinationConfigs.Validated v = DestinationConfigs.validate(current.type(), merged, current.staging());
+      available(current.type(), v.staging());
+      Destination d = new Destination(current.id(), name == null ? current.name() : name, current.type(),
+          seal(current.type(), v.config()), sealStaging(v.staging()), current.createdAtMillis(), 0);
+      return directory.<Destination>write(r -> new Registry.UpdateDestination(d, r))
+          .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private CompletionStage<HttpResponse> delete(Destination d) {
+    return directory.<Destination>write(r -> new Registry.DeleteDestination(d.id(), r))
+        .thenApply(deleted -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  private static void checkFields(ObjectNode body) throws BadRequest {
+    for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!BODY_FIELDS.contains(f)) {
+        throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a destination (name, type, config).");
+      }
+    }
+  }
+
+  private static void available(String type, Map<String, String> staging) throws BadRequest {
+    if (!DestinationRuntimes.AVAILABLE_TYPES.contains(type)) {
+      throw new BadRequest("destination_type_not_available", "The config is valid, but this build cannot load "
+          + "into " + type + " destinations yet; available: " + String.join(", ", DestinationRuntimes.AVAILABLE_TYPES)
+          + ".");
+    }
+    String stagingType = staging.get("type");
+    if (stagingType != null && !DestinationRuntimes.AVAILABLE_STAGING_TYPES.contains(stagingType)) {
+      throw new BadRequest("staging_type_not_available", "This build cannot stage files in " + stagingType
+          + " yet; available: " + String.join(", ", DestinationRuntimes.AVAILABLE_STAGING_TYPES) + ".");
+    }
+  }
+
+  private Map<String, String> defaultStaging() {
+    return Map.of("type", "filesystem", "path", dataDir.resolve("staging").toString());
+  }
+
+  private Map<String, String> seal(String type, Map<String, String> config) {
+    Set<String> secret = DestinationConfigs.secretFields(type);
+    Map<String, String> out = new LinkedHashMap<>();
+    config.forEach((k, v) -> out.put(k, secret.contains(k) ? secrets.seal(v) : v));
+    return out;
+  }
+
+  private Map<String, String> sealStaging(Map<String, String> staging) {
+    String type = staging.get("type");
+    return type == null ? staging : seal(type, staging);
+  }
+
+  /** The stored config as the JSON a client would send, secrets as sealed values (kept by the merge). */
+  private static ObjectNode storedAsJson(Destination d) {
+    ObjectNode config = Json.MAPPER.createObjectNode();
+    d.config().forEach(config::put);
+    if (!d.staging().isEmpty()) {
+      ObjectNode staging = config.putObject("staging");
+      d.staging().forEach(staging::put);
+    }
+    return config;
+  }
+
+  private static void mergeInto(ObjectNode target, ObjectNode patch) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = patch.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode v = e.getValue();
+      if (v.isTextual() && v.asText().equals(DestinationConfigs.MASK)) continue;
+      if (e.getKey().equals("staging") && v.isObject() && target.get("staging") instanceof ObjectNode existing
+          && existing.path("type").asText().equals(v.path("type").asText(existing.path("type").asText()))) {
+        mergeInto(existing, (ObjectNode) v);
+        continue;
+      }
+      if (v.isNull()) target.remove(e.getKey());
+      else target.set(e.getKey(), v);
+    }
+  }
+
+  /** The API view: secrets masked. */
+  static ObjectNode view(Destination d) {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    out.put("id", d.id());
+    out.put("name", d.name());
+    out.put("type", d.type());
+    ObjectNode config = out.putObject("config");
+    masked(d.type(), d.config(), config);
+    if (!d.staging().isEmpty()) masked(d.staging().get("type"), d.staging(), config.putObject("staging"));
+    out.put("created_at", instant(d.createdAtMillis()));
+    return out;
+  }
+
+  private static void masked(String type, Map<String, String> values, ObjectNode into) {
+    Set<String> secret = DestinationConfigs.secretFields(type);
+    List<String> keys = values.keySet().stream().sorted((a, b) -> a.equals("type") ? -1 : b.equals("type") ? 1
+        : a.compareTo(b)).toList();
+    for (String k : keys) into.put(k, secret.contains(k) ? DestinationConfigs.MASK : values.get(k));
+  }
+}

@@ -1,0 +1,140 @@
+package weir.node.metrics;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+
+/**
+ * This node's metrics, rendered in the Prometheus text format (version 0.0.4) by {@link #render()}.
+ * Counters and histograms are updated by buffers, coordinators and routes as things happen; gauges are
+ * read from suppliers at scrape time. Labels are connection or destination ids (bounded by the registry),
+ * never event data.
+ */
+public final class NodeMetrics {
+  private static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+  private record Key(String name, String labels) implements Comparable<Key> {
+    @Override
+    public int compareTo(Key o) {
+      int c = name.compareTo(o.name);
+      return c != 0 ? c : labels.compareTo(o.labels);
+    }
+  }
+
+  private record Meta(String type, String help) {}
+
+  private final Map<String, Meta> meta = new ConcurrentHashMap<>();
+  private final Map<Key, LongAdder> counters = new ConcurrentHashMap<>();
+  private final Map<Key, Histogram> histograms = new ConcurrentHashMap<>();
+  private final Map<Key, AtomicLong> gauges = new ConcurrentHashMap<>();
+  private final Map<String, Supplier<Map<String, Double>>> gaugeSuppliers = new ConcurrentHashMap<>();
+
+  public NodeMetrics() {
+    describe("weir_ingest_requests_total", "counter", "Ingestion requests answered, by connection and HTTP status.");
+    describe("weir_ingest_events_total", "counter", "Events accepted into the durable journal, by connection.");
+    describe("weir_rejected_events_total", "counter", "Events rejected as dead letters, by connection.");
+    describe("weir_journal_write_seconds", "histogram", "Time from a request's parse to its journal write confirmed.");
+    describe("weir_buffered_events", "gauge", "Events in buffers waiting for a flush, by buffer slot.");
+    describe("weir_flush_seconds", "histogram", "Time to write one batch to staging, by connection.");
+    describe("weir_flushed_events_total", "counter", "Events written to staged files, by connection.");
+    describe("weir_load_seconds", "histogram", "Time of one warehouse load, by destination.");
+    describe("weir_loaded_rows_total", "counter", "New rows loaded into the warehouse, by connection.");
+    describe("weir_load_lag_seconds", "gauge", "Age of the oldest staged batch not loaded yet, by destination.");
+    describe("weir_pending_batches", "gauge", "Staged batches waiting to be loaded, by destination.");
+    describe("weir_retries_total", "counter", "Retried failures, by stage (flush, handoff, load).");
+  }
+
+  private void describe(String name, String type, String help) {
+    meta.put(name, new Meta(type, help));
+  }
+
+  private static String labels(String... pairs) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i + 1 < pairs.length; i += 2) {
+      if (sb.length() > 0) sb.append(',');
+      sb.append(pairs[i]).append("=\"").append(pairs[i + 1].replace("\\", "\\\\").replace("\"", "\\\"")
+          .replace("\n", "\\n")).append('"');
+    }
+    return sb.toString();
+  }
+
+  public void increment(String name, long by, String... labelPairs) {
+    counters.computeIfAbsent(new Key(name, labels(labelPairs)), k -> new LongAdder()).add(by);
+  }
+
+  public void observe(String name, double seconds, String... labelPairs) {
+    histograms.computeIfAbsent(new Key(name, labels(labelPairs)), k -> new Histogram()).observe(seconds);
+  }
+
+  public void set(String name, long value, String... labelPairs) {
+    gauges.computeIfAbsent(new Key(name, labels(labelPairs)), k -> new AtomicLong()).set(value);
+  }
+
+  /** A gauge family computed at scrape time: label value of {@code labelName} → value. */
+  public void gauge(String name, String labelName, Supplier<Map<String, Double>> values) {
+    gaugeSuppliers.put(name + "\u0000" + labelName, values);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  public String render() {
+    Map<String, StringBuilder> families = new TreeMap<>();
+    counters.forEach((k, v) -> line(families, k.name(), k.name(), k.labels(), v.sum()));
+    gauges.forEach((k, v) -> line(families, k.name(), k.name(), k.labels(), v.get()));
+    gaugeSuppliers.forEach((key, supplier) -> {
+      String name = key.substring(0, key.indexOf('\u0000'));
+      String labelName = key.substring(key.indexOf('\u0000') + 1);
+      families.computeIfAbsent(name, n -> new StringBuilder());
+      supplier.get().forEach((labelValue, v) -> line(families, name, name, labels(labelName, labelValue), v));
+    });
+    histograms.forEach((k, h) -> h.render(families, k.name(), k.labels()));
+    StringBuilder out = new StringBuilder();
+    families.forEach((name, body) -> {
+      Meta m = meta.getOrDefault(name, new Meta("untyped", name));
+      out.append("# HELP ").append(name).append(' ').append(m.help()).append('\n');
+      out.append("# TYPE ").append(name).append(' ').append(m.type()).append('\n');
+      out.append(body);
+    });
+    return out.toString();
+  }
+
+  private static void line(Map<String, StringBuilder> families, String family, String name, String labels,
+      double value) {
+    StringBuilder sb = families.computeIfAbsent(family, n -> new StringBuilder());
+    sb.append(name);
+    if (!labels.isEmpty()) sb.append('{').append(labels).append('}');
+    sb.append(' ').append(value == Math.rint(value) && !Double.isInfinite(value) ? String.valueOf((long) value)
+        : String.valueOf(value)).append('\n');
+  }
+
+  private static final class Histogram {
+    private final LongAdder[] buckets = new LongAdder[LATENCY_BUCKETS.length];
+    private final LongAdder count = new LongAdder();
+    private final DoubleAdder sum = new DoubleAdder();
+
+    Histogram() {
+      for (int i = 0; i < buckets.length; i++) buckets[i] = new LongAdder();
+    }
+
+    void observe(double seconds) {
+      for (int i = 0; i < LATENCY_BUCKETS.length; i++) {
+        if (seconds <= LATENCY_BUCKETS[i]) buckets[i].increment();
+      }
+      count.increment();
+      sum.add(seconds);
+    }
+
+    void render(Map<String, StringBuilder> families, String name, String labels) {
+      String sep = labels.isEmpty() ? "" : labels + ",";
+      for (int i = 0; i < LATENCY_BUCKETS.length; i++) {
+        line(families, name, name + "_bucket", sep + "le=\"" + LATENCY_BUCKETS[i] + "\"", buckets[i].sum());
+      }
+      line(families, name, name + "_bucket", sep + "le=\"+Inf\"", count.sum());
+      line(families, name, name + "_sum", labels, sum.sum());
+      line(families, name, name + "_count", labels, count.sum());
+    }
+  }
+}
