@@ -43,10 +43,15 @@ public final class Main {
     if (args[0].equals("sql") && args.length == 2) {
       return weir.node.cli.SqlCommand.run(NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir(), args[1]);
     }
+    if (args[0].equals("admin")) {
+      return weir.node.cli.AdminCommand.run(java.util.Arrays.asList(args).subList(1, args.length), System.getenv(),
+          NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir(), System.out, System.err);
+    }
     System.err.println("""
         Usage:
           java -jar weir-node.jar                 start a node (configuration: WEIR_* variables, see README)
           java -jar weir-node.jar sql "<query>"   query the embedded DuckDB warehouse read-only
+          java -jar weir-node.jar admin ...       management calls (run 'admin' alone for the verbs)
         """);
     return 2;
   }

@@ -206,6 +206,7 @@ final class ConnectionRoutes extends AdminSupport {
       body.put("last_error", s.lastError());
       body.put("dead_letters_total", s.deadLettersTotal());
       body.put("accepted_total", s.acceptedTotal());
+      body.put("resyncs_pending", s.resyncsPending());
       return ApiErrors.json(StatusCodes.OK, body);
     });
   }

@@ -17,7 +17,7 @@ public final class ConnectionStatusQuery {
   /** The status of API.md's {@code GET /v1/admin/connections/{id}/status}. */
   public record ConnectionStatus(String state, long bufferedEvents, long stagedBatchesPending, long loadedRowsTotal,
       long lastFlushAtMillis, long lastSyncAtMillis, long nextSyncAtMillis, String lastError, long deadLettersTotal,
-      long acceptedTotal) {}
+      long acceptedTotal, int resyncsPending) {}
 
   private final ClusterSharding sharding;
   private final Duration timeout;
@@ -50,7 +50,8 @@ public final class ConnectionStatusQuery {
         if (error == null && s.lastError() != null) error = s.lastError();
       }
       return new ConnectionStatus(error == null ? "active" : "retrying", buffered, unconfirmed + l.pendingBatches(),
-          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted);
+          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted,
+          l.resyncsPending());
     });
   }
 }

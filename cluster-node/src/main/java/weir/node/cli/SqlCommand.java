@@ -7,8 +7,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Properties;
 
 /**
@@ -51,31 +49,14 @@ public final class SqlCommand {
   private static void print(ResultSet rs) throws SQLException {
     ResultSetMetaData md = rs.getMetaData();
     int n = md.getColumnCount();
-    List<String[]> rows = new ArrayList<>();
     String[] header = new String[n];
     for (int i = 0; i < n; i++) header[i] = md.getColumnLabel(i + 1);
-    rows.add(header);
+    TextTable table = new TextTable(header);
     while (rs.next()) {
-      String[] row = new String[n];
-      for (int i = 0; i < n; i++) row[i] = String.valueOf(rs.getString(i + 1));
-      rows.add(row);
+      Object[] row = new Object[n];
+      for (int i = 0; i < n; i++) row[i] = rs.getString(i + 1);
+      table.row(row);
     }
-    int[] width = new int[n];
-    for (String[] row : rows) for (int i = 0; i < n; i++) width[i] = Math.min(80, Math.max(width[i], row[i].length()));
-    StringBuilder out = new StringBuilder();
-    for (int r = 0; r < rows.size(); r++) {
-      for (int i = 0; i < n; i++) {
-        String v = rows.get(r)[i];
-        if (v.length() > 80) v = v.substring(0, 77) + "...";
-        out.append(i == 0 ? "" : " | ").append(String.format("%-" + width[i] + "s", v));
-      }
-      out.append('\n');
-      if (r == 0) {
-        for (int i = 0; i < n; i++) out.append(i == 0 ? "" : "-+-").append("-".repeat(width[i]));
-        out.append('\n');
-      }
-    }
-    out.append('(').append(rows.size() - 1).append(rows.size() == 2 ? " row)" : " rows)").append('\n');
-    System.out.print(out);
+    table.print(System.out);
   }
 }

@@ -90,7 +90,8 @@ public final class LoadCoordinator
 
   /** Load figures of one connection. */
   public record ConnectionLoadStatus(int pendingBatches, long pendingRows, long loadedRowsTotal,
-      long lastSyncAtMillis, long nextSyncAtMillis, String lastError) implements CborSerializable {}
+      long lastSyncAtMillis, long nextSyncAtMillis, String lastError, int resyncsPending)
+      implements CborSerializable {}
 
   private enum Tick implements Command { INSTANCE }
 
@@ -375,7 +376,8 @@ public final class LoadCoordinator
     ConnectionLedger ledger = state.connections().getOrDefault(connectionId, new ConnectionLedger(0, 0));
     long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
     return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
-        ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastErrors.get(connectionId));
+        ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastErrors.get(connectionId),
+        (int) resyncs.stream().filter(r -> r.connectionId().equals(connectionId)).count());
   }
 
 
