@@ -40,8 +40,9 @@ public final class Main {
   }
 
   private static int command(String[] args) {
-    if (args[0].equals("sql") && args.length == 2) {
-      return weir.node.cli.SqlCommand.run(NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir(), args[1]);
+    if (args[0].equals("sql") && (args.length == 2 || args.length == 3)) {
+      java.nio.file.Path dataDir = NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir();
+      return weir.node.cli.SqlCommand.run(dataDir.resolve(args.length == 3 ? args[2] : "warehouse.duckdb"), args[1]);
     }
     if (args[0].equals("admin")) {
       return weir.node.cli.AdminCommand.run(java.util.Arrays.asList(args).subList(1, args.length), System.getenv(),
@@ -50,7 +51,8 @@ public final class Main {
     System.err.println("""
         Usage:
           java -jar weir-node.jar                 start a node (configuration: WEIR_* variables, see README)
-          java -jar weir-node.jar sql "<query>"   query the embedded DuckDB warehouse read-only
+          java -jar weir-node.jar sql "<query>" [db]  query a DuckDB warehouse read-only (default
+                                                  warehouse.duckdb; a relative db is in WEIR_DATA_DIR)
           java -jar weir-node.jar admin ...       management calls (run 'admin' alone for the verbs)
         """);
     return 2;

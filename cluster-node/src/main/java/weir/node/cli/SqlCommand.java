@@ -10,15 +10,14 @@ import java.sql.SQLException;
 import java.util.Properties;
 
 /**
- * {@code java -jar weir-node.jar sql "SELECT ..."}: runs one query against the embedded DuckDB warehouse
- * ({@code <data-dir>/warehouse.duckdb}), read-only, and prints an aligned table. The node opens the file
+ * {@code java -jar weir-node.jar sql "SELECT ..." [db]}: runs one query against a DuckDB warehouse file
+ * (default {@code <data-dir>/warehouse.duckdb}), read-only, and prints an aligned table. The node opens the file
  * only while it loads, so this works while the node runs (a query that meets a load is retried).
  */
 public final class SqlCommand {
   private SqlCommand() {}
 
-  public static int run(Path dataDir, String sql) {
-    Path db = dataDir.resolve("warehouse.duckdb");
+  public static int run(Path db, String sql) {
     if (!Files.exists(db)) {
       System.err.println("No warehouse yet at " + db + " (nothing has been loaded).");
       return 1;
