@@ -35,7 +35,9 @@ import weir.protocol.StagedRow;
  * The durable buffer of one slot of one connection (entity id {@code <connectionId>#<slot>}).
  *
  * <p>Accept: every ingestion request becomes one journal event ({@link EventsAccepted}); the request is
- * answered only after that write succeeded. Flush: when the slot holds {@code batch_size} events or its
+ * answered only after that write succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached
+ * this node's {@link SlotBatcher} while the previous write was in flight) and their events are written in one
+ * atomic journal write, one row per request. Flush: when the slot holds {@code batch_size} events or its
  * oldest event is {@code batch_interval_seconds} old (or a flush is requested), the buffered events are
  * written to staging by the {@link BatchStager} off the actor; once the files are complete the buffer
  * persists {@link BatchStaged}, which drops those events from its state. Hand-off: every staged batch is
@@ -54,9 +56,6 @@ public final class ConnectionBuffer
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ConnectionBuffer");
 
-  /** The error message of a refused {@link Accept} when the slot holds too many events. */
-  public static final String OVERLOADED = "overloaded";
-
   /** How many recent dead letters a slot keeps readable. */
   static final int RECENT_DEAD_LETTERS = 100;
 
@@ -64,12 +63,17 @@ public final class ConnectionBuffer
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Persist the rows and dead letters of one request, then reply. */
-  public record Accept(List<StagedRow> rows, List<DeadLetter> deadLetters, ActorRef<StatusReply<Accepted>> replyTo)
-      implements Command {}
+  /** The rows and dead letters of one ingestion request. */
+  public record Request(List<StagedRow> rows, List<DeadLetter> deadLetters) implements CborSerializable {}
 
-  /** Reply to {@link Accept}: how many rows are now durable. */
-  public record Accepted(int count) implements CborSerializable {}
+  /**
+   * Persist the requests (one journal event each, in one atomic write), then reply with one verdict per
+   * request, in order: accepted, or refused because the slot would exceed {@code max-buffered-events}.
+   */
+  public record AcceptMany(List<Request> requests, ActorRef<StatusReply<Accepted>> replyTo) implements Command {}
+
+  /** Reply to {@link AcceptMany}: per request, whether its rows are now durable. */
+  public record Accepted(List<Boolean> accepted) implements CborSerializable {}
 
   /** Flush everything buffered now, and reply once all of it is staged and handed off. */
   public record FlushAll(ActorRef<StatusReply<Done>> replyTo) implements Command {}
@@ -256,7 +260,7 @@ public final class ConnectionBuffer
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
-        .onCommand(Accept.class, this::onAccept)
+        .onCommand(AcceptMany.class, this::onAccept)
         .onCommand(FlushAll.class, (state, cmd) -> {
           flushWaiters.add(cmd.replyTo());
           flushRequested = true;
@@ -305,14 +309,22 @@ public final class ConnectionBuffer
         .build();
   }
 
-  private ReplyEffect<Event, State> onAccept(State state, Accept cmd) {
-    if (state.bufferedEvents() + cmd.rows().size() > settings.maxBufferedEvents() && !cmd.rows().isEmpty()) {
-      return Effect().reply(cmd.replyTo(), StatusReply.error(OVERLOADED));
+  private ReplyEffect<Event, State> onAccept(State state, AcceptMany cmd) {
+    long now = System.currentTimeMillis();
+    int buffered = state.bufferedEvents();
+    List<Event> events = new ArrayList<>(cmd.requests().size());
+    List<Boolean> verdicts = new ArrayList<>(cmd.requests().size());
+    for (Request r : cmd.requests()) {
+      boolean fits = r.rows().isEmpty() || buffered + r.rows().size() <= settings.maxBufferedEvents();
+      verdicts.add(fits);
+      if (fits) {
+        buffered += r.rows().size();
+        events.add(new EventsAccepted(r.rows(), r.deadLetters(), now));
+      }
     }
-    return Effect()
-        .persist(new EventsAccepted(cmd.rows(), cmd.deadLetters(), System.currentTimeMillis()))
-        .thenRun(this::progress)
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(new Accepted(cmd.rows().size())));
+    Accepted reply = new Accepted(List.copyOf(verdicts));
+    if (events.isEmpty()) return Effect().reply(cmd.replyTo(), StatusReply.success(reply));
+    return Effect().persist(events).thenRun(this::progress).thenReply(cmd.replyTo(), s -> StatusReply.success(reply));
   }
 
   private ReplyEffect<Event, State> onFlushWritten(State state, FlushWritten cmd) {

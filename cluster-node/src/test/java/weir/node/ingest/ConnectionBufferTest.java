@@ -96,7 +96,7 @@ class ConnectionBufferTest {
       StatusReply<ConnectionBuffer.Accepted>> accept(
       EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State> kit,
       List<StagedRow> rows) {
-    return kit.runCommand(r -> new ConnectionBuffer.Accept(rows, List.of(), r));
+    return kit.runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(new ConnectionBuffer.Request(rows, List.of())), r));
   }
 
   private static void eventually(Runnable assertion) {
@@ -123,7 +123,7 @@ class ConnectionBufferTest {
     var result = accept(kit, rows("a", "b", "c"));
     assertThat(result.events()).singleElement().isInstanceOfSatisfying(ConnectionBuffer.EventsAccepted.class,
         e -> assertThat(e.rows()).extracting(StagedRow::eventId).containsExactly("a", "b", "c"));
-    assertThat(result.reply().getValue()).isEqualTo(new ConnectionBuffer.Accepted(3));
+    assertThat(result.reply().getValue()).isEqualTo(new ConnectionBuffer.Accepted(List.of(true)));
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
     assertThat(stager.calls).hasValue(0);
   }
@@ -200,10 +200,21 @@ class ConnectionBufferTest {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 5);
     accept(kit, rows("a", "b", "c", "d"));
     var refused = accept(kit, rows("e", "f"));
-    assertThat(refused.reply().isError()).isTrue();
-    assertThat(refused.reply().getError().getMessage()).isEqualTo(ConnectionBuffer.OVERLOADED);
+    assertThat(refused.reply().getValue().accepted()).containsExactly(false);
     assertThat(refused.events()).isEmpty();
     assertThat(refused.state().bufferedEvents()).isEqualTo(4);
+  }
+
+  @Test
+  void groupedRequestsAreOneJournalEventEachWithOneVerdictEach() {
+    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 5);
+    var result = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
+        new ConnectionBuffer.Request(rows("a", "b"), List.of()),
+        new ConnectionBuffer.Request(rows("c", "d", "e", "f"), List.of()),
+        new ConnectionBuffer.Request(rows("g"), List.of())), r));
+    assertThat(result.reply().getValue().accepted()).containsExactly(true, false, true);
+    assertThat(result.events()).hasSize(2).allSatisfy(e -> assertThat(e).isInstanceOf(ConnectionBuffer.EventsAccepted.class));
+    assertThat(result.state().bufferedEvents()).isEqualTo(3);
   }
 
   @Test
@@ -221,7 +232,8 @@ class ConnectionBufferTest {
   void deadLettersAreCountedAndKeptWithTheirReason() {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 1000);
     var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
-    kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.Accept(rows("a"), List.of(dl), r));
+    kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(
+        List.of(new ConnectionBuffer.Request(rows("a"), List.of(dl))), r));
     kit.restart();
     TestProbe<ConnectionBuffer.BufferStatus> probe = testKit.createTestProbe();
     kit.runCommand(new ConnectionBuffer.GetStatus(probe.getRef()));
