@@ -61,7 +61,7 @@ public final class WebhookParser {
 
   /** The table of a webhook connection: {@code event_id} (key), {@code received_at}, {@code data}. */
   public static TableSpec tableSpec(String table) {
-    return new TableSpec(table, List.of(
+    return TableSpec.fixed(table, List.of(
         new TableSpec.Column("event_id", ColumnType.STRING),
         new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
         new TableSpec.Column("data", ColumnType.JSON)), "event_id");

@@ -1,0 +1,163 @@
+package weir.protocol.event;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import weir.protocol.ColumnType;
+import weir.protocol.Json;
+import weir.protocol.StagedRow;
+import weir.protocol.TableSpec;
+
+/**
+ * The warehouse tables of Segment and Snowplow connections (API.md, Warehouse tables) and the rows one
+ * {@link CanonicalEvent} becomes:
+ * <ul>
+ *   <li>one row in its type's table ({@code tracks}, {@code pages}, ...), canonical columns;
+ *   <li>a track event also in the table named after the event ({@code order_completed}): canonical columns
+ *       plus one column per top-level property (name made safe by {@link Names}; a name taken by a canonical
+ *       column gets a {@code property_} prefix; two keys with the same safe name: the second gets
+ *       {@code _2}, in key order). Objects and arrays are stored as JSON text;
+ *   <li>an identify with a user id also in {@code users}, merged by {@code user_id} (traits merged, latest wins;
+ *       {@code first_seen}/{@code last_seen}).
+ * </ul>
+ */
+public final class EventTables {
+  public static final String USERS = "users";
+
+  /** Canonical columns staged in every event row ({@code loaded_at} is added by the loader). */
+  public static final List<TableSpec.Column> CANONICAL = List.of(
+      new TableSpec.Column("event_id", ColumnType.STRING),
+      new TableSpec.Column("type", ColumnType.STRING),
+      new TableSpec.Column("event", ColumnType.STRING),
+      new TableSpec.Column("anonymous_id", ColumnType.STRING),
+      new TableSpec.Column("user_id", ColumnType.STRING),
+      new TableSpec.Column("timestamp", ColumnType.TIMESTAMP),
+      new TableSpec.Column("original_timestamp", ColumnType.TIMESTAMP),
+      new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
+      new TableSpec.Column("sent_at", ColumnType.TIMESTAMP),
+      new TableSpec.Column("context", ColumnType.JSON),
+      new TableSpec.Column("properties", ColumnType.JSON),
+      new TableSpec.Column("traits", ColumnType.JSON),
+      new TableSpec.Column("connection_id", ColumnType.STRING));
+
+  private static final Set<String> CANONICAL_NAMES = new HashSet<>(
+      CANONICAL.stream().map(TableSpec.Column::name).toList());
+
+  /** Table names that a track event name must not take. */
+  private static final Set<String> FIXED_TABLES = Set.of("tracks", "identifies", "pages", "screens", "groups",
+      "aliases", USERS, "_weir_loads");
+
+  private EventTables() {}
+
+  /** The fixed table of a type: canonical columns, deduplicated on event_id. */
+  public static TableSpec typeTable(CanonicalEvent.Type type) {
+    return TableSpec.events(type.table(), CANONICAL);
+  }
+
+  /** A per-event table: canonical columns plus property columns found in the data. */
+  public static TableSpec eventTable(String table) {
+    return TableSpec.events(table, CANONICAL).withDynamicColumns();
+  }
+
+  /** The users table, merged by user_id. */
+  public static TableSpec usersTable() {
+    return TableSpec.merged(USERS, List.of(
+        new TableSpec.Column("user_id", ColumnType.STRING, TableSpec.Merge.KEY),
+        new TableSpec.Column("anonymous_id", ColumnType.STRING, TableSpec.Merge.LATEST),
+        new TableSpec.Column("traits", ColumnType.JSON, TableSpec.Merge.JSON_PATCH),
+        new TableSpec.Column("first_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MIN),
+        new TableSpec.Column("last_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MAX)),
+        "last_seen");
+  }
+
+  /** The table spec for any table name these events produce. */
+  public static TableSpec specFor(String table) {
+    if (table.equals(USERS)) return usersTable();
+    for (CanonicalEvent.Type t : CanonicalEvent.Type.values()) {
+      if (t.table().equals(table)) return typeTable(t);
+    }
+    return eventTable(table);
+  }
+
+  /** The per-event table of a track event name. */
+  public static String eventTableName(String eventName) {
+    String name = Names.safe(eventName);
+    return FIXED_TABLES.contains(name) ? "track_" + name : name;
+  }
+
+  /** The staged rows of one event. */
+  public static List<StagedRow> rows(CanonicalEvent e) {
+    List<StagedRow> rows = new ArrayList<>(3);
+    ObjectNode canonical = canonicalRow(e);
+    long ts = e.receivedAt().toEpochMilli();
+    rows.add(new StagedRow(e.type().table(), e.eventId(), ts, Json.write(canonical)));
+    if (e.type() == CanonicalEvent.Type.track && e.event() != null) {
+      ObjectNode row = canonical.deepCopy();
+      for (Map.Entry<String, JsonNode> p : propertyColumns(e.properties()).entrySet()) {
+        JsonNode v = p.getValue();
+        if (v.isContainerNode()) row.put(p.getKey(), Json.write(v));
+        else row.set(p.getKey(), v);
+      }
+      rows.add(new StagedRow(eventTableName(e.event()), e.eventId(), ts, Json.write(row)));
+    }
+    if (e.type() == CanonicalEvent.Type.identify && e.userId() != null) {
+      ObjectNode user = JsonNodeFactory.instance.objectNode();
+      user.put("event_id", e.eventId());
+      user.put("user_id", e.userId());
+      user.put("anonymous_id", e.anonymousId());
+      user.set("traits", e.traits());
+      user.put("first_seen", e.timestamp().toString());
+      user.put("last_seen", e.timestamp().toString());
+      rows.add(new StagedRow(USERS, e.eventId(), ts, Json.write(user)));
+    }
+    return rows;
+  }
+
+  /** Top-level properties under their column names (deterministic: keys in order, collisions suffixed). */
+  static Map<String, JsonNode> propertyColumns(ObjectNode properties) {
+    Map<String, JsonNode> byKey = new TreeMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isNull()) byKey.put(e.getKey(), e.getValue());
+    }
+    Map<String, JsonNode> out = new TreeMap<>();
+    for (Map.Entry<String, JsonNode> e : byKey.entrySet()) {
+      String name = Names.safe(e.getKey());
+      if (CANONICAL_NAMES.contains(name) || name.equals("loaded_at")) name = Names.safe("property_" + name);
+      String unique = name;
+      for (int i = 2; out.containsKey(unique); i++) unique = name + "_" + i;
+      out.put(unique, e.getValue());
+    }
+    return out;
+  }
+
+  private static ObjectNode canonicalRow(CanonicalEvent e) {
+    ObjectNode row = JsonNodeFactory.instance.objectNode();
+    row.put("event_id", e.eventId());
+    row.put("type", e.type().name());
+    row.put("event", e.event());
+    row.put("anonymous_id", e.anonymousId());
+    row.put("user_id", e.userId());
+    row.put("timestamp", iso(e.timestamp()));
+    row.put("original_timestamp", iso(e.originalTimestamp()));
+    row.put("received_at", iso(e.receivedAt()));
+    row.put("sent_at", iso(e.sentAt()));
+    row.set("context", e.context());
+    row.set("properties", e.properties());
+    row.set("traits", e.traits());
+    row.put("connection_id", e.connectionId());
+    return row;
+  }
+
+  private static String iso(Instant t) {
+    return t == null ? null : t.toString();
+  }
+}
