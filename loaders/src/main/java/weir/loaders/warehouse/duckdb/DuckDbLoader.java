@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,14 +28,23 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
- * Loads staged NDJSON.gz files into an embedded DuckDB database file with DuckDB's own JSON reader
- * ({@code read_json}), deduplicating on the key column, in one transaction per load.
+ * Loads staged NDJSON.gz files into an embedded DuckDB database file, one transaction per load.
+ *
+ * <p>One mechanism for every table: the staged files are read as raw JSON objects
+ * ({@code read_json_objects}) into a temporary table, and each column is extracted from them with its
+ * type. Declared columns come from the {@link TableSpec}; for tables with dynamic columns the remaining
+ * top-level keys become columns too (type from the JSON values: integers BIGINT, numbers DOUBLE, booleans
+ * BOOLEAN, anything else VARCHAR), added with {@code ALTER TABLE} when new, and widened (BIGINT to DOUBLE,
+ * any other conflict to VARCHAR) when values of another type arrive. Append tables insert rows whose key
+ * is not in the table yet (one per key); merge tables upsert by key, applying the batch's rows in
+ * {@code orderColumn} order with each column's merge rule.
  *
  * <p>The database file is opened for each load and closed afterwards: DuckDB allows one writing process
  * per file, so between loads users can open the warehouse (read-only) with their own tools.
  */
 public final class DuckDbLoader implements WarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(DuckDbLoader.class);
+  private static final String RAW = "_weir_raw";
 
   private final Path databaseFile;
   private final StagingStore staging;
@@ -50,13 +60,13 @@ public final class DuckDbLoader implements WarehouseLoader {
   }
 
   @Override
-  public LoadResult reload(LoadRequest request, String timestampColumn, java.time.LocalDate from,
-      java.time.LocalDate to) throws LoadException {
+  public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+      throws LoadException {
     return run(request, new Period(timestampColumn, from, to));
   }
 
   /** What a reload replaces: rows whose timestamp column is within [from, to] (null: unbounded). */
-  private record Period(String column, java.time.LocalDate from, java.time.LocalDate to) {
+  private record Period(String column, LocalDate from, LocalDate to) {
     String where() {
       List<String> terms = new ArrayList<>();
       if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
@@ -68,9 +78,8 @@ public final class DuckDbLoader implements WarehouseLoader {
   private LoadResult run(LoadRequest request, Period reload) throws LoadException {
     try {
       Files.createDirectories(databaseFile.getParent());
-      Path extensions = databaseFile.resolveSibling(".duckdb_extensions");
       Properties props = new Properties();
-      props.setProperty("extension_directory", extensions.toString());
+      props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
       try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + databaseFile, props)) {
         return load(c, request, reload);
       }
@@ -93,28 +102,25 @@ public final class DuckDbLoader implements WarehouseLoader {
       if (reload != null) {
         for (TableSpec spec : request.tables().values()) {
           s.execute(createTable(schema, spec));
-          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where());
+          String column = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()))
+              ? reload.column() : spec.keyColumn();
+          s.execute("DELETE FROM " + schema + "." + ident(spec.name())
+              + (column.equals(reload.column()) ? reload.where() : ""));
         }
         deleteLoads(c, schema, request.batches());
       }
       Set<String> already = alreadyLoaded(c, schema, request.batches());
-      List<StagedBatchFiles> todo = request.batches().stream()
-          .filter(b -> !already.contains(b.batchId())).toList();
+      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
 
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
       for (StagedBatchFiles b : todo) {
-        for (StagedFile f : b.files()) {
-          filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
-        }
+        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
       }
       Map<String, Long> inserted = new LinkedHashMap<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
         TableSpec spec = request.tables().get(e.getKey());
-        if (spec == null) {
-          throw new LoadException("No table spec for table " + e.getKey(), false, null);
-        }
-        s.execute(createTable(schema, spec));
-        inserted.put(spec.name(), (long) s.executeUpdate(insert(schema, spec, e.getValue())));
+        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
+        inserted.put(spec.name(), loadTable(s, schema, spec, e.getValue()));
       }
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
         Timestamp now = Timestamp.from(Instant.now());
@@ -128,8 +134,7 @@ public final class DuckDbLoader implements WarehouseLoader {
       }
       c.commit();
       List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
-      log.debug("Loaded {} batches into {} ({} skipped): {}", loaded.size(), request.schema(), already.size(),
-          inserted);
+      log.debug("Loaded {} batches into {} ({} skipped): {}", loaded.size(), request.schema(), already.size(), inserted);
       return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
     } catch (SQLException | LoadException | RuntimeException e) {
       try {
@@ -139,6 +144,136 @@ public final class DuckDbLoader implements WarehouseLoader {
       }
       throw e;
     }
+  }
+
+  /** Loads one table's files; returns the rows inserted or merged. */
+  private long loadTable(Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, LoadException {
+    s.execute(createTable(schema, spec));
+    s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects([" + paths(files)
+        + "], format = 'newline_delimited', compression = 'gzip')");
+    String target = schema + "." + ident(spec.name());
+    Map<String, String> columns = new LinkedHashMap<>();
+    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), sqlType(col.type()));
+    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
+    String names = columns.keySet().stream().map(DuckDbLoader::ident).collect(Collectors.joining(", "));
+    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
+        .collect(Collectors.joining(", "));
+    String key = ident(spec.keyColumn());
+    if (spec.mode() == TableSpec.Mode.APPEND) {
+      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM (SELECT " + values
+          + " FROM " + RAW + ") AS src WHERE NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = src."
+          + key + ") QUALIFY row_number() OVER (PARTITION BY src." + key + ") = 1");
+    }
+    return merge(s, target, spec, names, values);
+  }
+
+  /**
+   * Merge mode: the batch's rows per key are applied in {@code orderColumn} order, one round per rank,
+   * because one statement may update a row only once.
+   */
+  private static long merge(Statement s, String target, TableSpec spec, String names, String values)
+      throws SQLException {
+    String key = ident(spec.keyColumn());
+    String order = ident(spec.orderColumn());
+    // One row per source event (its event_id, else its content), ranked per key in order.
+    s.execute("CREATE OR REPLACE TEMP TABLE _weir_merge AS SELECT *, row_number() OVER (PARTITION BY " + key
+        + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
+        + ", coalesce(json->>'$.event_id', md5(CAST(json AS VARCHAR))) AS _weir_source FROM " + RAW + ")) WHERE "
+        + key + " IS NOT NULL");
+    int rounds;
+    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM _weir_merge")) {
+      rs.next();
+      rounds = rs.getInt(1);
+    }
+    String newer = "excluded." + order + " >= " + target + "." + order;
+    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
+      String n = ident(col.name());
+      String mine = target + "." + n;
+      String theirs = "excluded." + n;
+      String expr = switch (col.merge()) {
+        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + theirs + ", " + mine + ") ELSE coalesce(" + mine
+            + ", " + theirs + ") END";
+        case JSON_PATCH -> "CASE WHEN " + newer + " THEN json_merge_patch(coalesce(" + mine + ", '{}'), coalesce("
+            + theirs + ", '{}')) ELSE json_merge_patch(coalesce(" + theirs + ", '{}'), coalesce(" + mine + ", '{}')) END";
+        case MIN -> "least(" + mine + ", " + theirs + ")";
+        case MAX -> "greatest(" + mine + ", " + theirs + ")";
+        case KEY -> throw new IllegalStateException();
+      };
+      return n + " = " + expr;
+    }).collect(Collectors.joining(", "));
+    if (spec.loadedAt()) updates += ", loaded_at = now()";
+    long total = 0;
+    for (int round = 1; round <= rounds; round++) {
+      total += s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names
+          + " FROM _weir_merge WHERE _weir_rank = " + round + " ON CONFLICT (" + key + ") DO UPDATE SET " + updates);
+    }
+    return total;
+  }
+
+  /**
+   * For a table with dynamic columns: the staged keys that are not declared columns, with the type to load
+   * them as; adds new columns and widens existing ones first. Columns are never dropped.
+   */
+  private static Map<String, String> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
+    Set<String> declared = new HashSet<>();
+    spec.columns().forEach(col -> declared.add(col.name()));
+    declared.add("loaded_at");
+    Map<String, String> staged = new LinkedHashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT k, list(DISTINCT json_type(json, '$.' || k)) FROM (SELECT json, "
+        + "unnest(json_keys(json)) AS k FROM " + RAW + ") GROUP BY k ORDER BY k")) {
+      while (rs.next()) {
+        String k = rs.getString(1);
+        if (declared.contains(k) || !k.matches("[a-z_][a-z0-9_]*")) continue;
+        staged.put(k, typeOf(rs.getString(2)));
+      }
+    }
+    Map<String, String> existing = new LinkedHashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
+        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
+      while (rs.next()) existing.put(rs.getString(1), rs.getString(2));
+    }
+    String target = schema + "." + ident(spec.name());
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : staged.entrySet()) {
+      String col = e.getKey();
+      String incoming = e.getValue();
+      String current = existing.get(col);
+      if (current == null) {
+        s.execute("ALTER TABLE " + target + " ADD COLUMN " + ident(col) + " " + incoming);
+        out.put(col, incoming);
+      } else if (current.equals(incoming) || (current.equals("DOUBLE") && incoming.equals("BIGINT"))
+          || current.equals("VARCHAR")) {
+        out.put(col, current);
+      } else {
+        String widened = current.equals("BIGINT") && incoming.equals("DOUBLE") ? "DOUBLE" : "VARCHAR";
+        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + widened);
+        log.info("Widened {}.{} from {} to {} (values of type {} arrived)", target, col, current, widened, incoming);
+        out.put(col, widened);
+      }
+    }
+    return out;
+  }
+
+  /** The column type for the JSON types seen for one key. */
+  static String typeOf(String jsonTypes) {
+    Set<String> types = new HashSet<>();
+    for (String t : jsonTypes.replaceAll("[\\[\\]\\s]", "").split(",")) if (!t.isEmpty() && !t.equals("NULL")) types.add(t);
+    if (types.isEmpty()) return "VARCHAR";
+    if (types.stream().allMatch(t -> t.equals("BIGINT") || t.equals("UBIGINT"))) return "BIGINT";
+    if (types.stream().allMatch(t -> t.equals("BIGINT") || t.equals("UBIGINT") || t.equals("DOUBLE"))) return "DOUBLE";
+    if (types.equals(Set.of("BOOLEAN"))) return "BOOLEAN";
+    return "VARCHAR";
+  }
+
+  /** The expression that reads one column of the given SQL type from a raw JSON row. */
+  private static String extract(String column, String sqlType) {
+    String path = literal("$." + column);
+    return switch (sqlType) {
+      case "JSON" -> "json_extract(json, " + path + ")";
+      case "VARCHAR" -> "json_extract_string(json, " + path + ")";
+      default -> "TRY_CAST(json_extract_string(json, " + path + ") AS " + sqlType + ")";
+    };
   }
 
   private static void deleteLoads(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
@@ -166,32 +301,28 @@ public final class DuckDbLoader implements WarehouseLoader {
     return out;
   }
 
+  /**
+   * The table's DDL. Tables with dynamic columns have no primary key (DuckDB cannot alter indexed tables);
+   * their key is enforced by the insert instead. Merge tables need theirs for the upsert.
+   */
   static String createTable(String schema, TableSpec spec) {
+    boolean primaryKey = !spec.dynamicColumns();
     String cols = spec.columns().stream()
         .map(col -> ident(col.name()) + " " + sqlType(col.type())
-            + (col.name().equals(spec.keyColumn()) ? " PRIMARY KEY" : ""))
+            + (primaryKey && col.name().equals(spec.keyColumn()) ? " PRIMARY KEY" : ""))
         .collect(Collectors.joining(", "));
+    if (spec.loadedAt()) cols += ", loaded_at TIMESTAMPTZ DEFAULT current_timestamp";
     return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ")";
   }
 
-  private String insert(String schema, TableSpec spec, List<StagedFile> files) throws LoadException {
+  private String paths(List<StagedFile> files) throws LoadException {
     List<String> paths = new ArrayList<>();
     for (StagedFile f : files) {
       Path p = staging.localPath(f.key()).orElseThrow(() -> new LoadException(
           "DuckDB reads staged files locally; " + staging.describe(f.key()) + " is not local", false, null));
       paths.add(literal(p.toString()));
     }
-    String columnList = spec.columns().stream().map(col -> ident(col.name())).collect(Collectors.joining(", "));
-    String columnTypes = spec.columns().stream()
-        .map(col -> literal(col.name()) + ": " + literal(sqlType(col.type())))
-        .collect(Collectors.joining(", "));
-    String key = ident(spec.keyColumn());
-    String target = schema + "." + ident(spec.name());
-    return "INSERT INTO " + target + " (" + columnList + ") "
-        + "SELECT " + columnList + " FROM read_json([" + String.join(", ", paths) + "], "
-        + "format = 'newline_delimited', compression = 'gzip', columns = {" + columnTypes + "}) AS src "
-        + "WHERE NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = src." + key + ") "
-        + "QUALIFY row_number() OVER (PARTITION BY src." + key + ") = 1";
+    return String.join(", ", paths);
   }
 
   static String sqlType(ColumnType type) {
@@ -208,6 +339,10 @@ public final class DuckDbLoader implements WarehouseLoader {
   /** A double-quoted SQL identifier. */
   static String ident(String name) {
     return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  private static String unquote(String quoted) {
+    return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
   }
 
   private static String literal(String s) {
