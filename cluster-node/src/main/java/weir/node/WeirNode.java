@@ -29,7 +29,9 @@ import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
 import weir.node.http.HttpServer;
 import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.SegmentRoutes;
 import weir.node.ingest.ShardedIngest;
+import weir.node.ingest.SnowplowRoutes;
 import weir.node.ingest.WebhookRoutes;
 import weir.node.load.DestinationRuntimes;
 import weir.node.load.LoadCoordinator;
@@ -55,7 +57,7 @@ public final class WeirNode {
   private final NodeMetrics metrics = new NodeMetrics();
   private InetSocketAddress ingestAddress;
   private InetSocketAddress adminAddress;
-  private Connection demo;
+  private DemoConnection.Demo demo;
 
   private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory) {
     this.system = system;
@@ -72,7 +74,14 @@ public final class WeirNode {
         : JournalDatabase.postgres(settings.postgresUrl(), settings.postgresUser(), settings.postgresPassword());
     JournalSchema.ensure(db);
 
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", db.akkaConfig().withFallback(config));
+    // The Akka settings that follow from weir.* are set here, so that an override of weir.* (environment,
+    // -D, or a test's config) always reaches them.
+    Config akka = db.akkaConfig()
+        .withValue("akka.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
+        .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(settings.remotePort()))
+        .withValue("akka.management.http.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
+        .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(settings.managementPort()));
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
       WeirNode node = new WeirNode(system, settings,
           new ConnectionDirectory(system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()));
@@ -119,7 +128,7 @@ public final class WeirNode {
     directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
     directory.refreshEvery(settings.registryRefreshInterval());
     if (settings.mode() == NodeSettings.Mode.single) {
-      demo = DemoConnection.ensure(directory, settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      demo = DemoConnection.ensureAll(directory, settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
     reviveEntities();
     system.scheduler().scheduleWithFixedDelay(settings.reviveInterval(), settings.reviveInterval(),
@@ -128,14 +137,18 @@ public final class WeirNode {
     registerDrain();
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
-    WebhookRoutes webhooks = new WebhookRoutes(directory::connection,
-        new ShardedIngest(system, settings.ingest().askTimeout(), metrics), settings.ingest(),
-        akka.stream.Materializer.matFromSystem(system), secrets::open);
+    ShardedIngest ingest = new ShardedIngest(system, settings.ingest().askTimeout(), metrics);
+    akka.stream.Materializer materializer = akka.stream.Materializer.matFromSystem(system);
+    WebhookRoutes webhooks = new WebhookRoutes(directory::connection, ingest, settings.ingest(), materializer,
+        secrets::open);
+    SegmentRoutes segment = new SegmentRoutes(directory, ingest, settings.ingest(), materializer);
+    SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, settings.ingest(), materializer, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
         settings.dataDir(), settings.registryAskTimeout(), settings.ingest().defaultPartitions(),
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
-    ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(), webhooks.route(), drain)
+    ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),
+            akka.http.javadsl.server.Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -149,12 +162,18 @@ public final class WeirNode {
   }
 
   private void printDemo() {
-    String url = "http://" + settings.hostname() + ":" + ingestAddress.getPort() + "/v1/webhooks/" + demo.id();
+    String base = "http://" + settings.hostname() + ":" + ingestAddress.getPort();
+    String url = base + "/v1/webhooks/" + demo.webhook().id();
     System.out.println("Demo webhook: " + url);
     System.out.println("Try it: curl -X POST " + url
         + " -H 'Content-Type: application/json' -d '{\"event\":\"signup\",\"user\":\"ada\"}'");
     System.out.println("Rows land in " + settings.dataDir().resolve("warehouse.duckdb") + ", table demo.events, within "
-        + demo.batchIntervalSeconds() + " s (batch interval) + " + demo.syncIntervalSeconds() + " s (sync interval).");
+        + demo.webhook().batchIntervalSeconds() + " s (batch interval) + " + demo.webhook().syncIntervalSeconds()
+        + " s (sync interval).");
+    System.out.println("Demo Segment write key: " + demo.segment().writeKey() + " (endpoint " + base
+        + ", tables in schema demo_segment)");
+    System.out.println("Demo Snowplow app_id: " + demo.snowplow().appId() + " (collector " + base
+        + ", tables in schema demo_snowplow)");
     System.out.flush();
   }
 

@@ -23,7 +23,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
-import weir.node.load.DestinationRuntimes;
 import weir.node.load.LoadCoordinator;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Connection;
@@ -46,7 +45,8 @@ final class ConnectionRoutes extends AdminSupport {
   private static final Set<String> PATCH_FIELDS = Set.of("name", "batch_size", "batch_interval_seconds",
       "sync_interval_minutes", "signing_secret", "id_field", "app_id");
   /** Kinds whose ingestion exists in this build. */
-  static final Set<ConnectionKind> AVAILABLE_KINDS = Set.of(ConnectionKind.webhook);
+  static final Set<ConnectionKind> AVAILABLE_KINDS = Set.of(ConnectionKind.webhook, ConnectionKind.segment,
+      ConnectionKind.snowplow);
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -124,8 +124,8 @@ final class ConnectionRoutes extends AdminSupport {
             + kindText + "'.");
       }
       if (!AVAILABLE_KINDS.contains(kind)) {
-        throw new BadRequest("connection_kind_not_available", "This build ingests webhook connections only; "
-            + kind + " connections come with a later release.");
+        throw new BadRequest("connection_kind_not_available", "This build ingests webhook, segment and snowplow "
+            + "connections; " + kind + " connections come with a later release.");
       }
       String destinationId = text(body, "destination_id");
       if (destinationId == null) throw new BadRequest("invalid_field", "Field 'destination_id' is required.");
@@ -138,12 +138,17 @@ final class ConnectionRoutes extends AdminSupport {
         throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
       }
       Integer partitions = integer(body, "partitions", 1, 64);
+      String appId = text(body, "app_id");
+      if (appId != null && kind == ConnectionKind.snowplow && directory.connections().values().stream()
+          .anyMatch(o -> o.active() && o.kind() == ConnectionKind.snowplow && appId.equals(o.appId()))) {
+        throw new BadRequest(409, "app_id_in_use", "Another snowplow connection already has app_id '" + appId + "'.");
+      }
       Connection c = new Connection(Ids.newId("c"), name, kind, destination.id(), schema, table,
           orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
           orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
           syncIntervalSeconds(body, 15 * 60),
           partitions == null ? defaultPartitions : partitions,
-          sealed(text(body, "signing_secret")), text(body, "id_field"), Ids.newSecret(), text(body, "app_id"),
+          sealed(text(body, "signing_secret")), text(body, "id_field"), Ids.newSecret(), appId,
           System.currentTimeMillis(), 0);
       return directory.<Connection>write(r -> new Registry.CreateConnection(c, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
@@ -230,25 +235,27 @@ final class ConnectionRoutes extends AdminSupport {
           throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a resync (tables, from, to).");
         }
       }
-      List<String> known = List.copyOf(DestinationRuntimes.tableSpecs(c).keySet());
       List<String> tables = new ArrayList<>();
       JsonNode t = body.get("tables");
       if (t != null && !t.isNull()) {
         if (!t.isArray()) throw new BadRequest("invalid_field", "Field 'tables' must be an array of table names.");
         for (JsonNode n : t) {
-          if (!n.isTextual() || !known.contains(n.asText())) {
+          boolean known = n.isTextual() && (c.kind() == ConnectionKind.webhook ? n.asText().equals(c.table())
+              : n.asText().matches("[a-z_][a-z0-9_]{0,62}"));
+          if (!known) {
             throw new BadRequest("invalid_field", "Field 'tables': '" + n.asText() + "' is not a table of this "
-                + "connection (" + String.join(", ", known) + ").");
+                + "connection" + (c.kind() == ConnectionKind.webhook ? " (" + c.table() + ")." : "."));
           }
           tables.add(n.asText());
         }
       }
-      if (tables.isEmpty()) tables.addAll(known);
+      if (tables.isEmpty() && c.kind() == ConnectionKind.webhook) tables.add(c.table());
       LocalDate from = date(body, "from");
       LocalDate to = date(body, "to");
       if (from != null && to != null && from.isAfter(to)) {
         throw new BadRequest("invalid_field", "Field 'from' must not be after 'to'.");
       }
+      // An empty list: every table the connection has files for in the archive.
       LoadCoordinator.ResyncRequest request = new LoadCoordinator.ResyncRequest(c.id(), List.copyOf(tables),
           from == null ? null : from.toString(), to == null ? null : to.toString());
       return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
@@ -318,10 +325,34 @@ final class ConnectionRoutes extends AdminSupport {
     out.put("id_field", c.idField());
     out.put("app_id", c.appId());
     out.put("write_key", c.writeKey());
-    ObjectNode urls = out.putObject("urls");
-    if (c.kind() == ConnectionKind.webhook) urls.put("webhook", ingestBaseUrl.get() + "/v1/webhooks/" + c.id());
+    urls(c, out.putObject("urls"));
     out.put("created_at", instant(c.createdAtMillis()));
     return out;
+  }
+
+  /** The exact ingestion URLs of a connection. */
+  private void urls(Connection c, ObjectNode urls) {
+    String base = ingestBaseUrl.get();
+    switch (c.kind()) {
+      case webhook -> urls.put("webhook", base + "/v1/webhooks/" + c.id());
+      case segment -> {
+        urls.put("endpoint", base);
+        for (String call : List.of("track", "identify", "page", "screen", "group", "alias", "batch", "import")) {
+          urls.put(call, base + "/v1/" + call);
+        }
+      }
+      case snowplow -> {
+        urls.put("collector", base + "/s/" + c.id());
+        urls.put("tp2", base + "/s/" + c.id() + "/com.snowplowanalytics.snowplow/tp2");
+        urls.put("pixel", base + "/s/" + c.id() + "/i");
+        if (c.appId() != null) {
+          urls.put("collector_by_app_id", base);
+          urls.put("tp2_by_app_id", base + "/com.snowplowanalytics.snowplow/tp2");
+          urls.put("pixel_by_app_id", base + "/i");
+        }
+      }
+      case connector -> { }
+    }
   }
 
   private String sealed(String secret) {

@@ -85,12 +85,13 @@ public final class DestinationRuntimes {
     Runtime runtime = runtime(connection.destinationId());
     java.time.LocalDate from = request.from() == null ? null : java.time.LocalDate.parse(request.from());
     java.time.LocalDate to = request.to() == null ? null : java.time.LocalDate.parse(request.to());
-    Map<String, TableSpec> all = tableSpecs(connection);
     Map<String, TableSpec> tables = new java.util.LinkedHashMap<>();
     Map<String, List<StagedFile>> byBatch = new java.util.TreeMap<>();
     try {
-      for (String table : request.tables()) {
-        tables.put(table, all.get(table));
+      List<String> wanted = request.tables().isEmpty() ? archivedTables(runtime.staging(), connection)
+          : request.tables();
+      for (String table : wanted) {
+        tables.put(table, tableSpec(connection, table));
         BatchFileWriter.archivedBatches(runtime.staging(), connection.id(), table, from, to)
             .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new java.util.ArrayList<>())
                 .addAll(files));
@@ -121,8 +122,9 @@ public final class DestinationRuntimes {
   }
 
   private LoadCoordinator.LoadOutcome load(Connection connection, List<StagedBatch> batches) {
-    WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(),
-        tableSpecs(connection),
+    Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
+    batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
+    WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
         batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.files())).toList());
     try {
       WarehouseLoader.LoadResult result = runtime(connection.destinationId()).loader().load(request);
@@ -134,13 +136,18 @@ public final class DestinationRuntimes {
     }
   }
 
-  /** The tables a connection loads into. */
-  public static Map<String, TableSpec> tableSpecs(Connection connection) {
+  /** The spec of one table of a connection (webhook: its one table; tracking kinds: the event tables). */
+  public static TableSpec tableSpec(Connection connection, String table) {
     return switch (connection.kind()) {
-      case webhook -> Map.of(connection.table(), WebhookParser.tableSpec(connection.table()));
-      default -> throw new IllegalStateException("Connections of kind " + connection.kind()
-          + " are not loadable in this build");
+      case webhook -> WebhookParser.tableSpec(table);
+      case segment, snowplow -> weir.protocol.event.EventTables.specFor(table);
+      case connector -> throw new IllegalStateException("connector connections are not loadable in this build");
     };
+  }
+
+  /** The tables a connection has files for in the staging archive. */
+  private static List<String> archivedTables(StagingStore staging, Connection connection) throws java.io.IOException {
+    return staging.list(connection.id()).stream().map(k -> k.split("/")[1]).distinct().sorted().toList();
   }
 
   /** The destination's store and loader, rebuilt when its registry entry changed (PATCH applies live). */

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
 import weir.persistence.registry.Registry;
 
@@ -88,12 +89,32 @@ public final class ConnectionDirectory {
 
   /** The connection, refreshing the cache on a miss (rate-limited). */
   public CompletionStage<Optional<Connection>> connection(String connectionId) {
-    Optional<Connection> hit = cached(connectionId);
+    return lookup(s -> Optional.ofNullable(s.connections().get(connectionId)));
+  }
+
+  /** The active connection of {@code kind} whose write key is {@code writeKey} (refreshing on a miss). */
+  public CompletionStage<Optional<Connection>> byWriteKey(ConnectionKind kind, String writeKey) {
+    return lookup(s -> s.connections().values().stream()
+        .filter(c -> c.active() && c.kind() == kind && java.security.MessageDigest.isEqual(
+            c.writeKey().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            writeKey.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .findFirst());
+  }
+
+  /** The active connection of {@code kind} whose {@code app_id} is {@code appId} (refreshing on a miss). */
+  public CompletionStage<Optional<Connection>> byAppId(ConnectionKind kind, String appId) {
+    return lookup(s -> s.connections().values().stream()
+        .filter(c -> c.active() && c.kind() == kind && appId.equals(c.appId())).findFirst());
+  }
+
+  private CompletionStage<Optional<Connection>> lookup(java.util.function.Function<Registry.Snapshot,
+      Optional<Connection>> find) {
+    Optional<Connection> hit = find.apply(snapshot);
     if (hit.isPresent()) return CompletableFuture.completedFuture(hit);
     if (System.currentTimeMillis() - lastRefreshAtMillis < missRefreshInterval.toMillis()) {
       return CompletableFuture.completedFuture(Optional.empty());
     }
-    return refresh().thenApply(s -> Optional.ofNullable(s.connections().get(connectionId)));
+    return refresh().thenApply(find);
   }
 
   /** Creates a destination in the registry and refreshes the cache. */

@@ -46,6 +46,12 @@ public record CanonicalEvent(String eventId, Type type, String event, String ano
     }
   }
 
+  /** This event on another connection (protocols that authenticate after parsing). */
+  public CanonicalEvent withConnectionId(String id) {
+    return new CanonicalEvent(eventId, type, event, anonymousId, userId, timestamp, originalTimestamp, receivedAt,
+        sentAt, context, properties, traits, id);
+  }
+
   /** The timestamp corrected for clock skew: {@code receivedAt - (sentAt - clientTimestamp)}. */
   public static Instant corrected(Instant clientTimestamp, Instant sentAt, Instant receivedAt) {
     if (clientTimestamp == null) return receivedAt;

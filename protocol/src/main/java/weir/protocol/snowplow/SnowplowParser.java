@@ -101,10 +101,10 @@ public final class SnowplowParser {
         if (name == null || name.isBlank()) {
           throw new InvalidEvent("missing_action", "A structured event (e=se) needs se_ac (action).");
         }
-        properties.put("category", f.get("se_ca"));
+        text(properties, "category", f.get("se_ca"));
         properties.put("action", name);
-        properties.put("label", f.get("se_la"));
-        properties.put("property", f.get("se_pr"));
+        text(properties, "label", f.get("se_la"));
+        text(properties, "property", f.get("se_pr"));
         number(properties, "value", f.get("se_va"));
       }
       case "ue" -> {
@@ -204,6 +204,10 @@ public final class SnowplowParser {
     } catch (NumberFormatException e) {
       into.put(name, value);
     }
+  }
+
+  private static void text(ObjectNode into, String name, String value) {
+    if (value != null && !value.isEmpty()) into.put(name, value);
   }
 
   private static String blankToNull(String s) {

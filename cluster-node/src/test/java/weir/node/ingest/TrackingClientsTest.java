@@ -1,0 +1,222 @@
+package weir.node.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.segment.analytics.Analytics;
+import com.segment.analytics.Callback;
+import com.segment.analytics.messages.AliasMessage;
+import com.segment.analytics.messages.GroupMessage;
+import com.segment.analytics.messages.IdentifyMessage;
+import com.segment.analytics.messages.Message;
+import com.segment.analytics.messages.PageMessage;
+import com.segment.analytics.messages.ScreenMessage;
+import com.segment.analytics.messages.TrackMessage;
+import com.snowplowanalytics.snowplow.tracker.Snowplow;
+import com.snowplowanalytics.snowplow.tracker.Tracker;
+import com.snowplowanalytics.snowplow.tracker.configuration.EmitterConfiguration;
+import com.snowplowanalytics.snowplow.tracker.configuration.NetworkConfiguration;
+import com.snowplowanalytics.snowplow.tracker.configuration.SubjectConfiguration;
+import com.snowplowanalytics.snowplow.tracker.configuration.TrackerConfiguration;
+import com.snowplowanalytics.snowplow.tracker.emitter.EmitterCallback;
+import com.snowplowanalytics.snowplow.tracker.emitter.FailureType;
+import com.snowplowanalytics.snowplow.tracker.events.PageView;
+import com.snowplowanalytics.snowplow.tracker.events.SelfDescribing;
+import com.snowplowanalytics.snowplow.tracker.events.Structured;
+import com.snowplowanalytics.snowplow.tracker.payload.SelfDescribingJson;
+import com.snowplowanalytics.snowplow.tracker.payload.TrackerPayload;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import weir.node.WeirNode;
+import weir.persistence.registry.ConnectionKind;
+
+/**
+ * The unmodified Segment Java library and Snowplow Java tracker, pointed at a running node (the demo
+ * connections it creates on first start), land their events in the right DuckDB tables and columns.
+ */
+class TrackingClientsTest {
+  private static WeirNode node;
+  private static Path dataDir;
+  private static String base;
+
+  @BeforeAll
+  static void start() throws Exception {
+    dataDir = Files.createTempDirectory("weir-clients-test");
+    var config = WeirNode.defaultConfig();
+    for (Map.Entry<String, Object> e : Map.<String, Object>of("weir.data-dir", dataDir.toString(),
+        "weir.ports.ingest", 0, "weir.ports.admin", 0, "weir.ports.management", 0, "weir.ports.remote", 0,
+        "weir.demo.batch-interval-seconds", 1, "weir.demo.sync-interval-seconds", 1,
+        "weir.buffer.tick-interval", "100ms", "weir.load.tick-interval", "100ms").entrySet()) {
+      config = WeirNode.with(config, e.getKey(), e.getValue());
+    }
+    node = WeirNode.start(config);
+    base = "http://127.0.0.1:" + node.ingestPort();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.stop(Duration.ofSeconds(30));
+  }
+
+  private static String demoWriteKey() {
+    return node.directory().connections().values().stream().filter(c -> c.kind() == ConnectionKind.segment)
+        .findFirst().orElseThrow().writeKey();
+  }
+
+  @Test
+  void theSegmentJavaLibraryLandsEveryCallTypeInItsTables() throws Exception {
+    CountDownLatch delivered = new CountDownLatch(6);
+    List<Throwable> failures = new ArrayList<>();
+    Analytics analytics = Analytics.builder(demoWriteKey()).endpoint(base).flushQueueSize(6)
+        .callback(new Callback() {
+          @Override
+          public void success(Message message) {
+            delivered.countDown();
+          }
+
+          @Override
+          public void failure(Message message, Throwable throwable) {
+            failures.add(throwable);
+            delivered.countDown();
+          }
+        }).build();
+    analytics.enqueue(IdentifyMessage.builder().userId("seg-u1")
+        .traits(Map.of("email", "ada@example.com", "plan", "pro")));
+    analytics.enqueue(TrackMessage.builder("Order Completed").userId("seg-u1")
+        .properties(Map.of("revenue", 39.95, "sku", "SKU-1", "items", 2)));
+    analytics.enqueue(PageMessage.builder("Pricing").anonymousId("seg-a1").properties(Map.of("path", "/pricing")));
+    analytics.enqueue(ScreenMessage.builder("Home").userId("seg-u1"));
+    analytics.enqueue(GroupMessage.builder("grp-9").userId("seg-u1").traits(Map.of("name", "Initech")));
+    analytics.enqueue(AliasMessage.builder("seg-a1").userId("seg-u1"));
+    analytics.flush();
+    assertThat(delivered.await(30, TimeUnit.SECONDS)).isTrue();
+    analytics.shutdown();
+    assertThat(failures).isEmpty();
+
+    // One invalid message in a raw batch: a dead letter with its reason, the rest accepted.
+    HttpResponse<String> partial = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(base + "/v1/batch"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+            "{\"writeKey\":\"" + demoWriteKey() + "\",\"batch\":[{\"type\":\"track\",\"userId\":\"seg-u2\"},"
+                + "{\"type\":\"track\",\"userId\":\"seg-u2\",\"event\":\"Signed Up\"}]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(partial.statusCode()).isEqualTo(200);
+    assertThat(partial.body()).contains("\"accepted\":1").contains("missing_event");
+
+    awaitRows("SELECT count(*) FROM demo_segment.tracks", 2);
+    awaitRows("SELECT count(*) FROM demo_segment.aliases", 1);
+    assertThat(query("SELECT user_id, revenue, sku, items FROM demo_segment.order_completed"))
+        .containsExactly("seg-u1|39.95|SKU-1|2");
+    assertThat(query("SELECT data_type FROM information_schema.columns WHERE table_schema = 'demo_segment' AND "
+        + "table_name = 'order_completed' AND column_name IN ('revenue', 'items') ORDER BY column_name"))
+        .containsExactly("BIGINT", "DOUBLE");
+    assertThat(query("SELECT event, user_id, context->>'$.library.name', original_timestamp IS NOT NULL, "
+        + "sent_at IS NOT NULL FROM demo_segment.tracks WHERE event = 'Order Completed'"))
+        .containsExactly("Order Completed|seg-u1|analytics-java|true|true");
+    assertThat(query("SELECT traits->>'$.plan', traits->>'$.email' FROM demo_segment.users WHERE user_id = 'seg-u1'"))
+        .containsExactly("pro|ada@example.com");
+    assertThat(query("SELECT event, anonymous_id, properties->>'$.path' FROM demo_segment.pages"))
+        .containsExactly("Pricing|seg-a1|/pricing");
+    assertThat(query("SELECT event FROM demo_segment.screens")).containsExactly("Home");
+    assertThat(query("SELECT properties->>'$.group_id', traits->>'$.name' FROM demo_segment.groups"))
+        .containsExactly("grp-9|Initech");
+    assertThat(query("SELECT properties->>'$.previous_id', user_id FROM demo_segment.aliases"))
+        .containsExactly("seg-a1|seg-u1");
+    assertThat(query("SELECT count(*) FROM demo_segment.signed_up")).containsExactly("1");
+  }
+
+  @Test
+  void theSnowplowJavaTrackerLandsPageViewsStructuredAndSelfDescribingEvents() throws Exception {
+    AtomicInteger sent = new AtomicInteger();
+    AtomicInteger failed = new AtomicInteger();
+    EmitterCallback callback = new EmitterCallback() {
+      @Override
+      public void onSuccess(List<TrackerPayload> payloads) {
+        sent.addAndGet(payloads.size());
+      }
+
+      @Override
+      public void onFailure(FailureType type, boolean willRetry, List<TrackerPayload> payloads) {
+        failed.addAndGet(payloads.size());
+      }
+    };
+    Tracker tracker = Snowplow.createTracker(
+        new TrackerConfiguration("weir-test", "weir-demo").base64Encoded(true),
+        new NetworkConfiguration(base),
+        new EmitterConfiguration().batchSize(3).callback(callback),
+        new SubjectConfiguration().userId("sp-alice").domainUserId("duid-7"));
+    SelfDescribingJson userContext = new SelfDescribingJson("iglu:com.acme/user/jsonschema/1-0-0", Map.of("tier", "gold"));
+    tracker.track(PageView.builder().pageUrl("https://shop.example/cart").pageTitle("Cart")
+        .referrer("https://google.com/").customContext(List.of(userContext)).build());
+    tracker.track(Structured.builder().category("shop").action("add-to-basket").label("SKU-1").value(2.0).build());
+    tracker.track(SelfDescribing.builder().eventData(new SelfDescribingJson(
+        "iglu:com.acme/link_click/jsonschema/1-0-0", Map.of("targetUrl", "https://a.example/x"))).build());
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (sent.get() < 3 && failed.get() == 0 && System.currentTimeMillis() < deadline) Thread.sleep(50);
+    tracker.close();
+    assertThat(failed.get()).isZero();
+    assertThat(sent.get()).isEqualTo(3);
+
+    awaitRows("SELECT count(*) FROM demo_snowplow.tracks", 2);
+    awaitRows("SELECT count(*) FROM demo_snowplow.pages", 1);
+    assertThat(query("SELECT type, user_id, anonymous_id, context->>'$.page.url', context->>'$.page.title', "
+        + "context->>'$.page.referrer', context->'$.snowplow_contexts'->0->'data'->>'tier', "
+        + "context->'$.snowplow'->>'aid' FROM demo_snowplow.pages"))
+        .containsExactly("page|sp-alice|duid-7|https://shop.example/cart|Cart|https://google.com/|gold|weir-demo");
+    assertThat(query("SELECT event, properties->>'$.category', properties->>'$.label', "
+        + "CAST(properties->>'$.value' AS DOUBLE) FROM demo_snowplow.tracks WHERE event = 'add-to-basket'"))
+        .containsExactly("add-to-basket|shop|SKU-1|2.0");
+    assertThat(query("SELECT target_url, category FROM demo_snowplow.link_click, demo_snowplow.add_to_basket"))
+        .containsExactly("https://a.example/x|shop");
+  }
+
+  private static void awaitRows(String sql, int expected) throws Exception {
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (true) {
+      try {
+        if (Integer.parseInt(query(sql).get(0)) >= expected) return;
+      } catch (java.sql.SQLException notYet) {
+        // table not created yet, or the node is loading
+      }
+      assertThat(System.currentTimeMillis()).as("waiting for " + sql).isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  private static List<String> query(String sql) throws Exception {
+    Properties p = new Properties();
+    p.setProperty("duckdb.read_only", "true");
+    for (int attempt = 0; ; attempt++) {
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dataDir.resolve("warehouse.duckdb"), p);
+           ResultSet rs = c.createStatement().executeQuery(sql)) {
+        List<String> out = new ArrayList<>();
+        int n = rs.getMetaData().getColumnCount();
+        while (rs.next()) {
+          List<String> cols = new ArrayList<>();
+          for (int i = 1; i <= n; i++) cols.add(String.valueOf(rs.getString(i)));
+          out.add(String.join("|", cols));
+        }
+        return out;
+      } catch (java.sql.SQLException e) {
+        if (attempt > 30 || !String.valueOf(e.getMessage()).contains("lock")) throw e;
+        Thread.sleep(100);
+      }
+    }
+  }
+}
