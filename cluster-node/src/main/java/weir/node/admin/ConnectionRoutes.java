@@ -173,6 +173,12 @@ final class ConnectionRoutes extends AdminSupport {
       else if (body.has("signing_secret")) secret = sealed(secret);
       Integer batchSize = integer(body, "batch_size", 1, 1_000_000);
       Integer interval = integer(body, "batch_interval_seconds", 1, 86_400);
+      String newAppId = body.has("app_id") ? text(body, "app_id") : null;
+      if (newAppId != null && c.kind() == ConnectionKind.snowplow && directory.connections().values().stream()
+          .anyMatch(o -> o.active() && !o.id().equals(c.id()) && o.kind() == ConnectionKind.snowplow
+              && newAppId.equals(o.appId()))) {
+        throw new BadRequest(409, "app_id_in_use", "Another snowplow connection already has app_id '" + newAppId + "'.");
+      }
       Connection next = new Connection(c.id(), name == null ? c.name() : name, c.kind(), c.destinationId(),
           c.schema(), c.table(), batchSize == null ? c.batchSize() : batchSize,
           interval == null ? c.batchIntervalSeconds() : interval, syncIntervalSeconds(body, c.syncIntervalSeconds()),

@@ -277,9 +277,30 @@ class AdminApiTest {
   }
 
   @Test
+  void segmentAndSnowplowConnectionsGetTheirExactIngestionUrls() throws Exception {
+    String destination = duckdbDestination("tracking_wh");
+    Reply segment = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Web App\",\"kind\":\"segment\","
+        + "\"destination_id\":\"" + destination + "\"}");
+    assertThat(segment.status()).as(segment.text()).isEqualTo(201);
+    assertThat(segment.json().get("schema").asText()).isEqualTo("web_app");
+    assertThat(segment.json().get("table").isNull()).isTrue();
+    assertThat(segment.json().at("/urls/batch").asText()).isEqualTo(ingest + "/v1/batch");
+    assertThat(segment.json().at("/urls/endpoint").asText()).isEqualTo(ingest);
+    Reply snowplow = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Site\",\"kind\":\"snowplow\","
+        + "\"destination_id\":\"" + destination + "\",\"app_id\":\"site-web\"}");
+    String id = snowplow.json().get("id").asText();
+    assertThat(snowplow.json().at("/urls/tp2").asText())
+        .isEqualTo(ingest + "/s/" + id + "/com.snowplowanalytics.snowplow/tp2");
+    assertThat(snowplow.json().at("/urls/tp2_by_app_id").asText())
+        .isEqualTo(ingest + "/com.snowplowanalytics.snowplow/tp2");
+    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"Site 2\",\"kind\":\"snowplow\","
+        + "\"destination_id\":\"" + destination + "\",\"app_id\":\"site-web\"}"), 409, "app_id_in_use");
+  }
+
+  @Test
   void invalidConnectionsAreRefusedNamingTheField() throws Exception {
     String destination = duckdbDestination("bad_conn_wh");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"segment\",\"destination_id\":\""
+    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"connector\",\"destination_id\":\""
         + destination + "\"}"), 400, "connection_kind_not_available");
     assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"pigeon\",\"destination_id\":\""
         + destination + "\"}"), 400, "invalid_field");

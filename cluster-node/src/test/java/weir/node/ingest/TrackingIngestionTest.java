@@ -48,10 +48,11 @@ import weir.node.WeirNode;
 import weir.persistence.registry.ConnectionKind;
 
 /**
- * The unmodified Segment Java library and Snowplow Java tracker, pointed at a running node (the demo
- * connections it creates on first start), land their events in the right DuckDB tables and columns.
+ * Segment and Snowplow ingestion against a running node (the demo connections it creates on first start):
+ * the unmodified Segment Java library and Snowplow Java tracker land their events in the right DuckDB tables
+ * and columns, and every error case of the two APIs answers as API.md says.
  */
-class TrackingClientsTest {
+class TrackingIngestionTest {
   private static WeirNode node;
   private static Path dataDir;
   private static String base;
@@ -184,6 +185,96 @@ class TrackingClientsTest {
         .containsExactly("add-to-basket|shop|SKU-1|2.0");
     assertThat(query("SELECT target_url, category FROM demo_snowplow.link_click, demo_snowplow.add_to_basket"))
         .containsExactly("https://a.example/x|shop");
+  }
+
+  private static final HttpClient http = HttpClient.newHttpClient();
+
+  private static HttpResponse<byte[]> send(HttpRequest.Builder request) throws Exception {
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private static String text(HttpResponse<byte[]> r) {
+    return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static String basic(String user) {
+    return "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":").getBytes());
+  }
+
+  @Test
+  void segmentAuthLimitsAndMalformedBodiesAnswerAsApiMdSays() throws Exception {
+    String key = demoWriteKey();
+    String ok = "{\"userId\":\"x\",\"event\":\"E\"}";
+    HttpResponse<byte[]> noKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/track"))
+        .POST(HttpRequest.BodyPublishers.ofString(ok)));
+    assertThat(noKey.statusCode()).isEqualTo(401);
+    assertThat(text(noKey)).contains("invalid_write_key");
+    HttpResponse<byte[]> wrongKey = send(HttpRequest.newBuilder(URI.create(base + "/v1/track"))
+        .header("Authorization", basic("wrong")).POST(HttpRequest.BodyPublishers.ofString(ok)));
+    assertThat(wrongKey.statusCode()).isEqualTo(401);
+    HttpResponse<byte[]> keyInBody = send(HttpRequest.newBuilder(URI.create(base + "/v1/track"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"writeKey\":\"" + key + "\",\"userId\":\"x\",\"event\":\"E\"}")));
+    assertThat(text(keyInBody)).isEqualTo("{\"success\":true,\"accepted\":1,\"rejected\":[]}");
+    HttpResponse<byte[]> invalid = send(HttpRequest.newBuilder(URI.create(base + "/v1/track"))
+        .header("Authorization", basic(key)).POST(HttpRequest.BodyPublishers.ofString("{\"userId\":\"x\"}")));
+    assertThat(invalid.statusCode()).isEqualTo(200);
+    assertThat(text(invalid)).contains("\"accepted\":0").contains("missing_event");
+    HttpResponse<byte[]> broken = send(HttpRequest.newBuilder(URI.create(base + "/v1/identify"))
+        .header("Authorization", basic(key)).POST(HttpRequest.BodyPublishers.ofString("{oops")));
+    assertThat(broken.statusCode()).isEqualTo(400);
+    assertThat(text(broken)).contains("invalid_json");
+    String huge = "{\"batch\":[{\"type\":\"track\",\"userId\":\"x\",\"event\":\"E\",\"properties\":{\"p\":\""
+        + "x".repeat(600 * 1024) + "\"}}]}";
+    HttpResponse<byte[]> tooBig = send(HttpRequest.newBuilder(URI.create(base + "/v1/batch"))
+        .header("Authorization", basic(key)).POST(HttpRequest.BodyPublishers.ofString(huge)));
+    assertThat(tooBig.statusCode()).isEqualTo(413);
+    assertThat(text(tooBig)).contains("payload_too_large");
+    HttpResponse<byte[]> getTrack = send(HttpRequest.newBuilder(URI.create(base + "/v1/track")).GET());
+    assertThat(getTrack.statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void theSnowplowCollectorAlwaysAnswersThePixelAndSpeaksCors() throws Exception {
+    HttpResponse<byte[]> pixel = send(HttpRequest.newBuilder(URI.create(base
+        + "/com.snowplowanalytics.snowplow/i?e=pv&aid=weir-demo&eid=px-1&page=Pixel&duid=d1")).GET());
+    assertThat(pixel.statusCode()).isEqualTo(200);
+    assertThat(pixel.headers().firstValue("Content-Type")).contains("image/gif");
+    assertThat(pixel.body()).isEqualTo(SnowplowRoutes.PIXEL);
+    HttpResponse<byte[]> rejected = send(HttpRequest.newBuilder(URI.create(base + "/i?e=zz&aid=weir-demo")).GET());
+    assertThat(rejected.statusCode()).as("never break a page").isEqualTo(200);
+    assertThat(rejected.body()).isEqualTo(SnowplowRoutes.PIXEL);
+
+    HttpResponse<byte[]> preflight = send(HttpRequest.newBuilder(URI.create(base + "/com.snowplowanalytics.snowplow/tp2"))
+        .header("Origin", "https://shop.example").method("OPTIONS", HttpRequest.BodyPublishers.noBody()));
+    assertThat(preflight.statusCode()).isEqualTo(200);
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).contains("https://shop.example");
+    assertThat(preflight.headers().firstValue("Access-Control-Allow-Credentials")).contains("true");
+
+    String snowplowId = node.directory().connections().values().stream()
+        .filter(c -> c.kind() == ConnectionKind.snowplow).findFirst().orElseThrow().id();
+    HttpResponse<byte[]> prefixed = send(HttpRequest.newBuilder(URI.create(base + "/s/" + snowplowId
+            + "/com.snowplowanalytics.snowplow/tp2")).header("Content-Type", "application/json")
+        .header("Origin", "https://shop.example")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/"
+            + "jsonschema/1-0-4\",\"data\":[{\"e\":\"se\",\"se_ac\":\"prefixed\",\"eid\":\"px-2\"},"
+            + "{\"e\":\"se\",\"eid\":\"px-3\"}]}")));
+    assertThat(prefixed.statusCode()).isEqualTo(200);
+    assertThat(prefixed.headers().firstValue("Access-Control-Allow-Origin")).contains("https://shop.example");
+    assertThat(text(prefixed)).contains("\"accepted\":1").contains("missing_action");
+    HttpResponse<byte[]> unknownApp = send(HttpRequest.newBuilder(URI.create(base + "/com.snowplowanalytics.snowplow/tp2"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/"
+            + "jsonschema/1-0-4\",\"data\":[{\"e\":\"pv\",\"aid\":\"nobody\"}]}")));
+    assertThat(text(unknownApp)).contains("unknown_app_id");
+    HttpResponse<byte[]> notPayload = send(HttpRequest.newBuilder(URI.create(base + "/com.snowplowanalytics.snowplow/tp2"))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"data\":[]}")));
+    assertThat(notPayload.statusCode()).isEqualTo(400);
+    assertThat(text(notPayload)).contains("invalid_payload");
+
+    // Both invalid events above (e=zz, the se without an action) are dead letters of the demo connection.
+    awaitRows("SELECT count(*) FROM demo_snowplow.tracks WHERE event = 'prefixed'", 1);
+    var deadLetters = new weir.node.admin.ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
+        .status(node.directory().cached(snowplowId).orElseThrow()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(deadLetters.deadLettersTotal()).isGreaterThanOrEqualTo(2);
   }
 
   private static void awaitRows(String sql, int expected) throws Exception {
