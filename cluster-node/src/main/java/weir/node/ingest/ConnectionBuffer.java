@@ -103,7 +103,7 @@ public final class ConnectionBuffer
   public record DeadLetter(long receivedAtMillis, String code, String message, String payload)
       implements CborSerializable {
     public static DeadLetter of(Rejection r, long receivedAtMillis) {
-      return new DeadLetter(receivedAtMillis, r.code(), r.message(), r.payload());
+      return new DeadLetter(receivedAtMillis, r.code(), r.message(), weir.protocol.DeadLetters.truncate(r.payload()));
     }
   }
 
@@ -151,9 +151,10 @@ public final class ConnectionBuffer
         all.addAll(e.deadLetters());
         recent = List.copyOf(all.subList(Math.max(0, all.size() - RECENT_DEAD_LETTERS), all.size()));
       }
+      // rows include one _weir_dead_letters row per dead letter: those are not accepted events.
       return new State(List.copyOf(nextChunks), bufferedEvents + e.rows().size(), unconfirmed, batchSeq,
-          acceptedTotal + e.rows().size(), stagedEventsTotal, deadLettersTotal + e.deadLetters().size(), recent,
-          lastFlushAtMillis);
+          acceptedTotal + e.rows().size() - e.deadLetters().size(), stagedEventsTotal,
+          deadLettersTotal + e.deadLetters().size(), recent, lastFlushAtMillis);
     }
 
     State staged(BatchStaged e) {

@@ -23,7 +23,11 @@ public interface IngestGateway {
   /** The journal did not confirm in time, or failed: nothing is acknowledged. */
   record Unavailable(String reason) implements Outcome {}
 
-  /** Persists the rows and dead letters of one request into one of the connection's buffer slots. */
+  /**
+   * Persists the rows and dead letters of one request into one of the connection's buffer slots. {@code rows}
+   * include one {@code _weir_dead_letters} row per dead letter (so that every rejection is loaded too);
+   * {@code deadLetters} feed the counters and the recent list the management API shows.
+   */
   CompletionStage<Outcome> accept(Connection connection, List<StagedRow> rows,
       List<ConnectionBuffer.DeadLetter> deadLetters);
 }

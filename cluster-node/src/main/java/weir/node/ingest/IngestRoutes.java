@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import weir.node.RootCause;
 import weir.node.http.ApiErrors;
 import weir.persistence.registry.Connection;
+import weir.protocol.DeadLetters;
 import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
 
@@ -60,30 +61,38 @@ abstract class IngestRoutes extends AllDirectives {
   }
 
   /**
-   * Persists the rows and the rejections (as dead letters) of one request into the connection's buffer,
-   * then completes with {@code answer(acceptedCount)}; 503 when nothing could be made durable.
+   * Persists the rows and the rejections of one request into the connection's buffer, then completes with
+   * {@code answer}; 503 when nothing could be made durable.
    */
   protected Route persist(Connection connection, List<StagedRow> rows, List<Rejection> rejections,
-      Instant receivedAt, Function<Integer, HttpResponse> answer) {
+      Instant receivedAt, java.util.function.Supplier<HttpResponse> answer) {
     return onSuccess(durable(connection, rows, rejections, receivedAt), outcome -> complete(respond(connection,
         outcome, answer)));
   }
 
-  /** The gateway call behind {@link #persist}; an empty request needs no journal write. */
+  /**
+   * The gateway call behind {@link #persist}: the rows, plus one {@code _weir_dead_letters} row per rejection
+   * (kept and loaded like any event), in one journal event. An empty request needs no journal write.
+   */
   protected CompletionStage<IngestGateway.Outcome> durable(Connection connection, List<StagedRow> rows,
       List<Rejection> rejections, Instant receivedAt) {
     if (rows.isEmpty() && rejections.isEmpty()) {
       return java.util.concurrent.CompletableFuture.completedFuture(new IngestGateway.Accepted(0));
     }
+    List<StagedRow> all = rows;
+    if (!rejections.isEmpty()) {
+      all = new java.util.ArrayList<>(rows);
+      for (Rejection r : rejections) all.add(DeadLetters.row(connection.id(), r, receivedAt));
+    }
     List<ConnectionBuffer.DeadLetter> deadLetters = rejections.stream()
         .map(r -> ConnectionBuffer.DeadLetter.of(r, receivedAt.toEpochMilli())).toList();
-    return ingest.accept(connection, rows, deadLetters);
+    return ingest.accept(connection, all, deadLetters);
   }
 
   /** The HTTP answer for an outcome. */
   protected HttpResponse respond(Connection connection, IngestGateway.Outcome outcome,
-      Function<Integer, HttpResponse> answer) {
-    if (outcome instanceof IngestGateway.Accepted a) return answer.apply(a.count());
+      java.util.function.Supplier<HttpResponse> answer) {
+    if (outcome instanceof IngestGateway.Accepted) return answer.get();
     if (outcome instanceof IngestGateway.Overloaded) {
       return ApiErrors.unavailable("overloaded", "The buffers of this connection are full; retry after the "
           + "Retry-After delay.", settings.retryAfter().toSeconds());

@@ -68,7 +68,7 @@ public final class SegmentRoutes extends IngestRoutes {
       Connection connection = found.get().get();
       List<StagedRow> rows = new ArrayList<>();
       for (CanonicalEvent e : parsed.events()) rows.addAll(EventTables.rows(e.withConnectionId(connection.id())));
-      return persist(connection, rows, parsed.rejections(), receivedAt, accepted -> {
+      return persist(connection, rows, parsed.rejections(), receivedAt, () -> {
         ObjectNode answer = Json.MAPPER.createObjectNode();
         answer.put("success", true);
         answer.put("accepted", parsed.events().size());

@@ -48,11 +48,11 @@ public final class ShardedIngest implements IngestGateway {
     return result.<Outcome>thenApply(accepted -> {
           if (!accepted) return new Overloaded();
           metrics.observe("weir_journal_write_seconds", (System.nanoTime() - started) / 1e9);
-          metrics.increment("weir_ingest_events_total", rows.size(), "connection", connection.id());
+          metrics.increment("weir_ingest_events_total", rows.size() - deadLetters.size(), "connection", connection.id());
           if (!deadLetters.isEmpty()) {
             metrics.increment("weir_rejected_events_total", deadLetters.size(), "connection", connection.id());
           }
-          return new Accepted(rows.size());
+          return new Accepted(rows.size() - deadLetters.size());
         })
         .exceptionally(e -> new Unavailable(RootCause.describe(e)));
   }

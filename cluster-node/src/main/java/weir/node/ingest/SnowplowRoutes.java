@@ -143,7 +143,7 @@ public final class SnowplowRoutes extends IngestRoutes {
       for (int i = 0; i < payloads.size(); i++) {
         Map<String, String> p = payloads.get(i);
         Optional<Connection> connection = lookups.get(i).join();
-        String raw = Json.write(Json.MAPPER.valueToTree(p));
+        String raw = weir.protocol.DeadLetters.truncate(Json.write(Json.MAPPER.valueToTree(p)));
         if (connection.isEmpty()) {
           String why = fixed.isPresent() ? "No snowplow connection with id '" + fixed.get() + "'."
               : "No snowplow connection has app_id '" + p.getOrDefault("aid", "") + "'.";
@@ -167,7 +167,7 @@ public final class SnowplowRoutes extends IngestRoutes {
       for (Connection c : connections.values()) {
         writes.add(durable(c, rows.getOrDefault(c.id(), List.of()), deadLetters.getOrDefault(c.id(), List.of()),
             receivedAt).thenApply(outcome -> outcome instanceof IngestGateway.Accepted ? null
-                : respond(c, outcome, n -> null)).toCompletableFuture());
+                : respond(c, outcome, () -> null)).toCompletableFuture());
       }
       int acceptedTotal = accepted;
       return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenApply(done -> {

@@ -85,9 +85,9 @@ public final class WebhookRoutes extends IngestRoutes {
     } catch (BodyException e) {
       return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, e.code(), e.getMessage()));
     }
-    return persist(connection, parsed.rows(), parsed.rejections(), receivedAt, accepted -> {
+    return persist(connection, parsed.rows(), parsed.rejections(), receivedAt, () -> {
       ObjectNode answer = Json.MAPPER.createObjectNode();
-      answer.put("accepted", accepted);
+      answer.put("accepted", parsed.rows().size());
       rejected(answer, parsed.rejections());
       return ApiErrors.json(StatusCodes.OK, answer);
     });

@@ -138,6 +138,7 @@ public final class DestinationRuntimes {
 
   /** The spec of one table of a connection (webhook: its one table; tracking kinds: the event tables). */
   public static TableSpec tableSpec(Connection connection, String table) {
+    if (table.equals(weir.protocol.DeadLetters.TABLE)) return weir.protocol.DeadLetters.tableSpec();
     return switch (connection.kind()) {
       case webhook -> WebhookParser.tableSpec(table);
       case segment, snowplow -> weir.protocol.event.EventTables.specFor(table);

@@ -334,7 +334,8 @@ class AdminApiTest {
 
     Reply sync = adminCall("POST", "/v1/admin/connections/" + id + "/sync", null);
     assertThat(sync.status()).isEqualTo(202);
-    JsonNode loaded = awaitStatus(id, s -> s.get("loaded_rows_total").asInt() == 4);
+    // 4 event rows and 1 row in _weir_dead_letters: every rejection is loaded too.
+    JsonNode loaded = awaitStatus(id, s -> s.get("loaded_rows_total").asInt() == 5);
     assertThat(loaded.get("staged_batches_pending").asInt()).isZero();
     assertThat(loaded.get("last_sync_at").isTextual()).isTrue();
     assertThat(loaded.get("state").asText()).isEqualTo("active");
@@ -351,6 +352,7 @@ class AdminApiTest {
     String schema = c.get("schema").asText();
     Path warehouse = dataDir.resolve("status_wh.duckdb");
     assertThat(rows(warehouse, schema)).isEqualTo(4);
+    assertThat(deadLetterRows(warehouse, schema)).containsExactly("not_an_object|3");
     assertError(adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"tables\":[\"nope\"]}"), 400,
         "invalid_field");
     assertError(adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"from\":\"yesterday\"}"), 400,
@@ -397,6 +399,17 @@ class AdminApiTest {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : ",").append("{\"seq\":").append(from + i).append('}');
     return sb.append(']').toString();
+  }
+
+  private static List<String> deadLetterRows(Path warehouse, String schema) throws Exception {
+    Properties p = new Properties();
+    p.setProperty("duckdb.read_only", "true");
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
+         ResultSet rs = c.createStatement().executeQuery("SELECT code, payload FROM " + schema + "._weir_dead_letters")) {
+      while (rs.next()) out.add(rs.getString(1) + "|" + rs.getString(2));
+    }
+    return out;
   }
 
   private static long rows(Path warehouse, String schema) throws Exception {

@@ -97,7 +97,9 @@ class AdminCommandTest {
     assertThat(sync.status()).as(sync.err()).isZero();
     assertThat(sync.out()).contains("\rsync: ").contains("sync done.");
     Run status = admin(env, "status", connectionId);
-    assertThat(status.out()).containsPattern("loaded_rows_total\\s+\\|\\s+3").containsPattern("buffered_events\\s+\\|\\s+0");
+    // 3 events and 1 row in _weir_dead_letters
+    assertThat(status.out()).containsPattern("loaded_rows_total\\s+\\|\\s+4").containsPattern("accepted_total\\s+\\|\\s+3")
+        .containsPattern("buffered_events\\s+\\|\\s+0");
 
     Run dead = admin(env, "dead-letters", connectionId);
     assertThat(dead.out()).contains("not_an_object").contains("\"oops\"").contains("1 dead letters in total");

@@ -140,6 +140,10 @@ class TrackingIngestionTest {
     assertThat(query("SELECT properties->>'$.previous_id', user_id FROM demo_segment.aliases"))
         .containsExactly("seg-a1|seg-u1");
     assertThat(query("SELECT count(*) FROM demo_segment.signed_up")).containsExactly("1");
+    awaitRows("SELECT count(*) FROM demo_segment._weir_dead_letters WHERE code = 'missing_event'", 1);
+    assertThat(query("SELECT message, payload FROM demo_segment._weir_dead_letters WHERE code = 'missing_event' "
+        + "AND payload LIKE '%seg-u2%'")).containsExactly(
+        "A track message needs an 'event' name.|{\"type\":\"track\",\"userId\":\"seg-u2\"}");
   }
 
   @Test

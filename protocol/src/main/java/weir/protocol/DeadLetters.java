@@ -1,0 +1,47 @@
+package weir.protocol;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Rejected events as rows of the {@code _weir_dead_letters} table in the connection's schema, so that every
+ * rejection is kept durably (journal, staged file, warehouse) with its reason and raw payload, like any event.
+ */
+public final class DeadLetters {
+  public static final String TABLE = "_weir_dead_letters";
+  /** Raw payloads are cut to this many characters. */
+  public static final int MAX_PAYLOAD_CHARS = 64 * 1024;
+
+  private DeadLetters() {}
+
+  /** The table: one row per rejection (id from connection, time, position and payload). */
+  public static TableSpec tableSpec() {
+    return TableSpec.fixed(TABLE, List.of(
+        new TableSpec.Column("event_id", ColumnType.STRING),
+        new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
+        new TableSpec.Column("code", ColumnType.STRING),
+        new TableSpec.Column("message", ColumnType.STRING),
+        new TableSpec.Column("payload", ColumnType.STRING)), "event_id");
+  }
+
+  /** The staged row of one rejection. */
+  public static StagedRow row(String connectionId, Rejection r, Instant receivedAt) {
+    String payload = truncate(r.payload());
+    String id = Json.sha256Hex((connectionId + "\n" + receivedAt + "\n" + r.index() + "\n" + payload)
+        .getBytes(StandardCharsets.UTF_8));
+    ObjectNode row = JsonNodeFactory.instance.objectNode();
+    row.put("event_id", id);
+    row.put("received_at", receivedAt.toString());
+    row.put("code", r.code());
+    row.put("message", r.message());
+    row.put("payload", payload);
+    return new StagedRow(TABLE, id, receivedAt.toEpochMilli(), Json.write(row));
+  }
+
+  public static String truncate(String payload) {
+    return payload == null || payload.length() <= MAX_PAYLOAD_CHARS ? payload : payload.substring(0, MAX_PAYLOAD_CHARS);
+  }
+}
