@@ -213,10 +213,13 @@ public final class WeirNode {
             return Done.getInstance();
           })
           .thenCompose(done -> {
+            // Flush and final load share one deadline, inside the phase's timeout.
+            Duration left = timeout.minusMillis(System.currentTimeMillis() - started);
+            Duration loadTimeout = left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left;
             List<CompletableFuture<Done>> loads = new ArrayList<>();
             for (String destinationId : directory.destinations().keySet()) {
               loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
-                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), timeout).toCompletableFuture());
+                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), loadTimeout).toCompletableFuture());
             }
             return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
           })

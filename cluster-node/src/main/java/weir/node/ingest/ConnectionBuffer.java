@@ -285,7 +285,7 @@ public final class ConnectionBuffer
           flushFailures++;
           metrics.increment("weir_retries_total", 1, "stage", "flush");
           lastError = "flush failed: " + cmd.reason();
-          Duration delay = settings.backoff(flushFailures);
+          Duration delay = settings.retry().delay(flushFailures);
           flushRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
           ctx.getLog().warn("Flush of {} failed (attempt {}), retrying in {} ms: {}", cmd.batchId(), flushFailures,
               delay.toMillis(), cmd.reason());
@@ -301,7 +301,7 @@ public final class ConnectionBuffer
           handOffFailures++;
           metrics.increment("weir_retries_total", 1, "stage", "handoff");
           lastError = "hand-off failed: " + cmd.reason();
-          Duration delay = settings.backoff(handOffFailures);
+          Duration delay = settings.retry().delay(handOffFailures);
           handOffRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
           ctx.getLog().warn("Hand-off of {} failed (attempt {}), retrying in {} ms: {}", cmd.batchId(),
               handOffFailures, delay.toMillis(), cmd.reason());
@@ -390,7 +390,7 @@ public final class ConnectionBuffer
       Optional<Connection> connection = connections.apply(connectionId);
       if (connection.isEmpty()) {
         handOffInFlight = null;
-        handOffRetryAtMillis = System.currentTimeMillis() + settings.backoff(++handOffFailures).toMillis();
+        handOffRetryAtMillis = System.currentTimeMillis() + settings.retry().delay(++handOffFailures).toMillis();
         return;
       }
       toSend = new StagedBatch(batch.batchId(), batch.connectionId(), connection.get().destinationId(),

@@ -253,7 +253,7 @@ public final class LoadCoordinator
           loadingConnection = null;
           failures++;
           metrics.increment("weir_retries_total", 1, "stage", "load");
-          Duration delay = settings.backoff(failures);
+          Duration delay = settings.retry().delay(failures);
           retryAtMillis = System.currentTimeMillis() + delay.toMillis();
           lastErrors.put(cmd.connectionId(), cmd.reason());
           ctx.getLog().warn("Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",

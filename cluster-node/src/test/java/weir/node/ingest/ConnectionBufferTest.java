@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import static weir.node.Eventually.eventually;
 import weir.loaders.staging.StagedFile;
 import weir.node.load.StagedBatch;
 import weir.persistence.registry.Connection;
@@ -81,8 +82,8 @@ class ConnectionBufferTest {
 
   private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, Duration tick, int maxBuffered) {
-    BufferSettings settings = new BufferSettings(tick, maxBuffered, Duration.ofMillis(20), Duration.ofMillis(100),
-        Duration.ofSeconds(3), 5);
+    BufferSettings settings = new BufferSettings(tick, maxBuffered,
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3), 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
         settings, id -> Optional.of(connection), stager, ledger, new weir.node.metrics.NodeMetrics()));
   }
@@ -99,23 +100,6 @@ class ConnectionBufferTest {
     return kit.runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(new ConnectionBuffer.Request(rows, List.of())), r));
   }
 
-  private static void eventually(Runnable assertion) {
-    long deadline = System.currentTimeMillis() + 5_000;
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.currentTimeMillis() > deadline) throw e;
-        Thread.onSpinWait();
-        try {
-          Thread.sleep(10);
-        } catch (InterruptedException ie) {
-          throw new AssertionError(ie);
-        }
-      }
-    }
-  }
 
   @Test
   void aRequestIsOneJournalEventAndTheReplyComesAfterIt() {

@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import static weir.node.Eventually.eventually;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 
@@ -60,8 +61,8 @@ class LoadCoordinatorTest {
       coordinator(long syncIntervalSeconds) {
     Connection c = new Connection("c1", "test", ConnectionKind.webhook, destination, "demo", "events", 500, 60,
         syncIntervalSeconds, 1, null, null, "key", null, 0, 0);
-    LoadSettings settings = new LoadSettings(Duration.ofMillis(20), Duration.ofMillis(20), Duration.ofMillis(100),
-        100, 5);
+    LoadSettings settings = new LoadSettings(Duration.ofMillis(20),
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(),
         LoadCoordinator.create(destination, settings, id -> Optional.of(c), loader, new weir.node.metrics.NodeMetrics()));
   }
@@ -70,22 +71,6 @@ class LoadCoordinatorTest {
     return new StagedBatch(id, "c1", "d", List.of(), rows, 0);
   }
 
-  private static void eventually(Runnable assertion) {
-    long deadline = System.currentTimeMillis() + 5_000;
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.currentTimeMillis() > deadline) throw e;
-        try {
-          Thread.sleep(10);
-        } catch (InterruptedException ie) {
-          throw new AssertionError(ie);
-        }
-      }
-    }
-  }
 
   @Test
   void recordingTheSameBatchTwiceIsOneLedgerEntry() {
