@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
+import weir.loaders.warehouse.ColumnEvolution;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
@@ -242,28 +243,43 @@ public final class DuckDbLoader implements WarehouseLoader {
       if (current == null) {
         s.execute("ALTER TABLE " + target + " ADD COLUMN " + ident(col) + " " + incoming);
         out.put(col, incoming);
-      } else if (current.equals(incoming) || (current.equals("DOUBLE") && incoming.equals("BIGINT"))
-          || current.equals("VARCHAR")) {
-        out.put(col, current);
-      } else {
-        String widened = current.equals("BIGINT") && incoming.equals("DOUBLE") ? "DOUBLE" : "VARCHAR";
-        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + widened);
-        log.info("Widened {}.{} from {} to {} (values of type {} arrived)", target, col, current, widened, incoming);
-        out.put(col, widened);
+        continue;
       }
+      String wanted = sqlType(ColumnEvolution.widen(columnType(current), columnType(incoming)));
+      if (!wanted.equals(current)) {
+        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + wanted);
+        log.info("Widened {}.{} from {} to {} (values of type {} arrived)", target, col, current, wanted, incoming);
+      }
+      out.put(col, wanted);
     }
     return out;
   }
 
-  /** The column type for the JSON types seen for one key. */
+  /** The column type for the JSON types DuckDB reports for one key. */
   static String typeOf(String jsonTypes) {
-    Set<String> types = new HashSet<>();
-    for (String t : jsonTypes.replaceAll("[\\[\\]\\s]", "").split(",")) if (!t.isEmpty() && !t.equals("NULL")) types.add(t);
-    if (types.isEmpty()) return "VARCHAR";
-    if (types.stream().allMatch(t -> t.equals("BIGINT") || t.equals("UBIGINT"))) return "BIGINT";
-    if (types.stream().allMatch(t -> t.equals("BIGINT") || t.equals("UBIGINT") || t.equals("DOUBLE"))) return "DOUBLE";
-    if (types.equals(Set.of("BOOLEAN"))) return "BOOLEAN";
-    return "VARCHAR";
+    Set<ColumnEvolution.JsonKind> kinds = new HashSet<>();
+    for (String t : jsonTypes.replaceAll("[\\[\\]\\s]", "").split(",")) {
+      switch (t) {
+        case "", "NULL" -> { }
+        case "BIGINT", "UBIGINT" -> kinds.add(ColumnEvolution.JsonKind.INTEGER);
+        case "DOUBLE" -> kinds.add(ColumnEvolution.JsonKind.NUMBER);
+        case "BOOLEAN" -> kinds.add(ColumnEvolution.JsonKind.BOOLEAN);
+        case "VARCHAR" -> kinds.add(ColumnEvolution.JsonKind.STRING);
+        default -> kinds.add(ColumnEvolution.JsonKind.OTHER);
+      }
+    }
+    return sqlType(ColumnEvolution.typeOf(kinds));
+  }
+
+  private static ColumnType columnType(String duckdbType) {
+    return switch (duckdbType) {
+      case "BIGINT" -> ColumnType.LONG;
+      case "DOUBLE" -> ColumnType.DOUBLE;
+      case "BOOLEAN" -> ColumnType.BOOLEAN;
+      case "JSON" -> ColumnType.JSON;
+      case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ" -> ColumnType.TIMESTAMP;
+      default -> ColumnType.STRING;
+    };
   }
 
   /** The expression that reads one column of the given SQL type from a raw JSON row. */

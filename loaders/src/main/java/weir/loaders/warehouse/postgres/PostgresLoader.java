@@ -1,0 +1,348 @@
+package weir.loaders.warehouse.postgres;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
+import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
+import weir.loaders.warehouse.ColumnEvolution;
+import weir.loaders.warehouse.WarehouseLoader;
+import weir.protocol.ColumnType;
+import weir.protocol.TableSpec;
+
+/**
+ * Loads staged NDJSON.gz files into PostgreSQL (13+), one transaction per load.
+ *
+ * <p>Each table's files are streamed with {@code COPY ... FROM STDIN} (the driver's {@code CopyManager})
+ * into a temporary {@code jsonb} table; columns are extracted with their types (JSON columns as
+ * {@code jsonb}); dynamic columns are added ({@code ADD COLUMN IF NOT EXISTS}) and widened (bigint to
+ * double precision, any other conflict to text) as in {@link ColumnEvolution}. Append tables insert with
+ * {@code ON CONFLICT (key) DO NOTHING}; merge tables upsert with {@code ON CONFLICT DO UPDATE}, applying the
+ * batch's rows per key in order. Batch ids go to {@code _weir_loads} in the same transaction.
+ *
+ * <p>Failures: connection, resource, serialization and shutdown errors are transient (retry); bad
+ * credentials, missing permissions or a missing database are permanent.
+ */
+public final class PostgresLoader implements WarehouseLoader {
+  private static final Logger log = LoggerFactory.getLogger(PostgresLoader.class);
+  private static final String RAW = "_weir_raw";
+
+  private final String url;
+  private final Properties credentials;
+  private final String schemaPrefix;
+  private final StagingStore staging;
+
+  /**
+   * @param schemaPrefix prepended to every connection's schema name (may be empty)
+   */
+  public PostgresLoader(String url, String user, String password, String schemaPrefix, StagingStore staging) {
+    this.url = url;
+    this.credentials = new Properties();
+    credentials.setProperty("user", user);
+    credentials.setProperty("password", password == null ? "" : password);
+    credentials.setProperty("ApplicationName", "weir-loader");
+    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
+    this.staging = staging;
+  }
+
+  @Override
+  public LoadResult load(LoadRequest request) throws LoadException {
+    return run(request, null);
+  }
+
+  @Override
+  public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+      throws LoadException {
+    return run(request, new Period(timestampColumn, from, to));
+  }
+
+  private record Period(String column, LocalDate from, LocalDate to) {
+    String where() {
+      List<String> terms = new ArrayList<>();
+      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
+      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
+      return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
+    }
+  }
+
+  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
+    try (Connection c = DriverManager.getConnection(url, credentials)) {
+      c.setAutoCommit(false);
+      try {
+        LoadResult result = load(c, request, reload);
+        c.commit();
+        return result;
+      } catch (SQLException | IOException | LoadException | RuntimeException e) {
+        try {
+          c.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new LoadException("PostgreSQL load failed (" + e.getSQLState() + "): " + e.getMessage(),
+          isTransient(e.getSQLState()), e);
+    } catch (IOException e) {
+      throw new LoadException("Reading a staged file failed: " + e.getMessage(), true, e);
+    }
+  }
+
+  /** Connection trouble, resources, serialization/deadlock, shutdown, lock timeouts: worth retrying. */
+  static boolean isTransient(String sqlState) {
+    if (sqlState == null) return true;
+    return sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("57")
+        || sqlState.startsWith("40") || sqlState.equals("55P03") || sqlState.startsWith("58");
+  }
+
+  private LoadResult load(Connection c, LoadRequest request, Period reload)
+      throws SQLException, IOException, LoadException {
+    String schema = ident(schemaPrefix + request.schema());
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id text PRIMARY KEY, "
+          + "loaded_at timestamptz NOT NULL, row_count bigint NOT NULL)");
+      s.execute("CREATE TEMP TABLE IF NOT EXISTS " + RAW + " (json jsonb) ON COMMIT DELETE ROWS");
+      if (reload != null) {
+        for (TableSpec spec : request.tables().values()) {
+          s.execute(createTable(schema, spec));
+          boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
+          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + (hasColumn ? reload.where() : ""));
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
+          for (StagedBatchFiles b : request.batches()) {
+            ps.setString(1, b.batchId());
+            ps.addBatch();
+          }
+          if (!request.batches().isEmpty()) ps.executeBatch();
+        }
+      }
+      Set<String> already = new HashSet<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT batch_id FROM " + schema
+          + "._weir_loads WHERE batch_id = ANY (?)")) {
+        ps.setArray(1, c.createArrayOf("text", request.batches().stream().map(StagedBatchFiles::batchId).toArray()));
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) already.add(rs.getString(1));
+        }
+      }
+      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
+      Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
+      for (StagedBatchFiles b : todo) {
+        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
+      }
+      Map<String, Long> inserted = new LinkedHashMap<>();
+      for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
+        TableSpec spec = request.tables().get(e.getKey());
+        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
+        inserted.put(spec.name(), loadTable(c, s, schema, spec, e.getValue()));
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
+        Timestamp now = Timestamp.from(Instant.now());
+        for (StagedBatchFiles b : todo) {
+          ps.setString(1, b.batchId());
+          ps.setTimestamp(2, now);
+          ps.setLong(3, b.files().stream().mapToLong(StagedFile::rows).sum());
+          ps.addBatch();
+        }
+        if (!todo.isEmpty()) ps.executeBatch();
+      }
+      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
+      log.debug("Loaded {} batches into {} ({} skipped): {}", loaded.size(), schema, already.size(), inserted);
+      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
+    }
+  }
+
+  private long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
+    s.execute(createTable(schema, spec));
+    s.execute("TRUNCATE " + RAW);
+    copy(c, files);
+    String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> columns = new LinkedHashMap<>();
+    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
+    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
+    String names = columns.keySet().stream().map(PostgresLoader::ident).collect(Collectors.joining(", "));
+    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
+        .collect(Collectors.joining(", "));
+    String key = ident(spec.keyColumn());
+    if (spec.mode() == TableSpec.Mode.APPEND) {
+      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT DISTINCT ON (" + key + ") " + names
+          + " FROM (SELECT " + values + " FROM " + RAW + ") AS src WHERE " + key + " IS NOT NULL ON CONFLICT ("
+          + key + ") DO NOTHING");
+    }
+    return merge(s, target, spec, names, values);
+  }
+
+  /** Streams the decompressed NDJSON of every file into the raw table, one jsonb value per line. */
+  private void copy(Connection c, List<StagedFile> files) throws SQLException, IOException {
+    // CSV with quote and delimiter bytes that JSON text never contains raw (it escapes control characters).
+    String sql = "COPY " + RAW + " (json) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')";
+    var copy = c.unwrap(PGConnection.class).getCopyAPI();
+    for (StagedFile f : files) {
+      try (InputStream in = new GZIPInputStream(staging.open(f.key()), 1 << 16)) {
+        copy.copyIn(sql, in, 1 << 16);
+      }
+    }
+  }
+
+  /** Merge mode: the batch's rows per key are applied in order, one round per rank. */
+  private static long merge(Statement s, String target, TableSpec spec, String names, String values)
+      throws SQLException {
+    String key = ident(spec.keyColumn());
+    String order = ident(spec.orderColumn());
+    s.execute("DROP TABLE IF EXISTS _weir_merge");
+    s.execute("CREATE TEMP TABLE _weir_merge ON COMMIT DROP AS SELECT *, row_number() OVER (PARTITION BY " + key
+        + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
+        + ", coalesce(json->>'event_id', md5(json::text)) AS _weir_source FROM " + RAW + ") AS x) AS y WHERE "
+        + key + " IS NOT NULL");
+    int rounds;
+    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM _weir_merge")) {
+      rs.next();
+      rounds = rs.getInt(1);
+    }
+    String newer = "excluded." + order + " >= t." + order;
+    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
+      String n = ident(col.name());
+      String mine = "t." + n;
+      String theirs = "excluded." + n;
+      String expr = switch (col.merge()) {
+        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + theirs + ", " + mine + ") ELSE coalesce(" + mine
+            + ", " + theirs + ") END";
+        case JSON_PATCH -> "CASE WHEN " + newer + " THEN coalesce(" + mine + ", '{}'::jsonb) || coalesce(" + theirs
+            + ", '{}'::jsonb) ELSE coalesce(" + theirs + ", '{}'::jsonb) || coalesce(" + mine + ", '{}'::jsonb) END";
+        case MIN -> "least(" + mine + ", " + theirs + ")";
+        case MAX -> "greatest(" + mine + ", " + theirs + ")";
+        case KEY -> throw new IllegalStateException();
+      };
+      return n + " = " + expr;
+    }).collect(Collectors.joining(", "));
+    if (spec.loadedAt()) updates += ", loaded_at = now()";
+    long total = 0;
+    for (int round = 1; round <= rounds; round++) {
+      total += s.executeUpdate("INSERT INTO " + target + " AS t (" + names + ") SELECT " + names
+          + " FROM _weir_merge WHERE _weir_rank = " + round + " ON CONFLICT (" + key + ") DO UPDATE SET " + updates);
+    }
+    return total;
+  }
+
+  /** Staged keys beyond the declared columns, with their types; adds and widens columns first. */
+  private static Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
+    Set<String> declared = new HashSet<>();
+    spec.columns().forEach(col -> declared.add(col.name()));
+    declared.add("loaded_at");
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = new LinkedHashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT k, jsonb_typeof(json->k) AS t, bool_and(CASE WHEN jsonb_typeof(json->k) "
+        + "= 'number' THEN (json->>k) ~ '^-?[0-9]+$' ELSE true END) FROM " + RAW + ", jsonb_object_keys(json) AS k "
+        + "GROUP BY k, t ORDER BY k")) {
+      while (rs.next()) {
+        String k = rs.getString(1);
+        if (declared.contains(k) || !k.matches("[a-z_][a-z0-9_]*")) continue;
+        Set<ColumnEvolution.JsonKind> set = kinds.computeIfAbsent(k, x -> new HashSet<>());
+        switch (rs.getString(2)) {
+          case "null" -> { }
+          case "number" -> set.add(rs.getBoolean(3) ? ColumnEvolution.JsonKind.INTEGER : ColumnEvolution.JsonKind.NUMBER);
+          case "boolean" -> set.add(ColumnEvolution.JsonKind.BOOLEAN);
+          case "string" -> set.add(ColumnEvolution.JsonKind.STRING);
+          default -> set.add(ColumnEvolution.JsonKind.OTHER);
+        }
+      }
+    }
+    Map<String, ColumnType> existing = new HashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
+        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
+      while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
+    }
+    String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
+      String col = e.getKey();
+      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
+      ColumnType current = existing.get(col);
+      if (current == null) {
+        s.execute("ALTER TABLE " + target + " ADD COLUMN IF NOT EXISTS " + ident(col) + " " + sqlType(incoming));
+        out.put(col, incoming);
+        continue;
+      }
+      ColumnType wanted = ColumnEvolution.widen(current, incoming);
+      if (wanted != current) {
+        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + sqlType(wanted) + " USING "
+            + ident(col) + "::" + sqlType(wanted));
+        log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
+      }
+      out.put(col, wanted);
+    }
+    return out;
+  }
+
+  private static String extract(String column, ColumnType type) {
+    String key = literal(column);
+    return switch (type) {
+      case JSON -> "(json->" + key + ")";
+      case STRING -> "(json->>" + key + ")";
+      default -> "(json->>" + key + ")::" + sqlType(type);
+    };
+  }
+
+  static String createTable(String schema, TableSpec spec) {
+    String cols = spec.columns().stream().map(col -> ident(col.name()) + " " + sqlType(col.type()))
+        .collect(Collectors.joining(", "));
+    if (spec.loadedAt()) cols += ", loaded_at timestamptz DEFAULT now()";
+    return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ", PRIMARY KEY ("
+        + ident(spec.keyColumn()) + "))";
+  }
+
+  static String sqlType(ColumnType type) {
+    return switch (type) {
+      case STRING -> "text";
+      case LONG -> "bigint";
+      case DOUBLE -> "double precision";
+      case BOOLEAN -> "boolean";
+      case TIMESTAMP -> "timestamptz";
+      case JSON -> "jsonb";
+    };
+  }
+
+  private static ColumnType columnType(String pgType) {
+    return switch (pgType) {
+      case "bigint", "integer" -> ColumnType.LONG;
+      case "double precision", "numeric", "real" -> ColumnType.DOUBLE;
+      case "boolean" -> ColumnType.BOOLEAN;
+      case "jsonb", "json" -> ColumnType.JSON;
+      case "timestamp with time zone" -> ColumnType.TIMESTAMP;
+      default -> ColumnType.STRING;
+    };
+  }
+
+  static String ident(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  private static String unquote(String quoted) {
+    return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
+  }
+
+  private static String literal(String s) {
+    return "'" + s.replace("'", "''") + "'";
+  }
+}
