@@ -32,7 +32,7 @@ import weir.protocol.webhook.WebhookParser;
 public final class DestinationRuntimes {
 
   /** Destination types whose loader exists in this build. */
-  public static final List<String> AVAILABLE_TYPES = List.of("duckdb");
+  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres");
 
   /** Staging store types that exist in this build. */
   public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem");
@@ -163,6 +163,9 @@ public final class DestinationRuntimes {
     StagingStore staging = staging(d);
     WarehouseLoader loader = switch (d.type()) {
       case "duckdb" -> new DuckDbLoader(path(d.configValue("path").orElseThrow()), staging);
+      case "postgres" -> new weir.loaders.warehouse.postgres.PostgresLoader(d.configValue("url").orElseThrow(),
+          d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse("")),
+          d.configValue("schema_prefix").orElse(""), staging);
       default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
     };
     return new Runtime(staging, loader);

@@ -226,7 +226,6 @@ class AdminApiTest {
         400, "staging_type_not_available");
 
     Map<String, String> validConfigs = Map.of(
-        "postgres", "{\"url\":\"jdbc:postgresql://db:5432/x\",\"user\":\"u\",\"password\":\"" + PG_PASSWORD + "\"}",
         "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
             + "\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
         "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":\"k\",\"warehouse\":\"w\",\"database\":\"d\"}",
@@ -475,9 +474,18 @@ class AdminApiTest {
         .json().get("signing_secret").asText()).isEqualTo("********");
     assertThat(post(url, "{\"signed\":true}", Map.of(WebhookSignature.HEADER, WebhookSignature.sign(SIGNING_SECRET, body))))
         .isEqualTo(200);
-    // A destination with a password: validated, refused as not available here, and never echoed.
-    adminCall("POST", "/v1/admin/destinations", "{\"name\":\"pg\",\"type\":\"postgres\",\"config\":{"
+    // A destination with a password: stored sealed, answered masked, kept by a PATCH that sends the mask.
+    Reply pg = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"pg\",\"type\":\"postgres\",\"config\":{"
         + "\"url\":\"jdbc:postgresql://db:5432/x\",\"user\":\"u\",\"password\":\"" + PG_PASSWORD + "\"}}");
+    assertThat(pg.status()).as(pg.text()).isEqualTo(201);
+    assertThat(pg.json().at("/config/password").asText()).isEqualTo("********");
+    String pgId = pg.json().get("id").asText();
+    Reply patched = adminCall("PATCH", "/v1/admin/destinations/" + pgId,
+        "{\"config\":{\"password\":\"********\",\"schema_prefix\":\"weir_\"}}");
+    assertThat(patched.json().at("/config/password").asText()).isEqualTo("********");
+    assertThat(patched.json().at("/config/schema_prefix").asText()).isEqualTo("weir_");
+    String sealed = node.directory().destination(pgId).orElseThrow().config().get("password");
+    assertThat(sealed).startsWith("enc:v1:").doesNotContain(PG_PASSWORD);
 
     assertThat(bodies).noneMatch(b -> b.contains(SIGNING_SECRET) || b.contains(PG_PASSWORD));
     assertThat(logs.list).noneMatch(e -> e.getFormattedMessage().contains(SIGNING_SECRET)

@@ -1,0 +1,123 @@
+package weir.node.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import weir.node.WeirNode;
+import weir.protocol.Json;
+
+/**
+ * A {@code postgres} destination created through the management API, on a real PostgreSQL: webhook and
+ * Segment connections load into it, exactly once, with the password encrypted in the registry.
+ */
+class PostgresDestinationTest {
+  private static EmbeddedPostgres pg;
+  private static WeirNode node;
+  private static final String TOKEN = "pg-test-token";
+  private static final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws Exception {
+    pg = EmbeddedPostgres.builder().start();
+    try (Connection c = pg.getPostgresDatabase().getConnection()) {
+      c.createStatement().execute("CREATE ROLE weir LOGIN PASSWORD 'w3ir-secret'");
+      c.createStatement().execute("CREATE DATABASE analytics OWNER weir");
+    }
+    Path dataDir = Files.createTempDirectory("weir-pg-dest");
+    var config = WeirNode.defaultConfig();
+    for (Map.Entry<String, Object> e : Map.<String, Object>of("weir.data-dir", dataDir.toString(),
+        "weir.ports.ingest", 0, "weir.ports.admin", 0, "weir.ports.management", 0, "weir.ports.remote", 0,
+        "weir.admin.token", TOKEN, "weir.buffer.tick-interval", "100ms", "weir.load.tick-interval", "100ms").entrySet()) {
+      config = WeirNode.with(config, e.getKey(), e.getValue());
+    }
+    node = WeirNode.start(config);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.stop(Duration.ofSeconds(30));
+    pg.close();
+  }
+
+  private static JsonNode admin(String method, String path, String body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
+        .header("Authorization", "Bearer " + TOKEN).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  private static int post(String url, String body, String basicUser) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (basicUser != null) {
+      b.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString((basicUser + ":").getBytes()));
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+  }
+
+  @Test
+  void webhookAndSegmentConnectionsLoadIntoPostgresExactlyOnce() throws Exception {
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"pg\",\"type\":\"postgres\",\"config\":{"
+        + "\"url\":\"jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics\",\"user\":\"weir\","
+        + "\"password\":\"w3ir-secret\",\"schema_prefix\":\"weir_\"}}");
+    String destId = dest.get("id").asText();
+    JsonNode hook = admin("POST", "/v1/admin/connections", "{\"name\":\"Orders\",\"kind\":\"webhook\","
+        + "\"destination_id\":\"" + destId + "\",\"batch_interval_seconds\":1}");
+    JsonNode seg = admin("POST", "/v1/admin/connections", "{\"name\":\"App\",\"kind\":\"segment\","
+        + "\"destination_id\":\"" + destId + "\",\"batch_interval_seconds\":1}");
+    String hookUrl = hook.at("/urls/webhook").asText();
+    for (int i = 0; i < 20; i++) {
+      String body = "[{\"order\":" + i + ",\"total\":" + (i * 1.5) + "},{\"order\":" + (i + 100) + "}]";
+      assertThat(post(hookUrl, body, null)).isEqualTo(200);
+      assertThat(post(hookUrl, body, null)).as("a client retry").isEqualTo(200);
+    }
+    String key = seg.get("write_key").asText();
+    assertThat(post("http://127.0.0.1:" + node.ingestPort() + "/v1/batch", "{\"batch\":["
+        + "{\"type\":\"identify\",\"userId\":\"u1\",\"messageId\":\"m1\",\"traits\":{\"plan\":\"pro\"}},"
+        + "{\"type\":\"track\",\"userId\":\"u1\",\"messageId\":\"m2\",\"event\":\"Order Completed\",\"properties\":{\"revenue\":9.5}}]}",
+        key)).isEqualTo(200);
+
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (true) {
+      admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
+      admin("POST", "/v1/admin/connections/" + seg.get("id").asText() + "/sync", null);
+      try {
+        if (count("SELECT count(*) FROM weir_orders.events") == 40 && count("SELECT count(*) FROM weir_app.users") == 1
+            && count("SELECT count(*) FROM weir_app.order_completed") == 1) {
+          break;
+        }
+      } catch (java.sql.SQLException notYet) {
+        // schema not created yet
+      }
+      assertThat(System.currentTimeMillis()).isLessThan(deadline);
+      Thread.sleep(300);
+    }
+    assertThat(count("SELECT count(DISTINCT data->>'order') FROM weir_orders.events")).isEqualTo(40);
+    assertThat(count("SELECT count(*) FROM weir_app.tracks")).isEqualTo(1);
+    assertThat(count("SELECT round(revenue * 10) FROM weir_app.order_completed")).isEqualTo(95);
+  }
+
+  private static long count(String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics",
+        "weir", "w3ir-secret"); ResultSet rs = c.createStatement().executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
