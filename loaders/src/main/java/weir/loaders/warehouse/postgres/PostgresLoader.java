@@ -187,7 +187,8 @@ public final class PostgresLoader implements WarehouseLoader {
         .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
     if (spec.mode() == TableSpec.Mode.APPEND) {
-      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT DISTINCT ON (" + key + ") " + names
+      // ON CONFLICT DO NOTHING also skips repeats of a key within this statement: no sort needed.
+      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names
           + " FROM (SELECT " + values + " FROM " + RAW + ") AS src WHERE " + key + " IS NOT NULL ON CONFLICT ("
           + key + ") DO NOTHING");
     }
