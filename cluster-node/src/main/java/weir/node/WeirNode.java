@@ -123,7 +123,8 @@ public final class WeirNode {
             .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()),
         metrics)));
     sharding.init(Entity.of(LoadCoordinator.ENTITY_KEY, ctx -> LoadCoordinator.create(ctx.getEntityId(),
-        settings.load(), directory::cached, runtimes.loader(), metrics)));
+        settings.load(), directory::cached, () -> directory.destination(ctx.getEntityId()), runtimes.loader(),
+        metrics)));
 
     directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
     directory.refreshEvery(settings.registryRefreshInterval());

@@ -49,7 +49,8 @@ public final class ConnectionStatusQuery {
         accepted += s.acceptedTotal();
         if (error == null && s.lastError() != null) error = s.lastError();
       }
-      return new ConnectionStatus(error == null ? "active" : "retrying", buffered, unconfirmed + l.pendingBatches(),
+      String state = l.paused() ? "paused" : error == null ? "active" : "retrying";
+      return new ConnectionStatus(state, buffered, unconfirmed + l.pendingBatches(),
           l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted,
           l.resyncsPending());
     });

@@ -25,6 +25,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import weir.loaders.warehouse.WarehouseLoader;
+import weir.persistence.registry.Destination;
 import weir.node.RootCause;
 import weir.node.metrics.NodeMetrics;
 import weir.persistence.CborSerializable;
@@ -40,7 +43,9 @@ import weir.persistence.registry.Connection;
  * time per destination, off the actor), then persists {@link BatchesLoaded}, which removes them from the
  * ledger. A failed load is retried with exponential backoff and never drops a batch; a load that
  * committed but whose {@link BatchesLoaded} was lost is repeated harmlessly, because the warehouse
- * records batch ids in {@code _weir_loads} in the same transaction as the rows.
+ * records batch ids in {@code _weir_loads} in the same transaction as the rows. A permanent failure (bad
+ * credentials, missing permission) pauses the destination's loads, shown in status, until its registry entry
+ * changes or a sync is requested; batches stay in the ledger meanwhile.
  */
 public final class LoadCoordinator
     extends EventSourcedBehaviorWithEnforcedReplies<LoadCoordinator.Command, LoadCoordinator.Event,
@@ -90,14 +95,14 @@ public final class LoadCoordinator
 
   /** Load figures of one connection. */
   public record ConnectionLoadStatus(int pendingBatches, long pendingRows, long loadedRowsTotal,
-      long lastSyncAtMillis, long nextSyncAtMillis, String lastError, int resyncsPending)
+      long lastSyncAtMillis, long nextSyncAtMillis, String lastError, int resyncsPending, boolean paused)
       implements CborSerializable {}
 
   private enum Tick implements Command { INSTANCE }
 
   private record LoadSucceeded(String connectionId, LoadOutcome outcome) implements Command {}
 
-  private record LoadFailed(String connectionId, String reason) implements Command {}
+  private record LoadFailed(String connectionId, String reason, boolean permanent) implements Command {}
 
   private record ResyncSucceeded(ResyncRequest request, LoadOutcome outcome) implements Command {}
 
@@ -143,11 +148,16 @@ public final class LoadCoordinator
 
   // ---- behaviour ----
 
+  /**
+   * @param destination the destination's current registry entry (a change lifts a pause after a permanent
+   *     failure)
+   */
   public static Behavior<Command> create(String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, BatchLoader loader, NodeMetrics metrics) {
+      Function<String, Optional<Connection>> connections, Supplier<Optional<Destination>> destination,
+      BatchLoader loader, NodeMetrics metrics) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new LoadCoordinator(ctx, destinationId, settings, connections, loader, metrics);
+      return new LoadCoordinator(ctx, destinationId, settings, connections, destination, loader, metrics);
     }));
   }
 
@@ -156,7 +166,10 @@ public final class LoadCoordinator
   private final LoadSettings settings;
   private final Function<String, Optional<Connection>> connections;
   private final BatchLoader loader;
+  private final Supplier<Optional<Destination>> destination;
   private final NodeMetrics metrics;
+  /** Set after a permanent failure: the destination entry it happened with. Loads wait for a change. */
+  private Optional<Destination> pausedWith;
   private long loadStartedNanos;
   private final long startedAtMillis = System.currentTimeMillis();
 
@@ -173,7 +186,8 @@ public final class LoadCoordinator
   private record Waiter(String connectionId, ActorRef<StatusReply<Done>> replyTo) {}
 
   private LoadCoordinator(ActorContext<Command> ctx, String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, BatchLoader loader, NodeMetrics metrics) {
+      Function<String, Optional<Connection>> connections, Supplier<Optional<Destination>> destination,
+      BatchLoader loader, NodeMetrics metrics) {
     super(PersistenceId.of(ENTITY_KEY.name(), destinationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
@@ -181,6 +195,7 @@ public final class LoadCoordinator
     this.settings = settings;
     this.connections = connections;
     this.loader = loader;
+    this.destination = destination;
     this.metrics = metrics;
   }
 
@@ -222,6 +237,7 @@ public final class LoadCoordinator
           if (cmd.awaitLoaded()) waiters.add(new Waiter(cmd.connectionId(), cmd.replyTo()));
           else cmd.replyTo().tell(StatusReply.ack());
           retryAtMillis = 0;
+          pausedWith = null;
           progress(state);
           return Effect().noReply();
         })
@@ -255,9 +271,16 @@ public final class LoadCoordinator
           metrics.increment("weir_retries_total", 1, "stage", "load");
           Duration delay = settings.retry().delay(failures);
           retryAtMillis = System.currentTimeMillis() + delay.toMillis();
-          lastErrors.put(cmd.connectionId(), cmd.reason());
-          ctx.getLog().warn("Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",
-              cmd.connectionId(), destinationId, failures, delay.toMillis(), cmd.reason());
+          if (cmd.permanent()) {
+            pausedWith = destination.get();
+            lastErrors.put(cmd.connectionId(), "loads paused until the destination's settings change: " + cmd.reason());
+            ctx.getLog().error("Load of connection {} into {} failed permanently; loads of this destination are paused "
+                + "until its settings change: {}", cmd.connectionId(), destinationId, cmd.reason());
+          } else {
+            lastErrors.put(cmd.connectionId(), cmd.reason());
+            ctx.getLog().warn("Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",
+                cmd.connectionId(), destinationId, failures, delay.toMillis(), cmd.reason());
+          }
           List<Waiter> failed = waiters.stream()
               .filter(w -> w.connectionId() == null || w.connectionId().equals(cmd.connectionId())).toList();
           failed.forEach(w -> w.replyTo().tell(StatusReply.error("load failed: " + cmd.reason())));
@@ -285,13 +308,19 @@ public final class LoadCoordinator
 
   private void progress(State state) {
     long now = System.currentTimeMillis();
+    if (pausedWith != null && !pausedWith.equals(destination.get())) {
+      ctx.getLog().info("Destination {} changed: loads resume", destinationId);
+      pausedWith = null;
+      retryAtMillis = 0;
+    }
     metrics.set("weir_pending_batches", state.pending().size(), "destination", destinationId);
     long oldest = state.pending().values().stream().mapToLong(StagedBatch::stagedAtMillis).min().orElse(now);
     metrics.set("weir_load_lag_seconds", Math.max(0, now - oldest) / 1000, "destination", destinationId);
-    if (loadingConnection == null && now >= retryAtMillis && !resyncs.isEmpty()) {
+    boolean mayStart = loadingConnection == null && now >= retryAtMillis && pausedWith == null;
+    if (mayStart && !resyncs.isEmpty()) {
       startResync(resyncs.get(0));
     }
-    if (loadingConnection == null && now >= retryAtMillis) {
+    if (loadingConnection == null && now >= retryAtMillis && pausedWith == null) {
       for (String connectionId : connectionsWithPending(state)) {
         Optional<Connection> connection = connections.apply(connectionId);
         if (connection.isEmpty()) {
@@ -337,7 +366,12 @@ public final class LoadCoordinator
     }
     ctx.pipeToSelf(result, (outcome, error) -> error == null
         ? new LoadSucceeded(connectionId, outcome)
-        : new LoadFailed(connectionId, RootCause.describe(error)));
+        : new LoadFailed(connectionId, RootCause.describe(error), permanent(error)));
+  }
+
+  /** A failure a retry cannot fix: the loader said so. */
+  private static boolean permanent(Throwable error) {
+    return RootCause.of(error) instanceof WarehouseLoader.LoadException e && !e.transientFailure();
   }
 
   private void startResync(ResyncRequest request) {
@@ -356,7 +390,7 @@ public final class LoadCoordinator
     }
     ctx.pipeToSelf(result, (outcome, error) -> error == null
         ? new ResyncSucceeded(request, outcome)
-        : new LoadFailed(request.connectionId(), "resync: " + RootCause.describe(error)));
+        : new LoadFailed(request.connectionId(), "resync: " + RootCause.describe(error), permanent(error)));
   }
 
   private void answerWaiters(State state) {
@@ -377,7 +411,7 @@ public final class LoadCoordinator
     long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
     return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
         ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastErrors.get(connectionId),
-        (int) resyncs.stream().filter(r -> r.connectionId().equals(connectionId)).count());
+        (int) resyncs.stream().filter(r -> r.connectionId().equals(connectionId)).count(), pausedWith != null);
   }
 
 

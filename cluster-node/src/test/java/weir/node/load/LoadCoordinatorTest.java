@@ -28,8 +28,9 @@ class LoadCoordinatorTest {
     testKit.shutdownTestKit();
   }
 
-  /** Records what it was asked to load; fails the first {@code failuresLeft} loads. */
+  /** Records what it was asked to load; fails the first {@code failuresLeft} loads (permanently if set). */
   static final class FakeLoader implements LoadCoordinator.BatchLoader {
+    volatile boolean permanent;
     final List<LoadCoordinator.ResyncRequest> reloads = new CopyOnWriteArrayList<>();
 
     @Override
@@ -45,7 +46,9 @@ class LoadCoordinatorTest {
     @Override
     public CompletableFuture<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-        return CompletableFuture.failedFuture(new RuntimeException("warehouse down"));
+        return CompletableFuture.failedFuture(permanent
+            ? new weir.loaders.warehouse.WarehouseLoader.LoadException("password authentication failed", false, null)
+            : new RuntimeException("warehouse down"));
       }
       List<String> batchIds = batches.stream().map(StagedBatch::batchId).toList();
       loads.add(batchIds);
@@ -55,6 +58,13 @@ class LoadCoordinatorTest {
   }
 
   private final FakeLoader loader = new FakeLoader();
+  private final java.util.concurrent.atomic.AtomicReference<weir.persistence.registry.Destination> destinationEntry =
+      new java.util.concurrent.atomic.AtomicReference<>(destinationWith("old-password"));
+
+  private static weir.persistence.registry.Destination destinationWith(String password) {
+    return new weir.persistence.registry.Destination("d", "pg", "postgres", java.util.Map.of("password", password),
+        java.util.Map.of(), 0, 0);
+  }
   private final String destination = "d" + ids.incrementAndGet();
 
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
@@ -64,7 +74,8 @@ class LoadCoordinatorTest {
     LoadSettings settings = new LoadSettings(Duration.ofMillis(20),
         new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(),
-        LoadCoordinator.create(destination, settings, id -> Optional.of(c), loader, new weir.node.metrics.NodeMetrics()));
+        LoadCoordinator.create(destination, settings, id -> Optional.of(c), () -> Optional.of(destinationEntry.get()),
+            loader, new weir.node.metrics.NodeMetrics()));
   }
 
   private static StagedBatch batch(String id, long rows) {
@@ -118,6 +129,28 @@ class LoadCoordinatorTest {
     kit.runCommand(new LoadCoordinator.GetStatus("c1", status.getRef()));
     assertThat(status.receiveMessage().lastError()).contains("warehouse down");
 
+    eventually(() -> assertThat(loader.loads).containsExactly(List.of("b1")));
+    eventually(() -> assertThat(kit.getState().pending()).isEmpty());
+  }
+
+  @Test
+  void aPermanentFailurePausesLoadsUntilTheDestinationChanges() throws Exception {
+    loader.failuresLeft.set(1);
+    loader.permanent = true;
+    var kit = coordinator(1);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 2), r));
+    TestProbe<LoadCoordinator.ConnectionLoadStatus> status = testKit.createTestProbe();
+    eventually(() -> {
+      kit.runCommand(new LoadCoordinator.GetStatus("c1", status.getRef()));
+      LoadCoordinator.ConnectionLoadStatus s = status.receiveMessage();
+      assertThat(s.paused()).isTrue();
+      assertThat(s.lastError()).contains("paused").contains("password authentication failed");
+    });
+    Thread.sleep(300); // several ticks and a due sync interval pass: still paused, nothing loaded, nothing dropped
+    assertThat(loader.loads).isEmpty();
+    assertThat(kit.getState().pending()).containsOnlyKeys("b1");
+
+    destinationEntry.set(destinationWith("fixed-password"));
     eventually(() -> assertThat(loader.loads).containsExactly(List.of("b1")));
     eventually(() -> assertThat(kit.getState().pending()).isEmpty());
   }
