@@ -5,16 +5,26 @@ import java.util.List;
 /**
  * The shape of a warehouse table and how rows are loaded into it.
  *
- * <p>{@link Mode#APPEND}: rows are inserted, deduplicated on {@code keyColumn} ({@code event_id}). With
- * {@code dynamicColumns}, staged rows may carry more columns than declared: the loader adds them (types
- * inferred from the data) and widens a column to text when values of another type arrive; columns are
- * never dropped. {@link Mode#MERGE}: one row per {@code keyColumn}; each column merges by its {@link Merge}
- * rule, in {@code orderColumn} order. {@code loadedAt}: the loader adds a {@code loaded_at} column.
+ * <ul>
+ *   <li>{@link Mode#APPEND}: rows are inserted, deduplicated on {@code keyColumn} ({@code event_id}).
+ *   <li>{@link Mode#MERGE}: one row per {@code keyColumn}; each column merges by its {@link Merge} rule,
+ *       rows applied in {@code orderColumn} order. With a {@link #SOFT_DELETE} column, a staged row that sets
+ *       it to true marks the row deleted and keeps its other values.
+ *   <li>{@link Mode#REPLACE}: the load's rows become the whole table, swapped in atomically.
+ *   <li>{@link Mode#PERIOD}: for every UTC day of {@code orderColumn} in the load, the table's rows of that
+ *       day are dropped and the load's rows of that day appended, in one transaction.
+ * </ul>
+ * With {@code dynamicColumns}, staged rows may carry more columns than declared: the loader adds them (types
+ * inferred from the data) and widens a column when values of another type arrive; columns are never
+ * dropped, not even by REPLACE. {@code loadedAt}: the loader adds a {@code loaded_at} column.
  */
 public record TableSpec(String name, List<Column> columns, String keyColumn, Mode mode, boolean dynamicColumns,
     boolean loadedAt, String orderColumn) {
 
-  public enum Mode { APPEND, MERGE }
+  public enum Mode { APPEND, MERGE, REPLACE, PERIOD }
+
+  /** The soft-delete column of merge tables. */
+  public static final String SOFT_DELETE = "_weir_deleted";
 
   /** How a column of a MERGE table combines an existing value with a new one. */
   public enum Merge {
@@ -56,6 +66,23 @@ public record TableSpec(String name, List<Column> columns, String keyColumn, Mod
   /** The webhook-style table: fixed columns, append, no {@code loaded_at}. */
   public static TableSpec fixed(String name, List<Column> columns, String keyColumn) {
     return new TableSpec(name, columns, keyColumn, Mode.APPEND, false, false, null);
+  }
+
+  /** A snapshot table: each load replaces it whole. */
+  public static TableSpec replaced(String name, List<Column> columns, String keyColumn) {
+    return new TableSpec(name, columns, keyColumn, Mode.REPLACE, false, true, null);
+  }
+
+  /** A table loaded by periods: each load replaces the UTC days of {@code periodColumn} it contains. */
+  public static TableSpec periods(String name, List<Column> columns, String keyColumn, String periodColumn) {
+    return new TableSpec(name, columns, keyColumn, Mode.PERIOD, false, true, periodColumn);
+  }
+
+  /** This merge table with the {@link #SOFT_DELETE} boolean column. */
+  public TableSpec withSoftDelete() {
+    List<Column> more = new java.util.ArrayList<>(columns);
+    more.add(new Column(SOFT_DELETE, ColumnType.BOOLEAN, Merge.LATEST));
+    return new TableSpec(name, more, keyColumn, mode, dynamicColumns, loadedAt, orderColumn);
   }
 
   public TableSpec withDynamicColumns() {

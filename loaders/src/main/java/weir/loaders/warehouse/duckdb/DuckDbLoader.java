@@ -161,12 +161,38 @@ public final class DuckDbLoader implements WarehouseLoader {
     String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
         .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
-    if (spec.mode() == TableSpec.Mode.APPEND) {
-      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM (SELECT " + values
-          + " FROM " + RAW + ") AS src WHERE NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = src."
-          + key + ") QUALIFY row_number() OVER (PARTITION BY src." + key + ") = 1");
+    String dedupedSource = "(SELECT " + values + " FROM " + RAW + ") AS src";
+    String newRows = "SELECT " + names + " FROM " + dedupedSource + " WHERE NOT EXISTS (SELECT 1 FROM " + target
+        + " AS t WHERE t." + key + " = src." + key + ") QUALIFY row_number() OVER (PARTITION BY src." + key + ") = 1";
+    switch (spec.mode()) {
+      case APPEND -> {
+        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") " + newRows);
+      }
+      case PERIOD -> {
+        // Drop the UTC days this load covers, then append its rows of them.
+        String day = "CAST(timezone('UTC', " + ident(spec.orderColumn()) + ") AS DATE)";
+        s.execute("DELETE FROM " + target + " WHERE " + day + " IN (SELECT DISTINCT CAST(timezone('UTC', "
+            + extract(spec.orderColumn(), "TIMESTAMPTZ") + ") AS DATE) FROM " + RAW + ")");
+        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") " + newRows);
+      }
+      case REPLACE -> {
+        // Build the new table next to the old one (same columns, so none is ever dropped), then swap.
+        String fresh = schema + "." + ident(spec.name() + "__weir_new");
+        s.execute("DROP TABLE IF EXISTS " + fresh);
+        s.execute("CREATE TABLE " + fresh + " AS SELECT * FROM " + target + " LIMIT 0");
+        String loadedAt = spec.loadedAt() ? ", loaded_at" : "";
+        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + names + loadedAt + ") SELECT " + names
+            + (spec.loadedAt() ? ", now()" : "") + " FROM " + dedupedSource + " QUALIFY row_number() OVER (PARTITION BY src."
+            + key + ") = 1");
+        s.execute("DROP TABLE " + target);
+        s.execute("ALTER TABLE " + fresh + " RENAME TO " + ident(spec.name()));
+        return n;
+      }
+      case MERGE -> {
+        return merge(s, target, spec, names, values);
+      }
+      default -> throw new IllegalStateException("unknown mode " + spec.mode());
     }
-    return merge(s, target, spec, names, values);
   }
 
   /**

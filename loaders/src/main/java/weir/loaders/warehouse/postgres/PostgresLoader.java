@@ -186,13 +186,39 @@ public final class PostgresLoader implements WarehouseLoader {
     String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
         .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
-    if (spec.mode() == TableSpec.Mode.APPEND) {
-      // ON CONFLICT DO NOTHING also skips repeats of a key within this statement: no sort needed.
-      return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names
-          + " FROM (SELECT " + values + " FROM " + RAW + ") AS src WHERE " + key + " IS NOT NULL ON CONFLICT ("
-          + key + ") DO NOTHING");
+    String source = "(SELECT " + values + " FROM " + RAW + ") AS src WHERE " + key + " IS NOT NULL";
+    switch (spec.mode()) {
+      case APPEND -> {
+        // ON CONFLICT DO NOTHING also skips repeats of a key within this statement: no sort needed.
+        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM " + source
+            + " ON CONFLICT (" + key + ") DO NOTHING");
+      }
+      case PERIOD -> {
+        // Drop the UTC days this load covers, then append its rows of them.
+        s.execute("DELETE FROM " + target + " WHERE (" + ident(spec.orderColumn()) + " AT TIME ZONE 'UTC')::date IN "
+            + "(SELECT DISTINCT (" + extract(spec.orderColumn(), ColumnType.TIMESTAMP) + " AT TIME ZONE 'UTC')::date FROM "
+            + RAW + ")");
+        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM " + source
+            + " ON CONFLICT (" + key + ") DO NOTHING");
+      }
+      case REPLACE -> {
+        // Build the new table next to the old one (same columns and key, so none is ever dropped), then swap.
+        String freshName = spec.name() + "__weir_new";
+        String fresh = schema + "." + ident(freshName);
+        s.execute("DROP TABLE IF EXISTS " + fresh);
+        s.execute("CREATE TABLE " + fresh + " (LIKE " + target + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+            + "INCLUDING INDEXES)");
+        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + names + ") SELECT " + names + " FROM " + source
+            + " ON CONFLICT (" + key + ") DO NOTHING");
+        s.execute("DROP TABLE " + target);
+        s.execute("ALTER TABLE " + fresh + " RENAME TO " + ident(spec.name()));
+        return n;
+      }
+      case MERGE -> {
+        return merge(s, target, spec, names, values);
+      }
+      default -> throw new IllegalStateException("unknown mode " + spec.mode());
     }
-    return merge(s, target, spec, names, values);
   }
 
   /** Streams the decompressed NDJSON of every file into the raw table, one jsonb value per line. */
