@@ -113,6 +113,58 @@ class PostgresDestinationTest {
     assertThat(count("SELECT round(revenue * 10) FROM weir_app.order_completed")).isEqualTo(95);
   }
 
+  @Test
+  void aMillionEventsGoThroughTheFullPathIntoPostgresExactlyOnce() throws Exception {
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"pg-million\",\"type\":\"postgres\",\"config\":{"
+        + "\"url\":\"jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics\",\"user\":\"weir\","
+        + "\"password\":\"w3ir-secret\"}}");
+    JsonNode hook = admin("POST", "/v1/admin/connections", "{\"name\":\"Million\",\"kind\":\"webhook\","
+        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_size\":5000,\"batch_interval_seconds\":1}");
+    String url = hook.at("/urls/webhook").asText();
+    int requests = 2_000;
+    int perRequest = 500;
+    java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(4);
+    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+    long started = System.nanoTime();
+    for (int t = 0; t < 4; t++) {
+      running.add(clients.submit(() -> {
+        int r;
+        while ((r = next.getAndIncrement()) < requests) {
+          StringBuilder body = new StringBuilder("[");
+          for (int i = 0; i < perRequest; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"n\":").append(r * perRequest + i).append(",\"kind\":\"load-test\"}");
+          }
+          int status;
+          do {
+            status = post(url, body.append(']').toString(), null);
+            body.setLength(body.length() - 1);
+          } while (status == 503);
+          assertThat(status).isEqualTo(200);
+        }
+        return null;
+      }));
+    }
+    for (var f : running) f.get(5, java.util.concurrent.TimeUnit.MINUTES);
+    clients.shutdown();
+    double ingestSeconds = (System.nanoTime() - started) / 1e9;
+    long deadline = System.currentTimeMillis() + 180_000;
+    while (true) {
+      admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
+      try {
+        if (count("SELECT count(*) FROM million.events") == 1_000_000) break;
+      } catch (java.sql.SQLException notYet) {
+        // schema not created yet
+      }
+      assertThat(System.currentTimeMillis()).as("all million rows loaded").isLessThan(deadline);
+      Thread.sleep(500);
+    }
+    double totalSeconds = (System.nanoTime() - started) / 1e9;
+    assertThat(count("SELECT count(DISTINCT (data->>'n')::int) FROM million.events")).isEqualTo(1_000_000);
+    System.out.printf("1,000,000 events: ingested over HTTP in %.1f s, all in PostgreSQL after %.1f s%n", ingestSeconds,
+        totalSeconds);
+  }
+
   private static long count(String sql) throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics",
         "weir", "w3ir-secret"); ResultSet rs = c.createStatement().executeQuery(sql)) {

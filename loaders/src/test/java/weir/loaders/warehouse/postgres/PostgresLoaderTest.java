@@ -134,6 +134,37 @@ class PostgresLoaderTest {
   }
 
   @Test
+  void aLoadWhoseSessionIsKilledMidTransactionCommitsNothingAndTheRetryLoadsOnce() throws Exception {
+    List<StagedRow> rows = new ArrayList<>();
+    for (int i = 0; i < 300_000; i++) rows.add(webhookRow("k" + i, "2026-11-20T10:00:00Z"));
+    StagedBatchFiles big = stage("big", rows);
+    Thread killer = new Thread(() -> {
+      try (Connection c = DriverManager.getConnection(url(), "postgres", "")) {
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (System.currentTimeMillis() < deadline) {
+          // Wait until the loader is inside its transaction (past COPY), then kill its backend.
+          try (ResultSet rs = c.createStatement().executeQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              + "WHERE application_name = 'weir-loader' AND state = 'active' AND query LIKE 'INSERT INTO%'")) {
+            if (rs.next()) return;
+          }
+          Thread.sleep(5);
+        }
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    killer.start();
+    assertThatThrownBy(() -> loadWebhook(big)).isInstanceOfSatisfying(WarehouseLoader.LoadException.class,
+        e -> assertThat(e.transientFailure()).isTrue());
+    killer.join();
+    assertThat(query("SELECT count(*) FROM information_schema.tables WHERE table_schema = 't_" + schema + "'"))
+        .as("nothing committed, not even the tables").containsExactly("0");
+    assertThat(loadWebhook(big).loadedBatchIds()).containsExactly("big");
+    assertThat(query("SELECT count(*), count(DISTINCT event_id) FROM t_" + schema + ".events"))
+        .containsExactly("300000|300000");
+  }
+
+  @Test
   void badCredentialsArePermanent() {
     PostgresLoader wrong = new PostgresLoader("jdbc:postgresql://127.0.0.1:" + port + "/no_such_db", "postgres", "", "",
         staging);
