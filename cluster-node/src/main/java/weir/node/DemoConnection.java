@@ -51,7 +51,7 @@ final class DemoConnection {
         .filter(d -> d.name().equals(DESTINATION_NAME) && d.active()).findFirst()
         .orElse(new Destination(Ids.newId("d"), DESTINATION_NAME, "duckdb",
             Map.of("path", settings.dataDir().resolve("warehouse.duckdb").toString()),
-            Map.of("type", "filesystem", "path", settings.dataDir().resolve("staging").toString()), now, 0));
+            Map.of("type", "filesystem", "path", settings.stagingDir().toString()), now, 0));
     CompletionStage<Destination> destination = directory.destination(warehouse.id()).isPresent()
         ? CompletableFuture.completedFuture(warehouse)
         : directory.create(warehouse);

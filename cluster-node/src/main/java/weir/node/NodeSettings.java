@@ -21,6 +21,9 @@ public record NodeSettings(
     String adminToken,
     boolean metricsOpen,
     String masterKey,
+    java.util.List<String> seedNodes,
+    Path stagingDir,
+    boolean stagingShared,
     String postgresUrl,
     String postgresUser,
     String postgresPassword,
@@ -51,6 +54,12 @@ public record NodeSettings(
         w.getString("admin.token"),
         w.getBoolean("admin.metrics-open"),
         w.getString("master-key"),
+        java.util.Arrays.stream(w.getString("cluster.seed-nodes").split(",")).map(String::strip)
+            .filter(x -> !x.isEmpty()).toList(),
+        w.getString("staging.path").isBlank()
+            ? Path.of(w.getString("data-dir")).toAbsolutePath().normalize().resolve("staging")
+            : Path.of(w.getString("staging.path")).toAbsolutePath().normalize(),
+        w.getBoolean("staging.shared"),
         w.getString("postgres.url"),
         w.getString("postgres.user"),
         w.getString("postgres.password"),
@@ -80,6 +89,13 @@ public record NodeSettings(
     }
     if (mode == Mode.cluster && masterKey.isBlank()) {
       throw new IllegalArgumentException("Cluster mode needs a master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
+    }
+    if (mode == Mode.cluster && !stagingShared) {
+      throw new IllegalArgumentException("Cluster mode stages files in " + stagingDir + ": every node must see it. "
+          + "Point WEIR_STAGING_DIR at a shared directory and declare it with WEIR_STAGING_SHARED=true.");
+    }
+    if (mode == Mode.cluster && seedNodes.isEmpty()) {
+      throw new IllegalArgumentException("Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting).");
     }
   }
 

@@ -80,7 +80,9 @@ public final class WeirNode {
         .withValue("akka.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
         .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(settings.remotePort()))
         .withValue("akka.management.http.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
-        .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(settings.managementPort()));
+        .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(settings.managementPort()))
+        .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(settings.seedNodes().stream()
+            .map(hostPort -> "akka://weir@" + hostPort).toList()));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
       WeirNode node = new WeirNode(system, settings,
@@ -104,10 +106,13 @@ public final class WeirNode {
   }
 
   private void boot() throws Exception {
+    Cluster cluster = Cluster.get(system);
     if (settings.mode() == NodeSettings.Mode.single) {
-      Cluster cluster = Cluster.get(system);
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
       awaitUp(cluster, Duration.ofSeconds(30));
+    } else {
+      log.info("Joining the cluster through seed nodes {}", settings.seedNodes());
+      awaitUp(cluster, Duration.ofSeconds(120));
     }
 
     SecretBox secrets = SecretBox.resolve(settings.masterKey(), settings.dataDir(),
@@ -134,6 +139,13 @@ public final class WeirNode {
     reviveEntities();
     system.scheduler().scheduleWithFixedDelay(settings.reviveInterval(), settings.reviveInterval(),
         this::reviveEntities, system.executionContext());
+    // When a member leaves or is downed, its shards move here or elsewhere: wake them at once (twice, as the
+    // rebalance takes a moment) so buffers holding unflushed events recover without new traffic.
+    system.systemActorOf(MemberLoss.create(() -> {
+      system.scheduler().scheduleOnce(Duration.ofSeconds(1), this::reviveEntities, system.executionContext());
+      system.scheduler().scheduleOnce(Duration.ofSeconds(5), this::reviveEntities, system.executionContext());
+    }), "weir-member-loss", akka.actor.typed.Props.empty());
+    registerClusterMetrics();
 
     registerDrain();
 
@@ -145,7 +157,7 @@ public final class WeirNode {
     SegmentRoutes segment = new SegmentRoutes(directory, ingest, settings.ingest(), materializer);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, settings.ingest(), materializer, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
-        settings.dataDir(), settings.registryAskTimeout(), settings.ingest().defaultPartitions(),
+        settings.stagingDir(), settings.registryAskTimeout(), settings.ingest().defaultPartitions(),
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
     ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),
@@ -160,6 +172,19 @@ public final class WeirNode {
         management, Cluster.get(system).selfMember().address());
     log.info("Admin token: {}; master key: {}", token.source(), secrets.source());
     if (demo != null) printDemo();
+  }
+
+  /** Cluster-wide figures every node reports: members by status, unreachable members. */
+  private void registerClusterMetrics() {
+    Cluster cluster = Cluster.get(system);
+    metrics.gauge("weir_cluster_members", "status", () -> {
+      java.util.Map<String, Double> byStatus = new java.util.TreeMap<>();
+      for (akka.cluster.Member m : cluster.state().getMembers()) byStatus.merge(m.status().toString(), 1.0, Double::sum);
+      return byStatus;
+    });
+    metrics.gauge("weir_cluster_unreachable_members", "observer",
+        () -> java.util.Map.of(cluster.selfMember().address().toString(),
+            (double) cluster.state().getUnreachable().size()));
   }
 
   private void printDemo() {

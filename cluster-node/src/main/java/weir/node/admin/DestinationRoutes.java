@@ -34,12 +34,13 @@ final class DestinationRoutes extends AdminSupport {
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
-  private final Path dataDir;
+  private final Path stagingDir;
 
-  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path dataDir) {
+  /** @param stagingDir default filesystem staging of new warehouse destinations */
+  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path stagingDir) {
     this.directory = directory;
     this.secrets = secrets;
-    this.dataDir = dataDir;
+    this.stagingDir = stagingDir;
   }
 
   Route route() {
@@ -144,7 +145,7 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   private Map<String, String> defaultStaging() {
-    return Map.of("type", "filesystem", "path", dataDir.resolve("staging").toString());
+    return Map.of("type", "filesystem", "path", stagingDir.toString());
   }
 
   private Map<String, String> seal(String type, Map<String, String> config) {

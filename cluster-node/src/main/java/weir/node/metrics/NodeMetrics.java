@@ -46,6 +46,8 @@ public final class NodeMetrics {
     describe("weir_load_lag_seconds", "gauge", "Age of the oldest staged batch not loaded yet, by destination.");
     describe("weir_pending_batches", "gauge", "Staged batches waiting to be loaded, by destination.");
     describe("weir_retries_total", "counter", "Retried failures, by stage (flush, handoff, load).");
+    describe("weir_cluster_members", "gauge", "Cluster members by status, as this node sees them.");
+    describe("weir_cluster_unreachable_members", "gauge", "Members this node cannot reach.");
     describe("weir_unroutable_events_total", "counter", "Snowplow events whose app id matches no connection.");
   }
 
