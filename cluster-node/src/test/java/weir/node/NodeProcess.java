@@ -23,7 +23,9 @@ final class NodeProcess implements AutoCloseable {
   final Path log;
   String demoUrl;
   String demoConnectionId;
+  String ingestUrl;
   String adminUrl;
+  String managementUrl;
 
   private NodeProcess(Process process, Path log) {
     this.process = process;
@@ -31,10 +33,18 @@ final class NodeProcess implements AutoCloseable {
   }
 
   static NodeProcess start(Path dataDir, Path log, Map<String, String> env) throws IOException, InterruptedException {
+    NodeProcess node = launch(dataDir, log, env, List.of());
+    node.awaitReady(Duration.ofSeconds(60));
+    return node;
+  }
+
+  /** Starts the JVM without waiting (several nodes start together); call {@link #awaitReady} after. */
+  static NodeProcess launch(Path dataDir, Path log, Map<String, String> env, List<String> jvmArgs) throws IOException {
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-cp", classpath,
-        "weir.node.Main"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx512m"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-cp", classpath, "weir.node.Main"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("WEIR_DATA_DIR", dataDir.toString());
     pb.environment().put("WEIR_INGEST_PORT", "0");
@@ -42,21 +52,25 @@ final class NodeProcess implements AutoCloseable {
     pb.environment().put("WEIR_MANAGEMENT_PORT", "0");
     pb.environment().put("WEIR_REMOTE_PORT", "0");
     pb.environment().putAll(env);
-    NodeProcess node = new NodeProcess(pb.start(), log);
-    node.awaitReady(Duration.ofSeconds(60));
-    return node;
+    return new NodeProcess(pb.start(), log);
   }
 
-  private void awaitReady(Duration timeout) throws IOException, InterruptedException {
+  /** Waits for the node's "up" line (and, in single mode, its demo line). */
+  void awaitReady(Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       String out = Files.exists(log) ? Files.readString(log) : "";
       Matcher demo = DEMO.matcher(out);
       Matcher up = UP.matcher(out);
-      if (demo.find() && up.find()) {
-        demoUrl = demo.group(1);
-        demoConnectionId = demo.group(2);
+      boolean single = !out.contains("(cluster mode)");
+      if (up.find() && (!single || demo.find())) {
+        ingestUrl = up.group(1);
         adminUrl = up.group(2);
+        managementUrl = up.group(3);
+        if (single) {
+          demoUrl = demo.group(1);
+          demoConnectionId = demo.group(2);
+        }
         return;
       }
       if (!process.isAlive()) throw new IllegalStateException("node exited with " + process.exitValue() + ":\n" + out);
