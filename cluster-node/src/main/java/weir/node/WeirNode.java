@@ -217,23 +217,26 @@ public final class WeirNode {
   }
 
   /**
-   * In CoordinatedShutdown's service-stop phase (after HTTP is unbound and drained): flush every buffer
-   * slot, then run a final load on every destination.
+   * In CoordinatedShutdown's service-stop phase (after HTTP is unbound and drained): flush the buffer slots
+   * this node hosts, then run a final load on the destinations whose coordinators it hosts. Cluster Sharding
+   * then hands the (now empty) entities off to the other nodes.
    */
   private void registerDrain() {
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "weir-flush-and-load", () -> {
       long started = System.currentTimeMillis();
       Duration timeout = settings.drainTimeout();
       ClusterSharding sharding = ClusterSharding.get(system);
-      List<CompletableFuture<Done>> flushes = new ArrayList<>();
-      for (Connection c : directory.connections().values()) {
-        for (int slot = 0; slot < c.partitions(); slot++) {
-          flushes.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
+      CompletableFuture<java.util.Set<String>> localBuffers = localEntities(ConnectionBuffer.ENTITY_KEY);
+      CompletableFuture<java.util.Set<String>> localCoordinators = localEntities(LoadCoordinator.ENTITY_KEY);
+      return localBuffers.thenCompose(buffers -> {
+        List<CompletableFuture<Done>> flushes = new ArrayList<>();
+        for (String entityId : buffers) {
+          flushes.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, entityId)
               .<Done>askWithStatus(ConnectionBuffer.FlushAll::new, timeout).toCompletableFuture());
         }
-      }
-      log.info("Shutting down: flushing {} buffer slots", flushes.size());
-      return CompletableFuture.allOf(flushes.toArray(CompletableFuture[]::new))
+        log.info("Shutting down: flushing the {} buffer slots on this node", flushes.size());
+        return CompletableFuture.allOf(flushes.toArray(CompletableFuture[]::new));
+      })
           .handle((ok, error) -> {
             if (error != null) log.warn("Some buffers did not flush before shutdown: {}", RootCause.describe(error));
             return Done.getInstance();
@@ -242,12 +245,14 @@ public final class WeirNode {
             // Flush and final load share one deadline, inside the phase's timeout.
             Duration left = timeout.minusMillis(System.currentTimeMillis() - started);
             Duration loadTimeout = left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left;
-            List<CompletableFuture<Done>> loads = new ArrayList<>();
-            for (String destinationId : directory.destinations().keySet()) {
-              loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
-                  .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), loadTimeout).toCompletableFuture());
-            }
-            return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
+            return localCoordinators.thenCompose(coordinators -> {
+              List<CompletableFuture<Done>> loads = new ArrayList<>();
+              for (String destinationId : coordinators) {
+                loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
+                    .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), loadTimeout).toCompletableFuture());
+              }
+              return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
+            });
           })
           .handle((ok, error) -> {
             if (error != null) {
@@ -260,6 +265,26 @@ public final class WeirNode {
             return Done.getInstance();
           });
     });
+  }
+
+  /** The ids of the entities of {@code key} running on this node. */
+  private CompletableFuture<java.util.Set<String>> localEntities(
+      akka.cluster.sharding.typed.javadsl.EntityTypeKey<?> key) {
+    return akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
+            akka.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(
+            ClusterSharding.get(system).shardState(),
+            replyTo -> new akka.cluster.sharding.typed.GetShardRegionState(key, replyTo), Duration.ofSeconds(5),
+            system.scheduler())
+        .toCompletableFuture()
+        .thenApply(state -> {
+          java.util.Set<String> ids = new java.util.TreeSet<>();
+          state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
+          return ids;
+        })
+        .exceptionally(e -> {
+          log.warn("Could not list this node's {} entities: {}", key.name(), RootCause.describe(e));
+          return java.util.Set.of();
+        });
   }
 
   private static void awaitUp(Cluster cluster, Duration timeout) throws InterruptedException {
