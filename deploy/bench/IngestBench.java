@@ -13,13 +13,14 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A closed-loop HTTP load generator for a Weir webhook URL, with no dependencies (run it with
- * {@code java IngestBench.java URL CLIENTS EVENTS_PER_REQUEST SECONDS}). Each client posts JSON arrays of
- * distinct events back to back; a request counts when answered 200. Prints requests/s, events/s and
+ * {@code java IngestBench.java URL[,URL...] CLIENTS EVENTS_PER_REQUEST SECONDS}). Each client posts JSON
+ * arrays of distinct events back to back (with several URLs, client i uses URL i mod n, like a load balancer
+ * spreading connections over nodes); a request counts when answered 200. Prints requests/s, events/s and
  * latency percentiles.
  */
 public class IngestBench {
   public static void main(String[] args) throws Exception {
-    String url = args[0];
+    String[] urls = args[0].split(",");
     int clients = Integer.parseInt(args[1]);
     int perRequest = Integer.parseInt(args[2]);
     int seconds = Integer.parseInt(args[3]);
@@ -34,6 +35,7 @@ public class IngestBench {
     List<Future<long[]>> results = new ArrayList<>();
     long started = System.nanoTime();
     for (int c = 0; c < clients; c++) {
+      String url = urls[c % urls.length];
       results.add(pool.submit(() -> {
         long[] latencies = new long[1 << 20];
         int n = 0;

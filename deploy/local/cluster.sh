@@ -46,7 +46,7 @@ start() {
   done
   echo "$n" > "$DIR/nodes"
   local deadline=$((SECONDS + 180))
-  until [ "$(curl -s "http://127.0.0.1:$(port 1 2)/cluster/members" 2>/dev/null | grep -o '"status":"Up"' | wc -l)" -ge "$n" ]; do
+  until all_ready "$n" && [ "$(curl -s "http://127.0.0.1:$(port 1 2)/cluster/members" 2>/dev/null | grep -o '"status":"Up"' | wc -l)" -ge "$n" ]; do
     if [ $SECONDS -ge $deadline ]; then echo "the cluster did not come up; see $DIR/node-*.log" >&2; exit 1; fi
     for i in $(seq 1 "$n"); do
       kill -0 "$(cat "$DIR/node-$i.pid")" 2>/dev/null || { echo "node $i exited; see $DIR/node-$i.log" >&2; tail -5 "$DIR/node-$i.log" >&2; exit 1; }
@@ -54,6 +54,10 @@ start() {
     sleep 1
   done
   lines "$n"
+}
+
+all_ready() { # every node answers /health/ready (member Up, HTTP bound, not shutting down)
+  for i in $(seq 1 "$1"); do curl -sf -o /dev/null "http://127.0.0.1:$(port "$i" 2)/health/ready" || return 1; done
 }
 
 lines() {

@@ -22,6 +22,9 @@ public record NodeSettings(
     boolean metricsOpen,
     String masterKey,
     java.util.List<String> seedNodes,
+    String discovery,
+    String serviceName,
+    int requiredContactPoints,
     Path stagingDir,
     boolean stagingShared,
     String postgresUrl,
@@ -56,6 +59,9 @@ public record NodeSettings(
         w.getString("master-key"),
         java.util.Arrays.stream(w.getString("cluster.seed-nodes").split(",")).map(String::strip)
             .filter(x -> !x.isEmpty()).toList(),
+        w.getString("cluster.discovery").strip(),
+        w.getString("cluster.service-name"),
+        w.getInt("cluster.required-contact-points"),
         w.getString("staging.path").isBlank()
             ? Path.of(w.getString("data-dir")).toAbsolutePath().normalize().resolve("staging")
             : Path.of(w.getString("staging.path")).toAbsolutePath().normalize(),
@@ -94,8 +100,12 @@ public record NodeSettings(
       throw new IllegalArgumentException("Cluster mode stages files in " + stagingDir + ": every node must see it. "
           + "Point WEIR_STAGING_DIR at a shared directory and declare it with WEIR_STAGING_SHARED=true.");
     }
-    if (mode == Mode.cluster && seedNodes.isEmpty()) {
-      throw new IllegalArgumentException("Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting).");
+    if (mode == Mode.cluster && seedNodes.isEmpty() && !discovery.equals("kubernetes-api")) {
+      throw new IllegalArgumentException("Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting) or "
+          + "WEIR_DISCOVERY=kubernetes-api (Akka Cluster Bootstrap).");
+    }
+    if (!discovery.isEmpty() && !discovery.equals("kubernetes-api")) {
+      throw new IllegalArgumentException("WEIR_DISCOVERY must be kubernetes-api (or empty); got '" + discovery + "'.");
     }
   }
 

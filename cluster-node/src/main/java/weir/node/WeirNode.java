@@ -58,6 +58,7 @@ public final class WeirNode {
   private InetSocketAddress ingestAddress;
   private InetSocketAddress adminAddress;
   private DemoConnection.Demo demo;
+  private String management;
 
   private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory) {
     this.system = system;
@@ -82,7 +83,14 @@ public final class WeirNode {
         .withValue("akka.management.http.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
         .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(settings.managementPort()))
         .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(settings.seedNodes().stream()
-            .map(hostPort -> "akka://weir@" + hostPort).toList()));
+            .map(hostPort -> "akka://weir@" + hostPort).toList()))
+        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.discovery-method",
+            ConfigValueFactory.fromAnyRef(settings.discovery().isEmpty() ? "akka-dns" : settings.discovery()))
+        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.service-name",
+            ConfigValueFactory.fromAnyRef(settings.serviceName()))
+        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr",
+            ConfigValueFactory.fromAnyRef(settings.requiredContactPoints()))
+        .withValue("akka.discovery.kubernetes-api.pod-label-selector", ConfigValueFactory.fromAnyRef("app=%s"));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
       WeirNode node = new WeirNode(system, settings,
@@ -111,7 +119,15 @@ public final class WeirNode {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
       awaitUp(cluster, Duration.ofSeconds(30));
     } else {
-      log.info("Joining the cluster through seed nodes {}", settings.seedNodes());
+      // Management first: bootstrap needs its endpoints, and health probes should answer while joining.
+      management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+      if (settings.seedNodes().isEmpty()) {
+        log.info("Forming or joining the cluster with Akka Cluster Bootstrap ({} discovery of '{}')",
+            settings.discovery(), settings.serviceName());
+        akka.management.cluster.bootstrap.ClusterBootstrap.get(system).start();
+      } else {
+        log.info("Joining the cluster through seed nodes {}", settings.seedNodes());
+      }
       awaitUp(cluster, Duration.ofSeconds(120));
     }
 
@@ -165,8 +181,11 @@ public final class WeirNode {
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain)
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
-    String management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+    if (management == null) {
+      management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+    }
 
+    ServingCheck.serving(akka.actor.typed.javadsl.Adapter.toClassic(system));
     log.info("Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
         settings.mode(), settings.hostname(), ingestAddress.getPort(), settings.hostname(), adminAddress.getPort(),
         management, Cluster.get(system).selfMember().address());
@@ -185,6 +204,19 @@ public final class WeirNode {
     metrics.gauge("weir_cluster_unreachable_members", "observer",
         () -> java.util.Map.of(cluster.selfMember().address().toString(),
             (double) cluster.state().getUnreachable().size()));
+    // Shards and entities this node hosts, per entity type (refreshed every 10 s).
+    system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(10), () -> {
+      for (var key : List.of(ConnectionBuffer.ENTITY_KEY, LoadCoordinator.ENTITY_KEY, Registry.ENTITY_KEY)) {
+        akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
+                akka.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(ClusterSharding.get(system).shardState(),
+                r -> new akka.cluster.sharding.typed.GetShardRegionState(key, r), Duration.ofSeconds(5), system.scheduler())
+            .thenAccept(state -> {
+              metrics.set("weir_shards", state.getShards().size(), "type", key.name());
+              metrics.set("weir_entities", state.getShards().stream().mapToLong(sh -> sh.getEntityIds().size()).sum(),
+                  "type", key.name());
+            });
+      }
+    }, system.executionContext());
   }
 
   private void printDemo() {

@@ -76,6 +76,7 @@ class ClusterTest {
           }));
         }
         while (next.get() < BODIES / 2) Thread.sleep(5);
+        long sigkillAt = System.nanoTime();
         nodes.get(2).kill();
         for (Future<?> f : running) f.get(3, TimeUnit.MINUTES);
         clients.shutdown();
@@ -86,7 +87,8 @@ class ClusterTest {
         long killedAt = System.nanoTime();
         Map<Integer, Integer> rows = awaitLoaded(pg.getPort(), Duration.ofSeconds(120));
         System.out.printf("cluster: %d events acknowledged (%d attempted); all in the warehouse %.1f s after the last "
-            + "request%n", acked, attempted.size(), (System.nanoTime() - killedAt) / 1e9);
+            + "request, %.1f s after the SIGKILL%n", acked, attempted.size(), (System.nanoTime() - killedAt) / 1e9,
+            (System.nanoTime() - sigkillAt) / 1e9);
         assertThat(rows.keySet()).as("every acknowledged event is loaded").containsAll(acknowledged);
         assertThat(rows.keySet()).as("nothing never sent").isSubsetOf(attempted);
         assertThat(rows.values()).as("each exactly once").allMatch(n -> n == 1);

@@ -47,6 +47,8 @@ public final class NodeMetrics {
     describe("weir_pending_batches", "gauge", "Staged batches waiting to be loaded, by destination.");
     describe("weir_retries_total", "counter", "Retried failures, by stage (flush, handoff, load).");
     describe("weir_cluster_members", "gauge", "Cluster members by status, as this node sees them.");
+    describe("weir_shards", "gauge", "Shards this node hosts, by entity type.");
+    describe("weir_entities", "gauge", "Entities this node hosts, by entity type.");
     describe("weir_cluster_unreachable_members", "gauge", "Members this node cannot reach.");
     describe("weir_unroutable_events_total", "counter", "Snowplow events whose app id matches no connection.");
   }
