@@ -204,7 +204,9 @@ public final class WeirNode {
     metrics.gauge("weir_cluster_unreachable_members", "observer",
         () -> java.util.Map.of(cluster.selfMember().address().toString(),
             (double) cluster.state().getUnreachable().size()));
-    // Shards and entities this node hosts, per entity type (refreshed every 10 s).
+    // Shards and entities this node hosts, per entity type, and the cluster's view of every member (10 s).
+    java.util.Map<String, java.util.Map<java.util.Map<String, String>, Double>> clusterShards =
+        new java.util.concurrent.ConcurrentHashMap<>();
     system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(10), () -> {
       for (var key : List.of(ConnectionBuffer.ENTITY_KEY, LoadCoordinator.ENTITY_KEY, Registry.ENTITY_KEY)) {
         akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
@@ -214,6 +216,20 @@ public final class WeirNode {
               metrics.set("weir_shards", state.getShards().size(), "type", key.name());
               metrics.set("weir_entities", state.getShards().stream().mapToLong(sh -> sh.getEntityIds().size()).sum(),
                   "type", key.name());
+            });
+        // The same for every member, as the cluster reports it (each node shows the whole cluster).
+        akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
+                akka.cluster.sharding.ShardRegion.ClusterShardingStats>ask(ClusterSharding.get(system).shardState(),
+                r -> new akka.cluster.sharding.typed.GetClusterShardingStats(key, Duration.ofSeconds(5), r),
+                Duration.ofSeconds(6), system.scheduler())
+            .thenAccept(stats -> {
+              java.util.Map<java.util.Map<String, String>, Double> perMember = new java.util.HashMap<>();
+              stats.getRegions().forEach((address, region) -> perMember.put(
+                  java.util.Map.of("member", address.toString(), "type", key.name()), (double) region.getStats().size()));
+              clusterShards.put(key.name(), perMember);
+              java.util.Map<java.util.Map<String, String>, Double> all = new java.util.HashMap<>();
+              clusterShards.values().forEach(all::putAll);
+              metrics.replaceGauges("weir_cluster_shards", all);
             });
       }
     }, system.executionContext());

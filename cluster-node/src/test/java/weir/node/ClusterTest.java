@@ -100,6 +100,7 @@ class ClusterTest {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(nodes.get(1).adminUrl + "/metrics"))
             .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("weir_cluster_members{status=\"Up\"} 2");
+        assertThat(metrics).contains("weir_cluster_shards{member=\"akka://weir@127.0.0.1:" + cluster.remote[0]);
 
         for (NodeProcess n : nodes.subList(0, 2)) {
           assertThat(n.terminate(Duration.ofSeconds(45))).as("exit status after SIGTERM").isZero();

@@ -32,6 +32,7 @@ public final class NodeMetrics {
   private final Map<Key, Histogram> histograms = new ConcurrentHashMap<>();
   private final Map<Key, AtomicLong> gauges = new ConcurrentHashMap<>();
   private final Map<String, Supplier<Map<String, Double>>> gaugeSuppliers = new ConcurrentHashMap<>();
+  private final Map<String, Map<Map<String, String>, Double>> labelledGauges = new ConcurrentHashMap<>();
 
   public NodeMetrics() {
     describe("weir_ingest_requests_total", "counter", "Ingestion requests answered, by connection and HTTP status.");
@@ -48,6 +49,7 @@ public final class NodeMetrics {
     describe("weir_retries_total", "counter", "Retried failures, by stage (flush, handoff, load).");
     describe("weir_cluster_members", "gauge", "Cluster members by status, as this node sees them.");
     describe("weir_shards", "gauge", "Shards this node hosts, by entity type.");
+    describe("weir_cluster_shards", "gauge", "Shards per member and entity type, as the cluster reports them.");
     describe("weir_entities", "gauge", "Entities this node hosts, by entity type.");
     describe("weir_cluster_unreachable_members", "gauge", "Members this node cannot reach.");
     describe("weir_unroutable_events_total", "counter", "Snowplow events whose app id matches no connection.");
@@ -84,6 +86,12 @@ public final class NodeMetrics {
     gaugeSuppliers.put(name + "\u0000" + labelName, values);
   }
 
+  /** A gauge family replaced whole at each update: label sets (name → value pairs) → value. */
+  public void replaceGauges(String name, Map<Map<String, String>, Double> values) {
+    Map<Map<String, String>, Double> copy = Map.copyOf(values);
+    labelledGauges.put(name, copy);
+  }
+
   /** The Prometheus text exposition of every metric. */
   public String render() {
     Map<String, StringBuilder> families = new TreeMap<>();
@@ -94,6 +102,12 @@ public final class NodeMetrics {
       String labelName = key.substring(key.indexOf('\u0000') + 1);
       families.computeIfAbsent(name, n -> new StringBuilder());
       supplier.get().forEach((labelValue, v) -> line(families, name, name, labels(labelName, labelValue), v));
+    });
+    labelledGauges.forEach((name, values) -> {
+      families.computeIfAbsent(name, n -> new StringBuilder());
+      values.forEach((labelSet, v) -> line(families, name, name, labels(labelSet.entrySet().stream()
+          .sorted(Map.Entry.comparingByKey()).flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+          .toArray(String[]::new)), v));
     });
     histograms.forEach((k, h) -> h.render(families, k.name(), k.labels()));
     StringBuilder out = new StringBuilder();
