@@ -4,13 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Timestamp;
-import java.time.Instant;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,7 +20,7 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
-import weir.loaders.warehouse.WarehouseLoader;
+import weir.loaders.warehouse.SqlWarehouseLoader;
 import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
@@ -43,7 +39,7 @@ import weir.protocol.TableSpec;
  * <p>The database file is opened for each load and closed afterwards: DuckDB allows one writing process
  * per file, so between loads users can open the warehouse (read-only) with their own tools.
  */
-public final class DuckDbLoader implements WarehouseLoader {
+public final class DuckDbLoader extends SqlWarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(DuckDbLoader.class);
   private static final String RAW = "_weir_raw";
 
@@ -56,108 +52,34 @@ public final class DuckDbLoader implements WarehouseLoader {
   }
 
   @Override
-  public LoadResult load(LoadRequest request) throws LoadException {
-    return run(request, null);
+  protected Connection open() throws SQLException, java.io.IOException {
+    Files.createDirectories(databaseFile.getParent());
+    Properties props = new Properties();
+    props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
+    return DriverManager.getConnection("jdbc:duckdb:" + databaseFile, props);
+  }
+
+  /** DuckDB's failures here are a lock held by another process, or a staged file missing: retry. */
+  @Override
+  protected boolean isTransient(SQLException e) {
+    return true;
   }
 
   @Override
-  public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
-      throws LoadException {
-    return run(request, new Period(timestampColumn, from, to));
+  protected String describe() {
+    return "DuckDB (" + databaseFile.getFileName() + ")";
   }
 
-  /** What a reload replaces: rows whose timestamp column is within [from, to] (null: unbounded). */
-  private record Period(String column, LocalDate from, LocalDate to) {
-    String where() {
-      List<String> terms = new ArrayList<>();
-      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
-      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
-      return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
-    }
-  }
-
-  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
-    try {
-      Files.createDirectories(databaseFile.getParent());
-      Properties props = new Properties();
-      props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
-      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + databaseFile, props)) {
-        return load(c, request, reload);
-      }
-    } catch (SQLException e) {
-      // A lock held by another process (someone reading the file) clears by itself: transient.
-      throw new LoadException("DuckDB load into " + databaseFile.getFileName() + " failed: " + e.getMessage(),
-          true, e);
-    } catch (java.io.IOException e) {
-      throw new LoadException("Cannot create the directory of " + databaseFile + ": " + e.getMessage(), true, e);
-    }
-  }
-
-  private LoadResult load(Connection c, LoadRequest request, Period reload) throws SQLException, LoadException {
-    String schema = ident(request.schema());
-    c.setAutoCommit(false);
-    try (Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
-          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
-      if (reload != null) {
-        for (TableSpec spec : request.tables().values()) {
-          s.execute(createTable(schema, spec));
-          String column = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()))
-              ? reload.column() : spec.keyColumn();
-          s.execute("DELETE FROM " + schema + "." + ident(spec.name())
-              + (column.equals(reload.column()) ? reload.where() : ""));
-        }
-        deleteLoads(c, schema, request.batches());
-      }
-      Set<String> already = alreadyLoaded(c, schema, request.batches());
-      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
-
-      Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
-      for (StagedBatchFiles b : todo) {
-        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
-      }
-      Map<String, Long> inserted = new LinkedHashMap<>();
-      for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
-        TableSpec spec = request.tables().get(e.getKey());
-        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
-        inserted.put(spec.name(), loadTable(s, schema, spec, e.getValue()));
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
-        Timestamp now = Timestamp.from(Instant.now());
-        for (StagedBatchFiles b : todo) {
-          ps.setString(1, b.batchId());
-          ps.setTimestamp(2, now);
-          ps.setLong(3, b.files().stream().mapToLong(StagedFile::rows).sum());
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-      c.commit();
-      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
-      log.debug("Loaded {} batches into {} ({} skipped): {}", loaded.size(), request.schema(), already.size(), inserted);
-      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
-    } catch (SQLException | LoadException | RuntimeException e) {
-      try {
-        c.rollback();
-      } catch (SQLException rollback) {
-        e.addSuppressed(rollback);
-      }
-      throw e;
-    }
-  }
-
-  /** Loads one table's files; returns the rows inserted or merged. */
-  private long loadTable(Statement s, String schema, TableSpec spec, List<StagedFile> files)
+  @Override
+  protected long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, LoadException {
-    s.execute(createTable(schema, spec));
     s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects([" + paths(files)
         + "], format = 'newline_delimited', compression = 'gzip')");
     String target = schema + "." + ident(spec.name());
     Map<String, String> columns = new LinkedHashMap<>();
     for (TableSpec.Column col : spec.columns()) columns.put(col.name(), sqlType(col.type()));
     if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
-    String names = columns.keySet().stream().map(DuckDbLoader::ident).collect(Collectors.joining(", "));
+    String names = columns.keySet().stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
     String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
         .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
@@ -318,36 +240,14 @@ public final class DuckDbLoader implements WarehouseLoader {
     };
   }
 
-  private static void deleteLoads(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
-      for (StagedBatchFiles b : batches) {
-        ps.setString(1, b.batchId());
-        ps.addBatch();
-      }
-      if (!batches.isEmpty()) ps.executeBatch();
-    }
-  }
 
-  private static Set<String> alreadyLoaded(Connection c, String schema, List<StagedBatchFiles> batches)
-      throws SQLException {
-    Set<String> out = new HashSet<>();
-    if (batches.isEmpty()) return out;
-    String marks = batches.stream().map(b -> "?").collect(Collectors.joining(","));
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT batch_id FROM " + schema + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
-      for (int i = 0; i < batches.size(); i++) ps.setString(i + 1, batches.get(i).batchId());
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) out.add(rs.getString(1));
-      }
-    }
-    return out;
-  }
 
   /**
    * The table's DDL. Tables with dynamic columns have no primary key (DuckDB cannot alter indexed tables);
    * their key is enforced by the insert instead. Merge tables need theirs for the upsert.
    */
-  static String createTable(String schema, TableSpec spec) {
+  @Override
+  protected String createTable(String schema, TableSpec spec) {
     boolean primaryKey = !spec.dynamicColumns();
     String cols = spec.columns().stream()
         .map(col -> ident(col.name()) + " " + sqlType(col.type())
@@ -378,16 +278,6 @@ public final class DuckDbLoader implements WarehouseLoader {
     };
   }
 
-  /** A double-quoted SQL identifier. */
-  static String ident(String name) {
-    return "\"" + name.replace("\"", "\"\"") + "\"";
-  }
 
-  private static String unquote(String quoted) {
-    return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
-  }
 
-  private static String literal(String s) {
-    return "'" + s.replace("'", "''") + "'";
-  }
 }

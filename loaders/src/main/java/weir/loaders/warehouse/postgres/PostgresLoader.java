@@ -4,14 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Timestamp;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -27,7 +22,7 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
-import weir.loaders.warehouse.WarehouseLoader;
+import weir.loaders.warehouse.SqlWarehouseLoader;
 import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
@@ -44,7 +39,7 @@ import weir.protocol.TableSpec;
  * <p>Failures: connection, resource, serialization and shutdown errors are transient (retry); bad
  * credentials, missing permissions or a missing database are permanent.
  */
-public final class PostgresLoader implements WarehouseLoader {
+public final class PostgresLoader extends SqlWarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(PostgresLoader.class);
   private static final String RAW = "_weir_raw";
 
@@ -67,46 +62,13 @@ public final class PostgresLoader implements WarehouseLoader {
   }
 
   @Override
-  public LoadResult load(LoadRequest request) throws LoadException {
-    return run(request, null);
+  protected Connection open() throws SQLException {
+    return DriverManager.getConnection(url, credentials);
   }
 
   @Override
-  public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
-      throws LoadException {
-    return run(request, new Period(timestampColumn, from, to));
-  }
-
-  private record Period(String column, LocalDate from, LocalDate to) {
-    String where() {
-      List<String> terms = new ArrayList<>();
-      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
-      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
-      return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
-    }
-  }
-
-  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
-    try (Connection c = DriverManager.getConnection(url, credentials)) {
-      c.setAutoCommit(false);
-      try {
-        LoadResult result = load(c, request, reload);
-        c.commit();
-        return result;
-      } catch (SQLException | IOException | LoadException | RuntimeException e) {
-        try {
-          c.rollback();
-        } catch (SQLException rollback) {
-          e.addSuppressed(rollback);
-        }
-        throw e;
-      }
-    } catch (SQLException e) {
-      throw new LoadException("PostgreSQL load failed (" + e.getSQLState() + "): " + e.getMessage(),
-          isTransient(e.getSQLState()), e);
-    } catch (IOException e) {
-      throw new LoadException("Reading a staged file failed: " + e.getMessage(), true, e);
-    }
+  protected boolean isTransient(SQLException e) {
+    return isTransient(e.getSQLState());
   }
 
   /** Connection trouble, resources, serialization/deadlock, shutdown, lock timeouts: worth retrying. */
@@ -116,73 +78,31 @@ public final class PostgresLoader implements WarehouseLoader {
         || sqlState.startsWith("40") || sqlState.equals("55P03") || sqlState.startsWith("58");
   }
 
-  private LoadResult load(Connection c, LoadRequest request, Period reload)
-      throws SQLException, IOException, LoadException {
-    String schema = ident(schemaPrefix + request.schema());
-    try (Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id text PRIMARY KEY, "
-          + "loaded_at timestamptz NOT NULL, row_count bigint NOT NULL)");
-      s.execute("CREATE TEMP TABLE IF NOT EXISTS " + RAW + " (json jsonb) ON COMMIT DELETE ROWS");
-      if (reload != null) {
-        for (TableSpec spec : request.tables().values()) {
-          s.execute(createTable(schema, spec));
-          boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
-          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + (hasColumn ? reload.where() : ""));
-        }
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
-          for (StagedBatchFiles b : request.batches()) {
-            ps.setString(1, b.batchId());
-            ps.addBatch();
-          }
-          if (!request.batches().isEmpty()) ps.executeBatch();
-        }
-      }
-      Set<String> already = new HashSet<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT batch_id FROM " + schema
-          + "._weir_loads WHERE batch_id = ANY (?)")) {
-        ps.setArray(1, c.createArrayOf("text", request.batches().stream().map(StagedBatchFiles::batchId).toArray()));
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) already.add(rs.getString(1));
-        }
-      }
-      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
-      Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
-      for (StagedBatchFiles b : todo) {
-        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
-      }
-      Map<String, Long> inserted = new LinkedHashMap<>();
-      for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
-        TableSpec spec = request.tables().get(e.getKey());
-        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
-        inserted.put(spec.name(), loadTable(c, s, schema, spec, e.getValue()));
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
-        Timestamp now = Timestamp.from(Instant.now());
-        for (StagedBatchFiles b : todo) {
-          ps.setString(1, b.batchId());
-          ps.setTimestamp(2, now);
-          ps.setLong(3, b.files().stream().mapToLong(StagedFile::rows).sum());
-          ps.addBatch();
-        }
-        if (!todo.isEmpty()) ps.executeBatch();
-      }
-      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
-      log.debug("Loaded {} batches into {} ({} skipped): {}", loaded.size(), schema, already.size(), inserted);
-      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
-    }
+  @Override
+  protected String describe() {
+    return "PostgreSQL";
   }
 
-  private long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+  @Override
+  protected String schema(String logical) {
+    return ident(schemaPrefix + logical);
+  }
+
+  @Override
+  protected void prepare(Statement s) throws SQLException {
+    s.execute("CREATE TEMP TABLE IF NOT EXISTS " + RAW + " (json jsonb) ON COMMIT DELETE ROWS");
+  }
+
+  @Override
+  protected long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
-    s.execute(createTable(schema, spec));
     s.execute("TRUNCATE " + RAW);
     copy(c, files);
     String target = schema + "." + ident(spec.name());
     Map<String, ColumnType> columns = new LinkedHashMap<>();
     for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
     if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
-    String names = columns.keySet().stream().map(PostgresLoader::ident).collect(Collectors.joining(", "));
+    String names = columns.keySet().stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
     String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
         .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
@@ -331,7 +251,8 @@ public final class PostgresLoader implements WarehouseLoader {
     };
   }
 
-  static String createTable(String schema, TableSpec spec) {
+  @Override
+  protected String createTable(String schema, TableSpec spec) {
     String cols = spec.columns().stream().map(col -> ident(col.name()) + " " + sqlType(col.type()))
         .collect(Collectors.joining(", "));
     if (spec.loadedAt()) cols += ", loaded_at timestamptz DEFAULT now()";
@@ -361,15 +282,6 @@ public final class PostgresLoader implements WarehouseLoader {
     };
   }
 
-  static String ident(String name) {
-    return "\"" + name.replace("\"", "\"\"") + "\"";
-  }
 
-  private static String unquote(String quoted) {
-    return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
-  }
 
-  private static String literal(String s) {
-    return "'" + s.replace("'", "''") + "'";
-  }
 }

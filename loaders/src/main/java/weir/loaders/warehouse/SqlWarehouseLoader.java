@@ -1,0 +1,193 @@
+package weir.loaders.warehouse;
+
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.loaders.staging.StagedFile;
+import weir.protocol.TableSpec;
+
+/**
+ * The load transaction every SQL warehouse shares, with the dialect left to subclasses: open a connection,
+ * ensure the schema and {@code _weir_loads}, (for a reload) drop the tables' rows of the period and forget
+ * the batches, skip batches already recorded, load each table's files ({@link #loadTable}), record the
+ * batch ids, commit — or roll everything back and throw a {@link LoadException} that says whether a retry
+ * may succeed ({@link #isTransient}).
+ */
+public abstract class SqlWarehouseLoader implements WarehouseLoader {
+  private static final Logger log = LoggerFactory.getLogger(SqlWarehouseLoader.class);
+
+  @Override
+  public final LoadResult load(LoadRequest request) throws LoadException {
+    return run(request, null);
+  }
+
+  @Override
+  public final LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+      throws LoadException {
+    return run(request, new Period(timestampColumn, from, to));
+  }
+
+  /** Opens a connection to the warehouse (auto-commit is turned off by the caller). */
+  protected abstract Connection open() throws SQLException, IOException;
+
+  /** Whether a retry of a load that failed with {@code e} may succeed. */
+  protected abstract boolean isTransient(SQLException e);
+
+  /** The warehouse in messages, e.g. "PostgreSQL" (never credentials). */
+  protected abstract String describe();
+
+  /** The quoted schema a logical schema name maps to. */
+  protected String schema(String logical) {
+    return ident(logical);
+  }
+
+  /** Prepares the load's session (temporary tables and the like). */
+  protected void prepare(Statement s) throws SQLException {}
+
+  /** {@code CREATE TABLE IF NOT EXISTS} for {@code spec} in {@code schema} (quoted). */
+  protected abstract String createTable(String schema, TableSpec spec);
+
+  /** Loads one table's files by the table's mode; returns the rows inserted or merged. */
+  protected abstract long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException, LoadException;
+
+  /** What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null: unbounded). */
+  protected record Period(String column, LocalDate from, LocalDate to) {
+    String where() {
+      List<String> terms = new ArrayList<>();
+      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
+      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
+      return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
+    }
+  }
+
+  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
+    try (Connection c = open()) {
+      c.setAutoCommit(false);
+      try {
+        LoadResult result = load(c, request, reload);
+        c.commit();
+        return result;
+      } catch (SQLException | IOException | LoadException | RuntimeException e) {
+        try {
+          c.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new LoadException(describe() + " load failed (" + e.getSQLState() + "): " + e.getMessage(), isTransient(e),
+          e);
+    } catch (IOException e) {
+      throw new LoadException(describe() + " load failed reading or writing a file: " + e.getMessage(), true, e);
+    }
+  }
+
+  private LoadResult load(Connection c, LoadRequest request, Period reload)
+      throws SQLException, IOException, LoadException {
+    String schema = schema(request.schema());
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
+          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      prepare(s);
+      if (reload != null) {
+        for (TableSpec spec : request.tables().values()) {
+          s.execute(createTable(schema, spec));
+          boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
+          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + (hasColumn ? reload.where() : ""));
+        }
+        forget(c, schema, request.batches());
+      }
+      Set<String> already = alreadyLoaded(c, schema, request.batches());
+      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
+      Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
+      for (StagedBatchFiles b : todo) {
+        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
+      }
+      Map<String, Long> inserted = new LinkedHashMap<>();
+      for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
+        TableSpec spec = request.tables().get(e.getKey());
+        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
+        s.execute(createTable(schema, spec));
+        inserted.put(spec.name(), loadTable(c, s, schema, spec, e.getValue()));
+      }
+      record(c, schema, todo);
+      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
+      log.debug("Loaded {} batches into {} {} ({} skipped): {}", loaded.size(), describe(), schema, already.size(),
+          inserted);
+      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
+    }
+  }
+
+  private static Set<String> alreadyLoaded(Connection c, String schema, List<StagedBatchFiles> batches)
+      throws SQLException {
+    Set<String> out = new HashSet<>();
+    if (batches.isEmpty()) return out;
+    String marks = batches.stream().map(b -> "?").collect(Collectors.joining(","));
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT batch_id FROM " + schema + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
+      for (int i = 0; i < batches.size(); i++) ps.setString(i + 1, batches.get(i).batchId());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  private static void forget(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
+    if (batches.isEmpty()) return;
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
+      for (StagedBatchFiles b : batches) {
+        ps.setString(1, b.batchId());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  private static void record(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
+    if (batches.isEmpty()) return;
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
+      Timestamp now = Timestamp.from(Instant.now());
+      for (StagedBatchFiles b : batches) {
+        ps.setString(1, b.batchId());
+        ps.setTimestamp(2, now);
+        ps.setLong(3, b.files().stream().mapToLong(StagedFile::rows).sum());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** A double-quoted SQL identifier. */
+  public static String ident(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  /** The name inside a quoted identifier. */
+  protected static String unquote(String quoted) {
+    return quoted.substring(1, quoted.length() - 1).replace("\"\"", "\"");
+  }
+
+  /** A single-quoted SQL string literal. */
+  protected static String literal(String s) {
+    return "'" + s.replace("'", "''") + "'";
+  }
+}
