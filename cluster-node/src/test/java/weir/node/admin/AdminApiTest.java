@@ -60,13 +60,7 @@ class AdminApiTest {
     logs.start();
     root.addAppender(logs);
     dataDir = Files.createTempDirectory("weir-admin-test");
-    var config = WeirNode.defaultConfig();
-    for (Map.Entry<String, Object> e : Map.<String, Object>of("weir.data-dir", dataDir.toString(),
-        "weir.ports.ingest", 0, "weir.ports.admin", 0, "weir.ports.management", 0, "weir.ports.remote", 0,
-        "weir.admin.token", TOKEN, "weir.buffer.tick-interval", "100ms", "weir.load.tick-interval", "100ms").entrySet()) {
-      config = WeirNode.with(config, e.getKey(), e.getValue());
-    }
-    node = WeirNode.start(config);
+    node = weir.node.TestNodes.inProcess(dataDir, Map.of("weir.admin.token", TOKEN));
     admin = "http://127.0.0.1:" + node.adminPort();
     ingest = "http://127.0.0.1:" + node.ingestPort();
   }

@@ -30,13 +30,7 @@ class AdminCommandTest {
   @BeforeAll
   static void start() throws Exception {
     dataDir = Files.createTempDirectory("weir-cli-test");
-    var config = WeirNode.defaultConfig();
-    for (Map.Entry<String, Object> e : Map.<String, Object>of("weir.data-dir", dataDir.toString(),
-        "weir.ports.ingest", 0, "weir.ports.admin", 0, "weir.ports.management", 0, "weir.ports.remote", 0,
-        "weir.buffer.tick-interval", "100ms", "weir.load.tick-interval", "100ms").entrySet()) {
-      config = WeirNode.with(config, e.getKey(), e.getValue());
-    }
-    node = WeirNode.start(config);
+    node = weir.node.TestNodes.inProcess(dataDir, Map.of());
     // The token is read from the data dir, as on an operator's machine.
     env = Map.of("WEIR_ADMIN_URL", "http://127.0.0.1:" + node.adminPort(), "WEIR_DATA_DIR", dataDir.toString());
   }

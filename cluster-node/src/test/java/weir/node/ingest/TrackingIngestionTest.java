@@ -60,14 +60,8 @@ class TrackingIngestionTest {
   @BeforeAll
   static void start() throws Exception {
     dataDir = Files.createTempDirectory("weir-clients-test");
-    var config = WeirNode.defaultConfig();
-    for (Map.Entry<String, Object> e : Map.<String, Object>of("weir.data-dir", dataDir.toString(),
-        "weir.ports.ingest", 0, "weir.ports.admin", 0, "weir.ports.management", 0, "weir.ports.remote", 0,
-        "weir.demo.batch-interval-seconds", 1, "weir.demo.sync-interval-seconds", 1,
-        "weir.buffer.tick-interval", "100ms", "weir.load.tick-interval", "100ms").entrySet()) {
-      config = WeirNode.with(config, e.getKey(), e.getValue());
-    }
-    node = WeirNode.start(config);
+    node = weir.node.TestNodes.inProcess(dataDir, Map.of("weir.demo.batch-interval-seconds", 1,
+        "weir.demo.sync-interval-seconds", 1));
     base = "http://127.0.0.1:" + node.ingestPort();
   }
 
