@@ -223,6 +223,9 @@ public final class WeirNode {
                 r -> new akka.cluster.sharding.typed.GetClusterShardingStats(key, Duration.ofSeconds(5), r),
                 Duration.ofSeconds(6), system.scheduler())
             .thenAccept(stats -> {
+              // Under load or while a member is being removed, regions may not answer in time: keep the last
+              // complete view rather than replacing it with an empty one.
+              if (stats.getRegions().isEmpty()) return;
               java.util.Map<java.util.Map<String, String>, Double> perMember = new java.util.HashMap<>();
               stats.getRegions().forEach((address, region) -> perMember.put(
                   java.util.Map.of("member", address.toString(), "type", key.name()), (double) region.getStats().size()));

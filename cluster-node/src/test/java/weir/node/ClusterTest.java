@@ -61,6 +61,15 @@ class ClusterTest {
       try {
         String id = cluster.start();
 
+        // A change made on one node applies on the others at once (published), not on a periodic refresh.
+        JsonNode patched = patch(nodes.get(0), "/v1/admin/connections/" + id, "{\"batch_size\":250}");
+        assertThat(patched.get("batch_size").asInt()).isEqualTo(250);
+        long seenBy = System.currentTimeMillis() + 5_000;
+        while (adminGet(nodes.get(2), "/v1/admin/connections/" + id).get("batch_size").asInt() != 250) {
+          assertThat(System.currentTimeMillis()).as("node 3 sees the PATCH made on node 1").isLessThan(seenBy);
+          Thread.sleep(50);
+        }
+
         // Load through all three nodes; node 3 is killed half way.
         List<String> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicInteger next = new AtomicInteger();
@@ -104,7 +113,14 @@ class ClusterTest {
         String metrics = http.send(HttpRequest.newBuilder(URI.create(nodes.get(1).adminUrl + "/metrics"))
             .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("weir_cluster_members{status=\"Up\"} 2");
-        assertThat(metrics).contains("weir_cluster_shards{member=\"akka://weir@127.0.0.1:" + cluster.remote[0]);
+        // The cluster-wide shard view (refreshed every 10 s) names the other survivor too.
+        long shardsDeadline = System.currentTimeMillis() + 30_000;
+        while (!metrics.contains("weir_cluster_shards{member=\"akka://weir@127.0.0.1:" + cluster.remote[0])) {
+          assertThat(System.currentTimeMillis()).as("weir_cluster_shards shows node 1 on node 2").isLessThan(shardsDeadline);
+          Thread.sleep(500);
+          metrics = http.send(HttpRequest.newBuilder(URI.create(nodes.get(1).adminUrl + "/metrics"))
+              .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body();
+        }
 
         for (NodeProcess n : nodes.subList(0, 2)) {
           assertThat(n.terminate(Duration.ofSeconds(45))).as("exit status after SIGTERM").isZero();
@@ -238,7 +254,7 @@ class ClusterTest {
       env.put("WEIR_REMOTE_PORT", String.valueOf(remote[i]));
       int n = launches++;
       return NodeProcess.launch(tmp.resolve("node-" + i), tmp.resolve("node-" + i + "-" + n + ".log"), env, List.of(
-          "-Dakka.cluster.split-brain-resolver.stable-after=3s", "-Dweir.registry.refresh-interval=1s",
+          "-Dakka.cluster.split-brain-resolver.stable-after=3s", "-Dweir.registry.refresh-interval=10m",
           "-Dweir.revive-interval=2s"));
     }
   }
@@ -265,6 +281,19 @@ class ClusterTest {
         HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     return Json.MAPPER.readTree(r.body());
+  }
+
+  private JsonNode patch(NodeProcess node, String path, String body) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(node.adminUrl + path))
+        .header("Authorization", "Bearer " + TOKEN).method("PATCH", HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  private JsonNode adminGet(NodeProcess node, String path) throws Exception {
+    return Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create(node.adminUrl + path))
+        .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString()).body());
   }
 
   private String get(String url) throws Exception {

@@ -19,8 +19,10 @@ import weir.persistence.registry.Registry;
 /**
  * This node's read-through cache of the {@link Registry}: the ingestion hot path reads connections from
  * memory; a miss (a connection created on another node a moment ago) refreshes from the registry, at
- * most once per {@code missRefreshInterval}, coalescing concurrent misses. A periodic refresh picks up
- * changes made elsewhere.
+ * most once per {@code missRefreshInterval}, coalescing concurrent misses. Every change written through a
+ * directory is announced on a cluster-wide topic, and every node's directory refreshes when it hears one, so
+ * a change (a rotated write key, a new batch size) applies on all nodes at once; a periodic refresh is the
+ * safety net.
  */
 public final class ConnectionDirectory {
   private static final Logger log = LoggerFactory.getLogger(ConnectionDirectory.class);
@@ -32,10 +34,23 @@ public final class ConnectionDirectory {
   private final AtomicReference<CompletableFuture<Registry.Snapshot>> inFlight = new AtomicReference<>();
   private volatile long lastRefreshAtMillis;
 
+  /** The notice published after a registry change. */
+  public record RegistryChanged() implements weir.persistence.CborSerializable {}
+
+  private final akka.actor.typed.ActorRef<akka.actor.typed.pubsub.Topic.Command<RegistryChanged>> changes;
+
   public ConnectionDirectory(ActorSystem<?> system, Duration askTimeout, Duration missRefreshInterval) {
     this.system = system;
     this.askTimeout = askTimeout;
     this.missRefreshInterval = missRefreshInterval;
+    this.changes = system.systemActorOf(akka.actor.typed.pubsub.Topic.create(RegistryChanged.class,
+        "weir-registry-changes"), "weir-registry-changes-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
+    akka.actor.typed.ActorRef<RegistryChanged> listener = system.systemActorOf(
+        akka.actor.typed.javadsl.Behaviors.receiveMessage(changed -> {
+          refreshQuietly();
+          return akka.actor.typed.javadsl.Behaviors.same();
+        }), "weir-registry-listener-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
+    changes.tell(akka.actor.typed.pubsub.Topic.subscribe(listener));
   }
 
   /** Refreshes every {@code interval} for as long as the actor system runs. */
@@ -134,7 +149,10 @@ public final class ConnectionDirectory {
   public <T> CompletionStage<T> write(
       java.util.function.Function<akka.actor.typed.ActorRef<akka.pattern.StatusReply<T>>, Registry.Command> command) {
     return registry().<T>askWithStatus(r -> command.apply(r), askTimeout)
-        .thenCompose(result -> refresh().thenApply(s -> result));
+        .thenCompose(result -> refresh().thenApply(s -> {
+          changes.tell(akka.actor.typed.pubsub.Topic.publish(new RegistryChanged()));
+          return result;
+        }));
   }
 
   private EntityRef<Registry.Command> registry() {
