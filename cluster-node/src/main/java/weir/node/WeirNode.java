@@ -11,16 +11,12 @@ import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.management.javadsl.AkkaManagement;
-import akka.pattern.StatusReply;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -161,9 +157,9 @@ public final class WeirNode {
       system.scheduler().scheduleOnce(Duration.ofSeconds(1), this::reviveEntities, system.executionContext());
       system.scheduler().scheduleOnce(Duration.ofSeconds(5), this::reviveEntities, system.executionContext());
     }), "weir-member-loss", akka.actor.typed.Props.empty());
-    registerClusterMetrics();
+    ClusterFigures.register(system, metrics);
 
-    registerDrain();
+    NodeDrain.register(system, settings.drainTimeout());
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     ShardedIngest ingest = new ShardedIngest(system, settings.ingest().askTimeout(), metrics);
@@ -193,51 +189,6 @@ public final class WeirNode {
     if (demo != null) printDemo();
   }
 
-  /** Cluster-wide figures every node reports: members by status, unreachable members. */
-  private void registerClusterMetrics() {
-    Cluster cluster = Cluster.get(system);
-    metrics.gauge("weir_cluster_members", "status", () -> {
-      java.util.Map<String, Double> byStatus = new java.util.TreeMap<>();
-      for (akka.cluster.Member m : cluster.state().getMembers()) byStatus.merge(m.status().toString(), 1.0, Double::sum);
-      return byStatus;
-    });
-    metrics.gauge("weir_cluster_unreachable_members", "observer",
-        () -> java.util.Map.of(cluster.selfMember().address().toString(),
-            (double) cluster.state().getUnreachable().size()));
-    // Shards and entities this node hosts, per entity type, and the cluster's view of every member (10 s).
-    java.util.Map<String, java.util.Map<java.util.Map<String, String>, Double>> clusterShards =
-        new java.util.concurrent.ConcurrentHashMap<>();
-    system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(10), () -> {
-      for (var key : List.of(ConnectionBuffer.ENTITY_KEY, LoadCoordinator.ENTITY_KEY, Registry.ENTITY_KEY)) {
-        akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
-                akka.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(ClusterSharding.get(system).shardState(),
-                r -> new akka.cluster.sharding.typed.GetShardRegionState(key, r), Duration.ofSeconds(5), system.scheduler())
-            .thenAccept(state -> {
-              metrics.set("weir_shards", state.getShards().size(), "type", key.name());
-              metrics.set("weir_entities", state.getShards().stream().mapToLong(sh -> sh.getEntityIds().size()).sum(),
-                  "type", key.name());
-            });
-        // The same for every member, as the cluster reports it (each node shows the whole cluster).
-        akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
-                akka.cluster.sharding.ShardRegion.ClusterShardingStats>ask(ClusterSharding.get(system).shardState(),
-                r -> new akka.cluster.sharding.typed.GetClusterShardingStats(key, Duration.ofSeconds(5), r),
-                Duration.ofSeconds(6), system.scheduler())
-            .thenAccept(stats -> {
-              // Under load or while a member is being removed, regions may not answer in time: keep the last
-              // complete view rather than replacing it with an empty one.
-              if (stats.getRegions().isEmpty()) return;
-              java.util.Map<java.util.Map<String, String>, Double> perMember = new java.util.HashMap<>();
-              stats.getRegions().forEach((address, region) -> perMember.put(
-                  java.util.Map.of("member", address.toString(), "type", key.name()), (double) region.getStats().size()));
-              clusterShards.put(key.name(), perMember);
-              java.util.Map<java.util.Map<String, String>, Double> all = new java.util.HashMap<>();
-              clusterShards.values().forEach(all::putAll);
-              metrics.replaceGauges("weir_cluster_shards", all);
-            });
-      }
-    }, system.executionContext());
-  }
-
   private void printDemo() {
     String base = "http://" + settings.hostname() + ":" + ingestAddress.getPort();
     String url = base + "/v1/webhooks/" + demo.webhook().id();
@@ -265,77 +216,6 @@ public final class WeirNode {
     for (String destinationId : directory.destinations().keySet()) {
       sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId).tell(new LoadCoordinator.Wake());
     }
-  }
-
-  /**
-   * In CoordinatedShutdown's service-stop phase (after HTTP is unbound and drained): flush the buffer slots
-   * this node hosts, then run a final load on the destinations whose coordinators it hosts. Cluster Sharding
-   * then hands the (now empty) entities off to the other nodes.
-   */
-  private void registerDrain() {
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "weir-flush-and-load", () -> {
-      long started = System.currentTimeMillis();
-      Duration timeout = settings.drainTimeout();
-      ClusterSharding sharding = ClusterSharding.get(system);
-      CompletableFuture<java.util.Set<String>> localBuffers = localEntities(ConnectionBuffer.ENTITY_KEY);
-      CompletableFuture<java.util.Set<String>> localCoordinators = localEntities(LoadCoordinator.ENTITY_KEY);
-      return localBuffers.thenCompose(buffers -> {
-        List<CompletableFuture<Done>> flushes = new ArrayList<>();
-        for (String entityId : buffers) {
-          flushes.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, entityId)
-              .<Done>askWithStatus(ConnectionBuffer.FlushAll::new, timeout).toCompletableFuture());
-        }
-        log.info("Shutting down: flushing the {} buffer slots on this node", flushes.size());
-        return CompletableFuture.allOf(flushes.toArray(CompletableFuture[]::new));
-      })
-          .handle((ok, error) -> {
-            if (error != null) log.warn("Some buffers did not flush before shutdown: {}", RootCause.describe(error));
-            return Done.getInstance();
-          })
-          .thenCompose(done -> {
-            // Flush and final load share one deadline, inside the phase's timeout.
-            Duration left = timeout.minusMillis(System.currentTimeMillis() - started);
-            Duration loadTimeout = left.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : left;
-            return localCoordinators.thenCompose(coordinators -> {
-              List<CompletableFuture<Done>> loads = new ArrayList<>();
-              for (String destinationId : coordinators) {
-                loads.add(sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
-                    .<Done>askWithStatus(r -> new LoadCoordinator.Sync(null, true, r), loadTimeout).toCompletableFuture());
-              }
-              return CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new));
-            });
-          })
-          .handle((ok, error) -> {
-            if (error != null) {
-              log.warn("Final load incomplete ({}); staged batches stay in the ledger and load on the next start",
-                  RootCause.describe(error));
-            } else {
-              log.info("Shutdown drain complete in {} ms: buffers flushed, final load done",
-                  System.currentTimeMillis() - started);
-            }
-            return Done.getInstance();
-          });
-    });
-  }
-
-  /** The ids of the entities of {@code key} running on this node. */
-  private CompletableFuture<java.util.Set<String>> localEntities(
-      akka.cluster.sharding.typed.javadsl.EntityTypeKey<?> key) {
-    return akka.actor.typed.javadsl.AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery,
-            akka.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(
-            ClusterSharding.get(system).shardState(),
-            replyTo -> new akka.cluster.sharding.typed.GetShardRegionState(key, replyTo), Duration.ofSeconds(5),
-            system.scheduler())
-        .toCompletableFuture()
-        .thenApply(state -> {
-          java.util.Set<String> ids = new java.util.TreeSet<>();
-          state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
-          return ids;
-        })
-        .exceptionally(e -> {
-          log.warn("Could not list this node's {} entities: {}", key.name(), RootCause.describe(e));
-          return java.util.Set.of();
-        });
   }
 
   private static void awaitUp(Cluster cluster, Duration timeout) throws InterruptedException {

@@ -1,10 +1,7 @@
 package weir.node.admin;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.AskPattern;
 import akka.cluster.Member;
-import akka.cluster.sharding.typed.GetClusterShardingStats;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.cluster.typed.Cluster;
 import akka.http.javadsl.model.HttpResponse;
@@ -19,15 +16,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import weir.node.http.ApiErrors;
-import weir.node.ingest.ConnectionBuffer;
-import weir.node.load.LoadCoordinator;
-import weir.persistence.registry.Registry;
 import weir.protocol.Json;
 
 /** {@code GET /v1/admin/cluster}: members, shards and entities per member per entity type, this node. */
 final class ClusterRoutes extends AdminSupport {
-  private static final List<EntityTypeKey<?>> TYPES =
-      List.of(ConnectionBuffer.ENTITY_KEY, LoadCoordinator.ENTITY_KEY, Registry.ENTITY_KEY);
+  private static final List<EntityTypeKey<?>> TYPES = weir.node.Shards.TYPES;
 
   private final ActorSystem<?> system;
   private final Duration timeout;
@@ -44,12 +37,7 @@ final class ClusterRoutes extends AdminSupport {
   private CompletionStage<HttpResponse> cluster() {
     Cluster cluster = Cluster.get(system);
     List<CompletableFuture<ShardRegion.ClusterShardingStats>> stats = new ArrayList<>();
-    for (EntityTypeKey<?> type : TYPES) {
-      stats.add(AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
-              ClusterSharding.get(system).shardState(), r -> new GetClusterShardingStats(type, timeout, r), timeout,
-              system.scheduler())
-          .toCompletableFuture());
-    }
+    for (EntityTypeKey<?> type : TYPES) stats.add(weir.node.Shards.cluster(system, type, timeout));
     return CompletableFuture.allOf(stats.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
       ObjectNode out = Json.MAPPER.createObjectNode();
       out.put("self_address", cluster.selfMember().address().toString());
