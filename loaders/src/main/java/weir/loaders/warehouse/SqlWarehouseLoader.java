@@ -66,6 +66,51 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   protected abstract long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException, LoadException;
 
+  /** The SQL that merges JSON object {@code patch} over {@code base} (either may be null). */
+  protected abstract String jsonMerge(String base, String patch);
+
+  /**
+   * Merge mode, once the dialect has put the load's rows in the temporary table {@code _weir_merge} with a
+   * {@code _weir_rank} per key (1 = oldest by {@code orderColumn}): upserts one rank per statement (a
+   * statement may update a row only once), each column by its {@link TableSpec.Merge} rule.
+   *
+   * @param insertTarget the target as written after {@code INSERT INTO} (may carry an alias)
+   * @param existing how the existing row is named inside {@code DO UPDATE} (the table or its alias)
+   */
+  protected final long mergeRounds(Statement s, String insertTarget, String existing, TableSpec spec, String names)
+      throws SQLException {
+    int rounds;
+    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM _weir_merge")) {
+      rs.next();
+      rounds = rs.getInt(1);
+    }
+    String order = ident(spec.orderColumn());
+    String newer = "excluded." + order + " >= " + existing + "." + order;
+    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
+      String n = ident(col.name());
+      String mine = existing + "." + n;
+      String theirs = "excluded." + n;
+      String expr = switch (col.merge()) {
+        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + theirs + ", " + mine + ") ELSE coalesce(" + mine
+            + ", " + theirs + ") END";
+        case JSON_PATCH -> "CASE WHEN " + newer + " THEN " + jsonMerge(mine, theirs) + " ELSE "
+            + jsonMerge(theirs, mine) + " END";
+        case MIN -> "least(" + mine + ", " + theirs + ")";
+        case MAX -> "greatest(" + mine + ", " + theirs + ")";
+        case KEY -> throw new IllegalStateException();
+      };
+      return n + " = " + expr;
+    }).collect(Collectors.joining(", "));
+    if (spec.loadedAt()) updates += ", loaded_at = now()";
+    long total = 0;
+    for (int round = 1; round <= rounds; round++) {
+      total += s.executeUpdate("INSERT INTO " + insertTarget + " (" + names + ") SELECT " + names
+          + " FROM _weir_merge WHERE _weir_rank = " + round + " ON CONFLICT (" + ident(spec.keyColumn())
+          + ") DO UPDATE SET " + updates);
+    }
+    return total;
+  }
+
   /** What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null: unbounded). */
   protected record Period(String column, LocalDate from, LocalDate to) {
     String where() {

@@ -117,11 +117,8 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     }
   }
 
-  /**
-   * Merge mode: the batch's rows per key are applied in {@code orderColumn} order, one round per rank,
-   * because one statement may update a row only once.
-   */
-  private static long merge(Statement s, String target, TableSpec spec, String names, String values)
+  /** Merge mode: ranks the load's rows per key into {@code _weir_merge}, then {@link #mergeRounds}. */
+  private long merge(Statement s, String target, TableSpec spec, String names, String values)
       throws SQLException {
     String key = ident(spec.keyColumn());
     String order = ident(spec.orderColumn());
@@ -130,34 +127,12 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
         + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
         + ", coalesce(json->>'$.event_id', md5(CAST(json AS VARCHAR))) AS _weir_source FROM " + RAW + ")) WHERE "
         + key + " IS NOT NULL");
-    int rounds;
-    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM _weir_merge")) {
-      rs.next();
-      rounds = rs.getInt(1);
-    }
-    String newer = "excluded." + order + " >= " + target + "." + order;
-    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
-      String n = ident(col.name());
-      String mine = target + "." + n;
-      String theirs = "excluded." + n;
-      String expr = switch (col.merge()) {
-        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + theirs + ", " + mine + ") ELSE coalesce(" + mine
-            + ", " + theirs + ") END";
-        case JSON_PATCH -> "CASE WHEN " + newer + " THEN json_merge_patch(coalesce(" + mine + ", '{}'), coalesce("
-            + theirs + ", '{}')) ELSE json_merge_patch(coalesce(" + theirs + ", '{}'), coalesce(" + mine + ", '{}')) END";
-        case MIN -> "least(" + mine + ", " + theirs + ")";
-        case MAX -> "greatest(" + mine + ", " + theirs + ")";
-        case KEY -> throw new IllegalStateException();
-      };
-      return n + " = " + expr;
-    }).collect(Collectors.joining(", "));
-    if (spec.loadedAt()) updates += ", loaded_at = now()";
-    long total = 0;
-    for (int round = 1; round <= rounds; round++) {
-      total += s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names
-          + " FROM _weir_merge WHERE _weir_rank = " + round + " ON CONFLICT (" + key + ") DO UPDATE SET " + updates);
-    }
-    return total;
+    return mergeRounds(s, target, target, spec, names);
+  }
+
+  @Override
+  protected String jsonMerge(String base, String patch) {
+    return "json_merge_patch(coalesce(" + base + ", '{}'), coalesce(" + patch + ", '{}'))";
   }
 
   /**
