@@ -31,6 +31,9 @@ public final class ConnectionDirectory {
   private final Duration askTimeout;
   private final Duration missRefreshInterval;
   private volatile Registry.Snapshot snapshot = new Registry.Snapshot(Map.of(), Map.of());
+  /** Active connections by (kind, write key) and (kind, app id), rebuilt with each snapshot. */
+  private volatile Map<String, Connection> byWriteKey = Map.of();
+  private volatile Map<String, Connection> byAppId = Map.of();
   private final AtomicReference<CompletableFuture<Registry.Snapshot>> inFlight = new AtomicReference<>();
   private volatile long lastRefreshAtMillis;
 
@@ -72,7 +75,7 @@ public final class ConnectionDirectory {
     if (existing != null) return existing;
     registry().<Registry.Snapshot>ask(Registry.Get::new, askTimeout).whenComplete((s, e) -> {
       if (s != null) {
-        snapshot = s;
+        index(s);
         lastRefreshAtMillis = System.currentTimeMillis();
       }
       inFlight.set(null);
@@ -109,17 +112,26 @@ public final class ConnectionDirectory {
 
   /** The active connection of {@code kind} whose write key is {@code writeKey} (refreshing on a miss). */
   public CompletionStage<Optional<Connection>> byWriteKey(ConnectionKind kind, String writeKey) {
-    return lookup(s -> s.connections().values().stream()
-        .filter(c -> c.active() && c.kind() == kind && java.security.MessageDigest.isEqual(
-            c.writeKey().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            writeKey.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-        .findFirst());
+    return lookup(s -> Optional.ofNullable(byWriteKey.get(kind + "\n" + writeKey)));
   }
 
   /** The active connection of {@code kind} whose {@code app_id} is {@code appId} (refreshing on a miss). */
   public CompletionStage<Optional<Connection>> byAppId(ConnectionKind kind, String appId) {
-    return lookup(s -> s.connections().values().stream()
-        .filter(c -> c.active() && c.kind() == kind && appId.equals(c.appId())).findFirst());
+    return lookup(s -> Optional.ofNullable(byAppId.get(kind + "\n" + appId)));
+  }
+
+  /** Installs a registry snapshot and the key indexes the ingestion hot path looks connections up by. */
+  private void index(Registry.Snapshot s) {
+    Map<String, Connection> keys = new java.util.HashMap<>();
+    Map<String, Connection> apps = new java.util.HashMap<>();
+    for (Connection c : s.connections().values()) {
+      if (!c.active()) continue;
+      keys.put(c.kind() + "\n" + c.writeKey(), c);
+      if (c.appId() != null) apps.put(c.kind() + "\n" + c.appId(), c);
+    }
+    byWriteKey = Map.copyOf(keys);
+    byAppId = Map.copyOf(apps);
+    snapshot = s;
   }
 
   private CompletionStage<Optional<Connection>> lookup(java.util.function.Function<Registry.Snapshot,

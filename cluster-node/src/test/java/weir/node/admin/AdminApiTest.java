@@ -279,6 +279,16 @@ class AdminApiTest {
     assertThat(segment.json().get("table").isNull()).isTrue();
     assertThat(segment.json().at("/urls/batch").asText()).isEqualTo(ingest + "/v1/batch");
     assertThat(segment.json().at("/urls/endpoint").asText()).isEqualTo(ingest);
+    String track = "{\"userId\":\"u\",\"event\":\"E\"}";
+    String oldKey = segment.json().get("write_key").asText();
+    java.util.function.Function<String, String> basic = k -> "Basic "
+        + java.util.Base64.getEncoder().encodeToString((k + ":").getBytes(StandardCharsets.UTF_8));
+    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey)))).isEqualTo(200);
+    String newKey = adminCall("POST", "/v1/admin/connections/" + segment.json().get("id").asText() + "/rotate-write-key",
+        null).json().get("write_key").asText();
+    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey))))
+        .as("the old write key stops working at once").isEqualTo(401);
+    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(newKey)))).isEqualTo(200);
     Reply snowplow = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Site\",\"kind\":\"snowplow\","
         + "\"destination_id\":\"" + destination + "\",\"app_id\":\"site-web\"}");
     String id = snowplow.json().get("id").asText();
