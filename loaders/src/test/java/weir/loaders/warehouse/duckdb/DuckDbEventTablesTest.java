@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.warehouse.Rows;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
@@ -116,16 +116,8 @@ class DuckDbEventTablesTest {
   private List<String> query(String sql) throws Exception {
     Properties readOnly = new Properties();
     readOnly.setProperty("duckdb.read_only", "true");
-    List<String> out = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("wh.duckdb"), readOnly);
-         ResultSet rs = c.createStatement().executeQuery(sql)) {
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        List<String> cols = new ArrayList<>();
-        for (int i = 1; i <= n; i++) cols.add(String.valueOf(rs.getString(i)));
-        out.add(String.join("|", cols));
-      }
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("wh.duckdb"), readOnly)) {
+      return Rows.of(c, sql);
     }
-    return out;
   }
 }

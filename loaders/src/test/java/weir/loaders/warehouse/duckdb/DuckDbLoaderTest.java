@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.warehouse.Rows;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.loaders.warehouse.WarehouseLoader.StagedBatchFiles;
 import weir.protocol.StagedRow;
@@ -103,16 +103,8 @@ class DuckDbLoaderTest {
   private List<String> query(String sql) throws Exception {
     Properties readOnly = new Properties();
     readOnly.setProperty("duckdb.read_only", "true");
-    List<String> out = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"), readOnly);
-         ResultSet rs = c.createStatement().executeQuery(sql)) {
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        List<String> cols = new ArrayList<>();
-        for (int i = 1; i <= n; i++) cols.add(rs.getString(i));
-        out.add(String.join("|", cols));
-      }
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"), readOnly)) {
+      return Rows.of(c, sql);
     }
-    return out;
   }
 }

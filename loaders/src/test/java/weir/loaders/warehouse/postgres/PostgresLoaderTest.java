@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.warehouse.Rows;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.loaders.warehouse.WarehouseLoader.StagedBatchFiles;
 import weir.protocol.StagedRow;
@@ -230,16 +231,8 @@ class PostgresLoaderTest {
   }
 
   private static List<String> query(String sql) throws Exception {
-    List<String> out = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection(url(), "postgres", "");
-         ResultSet rs = c.createStatement().executeQuery(sql)) {
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        List<String> cols = new ArrayList<>();
-        for (int i = 1; i <= n; i++) cols.add(String.valueOf(rs.getString(i)));
-        out.add(String.join("|", cols));
-      }
+    try (Connection c = DriverManager.getConnection(url(), "postgres", "")) {
+      return Rows.of(c, sql);
     }
-    return out;
   }
 }
