@@ -1,80 +1,100 @@
 package weir.loaders.staging;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.Deflater;
-import java.util.zip.GZIPOutputStream;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import weir.loaders.files.FileFormat;
+import weir.loaders.files.RowFileWriter;
 import weir.protocol.StagedRow;
+import weir.protocol.TableSpec;
 
 /**
- * Writes one flushed batch into a {@link StagingStore} as gzip-compressed NDJSON, one file per table and
- * UTC hour of the event time, Hive-style:
- * {@code <connection>/<table>/year=YYYY/month=MM/day=DD/hour=HH/<batch-id>.ndjson.gz}.
+ * Writes one flushed batch into a {@link StagingStore}, one file per table and UTC hour of the event time,
+ * Hive-style: {@code <connection>/<table>/year=YYYY/month=MM/day=DD/hour=HH/<batch-id><ext>}. A file that
+ * reaches the format's size cap is closed and the rows go on in {@code <batch-id>.1<ext>}, {@code .2}, ...
  *
  * <p>Files are named after the batch id, so writing the same batch again replaces its files instead of
- * adding new ones. Each file is completed atomically; if any write fails, the files not yet completed are
- * aborted and the exception propagates (the caller retries the whole batch).
+ * adding new ones (the split is deterministic for the same rows). Each file is completed atomically; if any
+ * write fails, the file being written is aborted and the exception propagates (the caller retries the whole
+ * batch).
  */
 public final class BatchFileWriter {
-  public static final String EXTENSION = ".ndjson.gz";
+  /** The file name of a staged part: batch id, optional part number, extension. */
+  private static final Pattern FILE = Pattern.compile(
+      "/year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/hour=(\\d{2})/([^/.]+)(?:\\.(\\d+))?(\\.ndjson\\.gz|\\.ndjson|\\.avro|\\.parquet)$");
 
   private final StagingStore store;
+  private final FileFormat format;
+  private final Function<String, TableSpec> specs;
 
+  /** Writes gzip NDJSON, the format every warehouse loader reads. */
   public BatchFileWriter(StagingStore store) {
+    this(store, FileFormat.NDJSON_GZIP, table -> {
+      throw new IllegalStateException("NDJSON needs no table spec");
+    });
+  }
+
+  /**
+   * @param specs the shape of each table, for formats with a schema (Avro, Parquet)
+   */
+  public BatchFileWriter(StagingStore store, FileFormat format, Function<String, TableSpec> specs) {
     this.store = store;
+    this.format = format;
+    this.specs = specs;
   }
 
   /**
    * Writes {@code rows} (in order) and returns the completed files.
    *
    * @param connectionId the connection the rows belong to (first path segment)
-   * @param batchId unique id of the batch (file name)
+   * @param batchId unique id of the batch (file name); must not contain '.' or '/'
    */
   public List<StagedFile> write(String connectionId, String batchId, List<StagedRow> rows) throws IOException {
+    if (batchId.contains(".") || batchId.contains("/")) throw new IllegalArgumentException("bad batch id " + batchId);
     Map<String, List<StagedRow>> byPartition = new LinkedHashMap<>();
     for (StagedRow row : rows) {
-      byPartition.computeIfAbsent(partitionKey(connectionId, row, batchId), k -> new ArrayList<>()).add(row);
+      byPartition.computeIfAbsent(partition(connectionId, row), k -> new ArrayList<>()).add(row);
     }
     List<StagedFile> files = new ArrayList<>(byPartition.size());
     for (Map.Entry<String, List<StagedRow>> e : byPartition.entrySet()) {
-      files.add(writeFile(e.getKey(), e.getValue()));
+      writeParts(e.getKey(), batchId, e.getValue(), files);
     }
     return List.copyOf(files);
   }
 
-  private StagedFile writeFile(String key, List<StagedRow> rows) throws IOException {
-    long min = Long.MAX_VALUE;
-    long max = Long.MIN_VALUE;
-    try (StagingStore.StagedOutput out = store.create(key)) {
-      CountingStream counting = new CountingStream(out.stream());
-      GZIPOutputStream gzip = new GZIPOutputStream(counting, 1 << 16) {
-        {
-          def.setLevel(Deflater.BEST_SPEED);
-        }
-      };
-      Writer writer = new OutputStreamWriter(new BufferedOutputStream(gzip, 1 << 16), StandardCharsets.UTF_8);
-      for (StagedRow row : rows) {
-        writer.write(row.json());
-        writer.write('\n');
-        min = Math.min(min, row.timestampMillis());
-        max = Math.max(max, row.timestampMillis());
+  private void writeParts(String folder, String batchId, List<StagedRow> rows, List<StagedFile> files)
+      throws IOException {
+    int next = 0;
+    int part = 0;
+    while (next < rows.size()) {
+      String key = folder + batchId + (part == 0 ? "" : "." + part) + format.extension();
+      String table = rows.get(next).table();
+      long min = Long.MAX_VALUE;
+      long max = Long.MIN_VALUE;
+      int first = next;
+      try (StagingStore.StagedOutput out = store.create(key)) {
+        RowFileWriter writer = RowFileWriter.open(format, table, specs, out.stream());
+        do {
+          StagedRow row = rows.get(next++);
+          writer.write(row);
+          min = Math.min(min, row.timestampMillis());
+          max = Math.max(max, row.timestampMillis());
+        } while (next < rows.size() && writer.size() < format.maxFileBytes());
+        writer.finish();
+        long bytes = out.complete();
+        files.add(new StagedFile(table, key, next - first, min, max, bytes));
       }
-      writer.flush();
-      gzip.finish();
-      gzip.flush();
-      out.complete();
-      return new StagedFile(rows.get(0).table(), key, rows.size(), min, max, counting.count);
+      part++;
     }
   }
 
@@ -83,52 +103,34 @@ public final class BatchFileWriter {
    * (either bound may be null), grouped by batch id, oldest batch first. Row counts and timestamps of
    * files found this way are unknown (0).
    */
-  public static java.util.Map<String, List<StagedFile>> archivedBatches(StagingStore store, String connectionId,
-      String table, java.time.LocalDate from, java.time.LocalDate to) throws IOException {
-    java.util.Map<String, List<StagedFile>> byBatch = new java.util.TreeMap<>();
-    java.util.regex.Pattern day = java.util.regex.Pattern.compile(
-        "/year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/hour=\\d{2}/([^/]+)" + java.util.regex.Pattern.quote(EXTENSION) + "$");
+  public static Map<String, List<StagedFile>> archivedBatches(StagingStore store, String connectionId,
+      String table, LocalDate from, LocalDate to) throws IOException {
+    Map<String, List<StagedFile>> byBatch = new TreeMap<>();
     for (String key : store.list(connectionId + "/" + table)) {
-      java.util.regex.Matcher m = day.matcher(key);
+      Matcher m = FILE.matcher(key);
       if (!m.find()) continue;
-      java.time.LocalDate d = java.time.LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-          Integer.parseInt(m.group(3)));
+      LocalDate d = day(m);
       if ((from != null && d.isBefore(from)) || (to != null && d.isAfter(to))) continue;
-      byBatch.computeIfAbsent(m.group(4), b -> new ArrayList<>()).add(new StagedFile(table, key, 0, 0, 0, 0));
+      byBatch.computeIfAbsent(m.group(5), b -> new ArrayList<>()).add(new StagedFile(table, key, 0, 0, 0, 0));
     }
     return byBatch;
   }
 
-  static String partitionKey(String connectionId, StagedRow row, String batchId) {
-    ZonedDateTime t = Instant.ofEpochMilli(row.timestampMillis()).atZone(ZoneOffset.UTC);
-    return String.format("%s/%s/year=%04d/month=%02d/day=%02d/hour=%02d/%s%s", connectionId, row.table(),
-        t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour(), batchId, EXTENSION);
+  /** The UTC hour a staged file's key is partitioned by; empty when the key is not a staged file's. */
+  public static java.util.Optional<Instant> partitionHour(String key) {
+    Matcher m = FILE.matcher(key);
+    if (!m.find()) return java.util.Optional.empty();
+    return java.util.Optional.of(day(m).atTime(Integer.parseInt(m.group(4)), 0).toInstant(ZoneOffset.UTC));
   }
 
-  /** Counts bytes written through it, without closing the underlying stream. */
-  private static final class CountingStream extends OutputStream {
-    private final OutputStream out;
-    long count;
+  private static LocalDate day(Matcher m) {
+    return LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
+  }
 
-    CountingStream(OutputStream out) {
-      this.out = out;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      out.write(b);
-      count++;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-      count += len;
-    }
-
-    @Override
-    public void flush() throws IOException {
-      out.flush();
-    }
+  /** The folder of a row's file: {@code <connection>/<table>/year=/month=/day=/hour=/}. */
+  static String partition(String connectionId, StagedRow row) {
+    ZonedDateTime t = Instant.ofEpochMilli(row.timestampMillis()).atZone(ZoneOffset.UTC);
+    return String.format("%s/%s/year=%04d/month=%02d/day=%02d/hour=%02d/", connectionId, row.table(),
+        t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour());
   }
 }

@@ -31,6 +31,9 @@ public interface StagingStore {
   /** The file as a local path, for loaders that read local files; empty for remote stores. */
   Optional<Path> localPath(String key);
 
+  /** Deletes a complete file (no effect when it does not exist). */
+  void delete(String key) throws IOException;
+
   /** A URI-like location of {@code key} for logs and status (never contains credentials). */
   String describe(String key);
 
@@ -39,8 +42,11 @@ public interface StagingStore {
     /** The stream to write the file's bytes to. Do not close it; call {@link #complete()}. */
     OutputStream stream();
 
-    /** Flushes, makes the file durable and visible under its key. Idempotent after success. */
-    void complete() throws IOException;
+    /**
+     * Flushes, makes the file durable and visible under its key; returns its size in bytes. Call once; on
+     * failure nothing is visible under the key that was not there before, and {@link #abort()} cleans up.
+     */
+    long complete() throws IOException;
 
     /** Discards the file. Safe to call after a failure, and after {@link #complete()} (no effect). */
     void abort();

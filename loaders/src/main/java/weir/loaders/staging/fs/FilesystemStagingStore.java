@@ -35,7 +35,7 @@ public final class FilesystemStagingStore implements StagingStore {
     Files.createDirectories(target.getParent());
     Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".inprogress");
     FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    OutputStream stream = java.nio.channels.Channels.newOutputStream(channel);
+    OutputStream stream = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel), 1 << 16);
     return new StagedOutput() {
       private boolean done;
 
@@ -45,9 +45,10 @@ public final class FilesystemStagingStore implements StagingStore {
       }
 
       @Override
-      public void complete() throws IOException {
-        if (done) return;
+      public long complete() throws IOException {
+        if (done) throw new IllegalStateException("already completed or aborted: " + target);
         stream.flush();
+        long size = channel.size();
         channel.force(true);
         channel.close();
         try {
@@ -57,6 +58,7 @@ public final class FilesystemStagingStore implements StagingStore {
         }
         forceDirectory(target.getParent());
         done = true;
+        return size;
       }
 
       @Override
@@ -94,6 +96,11 @@ public final class FilesystemStagingStore implements StagingStore {
   @Override
   public Optional<Path> localPath(String key) {
     return Optional.of(resolve(key));
+  }
+
+  @Override
+  public void delete(String key) throws IOException {
+    Files.deleteIfExists(resolve(key));
   }
 
   @Override

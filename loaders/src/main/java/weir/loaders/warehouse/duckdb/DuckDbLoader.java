@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.LocalFiles;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
 import weir.loaders.warehouse.SqlWarehouseLoader;
@@ -72,9 +73,13 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
 
   @Override
   protected long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
-      throws SQLException, LoadException {
-    s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects([" + paths(files)
-        + "], format = 'newline_delimited', compression = 'gzip')");
+      throws SQLException, java.io.IOException {
+    try (LocalFiles local = new LocalFiles(staging, databaseFile.resolveSibling(".duckdb_staging"))) {
+      List<String> paths = new ArrayList<>();
+      for (StagedFile f : files) paths.add(literal(local.path(f.key()).toString()));
+      s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects(["
+          + String.join(", ", paths) + "], format = 'newline_delimited', compression = 'gzip')");
+    }
     String target = schema + "." + ident(spec.name());
     Map<String, String> columns = new LinkedHashMap<>();
     for (TableSpec.Column col : spec.columns()) columns.put(col.name(), sqlType(col.type()));
@@ -230,16 +235,6 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
         .collect(Collectors.joining(", "));
     if (spec.loadedAt()) cols += ", loaded_at TIMESTAMPTZ DEFAULT current_timestamp";
     return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ")";
-  }
-
-  private String paths(List<StagedFile> files) throws LoadException {
-    List<String> paths = new ArrayList<>();
-    for (StagedFile f : files) {
-      Path p = staging.localPath(f.key()).orElseThrow(() -> new LoadException(
-          "DuckDB reads staged files locally; " + staging.describe(f.key()) + " is not local", false, null));
-      paths.add(literal(p.toString()));
-    }
-    return String.join(", ", paths);
   }
 
   static String sqlType(ColumnType type) {
