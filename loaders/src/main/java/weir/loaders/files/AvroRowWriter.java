@@ -15,8 +15,9 @@ final class AvroRowWriter implements RowFileWriter {
   private final CountingOutputStream counting;
   private final DataFileWriter<GenericRecord> writer;
 
-  AvroRowWriter(TableSchemas.RecordSchema schema, FileFormat.Compression compression, OutputStream out)
-      throws IOException {
+  /** @param blockBytes uncompressed size of a block (what is buffered before it is compressed and written) */
+  AvroRowWriter(TableSchemas.RecordSchema schema, FileFormat.Compression compression, OutputStream out,
+      int blockBytes) throws IOException {
     this.schema = schema;
     this.counting = new CountingOutputStream(out);
     Schema avro = schema.avro();
@@ -27,7 +28,7 @@ final class AvroRowWriter implements RowFileWriter {
       case NONE -> CodecFactory.nullCodec();
       default -> throw new IllegalArgumentException(compression + " does not apply to Avro");
     });
-    writer.setSyncInterval(1 << 20);
+    writer.setSyncInterval(blockBytes);
     writer.create(avro, counting);
   }
 

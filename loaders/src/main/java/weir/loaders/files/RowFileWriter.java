@@ -29,7 +29,8 @@ public interface RowFileWriter {
       throws IOException {
     return switch (format.format()) {
       case NDJSON -> new NdjsonRowWriter(out, format.compression());
-      case AVRO -> new AvroRowWriter(TableSchemas.forTable(specs.apply(table)), format.compression(), out);
+      case AVRO -> new AvroRowWriter(TableSchemas.forTable(specs.apply(table)), format.compression(), out,
+          (int) Math.max(16 * 1024, Math.min(1 << 20, format.maxFileBytes() / 8)));
       case PARQUET -> new ParquetRowWriter(TableSchemas.forTable(specs.apply(table)), format.compression(), out);
     };
   }
