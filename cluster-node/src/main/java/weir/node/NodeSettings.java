@@ -27,6 +27,7 @@ public record NodeSettings(
     int requiredContactPoints,
     Path stagingDir,
     boolean stagingShared,
+    long stagedFileMaxBytes,
     String postgresUrl,
     String postgresUser,
     String postgresPassword,
@@ -66,6 +67,7 @@ public record NodeSettings(
             ? Path.of(w.getString("data-dir")).toAbsolutePath().normalize().resolve("staging")
             : Path.of(w.getString("staging.path")).toAbsolutePath().normalize(),
         w.getBoolean("staging.shared"),
+        w.getBytes("staging.max-file-size"),
         w.getString("postgres.url"),
         w.getString("postgres.user"),
         w.getString("postgres.password"),

@@ -131,7 +131,7 @@ public final class WeirNode {
         settings.mode() == NodeSettings.Mode.single);
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
     DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, blocking, secrets,
-        settings.dataDir());
+        settings.dataDir(), system, settings.stagedFileMaxBytes());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
     sharding.init(Entity.of(ConnectionBuffer.ENTITY_KEY, ctx -> ConnectionBuffer.create(ctx.getEntityId(),

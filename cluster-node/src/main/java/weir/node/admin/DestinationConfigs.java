@@ -107,11 +107,21 @@ final class DestinationConfigs {
           throw new BadRequest("invalid_field", "Field 'config.staging.type' must be one of "
               + String.join(", ", allowed) + " for a " + type + " destination; got '" + stagingType + "'.");
         }
-        List<Field> stagingFields = TYPES.get(stagingType).stream()
-            .filter(f -> !f.name().equals("format") && !f.name().equals("compression")).toList();
+        // Warehouses read gzip NDJSON: staging takes no format; it may set how long files are kept.
+        List<Field> stagingFields = new java.util.ArrayList<>(TYPES.get(stagingType).stream()
+            .filter(f -> !f.name().equals("format") && !f.name().equals("compression")).toList());
+        stagingFields.add(opt("retention_days"));
         Map<String, String> m = new LinkedHashMap<>();
         m.put("type", stagingType);
         m.putAll(flatten("config.staging", stagingType, stagingFields, s));
+        if (m.containsKey("retention_days")) {
+          try {
+            if (Integer.parseInt(m.get("retention_days")) < 0) throw new NumberFormatException();
+          } catch (NumberFormatException e) {
+            throw new BadRequest("invalid_field", "Field 'config.staging.retention_days' must be a whole number of"
+                + " days, 0 or more (0: delete staged files once loaded; absent: keep them forever).");
+          }
+        }
         staging = m;
       }
     } else if (stagingNode != null && !stagingNode.isNull()) {
@@ -149,11 +159,31 @@ final class DestinationConfigs {
       throw new BadRequest("invalid_field", "Fields '" + prefix + ".access_key_id' and '" + prefix
           + ".secret_access_key' go together (or leave both out to use the default credential chain).");
     }
+    if (out.containsKey("service_account_json")) checkServiceAccount(prefix + ".service_account_json",
+        out.get("service_account_json"));
     if ((type.equals("postgres") || type.equals("redshift")) && !out.get("url").startsWith("jdbc:")) {
       throw new BadRequest("invalid_field", "Field '" + prefix + ".url' must be a JDBC URL (jdbc:"
           + (type.equals("postgres") ? "postgresql" : "redshift") + "://host:port/database).");
     }
     return out;
+  }
+
+  /** A Google service account key: JSON with type service_account, client_email and private_key. */
+  private static void checkServiceAccount(String field, String json) throws BadRequest {
+    // A stored (sealed) key was checked when it was set.
+    if (weir.persistence.secrets.SecretBox.isSealed(json)) return;
+    JsonNode key;
+    try {
+      key = Json.MAPPER.readTree(json);
+    } catch (java.io.IOException e) {
+      key = null;
+    }
+    if (key == null || !key.path("type").asText().equals("service_account") || !key.path("client_email").isTextual()
+        || !key.path("private_key").asText().contains("PRIVATE KEY")) {
+      // Never echo the value: it is a secret.
+      throw new BadRequest("invalid_field", "Field '" + field + "' must be a Google service account key (the JSON"
+          + " file with \"type\": \"service_account\", \"client_email\" and \"private_key\").");
+    }
   }
 
   private static void checkFormat(String prefix, String type, Map<String, String> flat) throws BadRequest {

@@ -9,7 +9,15 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import akka.actor.ClassicActorSystemProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.loaders.files.FileFormat;
+import weir.loaders.lake.LakeDelivery;
 import weir.loaders.staging.BatchFileWriter;
+import weir.loaders.staging.gcs.GcsStagingStore;
+import weir.loaders.staging.s3.S3Location;
+import weir.loaders.staging.s3.S3StagingStore;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.staging.fs.FilesystemStagingStore;
@@ -30,14 +38,24 @@ import weir.protocol.webhook.WebhookParser;
  * {@link LoadCoordinator.BatchLoader}.
  */
 public final class DestinationRuntimes {
+  private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
 
   /** Destination types whose loader exists in this build. */
-  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres");
+  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "s3", "gcs", "filesystem");
 
   /** Staging store types that exist in this build. */
-  public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem");
+  public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem", "s3", "gcs");
 
-  private record Runtime(StagingStore staging, WarehouseLoader loader) {}
+  /** Storage destinations: the staged files are the delivery (a data lake), loaded means "manifest written". */
+  private static final java.util.Set<String> LAKES = java.util.Set.of("s3", "gcs", "filesystem");
+
+  /**
+   * @param staging where the files go
+   * @param format how they are written (warehouses: gzip NDJSON, which every loader reads)
+   * @param loader the warehouse loader, or the manifest writer of a data lake
+   * @param retentionDays days staged files are kept after loading (-1: forever; 0: deleted once loaded)
+   */
+  private record Runtime(StagingStore staging, FileFormat format, WarehouseLoader loader, int retentionDays) {}
 
   private record Built(Destination destination, Runtime runtime) {}
 
@@ -45,18 +63,25 @@ public final class DestinationRuntimes {
   private final Executor blocking;
   private final SecretBox secrets;
   private final Path dataDir;
+  private final ClassicActorSystemProvider system;
+  private final long maxFileBytes;
   private final Map<String, Built> runtimes = new ConcurrentHashMap<>();
+  private final Map<String, Long> retentionSweeps = new ConcurrentHashMap<>();
 
   /**
    * @param secrets opens the sealed secret settings of a destination when its loader is built
    * @param dataDir relative paths in destination settings are relative to it
+   * @param system runs the S3 client's streams
+   * @param maxFileBytes size at which a staged file is split into parts
    */
   public DestinationRuntimes(Function<String, Optional<Destination>> destinations, Executor blocking,
-      SecretBox secrets, Path dataDir) {
+      SecretBox secrets, Path dataDir, ClassicActorSystemProvider system, long maxFileBytes) {
     this.destinations = destinations;
     this.blocking = blocking;
     this.secrets = secrets;
     this.dataDir = dataDir;
+    this.system = system;
+    this.maxFileBytes = maxFileBytes;
   }
 
   /** Writes a buffer's batch to the staging store of the connection's destination. */
@@ -108,14 +133,19 @@ public final class DestinationRuntimes {
     }
   }
 
-  /** The column whose UTC day is a row's period (the one staged files are partitioned by). */
+  /**
+   * The column whose UTC day is a row's period: the one staged files are partitioned by (the event time of
+   * tracking events, the arrival time of webhooks).
+   */
   static String timestampColumn(Connection connection) {
-    return "received_at";
+    return connection.kind() == weir.persistence.registry.ConnectionKind.webhook ? "received_at" : "timestamp";
   }
 
   private List<StagedFile> stage(Connection connection, String batchId, List<StagedRow> rows) {
     try {
-      return new BatchFileWriter(runtime(connection.destinationId()).staging()).write(connection.id(), batchId, rows);
+      Runtime runtime = runtime(connection.destinationId());
+      return new BatchFileWriter(runtime.staging(), runtime.format(), table -> tableSpec(connection, table))
+          .write(connection.id(), batchId, rows);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("staging " + batchId + " failed: " + e.getMessage(), e);
     }
@@ -126,13 +156,54 @@ public final class DestinationRuntimes {
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
     WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
         batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.files())).toList());
+    Runtime runtime = runtime(connection.destinationId());
     try {
-      WarehouseLoader.LoadResult result = runtime(connection.destinationId()).loader().load(request);
+      WarehouseLoader.LoadResult result = runtime.loader().load(request);
       List<String> done = new java.util.ArrayList<>(result.loadedBatchIds());
       done.addAll(result.skippedBatchIds());
+      applyRetention(runtime, connection, batches);
       return new LoadCoordinator.LoadOutcome(done, result.totalRowsInserted());
     } catch (WarehouseLoader.LoadException e) {
       throw new java.util.concurrent.CompletionException(e);
+    }
+  }
+
+  /**
+   * Deletes staged files the destination's retention no longer keeps, after a successful load: with 0 days,
+   * the files of the batches just loaded; with N days, every archived file of the connection whose hour
+   * partition is older than N days (checked at most hourly). A failure here is logged and retried with
+   * the next load; it never fails the load.
+   */
+  private void applyRetention(Runtime runtime, Connection connection, List<StagedBatch> batches) {
+    if (runtime.retentionDays() < 0) return;
+    try {
+      if (runtime.retentionDays() == 0) {
+        for (StagedBatch b : batches) {
+          for (StagedFile f : b.files()) runtime.staging().delete(f.key());
+        }
+        return;
+      }
+      Long last = retentionSweeps.get(connection.id());
+      long now = System.currentTimeMillis();
+      if (last != null && now - last < java.time.Duration.ofHours(1).toMillis()) return;
+      retentionSweeps.put(connection.id(), now);
+      java.time.Instant cutoff = java.time.Instant.ofEpochMilli(now).minus(java.time.Duration.ofDays(
+          runtime.retentionDays()));
+      int deleted = 0;
+      for (String key : runtime.staging().list(connection.id())) {
+        Optional<java.time.Instant> hour = BatchFileWriter.partitionHour(key);
+        if (hour.isPresent() && hour.get().plus(java.time.Duration.ofHours(1)).isBefore(cutoff)) {
+          runtime.staging().delete(key);
+          deleted++;
+        }
+      }
+      if (deleted > 0) {
+        log.info("Retention: deleted {} staged files of connection {} older than {} days", deleted, connection.id(),
+            runtime.retentionDays());
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      log.warn("Retention of staged files of connection {} failed (retried after the next load): {}",
+          connection.id(), e.getMessage());
     }
   }
 
@@ -148,7 +219,8 @@ public final class DestinationRuntimes {
 
   /** The tables a connection has files for in the staging archive. */
   private static List<String> archivedTables(StagingStore staging, Connection connection) throws java.io.IOException {
-    return staging.list(connection.id()).stream().map(k -> k.split("/")[1]).distinct().sorted().toList();
+    return staging.list(connection.id()).stream().map(k -> k.split("/")[1])
+        .filter(t -> !t.equals(LakeDelivery.MANIFESTS)).distinct().sorted().toList();
   }
 
   /** The destination's store and loader, rebuilt when its registry entry changed (PATCH applies live). */
@@ -160,7 +232,12 @@ public final class DestinationRuntimes {
   }
 
   private Runtime build(Destination d) {
-    StagingStore staging = staging(d);
+    if (LAKES.contains(d.type())) {
+      StagingStore store = store(d.type(), d.config());
+      FileFormat format = FileFormat.parse(d.config().get("format"), d.config().get("compression"), maxFileBytes);
+      return new Runtime(store, format, new LakeDelivery(store, format), -1);
+    }
+    StagingStore staging = store(d.staging().getOrDefault("type", "filesystem"), d.staging());
     WarehouseLoader loader = switch (d.type()) {
       case "duckdb" -> new DuckDbLoader(path(d.configValue("path").orElseThrow()), staging);
       case "postgres" -> new weir.loaders.warehouse.postgres.PostgresLoader(d.configValue("url").orElseThrow(),
@@ -168,15 +245,27 @@ public final class DestinationRuntimes {
           d.configValue("schema_prefix").orElse(""), staging);
       default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
     };
-    return new Runtime(staging, loader);
+    int retention = Integer.parseInt(d.staging().getOrDefault("retention_days", "-1"));
+    return new Runtime(staging, FileFormat.NDJSON_GZIP.withMaxFileBytes(maxFileBytes), loader, retention);
   }
 
-  private StagingStore staging(Destination d) {
-    String type = d.staging().getOrDefault("type", "filesystem");
-    if (!type.equals("filesystem")) {
-      throw new IllegalStateException("staging type " + type + " is not available in this build");
-    }
-    return new FilesystemStagingStore(path(secrets.open(d.staging().get("path"))));
+  /** A staging store of {@code type} from its settings (a staging object, or a storage destination's config). */
+  private StagingStore store(String type, Map<String, String> settings) {
+    return switch (type) {
+      case "filesystem" -> new FilesystemStagingStore(path(secrets.open(settings.get("path"))));
+      case "s3" -> new S3StagingStore(new S3Location(settings.get("bucket"), settings.get("prefix"),
+          settings.get("region"), settings.get("endpoint"), settings.get("access_key_id"),
+          settings.containsKey("secret_access_key") ? secrets.open(settings.get("secret_access_key")) : null), system);
+      case "gcs" -> {
+        try {
+          yield new GcsStagingStore(GcsStagingStore.client(secrets.open(settings.get("service_account_json")),
+              settings.get("endpoint")), settings.get("bucket"), settings.get("prefix"));
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException("the GCS service account key is not usable: " + e.getMessage(), e);
+        }
+      }
+      default -> throw new IllegalStateException("staging type " + type + " is not available in this build");
+    };
   }
 
   private Path path(String configured) {

@@ -215,24 +215,41 @@ class AdminApiTest {
         400, "invalid_field");
     assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"filesystem\",\"config\":{"
         + "\"path\":\"/tmp/x\",\"format\":\"avro\",\"compression\":\"gzip\"}}"), 400, "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"duckdb\",\"config\":{"
-        + "\"path\":\"x\",\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"eu-west-1\"}}}"),
-        400, "staging_type_not_available");
+    Reply retention = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"duckdb\",\"config\":{"
+        + "\"path\":\"x\",\"staging\":{\"type\":\"filesystem\",\"path\":\"s\",\"retention_days\":-1}}}");
+    assertError(retention, 400, "invalid_field");
+    assertThat(retention.json().at("/error/message").asText()).contains("config.staging.retention_days");
+    Reply badKey = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"gcs\",\"config\":{"
+        + "\"bucket\":\"b\",\"service_account_json\":\"{}\"}}");
+    assertError(badKey, 400, "invalid_field");
+    assertThat(badKey.json().at("/error/message").asText()).contains("config.service_account_json");
 
     Map<String, String> validConfigs = Map.of(
         "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
             + "\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
         "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":\"k\",\"warehouse\":\"w\",\"database\":\"d\"}",
-        "bigquery", "{\"project_id\":\"p\",\"service_account_json\":\"{}\"}",
-        "s3", "{\"bucket\":\"b\",\"region\":\"us-east-1\",\"format\":\"parquet\"}",
-        "gcs", "{\"bucket\":\"b\",\"service_account_json\":\"{}\"}",
-        "filesystem", "{\"path\":\"/tmp/lake\",\"format\":\"ndjson\",\"compression\":\"none\"}");
+        "bigquery", "{\"project_id\":\"p\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT)
+            + "}");
     for (Map.Entry<String, String> e : validConfigs.entrySet()) {
       Reply r = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"" + e.getKey()
           + "\",\"config\":" + e.getValue() + "}");
       assertError(r, 400, "destination_type_not_available");
     }
+    Map<String, String> storage = Map.of(
+        "s3", "{\"bucket\":\"b\",\"region\":\"us-east-1\",\"format\":\"parquet\"}",
+        "gcs", "{\"bucket\":\"b\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}",
+        "filesystem", "{\"path\":\"/tmp/lake\",\"format\":\"ndjson\",\"compression\":\"none\"}");
+    for (Map.Entry<String, String> e : storage.entrySet()) {
+      Reply r = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"" + e.getKey()
+          + "\",\"config\":" + e.getValue() + "}");
+      assertThat(r.status()).as(e.getKey() + ": " + r.text()).isEqualTo(201);
+      assertThat(r.text()).doesNotContain("BEGIN PRIVATE KEY");
+    }
   }
+
+  /** The shape of a Google service account key (the key itself is not a real one). */
+  static final String SERVICE_ACCOUNT = "{\"type\":\"service_account\",\"project_id\":\"p\",\"client_email\":"
+      + "\"weir@p.iam.gserviceaccount.com\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n\"}";
 
   // ---- connections ----
 

@@ -113,6 +113,10 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
 
   /** What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null: unbounded). */
   protected record Period(String column, LocalDate from, LocalDate to) {
+    boolean whole() {
+      return from == null && to == null;
+    }
+
     String where() {
       List<String> terms = new ArrayList<>();
       if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
@@ -156,7 +160,13 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         for (TableSpec spec : request.tables().values()) {
           s.execute(createTable(schema, spec));
           boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
-          s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + (hasColumn ? reload.where() : ""));
+          if (hasColumn) {
+            s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where());
+          } else if (reload.whole()) {
+            s.execute("DELETE FROM " + schema + "." + ident(spec.name()));
+          }
+          // A table without the period column (users: merged from identifies) keeps its rows in a period
+          // reload; merging the period's files again is idempotent.
         }
         forget(c, schema, request.batches());
       }

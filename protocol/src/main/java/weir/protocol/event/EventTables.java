@@ -97,7 +97,8 @@ public final class EventTables {
   public static List<StagedRow> rows(CanonicalEvent e) {
     List<StagedRow> rows = new ArrayList<>(3);
     ObjectNode canonical = canonicalRow(e);
-    long ts = e.receivedAt().toEpochMilli();
+    // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that day.
+    long ts = e.timestamp().toEpochMilli();
     rows.add(new StagedRow(e.type().table(), e.eventId(), ts, Json.write(canonical)));
     if (e.type() == CanonicalEvent.Type.track && e.event() != null) {
       ObjectNode row = canonical.deepCopy();
