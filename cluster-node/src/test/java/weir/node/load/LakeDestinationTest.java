@@ -265,6 +265,38 @@ class LakeDestinationTest {
   }
 
   @Test
+  void whileS3IsDownEventsWaitInTheBuffersWithTheErrorInStatusAndArriveWhenItIsBack(@TempDir Path own)
+      throws Exception {
+    try (S3TestServer flaky = S3TestServer.start(own.resolve("s3"), "flaky")) {
+      JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"flaky-lake\",\"type\":\"s3\",\"config\":{"
+          + "\"bucket\":\"flaky\",\"region\":\"us-east-1\",\"endpoint\":\"" + flaky.endpoint() + "\","
+          + "\"access_key_id\":\"k\",\"secret_access_key\":\"s3-s3cret-value\"}}");
+      JsonNode conn = admin("POST", "/v1/admin/connections", "{\"name\":\"Outage\",\"kind\":\"segment\","
+          + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+      String id = conn.get("id").asText();
+      flaky.stop();
+      Set<String> sent = sendTracks(conn.get("write_key").asText(), "outage", 100);
+
+      long deadline = System.currentTimeMillis() + 60_000;
+      JsonNode status;
+      while (!(status = admin("GET", "/v1/admin/connections/" + id + "/status", null)).path("last_error").asText()
+          .contains("flush failed")) {
+        assertThat(System.currentTimeMillis()).as("status shows the storage error").isLessThan(deadline);
+        Thread.sleep(300);
+      }
+      assertThat(status.get("buffered_events").asLong()).as("the events wait in the buffers").isGreaterThan(0);
+      assertThat(status.toString()).doesNotContain("s3-s3cret-value");
+
+      flaky.restart();
+      StagingStore lake = new S3StagingStore(new S3Location("flaky", "", "us-east-1", flaky.endpoint(), "k", "x"),
+          reader);
+      awaitManifests(lake, id, sent.size());
+      assertThat(admin("GET", "/v1/admin/connections/" + id + "/status", null).get("buffered_events").asLong())
+          .isZero();
+    }
+  }
+
+  @Test
   void stagedFilesAreDeletedOnceLoadedWhenRetentionIsZero() throws Exception {
     Path warehouse = dir.resolve("retention.duckdb");
     Path stagingDir = dir.resolve("retention-staging");
