@@ -159,6 +159,18 @@ final class DestinationConfigs {
       throw new BadRequest("invalid_field", "Fields '" + prefix + ".access_key_id' and '" + prefix
           + ".secret_access_key' go together (or leave both out to use the default credential chain).");
     }
+    if (type.equals("snowflake") && !weir.persistence.secrets.SecretBox.isSealed(out.get("private_key"))) {
+      try {
+        weir.loaders.warehouse.snowflake.SnowflakeLoader.privateKey(out.get("private_key"));
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest("invalid_field", "Field '" + prefix + ".private_key' must be an unencrypted PKCS#8 RSA"
+            + " private key in PEM form (-----BEGIN PRIVATE KEY-----), the key of the Snowflake user's key pair.");
+      }
+    }
+    if (type.equals("redshift") && out.containsKey("delete_staged_files")
+        && !java.util.Set.of("true", "false").contains(out.get("delete_staged_files"))) {
+      throw new BadRequest("invalid_field", "Field '" + prefix + ".delete_staged_files' must be true or false.");
+    }
     if (out.containsKey("service_account_json")) checkServiceAccount(prefix + ".service_account_json",
         out.get("service_account_json"));
     if ((type.equals("postgres") || type.equals("redshift")) && !out.get("url").startsWith("jdbc:")) {

@@ -41,7 +41,8 @@ public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
 
   /** Destination types whose loader exists in this build. */
-  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "s3", "gcs", "filesystem");
+  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "redshift", "snowflake", "s3", "gcs",
+      "filesystem");
 
   /** Staging store types that exist in this build. */
   public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem", "s3", "gcs");
@@ -243,9 +244,21 @@ public final class DestinationRuntimes {
       case "postgres" -> new weir.loaders.warehouse.postgres.PostgresLoader(d.configValue("url").orElseThrow(),
           d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse("")),
           d.configValue("schema_prefix").orElse(""), staging);
+      case "redshift" -> new weir.loaders.warehouse.redshift.RedshiftLoader(
+          weir.loaders.warehouse.redshift.RedshiftLoader.driver(d.configValue("url").orElseThrow(),
+              d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse(""))),
+          staging, d.configValue("iam_role_arn").orElseThrow(), d.staging().get("region"), "");
+      case "snowflake" -> new weir.loaders.warehouse.snowflake.SnowflakeLoader(
+          weir.loaders.warehouse.snowflake.SnowflakeLoader.driver(d.configValue("account").orElseThrow(),
+              d.configValue("user").orElseThrow(), secrets.open(d.configValue("private_key").orElseThrow()),
+              d.configValue("warehouse").orElseThrow(), d.configValue("database").orElseThrow(),
+              d.configValue("role").orElse(null)),
+          staging, dataDir.resolve("tmp").resolve("snowflake-" + d.id()), "");
       default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
     };
-    int retention = Integer.parseInt(d.staging().getOrDefault("retention_days", "-1"));
+    // Redshift's delete_staged_files=true is retention 0: the files go once loaded.
+    int retention = Integer.parseInt(d.staging().getOrDefault("retention_days",
+        d.configValue("delete_staged_files").map(v -> v.equals("true") ? "0" : "-1").orElse("-1")));
     return new Runtime(staging, FileFormat.NDJSON_GZIP.withMaxFileBytes(maxFileBytes), loader, retention);
   }
 

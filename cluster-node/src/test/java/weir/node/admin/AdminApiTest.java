@@ -224,18 +224,17 @@ class AdminApiTest {
     assertError(badKey, 400, "invalid_field");
     assertThat(badKey.json().at("/error/message").asText()).contains("config.service_account_json");
 
-    Map<String, String> validConfigs = Map.of(
-        "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
-            + "\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
-        "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":\"k\",\"warehouse\":\"w\",\"database\":\"d\"}",
-        "bigquery", "{\"project_id\":\"p\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT)
-            + "}");
-    for (Map.Entry<String, String> e : validConfigs.entrySet()) {
-      Reply r = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"" + e.getKey()
-          + "\",\"config\":" + e.getValue() + "}");
-      assertError(r, 400, "destination_type_not_available");
-    }
+    Reply bigquery = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"bigquery\",\"config\":"
+        + "{\"project_id\":\"p\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}}");
+    assertError(bigquery, 400, "destination_type_not_available");
+    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"snowflake\",\"config\":{"
+        + "\"account\":\"a\",\"user\":\"u\",\"private_key\":\"not a key\",\"warehouse\":\"w\",\"database\":\"d\"}}"),
+        400, "invalid_field");
     Map<String, String> storage = Map.of(
+        "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
+            + "\"delete_staged_files\":\"true\",\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
+        "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":" + Json.MAPPER.writeValueAsString(rsaKeyPem())
+            + ",\"warehouse\":\"w\",\"database\":\"d\"}",
         "s3", "{\"bucket\":\"b\",\"region\":\"us-east-1\",\"format\":\"parquet\"}",
         "gcs", "{\"bucket\":\"b\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}",
         "filesystem", "{\"path\":\"/tmp/lake\",\"format\":\"ndjson\",\"compression\":\"none\"}");
@@ -245,6 +244,14 @@ class AdminApiTest {
       assertThat(r.status()).as(e.getKey() + ": " + r.text()).isEqualTo(201);
       assertThat(r.text()).doesNotContain("BEGIN PRIVATE KEY");
     }
+  }
+
+  /** A real RSA private key in PKCS#8 PEM form (the shape Snowflake key-pair authentication takes). */
+  static String rsaKeyPem() throws Exception {
+    java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+    g.initialize(2048);
+    return "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder().encodeToString(
+        g.generateKeyPair().getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
   }
 
   /** The shape of a Google service account key (the key itself is not a real one). */

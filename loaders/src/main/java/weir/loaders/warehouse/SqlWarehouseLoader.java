@@ -79,29 +79,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
    */
   protected final long mergeRounds(Statement s, String insertTarget, String existing, TableSpec spec, String names)
       throws SQLException {
-    int rounds;
-    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM _weir_merge")) {
-      rs.next();
-      rounds = rs.getInt(1);
-    }
-    String order = ident(spec.orderColumn());
-    String newer = "excluded." + order + " >= " + existing + "." + order;
-    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
-      String n = ident(col.name());
-      String mine = existing + "." + n;
-      String theirs = "excluded." + n;
-      String expr = switch (col.merge()) {
-        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + theirs + ", " + mine + ") ELSE coalesce(" + mine
-            + ", " + theirs + ") END";
-        case JSON_PATCH -> "CASE WHEN " + newer + " THEN " + jsonMerge(mine, theirs) + " ELSE "
-            + jsonMerge(theirs, mine) + " END";
-        case MIN -> "least(" + mine + ", " + theirs + ")";
-        case MAX -> "greatest(" + mine + ", " + theirs + ")";
-        case KEY -> throw new IllegalStateException();
-      };
-      return n + " = " + expr;
-    }).collect(Collectors.joining(", "));
-    if (spec.loadedAt()) updates += ", loaded_at = now()";
+    int rounds = mergeRankCount(s, "_weir_merge");
+    String updates = mergeUpdates(spec, existing, "excluded", "now()");
     long total = 0;
     for (int round = 1; round <= rounds; round++) {
       total += s.executeUpdate("INSERT INTO " + insertTarget + " (" + names + ") SELECT " + names
@@ -111,16 +90,74 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     return total;
   }
 
+  /**
+   * Merge mode for warehouses with a SQL {@code MERGE} statement (Redshift, Snowflake): the same rounds as
+   * {@link #mergeRounds}, from {@code source} (rows with a {@code _weir_rank} per key), one {@code MERGE} per rank.
+   */
+  protected final long mergeStatementRounds(Statement s, String target, String source, TableSpec spec,
+      List<String> columns, String now) throws SQLException {
+    int rounds = mergeRankCount(s, source);
+    String key = ident(spec.keyColumn());
+    String names = columns.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
+    String values = columns.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
+    String updates = mergeUpdates(spec, "t", "s", now);
+    long total = 0;
+    for (int round = 1; round <= rounds; round++) {
+      total += s.executeUpdate("MERGE INTO " + target + " AS t USING (SELECT " + names + " FROM " + source
+          + " WHERE _weir_rank = " + round + ") AS s ON t." + key + " = s." + key + " WHEN MATCHED THEN UPDATE SET "
+          + updates + " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + values + ")");
+    }
+    return total;
+  }
+
+  private static int mergeRankCount(Statement s, String table) throws SQLException {
+    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM " + table)) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  /**
+   * {@code col = expr, ...} for every non-key column by its {@link TableSpec.Merge} rule, where {@code mine}
+   * names the existing row and {@code theirs} the incoming one.
+   */
+  private String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
+    String order = ident(spec.orderColumn());
+    String newer = theirs + "." + order + " >= " + mine + "." + order;
+    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
+      String n = ident(col.name());
+      String a = mine + "." + n;
+      String b = theirs + "." + n;
+      String expr = switch (col.merge()) {
+        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + b + ", " + a + ") ELSE coalesce(" + a + ", " + b
+            + ") END";
+        case JSON_PATCH -> "CASE WHEN " + newer + " THEN " + jsonMerge(a, b) + " ELSE " + jsonMerge(b, a) + " END";
+        // coalesce both sides: least/greatest of a NULL is NULL in some warehouses (Snowflake).
+        case MIN -> "least(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
+        case MAX -> "greatest(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
+        case KEY -> throw new IllegalStateException();
+      };
+      return n + " = " + expr;
+    }).collect(Collectors.joining(", "));
+    if (spec.loadedAt()) updates += ", loaded_at = " + now;
+    return updates;
+  }
+
+  /** A timestamp-with-time-zone literal of {@code text} ("2026-11-21 00:00:00+00") in this dialect. */
+  protected String timestampLiteral(String text) {
+    return "TIMESTAMPTZ " + literal(text);
+  }
+
   /** What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null: unbounded). */
   protected record Period(String column, LocalDate from, LocalDate to) {
     boolean whole() {
       return from == null && to == null;
     }
 
-    String where() {
+    String where(java.util.function.UnaryOperator<String> timestamp) {
       List<String> terms = new ArrayList<>();
-      if (from != null) terms.add(ident(column) + " >= TIMESTAMPTZ '" + from + " 00:00:00+00'");
-      if (to != null) terms.add(ident(column) + " < TIMESTAMPTZ '" + to.plusDays(1) + " 00:00:00+00'");
+      if (from != null) terms.add(ident(column) + " >= " + timestamp.apply(from + " 00:00:00+00"));
+      if (to != null) terms.add(ident(column) + " < " + timestamp.apply(to.plusDays(1) + " 00:00:00+00"));
       return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
     }
   }
@@ -161,7 +198,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
           s.execute(createTable(schema, spec));
           boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
           if (hasColumn) {
-            s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where());
+            s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where(this::timestampLiteral));
           } else if (reload.whole()) {
             s.execute("DELETE FROM " + schema + "." + ident(spec.name()));
           }

@@ -1,0 +1,233 @@
+package weir.loaders.warehouse;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
+import weir.protocol.ColumnType;
+import weir.protocol.TableSpec;
+
+/**
+ * The load of cloud warehouses whose bulk path is "copy files into a typed table, then SQL" and whose upsert
+ * is a {@code MERGE} statement (Redshift, Snowflake). Per table: add or widen dynamic columns (found by
+ * reading the staged files), create the temporary {@code _weir_stage} table with the target's columns, copy
+ * the files into it (the dialect's bulk path), rank its rows per key into {@code _weir_src}, then by mode:
+ * append the first row of each new key ({@code NOT EXISTS}), drop the covered UTC days and append (period),
+ * build a new table and swap it in (replace), or {@code MERGE} rank by rank (merge).
+ */
+public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
+  private static final Logger log = LoggerFactory.getLogger(StageAndMergeLoader.class);
+  protected static final String STAGE = "_weir_stage";
+  protected static final String SOURCE = "_weir_src";
+
+  /** Opens connections (the driver in production; a recording connection in the contract tests). */
+  @FunctionalInterface
+  public interface Connector {
+    Connection connect() throws SQLException;
+  }
+
+  protected final StagingStore staging;
+  private final Connector connector;
+
+  protected StageAndMergeLoader(Connector connector, StagingStore staging) {
+    this.connector = connector;
+    this.staging = staging;
+  }
+
+  @Override
+  protected final Connection open() throws SQLException {
+    return connector.connect();
+  }
+
+  /** The SQL type of a column type. */
+  protected abstract String sqlType(ColumnType type);
+
+  /** The column type of a type name from {@code information_schema.columns.data_type}. */
+  protected abstract ColumnType columnType(String dataType);
+
+  /** {@code CREATE TEMP TABLE name (columns)} in this dialect. */
+  protected abstract String createTempTable(String name, String columns);
+
+  /** {@code CREATE TEMP TABLE name AS select} in this dialect. */
+  protected abstract String createTempTableAs(String name, String select);
+
+  /** Copies the staged files into {@link #STAGE}, whose columns are {@code columns} (name → type). */
+  protected abstract void copyIntoStage(Statement s, Map<String, ColumnType> columns, List<StagedFile> files)
+      throws SQLException, IOException;
+
+  /** The statements that make {@code fresh} (same schema) the table {@code name}, dropping the old one. */
+  protected abstract List<String> swap(String schema, String fresh, String name);
+
+  /** {@code CREATE TABLE fresh} with the columns of {@code target}. */
+  protected abstract String createTableLike(String fresh, String target);
+
+  /** The current time in this dialect. */
+  protected abstract String now();
+
+  /** The UTC date of a timestamp expression (sessions run in UTC). */
+  protected String utcDate(String expr) {
+    return "CAST(" + expr + " AS DATE)";
+  }
+
+  /** Extra DDL after a created table's column list (distribution, sort or cluster keys). */
+  protected String tableOptions(TableSpec spec) {
+    return "";
+  }
+
+  @Override
+  protected String createTable(String schema, TableSpec spec) {
+    String cols = spec.columns().stream().map(col -> ident(col.name()) + " " + sqlType(col.type()))
+        .collect(Collectors.joining(", "));
+    if (spec.loadedAt()) cols += ", loaded_at " + sqlType(ColumnType.TIMESTAMP) + " DEFAULT " + now();
+    return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ", PRIMARY KEY ("
+        + ident(spec.keyColumn()) + "))" + tableOptions(spec);
+  }
+
+  @Override
+  protected final long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
+    String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> columns = new LinkedHashMap<>();
+    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
+    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec, files));
+    List<String> names = List.copyOf(columns.keySet());
+    String list = names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
+    String key = ident(spec.keyColumn());
+    String order = ident(spec.orderColumn() != null ? spec.orderColumn() : spec.keyColumn());
+
+    s.execute("DROP TABLE IF EXISTS " + STAGE);
+    s.execute(createTempTable(STAGE, columns.entrySet().stream()
+        .map(e -> ident(e.getKey()) + " " + sqlType(e.getValue())).collect(Collectors.joining(", "))));
+    copyIntoStage(s, columns, files);
+    s.execute("DROP TABLE IF EXISTS " + SOURCE);
+    s.execute(createTempTableAs(SOURCE, "SELECT " + list + ", ROW_NUMBER() OVER (PARTITION BY " + key + " ORDER BY "
+        + order + ") AS _weir_rank FROM " + STAGE + " WHERE " + key + " IS NOT NULL"));
+    String firstOfEachKey = "SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1";
+    switch (spec.mode()) {
+      case APPEND -> {
+        return s.executeUpdate(appendNew(target, list, key));
+      }
+      case PERIOD -> {
+        String period = ident(spec.orderColumn());
+        s.execute("DELETE FROM " + target + " WHERE " + utcDate(period) + " IN (SELECT DISTINCT " + utcDate(period)
+            + " FROM " + SOURCE + ")");
+        return s.executeUpdate(appendNew(target, list, key));
+      }
+      case REPLACE -> {
+        String freshName = spec.name() + "__weir_new";
+        String fresh = schema + "." + ident(freshName);
+        s.execute("DROP TABLE IF EXISTS " + fresh);
+        s.execute(createTableLike(fresh, target));
+        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + list + ") " + firstOfEachKey);
+        for (String sql : swap(schema, freshName, spec.name())) s.execute(sql);
+        return n;
+      }
+      case MERGE -> {
+        return mergeStatementRounds(s, target, SOURCE, spec, names, now());
+      }
+      default -> throw new IllegalStateException("unknown mode " + spec.mode());
+    }
+  }
+
+  private static String appendNew(String target, String list, String key) {
+    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + SOURCE + " AS s WHERE s._weir_rank = 1"
+        + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = s." + key + ")";
+  }
+
+  /**
+   * Dynamic columns: the top-level keys of the staged rows beyond the declared columns (read from the files),
+   * typed by {@link ColumnEvolution}; new ones are added, conflicting ones widened (a new column of the wide
+   * type, filled, swapped in by rename: these warehouses cannot change a column's type in place).
+   */
+  private Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
+    Set<String> declared = new java.util.HashSet<>();
+    spec.columns().forEach(col -> declared.add(col.name()));
+    declared.add("loaded_at");
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = scanKeys(files, declared);
+    Map<String, ColumnType> existing = new HashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
+        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
+      while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
+    }
+    String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
+      String col = e.getKey();
+      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
+      ColumnType current = existing.get(col);
+      if (current == null) {
+        s.execute("ALTER TABLE " + target + " ADD COLUMN " + ident(col) + " " + sqlType(incoming));
+        out.put(col, incoming);
+        continue;
+      }
+      ColumnType wanted = ColumnEvolution.widen(current, incoming);
+      if (wanted != current) {
+        String tmp = ident(col + "__weir_wide");
+        s.execute("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(wanted));
+        s.execute("UPDATE " + target + " SET " + tmp + " = CAST(" + ident(col) + " AS " + sqlType(wanted) + ")");
+        s.execute("ALTER TABLE " + target + " DROP COLUMN " + ident(col));
+        s.execute("ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(col));
+        log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
+      }
+      out.put(col, wanted);
+    }
+    return out;
+  }
+
+  /** The kinds of JSON values of each top-level key (warehouse-safe names only) in the staged files. */
+  private Map<String, Set<ColumnEvolution.JsonKind>> scanKeys(List<StagedFile> files, Set<String> skip)
+      throws IOException {
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = new TreeMap<>();
+    JsonFactory json = new JsonFactory();
+    for (StagedFile f : files) {
+      try (InputStream in = new GZIPInputStream(new BufferedInputStream(staging.open(f.key()), 1 << 16), 1 << 16);
+          JsonParser p = json.createParser(in)) {
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String k = p.currentName();
+            JsonToken v = p.nextToken();
+            if (!skip.contains(k) && k.matches("[a-z_][a-z0-9_]*")) {
+              Set<ColumnEvolution.JsonKind> set = kinds.computeIfAbsent(k, x -> EnumSet.noneOf(ColumnEvolution.JsonKind.class));
+              switch (v) {
+                case VALUE_NULL -> { }
+                case VALUE_NUMBER_INT -> set.add(ColumnEvolution.JsonKind.INTEGER);
+                case VALUE_NUMBER_FLOAT -> set.add(ColumnEvolution.JsonKind.NUMBER);
+                case VALUE_TRUE, VALUE_FALSE -> set.add(ColumnEvolution.JsonKind.BOOLEAN);
+                case VALUE_STRING -> set.add(ColumnEvolution.JsonKind.STRING);
+                default -> set.add(ColumnEvolution.JsonKind.OTHER);
+              }
+            }
+            p.skipChildren();
+          }
+        }
+      }
+    }
+    return kinds;
+  }
+
+  /** Column names in order, for dialects that list them. */
+  protected static List<String> names(Map<String, ColumnType> columns) {
+    return new ArrayList<>(columns.keySet());
+  }
+}

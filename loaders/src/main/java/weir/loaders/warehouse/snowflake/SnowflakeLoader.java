@@ -1,0 +1,184 @@
+package weir.loaders.warehouse.snowflake;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import weir.loaders.staging.LocalFiles;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
+import weir.loaders.warehouse.StageAndMergeLoader;
+import weir.protocol.ColumnType;
+import weir.protocol.TableSpec;
+
+/**
+ * Snowflake: each staged file is {@code PUT} (as is, gzip) into a per-load folder of the user's internal
+ * stage, {@code COPY INTO} a temporary table of the target's columns (JSON columns are {@code VARIANT},
+ * extracted with {@code $1:"column"::TYPE}), the folder removed, then appended without duplicate
+ * {@code event_id}s or merged with {@code MERGE}; replace swaps tables with {@code ALTER TABLE ... SWAP WITH}.
+ * Key-pair authentication (an unencrypted PKCS#8 private key).
+ *
+ * <p>Snowflake has no function that merges two objects: a {@code JSON_PATCH} column (the {@code traits} of
+ * {@code users}) takes the newer object whole instead of merging keys.
+ *
+ * <p>Verified only by contract (recorded SQL, {@code SnowflakeLoaderContractTest}): no Snowflake is reachable here.
+ */
+public final class SnowflakeLoader extends StageAndMergeLoader {
+  private final Path tempDir;
+  private final String schemaPrefix;
+
+  /** @param tempDir where files of a remote staging store are copied before {@code PUT} */
+  public SnowflakeLoader(Connector connector, StagingStore staging, Path tempDir, String schemaPrefix) {
+    super(connector, staging);
+    this.tempDir = tempDir;
+    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
+  }
+
+  /** Connections through the Snowflake JDBC driver with key-pair authentication. */
+  public static Connector driver(String account, String user, String privateKeyPem, String warehouse,
+      String database, String role) {
+    Properties p = new Properties();
+    p.setProperty("user", user);
+    p.put("privateKey", privateKey(privateKeyPem));
+    p.setProperty("warehouse", warehouse);
+    p.setProperty("db", database);
+    if (role != null) p.setProperty("role", role);
+    // JSON results: the Arrow format needs --add-opens on Java 17.
+    p.setProperty("JDBC_QUERY_RESULT_FORMAT", "JSON");
+    String url = "jdbc:snowflake://" + account + ".snowflakecomputing.com/";
+    return () -> DriverManager.getConnection(url, p);
+  }
+
+  /**
+   * An unencrypted PKCS#8 PEM private key ({@code -----BEGIN PRIVATE KEY-----}).
+   *
+   * @throws IllegalArgumentException (without the key in the message) when it is not one
+   */
+  public static PrivateKey privateKey(String pem) {
+    String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
+    try {
+      return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
+    } catch (Exception e) {
+      // Never include the key in the message.
+      throw new IllegalArgumentException("the Snowflake private key is not an unencrypted PKCS#8 RSA key in PEM form");
+    }
+  }
+
+  @Override
+  protected boolean isTransient(SQLException e) {
+    String state = e.getSQLState();
+    if (state == null) return true;
+    return state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("40")
+        || state.startsWith("58") || state.startsWith("XX");
+  }
+
+  @Override
+  protected String describe() {
+    return "Snowflake";
+  }
+
+  @Override
+  protected String schema(String logical) {
+    return ident(schemaPrefix + logical);
+  }
+
+  @Override
+  protected void prepare(Statement s) throws SQLException {
+    s.execute("ALTER SESSION SET TIMEZONE = 'UTC'");
+  }
+
+  @Override
+  protected String sqlType(ColumnType type) {
+    return switch (type) {
+      case STRING -> "VARCHAR";
+      case LONG -> "NUMBER(38,0)";
+      case DOUBLE -> "FLOAT";
+      case BOOLEAN -> "BOOLEAN";
+      case TIMESTAMP -> "TIMESTAMP_TZ";
+      case JSON -> "VARIANT";
+    };
+  }
+
+  @Override
+  protected ColumnType columnType(String dataType) {
+    return switch (dataType) {
+      case "NUMBER" -> ColumnType.LONG;
+      case "FLOAT" -> ColumnType.DOUBLE;
+      case "BOOLEAN" -> ColumnType.BOOLEAN;
+      case "VARIANT", "OBJECT", "ARRAY" -> ColumnType.JSON;
+      case "TIMESTAMP_TZ" -> ColumnType.TIMESTAMP;
+      default -> ColumnType.STRING;
+    };
+  }
+
+  @Override
+  protected String tableOptions(TableSpec spec) {
+    return spec.columns().stream().anyMatch(c -> c.name().equals("timestamp"))
+        ? " CLUSTER BY (TO_DATE(\"timestamp\"))" : "";
+  }
+
+  @Override
+  protected String createTempTable(String name, String columns) {
+    return "CREATE TEMPORARY TABLE " + name + " (" + columns + ")";
+  }
+
+  @Override
+  protected String createTempTableAs(String name, String select) {
+    return "CREATE TEMPORARY TABLE " + name + " AS " + select;
+  }
+
+  @Override
+  protected void copyIntoStage(Statement s, Map<String, ColumnType> columns, List<StagedFile> files)
+      throws SQLException, IOException {
+    String folder = "@~/weir/" + UUID.randomUUID() + "/";
+    try (LocalFiles local = new LocalFiles(staging, tempDir)) {
+      for (StagedFile f : files) {
+        s.execute("PUT " + literal("file://" + local.path(f.key())) + " " + folder
+            + " AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE");
+      }
+    }
+    String names = columns.keySet().stream().map(StageAndMergeLoader::ident).collect(Collectors.joining(", "));
+    String values = columns.entrySet().stream().map(e -> "$1:" + ident(e.getKey())
+        + (e.getValue() == ColumnType.JSON ? "" : "::" + sqlType(e.getValue()))).collect(Collectors.joining(", "));
+    s.execute("COPY INTO " + STAGE + " (" + names + ") FROM (SELECT " + values + " FROM " + folder
+        + ") FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT");
+    s.execute("REMOVE " + folder);
+  }
+
+  @Override
+  protected List<String> swap(String schema, String fresh, String name) {
+    return List.of("ALTER TABLE " + schema + "." + ident(fresh) + " SWAP WITH " + schema + "." + ident(name),
+        "DROP TABLE " + schema + "." + ident(fresh));
+  }
+
+  @Override
+  protected String createTableLike(String fresh, String target) {
+    return "CREATE TABLE " + fresh + " LIKE " + target;
+  }
+
+  @Override
+  protected String now() {
+    return "CURRENT_TIMESTAMP()";
+  }
+
+  /** No object merge in Snowflake SQL: the newer object wins whole. */
+  @Override
+  protected String jsonMerge(String base, String patch) {
+    return "coalesce(" + patch + ", " + base + ")";
+  }
+
+  @Override
+  protected String timestampLiteral(String text) {
+    return "TO_TIMESTAMP_TZ(" + literal(text.replace("+00", " +00:00")) + ", 'YYYY-MM-DD HH24:MI:SS TZH:TZM')";
+  }
+}

@@ -1,0 +1,22 @@
+package weir.loaders.warehouse.contract;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import weir.loaders.warehouse.redshift.RedshiftLoader;
+
+/**
+ * Redshift by contract: the exact SQL the loader sends, compared with the reviewed expectation
+ * {@code contracts/redshift.sql}. No Redshift is reachable here; this is the only verification.
+ */
+class RedshiftLoaderContractTest {
+  @Test
+  void sendsTheRecordedSql(@TempDir Path root) throws Exception {
+    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql,
+        Map.of("revenue", "bigint", "coupon", "character varying")));
+    RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
+        "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
+    WarehouseContract.check("redshift", loader, db, root);
+  }
+}

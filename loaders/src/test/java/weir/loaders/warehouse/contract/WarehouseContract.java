@@ -1,0 +1,110 @@
+package weir.loaders.warehouse.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import weir.loaders.staging.BatchFileWriter;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
+import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.warehouse.WarehouseLoader;
+import weir.protocol.ColumnType;
+import weir.protocol.StagedRow;
+import weir.protocol.TableSpec;
+import weir.protocol.event.EventTables;
+
+/**
+ * The loads every contract test runs (append with new and widened dynamic columns, merge, replace, period,
+ * a period reload) and the comparison with the recorded expectation in {@code src/test/resources/contracts/}.
+ * Run with {@code -Dweir.contracts.record=true} to rewrite the expectations after a reviewed change.
+ */
+public final class WarehouseContract {
+  private WarehouseContract() {}
+
+  /** A filesystem store whose files are described as S3 objects (Redshift copies from s3:// URIs). */
+  public static StagingStore s3Described(Path root) {
+    FilesystemStagingStore fs = new FilesystemStagingStore(root);
+    return new StagingStore() {
+      public StagedOutput create(String key) throws IOException { return fs.create(key); }
+      public List<String> list(String prefix) throws IOException { return fs.list(prefix); }
+      public InputStream open(String key) throws IOException { return fs.open(key); }
+      public Optional<Path> localPath(String key) { return fs.localPath(key); }
+      public void delete(String key) throws IOException { fs.delete(key); }
+      public String describe(String key) { return "s3://weir-staging/weir/" + key; }
+    };
+  }
+
+  /** What the recording database answers: existing columns of order_completed, two ranks for merges. */
+  public static List<List<Object>> answers(String sql, Map<String, String> orderCompletedColumns) {
+    if (sql.contains("information_schema.columns") && sql.contains("'order_completed'")) {
+      return orderCompletedColumns.entrySet().stream().map(e -> List.<Object>of(e.getKey(), e.getValue())).toList();
+    }
+    if (sql.contains("max(_weir_rank)")) return List.of(List.of(2));
+    return null;
+  }
+
+  static StagedRow row(String table, String id, String json) {
+    return new StagedRow(table, id, Instant.parse("2026-11-21T10:00:00Z").toEpochMilli(), json);
+  }
+
+  static final TableSpec SNAPSHOT = TableSpec.replaced("plans", List.of(new TableSpec.Column("id", ColumnType.STRING),
+      new TableSpec.Column("price", ColumnType.DOUBLE)), "id");
+  static final TableSpec DAILY = TableSpec.periods("daily", List.of(new TableSpec.Column("id", ColumnType.STRING),
+      new TableSpec.Column("day", ColumnType.TIMESTAMP), new TableSpec.Column("n", ColumnType.LONG)), "id", "day");
+
+  static TableSpec spec(String table) {
+    return switch (table) {
+      case "plans" -> SNAPSHOT;
+      case "daily" -> DAILY;
+      default -> EventTables.specFor(table);
+    };
+  }
+
+  /** Runs the contract's loads through {@code loader} (recording into {@code db}) and checks the SQL. */
+  public static void check(String name, WarehouseLoader loader, RecordingDatabase db, Path root) throws Exception {
+    BatchFileWriter writer = new BatchFileWriter(s3Described(root));
+    String track = "{\"event_id\":\"e1\",\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
+        + "\"user_id\":\"u1\",\"timestamp\":\"2026-11-21T10:00:00Z\",\"received_at\":\"2026-11-21T10:00:01Z\","
+        + "\"context\":{\"ip\":\"10.0.0.1\"},\"properties\":{\"revenue\":9.5,\"coupon\":\"X\"},\"traits\":{},"
+        + "\"connection_id\":\"c1\"";
+    List<StagedFile> events = writer.write("c1", "c1-0-00000001", List.of(
+        row("tracks", "e1", track + "}"),
+        row("order_completed", "e1", track + ",\"revenue\":9.5,\"coupon\":\"X\",\"items\":3}"),
+        row("users", "e2", "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"anonymous_id\":\"a1\",\"traits\":{\"plan\":\"pro\"},"
+            + "\"first_seen\":\"2026-11-21T10:00:00Z\",\"last_seen\":\"2026-11-21T10:00:00Z\"}")));
+    List<StagedFile> other = writer.write("c1", "c1-0-00000002", List.of(
+        row("plans", "p1", "{\"id\":\"p1\",\"price\":10.0}"),
+        row("daily", "d1", "{\"id\":\"d1\",\"day\":\"2026-11-21T00:00:00Z\",\"n\":4}")));
+
+    db.statements.add("-- load: append (tracks, order_completed with a new and a widened column), merge (users)");
+    loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles("c1-0-00000001", events))));
+    db.statements.add("-- load: replace (plans), period (daily)");
+    loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles("c1-0-00000002", other))));
+    db.statements.add("-- reload of 2026-11-21 (tracks)");
+    loader.reload(new WarehouseLoader.LoadRequest("app", Map.of("tracks", spec("tracks")), List.of(
+        new WarehouseLoader.StagedBatchFiles("c1-0-00000001", events.stream().filter(f -> f.table().equals("tracks"))
+            .toList()))), "timestamp", LocalDate.parse("2026-11-21"), LocalDate.parse("2026-11-21"));
+
+    String actual = String.join(";\n", db.statements).replace(root.toString(), "<staging>")
+        .replaceAll("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
+        .replaceAll("staged-[0-9]+-", "staged-<n>-") + ";\n";
+    Path expected = Path.of("src/test/resources/contracts/" + name + ".sql");
+    if (Boolean.getBoolean("weir.contracts.record")) Files.writeString(expected, actual, StandardCharsets.UTF_8);
+    assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
+  }
+
+  private static WarehouseLoader.LoadRequest request(List<WarehouseLoader.StagedBatchFiles> batches) {
+    Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
+    batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), spec(f.table()))));
+    return new WarehouseLoader.LoadRequest("app", specs, batches);
+  }
+}
