@@ -167,9 +167,10 @@ final class DestinationConfigs {
             + " private key in PEM form (-----BEGIN PRIVATE KEY-----), the key of the Snowflake user's key pair.");
       }
     }
-    if (type.equals("redshift") && out.containsKey("delete_staged_files")
-        && !java.util.Set.of("true", "false").contains(out.get("delete_staged_files"))) {
-      throw new BadRequest("invalid_field", "Field '" + prefix + ".delete_staged_files' must be true or false.");
+    for (String flag : List.of("delete_staged_files", "streaming_insert")) {
+      if (out.containsKey(flag) && !Set.of("true", "false").contains(out.get(flag))) {
+        throw new BadRequest("invalid_field", "Field '" + prefix + "." + flag + "' must be true or false.");
+      }
     }
     if (out.containsKey("service_account_json")) checkServiceAccount(prefix + ".service_account_json",
         out.get("service_account_json"));

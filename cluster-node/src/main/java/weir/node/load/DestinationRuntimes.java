@@ -41,8 +41,8 @@ public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
 
   /** Destination types whose loader exists in this build. */
-  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "redshift", "snowflake", "s3", "gcs",
-      "filesystem");
+  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "redshift", "snowflake", "bigquery",
+      "s3", "gcs", "filesystem");
 
   /** Staging store types that exist in this build. */
   public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem", "s3", "gcs");
@@ -249,11 +249,22 @@ public final class DestinationRuntimes {
               d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse(""))),
           staging, d.configValue("iam_role_arn").orElseThrow(), d.staging().get("region"), "");
       case "snowflake" -> new weir.loaders.warehouse.snowflake.SnowflakeLoader(
-          weir.loaders.warehouse.snowflake.SnowflakeLoader.driver(d.configValue("account").orElseThrow(),
+          weir.loaders.warehouse.snowflake.SnowflakeLoader.driver(dataDir.resolve("drivers").resolve("snowflake-jdbc.jar"),
+              d.configValue("account").orElseThrow(),
               d.configValue("user").orElseThrow(), secrets.open(d.configValue("private_key").orElseThrow()),
               d.configValue("warehouse").orElseThrow(), d.configValue("database").orElseThrow(),
               d.configValue("role").orElse(null)),
           staging, dataDir.resolve("tmp").resolve("snowflake-" + d.id()), "");
+      case "bigquery" -> {
+        try {
+          yield new weir.loaders.warehouse.bigquery.BigQueryLoader(weir.loaders.warehouse.bigquery.BigQueryLoader.client(
+              d.configValue("project_id").orElseThrow(), secrets.open(d.configValue("service_account_json").orElseThrow())),
+              staging, d.configValue("dataset_prefix").orElse(""),
+              d.configValue("streaming_insert").map("true"::equals).orElse(false));
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException("the BigQuery service account key is not usable: " + e.getMessage(), e);
+        }
+      }
       default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
     };
     // Redshift's delete_staged_files=true is retention 0: the files go once loaded.

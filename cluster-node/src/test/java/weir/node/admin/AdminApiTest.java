@@ -224,13 +224,15 @@ class AdminApiTest {
     assertError(badKey, 400, "invalid_field");
     assertThat(badKey.json().at("/error/message").asText()).contains("config.service_account_json");
 
-    Reply bigquery = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"bigquery\",\"config\":"
-        + "{\"project_id\":\"p\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}}");
-    assertError(bigquery, 400, "destination_type_not_available");
+    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"bigquery\",\"config\":"
+        + "{\"project_id\":\"p\",\"streaming_insert\":\"maybe\",\"service_account_json\":"
+        + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}}"), 400, "invalid_field");
     assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"snowflake\",\"config\":{"
         + "\"account\":\"a\",\"user\":\"u\",\"private_key\":\"not a key\",\"warehouse\":\"w\",\"database\":\"d\"}}"),
         400, "invalid_field");
     Map<String, String> storage = Map.of(
+        "bigquery", "{\"project_id\":\"p\",\"streaming_insert\":\"true\",\"service_account_json\":"
+            + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}",
         "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
             + "\"delete_staged_files\":\"true\",\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
         "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":" + Json.MAPPER.writeValueAsString(rsaKeyPem())

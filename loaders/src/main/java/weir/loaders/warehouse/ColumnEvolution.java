@@ -33,4 +33,39 @@ public final class ColumnEvolution {
     if (existing == ColumnType.LONG && incoming == ColumnType.DOUBLE) return ColumnType.DOUBLE;
     return ColumnType.STRING;
   }
+
+  /**
+   * The kinds of JSON values of each top-level key of the staged rows (gzip NDJSON), for warehouses that
+   * cannot ask the database: keys in {@code skip} and names that are not warehouse-safe are left out.
+   */
+  public static java.util.Map<String, Set<JsonKind>> scanKeys(weir.loaders.staging.StagingStore staging,
+      java.util.List<weir.loaders.staging.StagedFile> files, Set<String> skip) throws java.io.IOException {
+    java.util.Map<String, Set<JsonKind>> kinds = new java.util.TreeMap<>();
+    com.fasterxml.jackson.core.JsonFactory json = new com.fasterxml.jackson.core.JsonFactory();
+    for (weir.loaders.staging.StagedFile f : files) {
+      try (java.io.InputStream in = new java.util.zip.GZIPInputStream(new java.io.BufferedInputStream(
+          staging.open(f.key()), 1 << 16), 1 << 16);
+          com.fasterxml.jackson.core.JsonParser p = json.createParser(in)) {
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+          while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String k = p.currentName();
+            com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+            if (!skip.contains(k) && k.matches("[a-z_][a-z0-9_]*")) {
+              Set<JsonKind> set = kinds.computeIfAbsent(k, x -> java.util.EnumSet.noneOf(JsonKind.class));
+              switch (v) {
+                case VALUE_NULL -> { }
+                case VALUE_NUMBER_INT -> set.add(JsonKind.INTEGER);
+                case VALUE_NUMBER_FLOAT -> set.add(JsonKind.NUMBER);
+                case VALUE_TRUE, VALUE_FALSE -> set.add(JsonKind.BOOLEAN);
+                case VALUE_STRING -> set.add(JsonKind.STRING);
+                default -> set.add(JsonKind.OTHER);
+              }
+            }
+            p.skipChildren();
+          }
+        }
+      }
+    }
+    return kinds;
+  }
 }

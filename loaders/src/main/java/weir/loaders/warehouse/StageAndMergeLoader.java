@@ -1,25 +1,17 @@
 package weir.loaders.warehouse;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.stream.Collectors;
-import java.util.zip.GZIPInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
@@ -164,7 +156,7 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     Set<String> declared = new java.util.HashSet<>();
     spec.columns().forEach(col -> declared.add(col.name()));
     declared.add("loaded_at");
-    Map<String, Set<ColumnEvolution.JsonKind>> kinds = scanKeys(files, declared);
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = ColumnEvolution.scanKeys(staging, files, declared);
     Map<String, ColumnType> existing = new HashMap<>();
     try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
         + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
@@ -193,37 +185,6 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
       out.put(col, wanted);
     }
     return out;
-  }
-
-  /** The kinds of JSON values of each top-level key (warehouse-safe names only) in the staged files. */
-  private Map<String, Set<ColumnEvolution.JsonKind>> scanKeys(List<StagedFile> files, Set<String> skip)
-      throws IOException {
-    Map<String, Set<ColumnEvolution.JsonKind>> kinds = new TreeMap<>();
-    JsonFactory json = new JsonFactory();
-    for (StagedFile f : files) {
-      try (InputStream in = new GZIPInputStream(new BufferedInputStream(staging.open(f.key()), 1 << 16), 1 << 16);
-          JsonParser p = json.createParser(in)) {
-        while (p.nextToken() == JsonToken.START_OBJECT) {
-          while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String k = p.currentName();
-            JsonToken v = p.nextToken();
-            if (!skip.contains(k) && k.matches("[a-z_][a-z0-9_]*")) {
-              Set<ColumnEvolution.JsonKind> set = kinds.computeIfAbsent(k, x -> EnumSet.noneOf(ColumnEvolution.JsonKind.class));
-              switch (v) {
-                case VALUE_NULL -> { }
-                case VALUE_NUMBER_INT -> set.add(ColumnEvolution.JsonKind.INTEGER);
-                case VALUE_NUMBER_FLOAT -> set.add(ColumnEvolution.JsonKind.NUMBER);
-                case VALUE_TRUE, VALUE_FALSE -> set.add(ColumnEvolution.JsonKind.BOOLEAN);
-                case VALUE_STRING -> set.add(ColumnEvolution.JsonKind.STRING);
-                default -> set.add(ColumnEvolution.JsonKind.OTHER);
-              }
-            }
-            p.skipChildren();
-          }
-        }
-      }
-    }
-    return kinds;
   }
 
   /** Column names in order, for dialects that list them. */

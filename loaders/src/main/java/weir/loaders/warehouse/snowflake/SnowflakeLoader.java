@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.spec.PKCS8EncodedKeySpec;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Base64;
@@ -44,8 +43,13 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
   }
 
-  /** Connections through the Snowflake JDBC driver with key-pair authentication. */
-  public static Connector driver(String account, String user, String privateKeyPem, String warehouse,
+  /**
+   * Connections through the Snowflake JDBC driver with key-pair authentication. The driver is not bundled:
+   * its fat jar carries its own conscrypt and netty native libraries under the same resource names as Google's
+   * clients', and loading the wrong one aborts the JVM (JNI {@code RegisterNatives} failure). It is loaded from
+   * {@code driverJar} in a class loader of its own that does not see the node's classpath.
+   */
+  public static Connector driver(Path driverJar, String account, String user, String privateKeyPem, String warehouse,
       String database, String role) {
     Properties p = new Properties();
     p.setProperty("user", user);
@@ -56,7 +60,29 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     // JSON results: the Arrow format needs --add-opens on Java 17.
     p.setProperty("JDBC_QUERY_RESULT_FORMAT", "JSON");
     String url = "jdbc:snowflake://" + account + ".snowflakecomputing.com/";
-    return () -> DriverManager.getConnection(url, p);
+    java.sql.Driver[] driver = new java.sql.Driver[1];
+    return () -> {
+      synchronized (driver) {
+        if (driver[0] == null) driver[0] = isolatedDriver(driverJar);
+      }
+      return driver[0].connect(url, p);
+    };
+  }
+
+  private static java.sql.Driver isolatedDriver(Path jar) throws SQLException {
+    if (!java.nio.file.Files.isRegularFile(jar)) {
+      // SQLState 08001: a retry succeeds once the driver is installed.
+      throw new SQLException("The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at " + jar
+          + " (it is not bundled with Weir)", "08001");
+    }
+    try {
+      ClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+          ClassLoader.getPlatformClassLoader());
+      return (java.sql.Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
+          .getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | java.net.MalformedURLException e) {
+      throw new SQLException("The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
+    }
   }
 
   /**

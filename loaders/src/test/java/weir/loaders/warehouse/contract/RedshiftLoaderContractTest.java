@@ -17,6 +17,6 @@ class RedshiftLoaderContractTest {
         Map.of("revenue", "bigint", "coupon", "character varying")));
     RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
         "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
-    WarehouseContract.check("redshift", loader, db, root);
+    WarehouseContract.check("redshift.sql", loader, db.statements, root);
   }
 }

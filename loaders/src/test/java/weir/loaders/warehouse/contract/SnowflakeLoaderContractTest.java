@@ -17,6 +17,6 @@ class SnowflakeLoaderContractTest {
         Map.of("revenue", "NUMBER", "coupon", "TEXT")));
     SnowflakeLoader loader = new SnowflakeLoader(db::connect, WarehouseContract.s3Described(root),
         root.resolve("tmp"), "");
-    WarehouseContract.check("snowflake", loader, db, root);
+    WarehouseContract.check("snowflake.sql", loader, db.statements, root);
   }
 }
