@@ -164,6 +164,8 @@ public final class LoadCoordinator
   private final ActorContext<Command> ctx;
   private final String destinationId;
   private final LoadSettings settings;
+  /** Connections whose last load took only the first max-batches-per-load batches of a backlog. */
+  private final java.util.Set<String> catchingUp = new java.util.HashSet<>();
   private final Function<String, Optional<Connection>> connections;
   private final BatchLoader loader;
   private final Supplier<Optional<Destination>> destination;
@@ -269,7 +271,12 @@ public final class LoadCoordinator
           loadingConnection = null;
           failures++;
           metrics.increment("weir_retries_total", 1, "stage", "load");
+          // Exponential backoff, but never waiting longer than the connection's sync interval: a warehouse that
+          // comes back is caught up within one sync interval, as users expect from the schedule.
           Duration delay = settings.retry().delay(failures);
+          Duration interval = connections.apply(cmd.connectionId())
+              .map(c -> Duration.ofSeconds(c.syncIntervalSeconds())).orElse(delay);
+          if (interval.compareTo(delay) < 0) delay = interval;
           retryAtMillis = System.currentTimeMillis() + delay.toMillis();
           if (cmd.permanent()) {
             pausedWith = destination.get();
@@ -337,7 +344,8 @@ public final class LoadCoordinator
   }
 
   private boolean loadDue(State state, Connection c, long now) {
-    return syncAllRequested || syncRequested.containsKey(c.id()) || now >= nextSyncAt(state, c);
+    return syncAllRequested || syncRequested.containsKey(c.id()) || catchingUp.contains(c.id())
+        || now >= nextSyncAt(state, c);
   }
 
   private long nextSyncAt(State state, Connection c) {
@@ -354,6 +362,10 @@ public final class LoadCoordinator
     List<StagedBatch> batches = state.pendingOf(connection.id());
     if (batches.size() > settings.maxBatchesPerLoad()) {
       batches = batches.subList(0, settings.maxBatchesPerLoad());
+      // A backlog (after an outage): the next load follows this one at once, not a sync interval later.
+      catchingUp.add(connection.id());
+    } else {
+      catchingUp.remove(connection.id());
     }
     loadingConnection = connection.id();
     loadStartedNanos = System.nanoTime();

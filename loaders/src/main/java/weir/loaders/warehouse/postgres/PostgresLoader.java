@@ -235,8 +235,18 @@ public final class PostgresLoader extends SqlWarehouseLoader {
     String cols = spec.columns().stream().map(col -> ident(col.name()) + " " + sqlType(col.type()))
         .collect(Collectors.joining(", "));
     if (spec.loadedAt()) cols += ", loaded_at timestamptz DEFAULT now()";
-    return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ", PRIMARY KEY ("
+    String table = "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ", PRIMARY KEY ("
         + ident(spec.keyColumn()) + "))";
+    // Not partitioned by day: a partitioned table's unique keys must include the partition column, so
+    // event_id could no longer be deduplicated across days (a retried event whose corrected timestamp moved
+    // would load twice). A BRIN index on the event time serves time-range queries and period reloads instead.
+    String time = spec.columns().stream().map(TableSpec.Column::name)
+        .filter(n -> n.equals("timestamp") || n.equals("received_at")).findFirst().orElse(null);
+    // Replace builds a copy LIKE the table INCLUDING INDEXES: a named index there would multiply.
+    if (time == null || spec.mode() == TableSpec.Mode.REPLACE) return table;
+    String index = spec.name().length() > 50 ? spec.name().substring(0, 50) : spec.name();
+    return table + "; CREATE INDEX IF NOT EXISTS " + ident(index + "_" + time + "_brin") + " ON " + schema + "."
+        + ident(spec.name()) + " USING brin (" + ident(time) + ")";
   }
 
   static String sqlType(ColumnType type) {
