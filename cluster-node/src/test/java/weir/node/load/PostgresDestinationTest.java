@@ -75,6 +75,17 @@ class PostgresDestinationTest {
         + "\"destination_id\":\"" + destId + "\",\"batch_interval_seconds\":1}");
     JsonNode seg = admin("POST", "/v1/admin/connections", "{\"name\":\"App\",\"kind\":\"segment\","
         + "\"destination_id\":\"" + destId + "\",\"batch_interval_seconds\":1}");
+    JsonNode plow = admin("POST", "/v1/admin/connections", "{\"name\":\"Site\",\"kind\":\"snowplow\","
+        + "\"destination_id\":\"" + destId + "\",\"app_id\":\"pg-site\",\"batch_interval_seconds\":1}");
+    String tp2 = "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4\",\"data\":["
+        + "{\"e\":\"pv\",\"aid\":\"pg-site\",\"eid\":\"pv-1\",\"url\":\"https://shop.example/\",\"page\":\"Home\","
+        + "\"duid\":\"d1\",\"dtm\":\"1795255200000\",\"stm\":\"1795255200100\"},"
+        + "{\"e\":\"se\",\"aid\":\"pg-site\",\"eid\":\"se-1\",\"se_ca\":\"cart\",\"se_ac\":\"Add To Cart\","
+        + "\"se_va\":\"2\",\"duid\":\"d1\"}]}";
+    assertThat(post("http://127.0.0.1:" + node.ingestPort() + "/com.snowplowanalytics.snowplow/tp2", tp2, null))
+        .isEqualTo(200);
+    assertThat(post("http://127.0.0.1:" + node.ingestPort() + "/com.snowplowanalytics.snowplow/tp2", tp2, null))
+        .as("a tracker retry").isEqualTo(200);
     String hookUrl = hook.at("/urls/webhook").asText();
     for (int i = 0; i < 20; i++) {
       String body = "[{\"order\":" + i + ",\"total\":" + (i * 1.5) + "},{\"order\":" + (i + 100) + "}]";
@@ -91,9 +102,11 @@ class PostgresDestinationTest {
     while (true) {
       admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
       admin("POST", "/v1/admin/connections/" + seg.get("id").asText() + "/sync", null);
+      admin("POST", "/v1/admin/connections/" + plow.get("id").asText() + "/sync", null);
       try {
         if (count("SELECT count(*) FROM weir_orders.events") == 40 && count("SELECT count(*) FROM weir_app.users") == 1
-            && count("SELECT count(*) FROM weir_app.order_completed") == 1) {
+            && count("SELECT count(*) FROM weir_app.order_completed") == 1
+            && count("SELECT count(*) FROM weir_site.pages") == 1 && count("SELECT count(*) FROM weir_site.add_to_cart") == 1) {
           break;
         }
       } catch (java.sql.SQLException notYet) {
@@ -105,6 +118,9 @@ class PostgresDestinationTest {
     assertThat(count("SELECT count(DISTINCT data->>'order') FROM weir_orders.events")).isEqualTo(40);
     assertThat(count("SELECT count(*) FROM weir_app.tracks")).isEqualTo(1);
     assertThat(count("SELECT round(revenue * 10) FROM weir_app.order_completed")).isEqualTo(95);
+    assertThat(count("SELECT count(*) FROM weir_site.tracks")).as("the snowplow retry is deduplicated").isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM weir_site.pages WHERE context->'page'->>'url' = 'https://shop.example/'"))
+        .isEqualTo(1);
   }
 
   @Test
