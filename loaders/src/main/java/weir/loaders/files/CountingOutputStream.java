@@ -4,15 +4,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /** Counts the bytes written through it; {@link #close()} does not close the underlying stream. */
-final class CountingOutputStream extends OutputStream {
+public final class CountingOutputStream extends OutputStream {
   private final OutputStream out;
   private long count;
 
-  CountingOutputStream(OutputStream out) {
+  public CountingOutputStream(OutputStream out) {
     this.out = out;
   }
 
-  long count() {
+  public long count() {
     return count;
   }
 

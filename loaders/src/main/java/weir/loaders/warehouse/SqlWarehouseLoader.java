@@ -48,6 +48,17 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   /** Whether a retry of a load that failed with {@code e} may succeed. */
   protected abstract boolean isTransient(SQLException e);
 
+  /**
+   * The SQLSTATE classes worth retrying in every SQL warehouse: no state (a driver or network failure),
+   * connection (08), resources (53), operator intervention and shutdown (57), transaction rollback,
+   * serialization and deadlock (40), system errors (58). Credentials (28), permissions and syntax (42) and
+   * missing objects are not.
+   */
+  protected static boolean transientSqlState(String state) {
+    return state == null || state.startsWith("08") || state.startsWith("53") || state.startsWith("57")
+        || state.startsWith("40") || state.startsWith("58");
+  }
+
   /** The warehouse in messages, e.g. "PostgreSQL" (never credentials). */
   protected abstract String describe();
 

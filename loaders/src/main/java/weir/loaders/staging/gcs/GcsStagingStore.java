@@ -88,30 +88,13 @@ public final class GcsStagingStore implements StagingStore {
         // Closing finalizes the object: only complete() does that.
       }
     }), 1 << 18);
+    weir.loaders.files.CountingOutputStream counting = new weir.loaders.files.CountingOutputStream(stream);
     return new StagedOutput() {
       private boolean done;
-      private long size;
 
       @Override
       public OutputStream stream() {
-        return new OutputStream() {
-          @Override
-          public void write(int b) throws IOException {
-            stream.write(b);
-            size++;
-          }
-
-          @Override
-          public void write(byte[] b, int off, int len) throws IOException {
-            stream.write(b, off, len);
-            size += len;
-          }
-
-          @Override
-          public void flush() {
-            // Flushing would send a partial chunk; the client sends full chunks as they fill.
-          }
-        };
+        return counting;
       }
 
       @Override
@@ -126,7 +109,7 @@ public final class GcsStagingStore implements StagingStore {
         }
         done = true;
         deleteQuietly(temp);
-        return size;
+        return counting.count();
       }
 
       @Override

@@ -97,30 +97,13 @@ public final class S3StagingStore implements StagingStore {
     OutputStream stream = new BufferedOutputStream(running.first().first(), 1 << 18);
     UniqueKillSwitch kill = running.first().second();
     CompletionStage<MultipartUploadResult> result = running.second();
+    weir.loaders.files.CountingOutputStream counting = new weir.loaders.files.CountingOutputStream(stream);
     return new StagedOutput() {
       private boolean done;
-      private long size;
 
       @Override
       public OutputStream stream() {
-        return new OutputStream() {
-          @Override
-          public void write(int b) throws IOException {
-            stream.write(b);
-            size++;
-          }
-
-          @Override
-          public void write(byte[] b, int off, int len) throws IOException {
-            stream.write(b, off, len);
-            size += len;
-          }
-
-          @Override
-          public void flush() throws IOException {
-            stream.flush();
-          }
-        };
+        return counting;
       }
 
       @Override
@@ -129,7 +112,7 @@ public final class S3StagingStore implements StagingStore {
         stream.close();
         await(result, "completing the upload of " + describe(key), TIMEOUT);
         done = true;
-        return size;
+        return counting.count();
       }
 
       @Override

@@ -73,9 +73,7 @@ public final class PostgresLoader extends SqlWarehouseLoader {
 
   /** Connection trouble, resources, serialization/deadlock, shutdown, lock timeouts: worth retrying. */
   static boolean isTransient(String sqlState) {
-    if (sqlState == null) return true;
-    return sqlState.startsWith("08") || sqlState.startsWith("53") || sqlState.startsWith("57")
-        || sqlState.startsWith("40") || sqlState.equals("55P03") || sqlState.startsWith("58");
+    return transientSqlState(sqlState) || "55P03".equals(sqlState);
   }
 
   @Override

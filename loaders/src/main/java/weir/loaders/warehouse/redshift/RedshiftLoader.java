@@ -51,10 +51,8 @@ public final class RedshiftLoader extends StageAndMergeLoader {
 
   @Override
   protected boolean isTransient(SQLException e) {
-    String state = e.getSQLState();
-    if (state == null) return true;
-    return state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("40")
-        || state.startsWith("58") || state.equals("XX000");
+    // XX000: Redshift's internal errors, often a node restarting.
+    return transientSqlState(e.getSQLState()) || "XX000".equals(e.getSQLState());
   }
 
   @Override

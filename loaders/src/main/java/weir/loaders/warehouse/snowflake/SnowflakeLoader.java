@@ -103,9 +103,7 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   @Override
   protected boolean isTransient(SQLException e) {
     String state = e.getSQLState();
-    if (state == null) return true;
-    return state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("40")
-        || state.startsWith("58") || state.startsWith("XX");
+    return transientSqlState(state) || state.startsWith("XX");
   }
 
   @Override
