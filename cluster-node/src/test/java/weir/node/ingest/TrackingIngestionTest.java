@@ -30,14 +30,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -289,23 +285,6 @@ class TrackingIngestionTest {
   }
 
   private static List<String> query(String sql) throws Exception {
-    Properties p = new Properties();
-    p.setProperty("duckdb.read_only", "true");
-    for (int attempt = 0; ; attempt++) {
-      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dataDir.resolve("warehouse.duckdb"), p);
-           ResultSet rs = c.createStatement().executeQuery(sql)) {
-        List<String> out = new ArrayList<>();
-        int n = rs.getMetaData().getColumnCount();
-        while (rs.next()) {
-          List<String> cols = new ArrayList<>();
-          for (int i = 1; i <= n; i++) cols.add(String.valueOf(rs.getString(i)));
-          out.add(String.join("|", cols));
-        }
-        return out;
-      } catch (java.sql.SQLException e) {
-        if (attempt > 30 || !String.valueOf(e.getMessage()).contains("lock")) throw e;
-        Thread.sleep(100);
-      }
-    }
+    return weir.node.DuckDbRows.query(dataDir.resolve("warehouse.duckdb"), sql);
   }
 }
