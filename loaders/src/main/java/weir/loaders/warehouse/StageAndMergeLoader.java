@@ -141,7 +141,20 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     }
   }
 
-  private static String appendNew(String target, String list, String key) {
+  /**
+   * Whether append inserts new keys with a {@code MERGE ... WHEN NOT MATCHED THEN INSERT} (Snowflake) rather
+   * than {@code INSERT ... WHERE NOT EXISTS} (Redshift, whose MERGE needs a WHEN MATCHED clause too).
+   */
+  protected boolean appendByMerge() {
+    return false;
+  }
+
+  private String appendNew(String target, String list, String key) {
+    if (appendByMerge()) {
+      String values = java.util.Arrays.stream(list.split(", ")).map(n -> "s." + n).collect(Collectors.joining(", "));
+      return "MERGE INTO " + target + " AS t USING (SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1) AS s"
+          + " ON t." + key + " = s." + key + " WHEN NOT MATCHED THEN INSERT (" + list + ") VALUES (" + values + ")";
+    }
     return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + SOURCE + " AS s WHERE s._weir_rank = 1"
         + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = s." + key + ")";
   }

@@ -24,7 +24,7 @@ import weir.protocol.TableSpec;
  * Snowflake: each staged file is {@code PUT} (as is, gzip) into a per-load folder of the user's internal
  * stage, {@code COPY INTO} a temporary table of the target's columns (JSON columns are {@code VARIANT},
  * extracted with {@code $1:"column"::TYPE}), the folder removed, then appended without duplicate
- * {@code event_id}s or merged with {@code MERGE}; replace swaps tables with {@code ALTER TABLE ... SWAP WITH}.
+ * {@code event_id}s ({@code MERGE ... WHEN NOT MATCHED THEN INSERT}) or merged with {@code MERGE}; replace swaps tables with {@code ALTER TABLE ... SWAP WITH}.
  * Key-pair authentication (an unencrypted PKCS#8 private key).
  *
  * <p>Snowflake has no function that merges two objects: a {@code JSON_PATCH} column (the {@code traits} of
@@ -193,6 +193,12 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   @Override
   protected String now() {
     return "CURRENT_TIMESTAMP()";
+  }
+
+  /** Appends are a MERGE on the key: new keys inserted, existing ones left alone. */
+  @Override
+  protected boolean appendByMerge() {
+    return true;
   }
 
   /** No object merge in Snowflake SQL: the newer object wins whole. */
