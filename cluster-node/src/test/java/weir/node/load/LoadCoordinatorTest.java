@@ -69,10 +69,14 @@ class LoadCoordinatorTest {
 
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
       coordinator(long syncIntervalSeconds) {
+    return coordinator(syncIntervalSeconds, new LoadSettings(Duration.ofMillis(20),
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5));
+  }
+
+  private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
+      coordinator(long syncIntervalSeconds, LoadSettings settings) {
     Connection c = new Connection("c1", "test", ConnectionKind.webhook, destination, "demo", "events", 500, 60,
         syncIntervalSeconds, 1, null, null, "key", null, 0, 0);
-    LoadSettings settings = new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5);
     return EventSourcedBehaviorTestKit.create(testKit.system(),
         LoadCoordinator.create(destination, settings, id -> Optional.of(c), () -> Optional.of(destinationEntry.get()),
             loader, new weir.node.metrics.NodeMetrics()));
@@ -113,6 +117,37 @@ class LoadCoordinatorTest {
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
     eventually(() -> assertThat(loader.loads).hasSize(1));
     eventually(() -> assertThat(kit.getState().pending()).isEmpty());
+  }
+
+  @Test
+  void aBacklogLargerThanOneLoadIsLoadedBackToBackNotASyncIntervalApart() {
+    var kit = coordinator(3, new LoadSettings(Duration.ofMillis(20),
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5));
+    for (int i = 0; i < 250; i++) {
+      String id = String.format("b%03d", i);
+      kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch(id, 1), r));
+    }
+    // The first scheduled load comes after the 3 s interval; the other two follow at once (not at 6 s and 9 s).
+    eventually(() -> assertThat(loader.loads).extracting(List::size).containsExactly(100, 100, 50));
+  }
+
+  @Test
+  void aTransientFailureIsRetriedWithinTheSyncIntervalWhateverTheBackoffCap() {
+    var kit = coordinator(1, new LoadSettings(Duration.ofMillis(20),
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofHours(1)), 100, 5));
+    loader.failuresLeft.set(10);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
+    // Uncapped, ten doublings from 20 ms wait ~20 s in all; capped at the 1 s interval, ~6 s.
+    long deadline = System.currentTimeMillis() + 12_000;
+    while (loader.loads.isEmpty()) {
+      assertThat(System.currentTimeMillis()).as("retried within the sync interval").isLessThan(deadline);
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    assertThat(loader.loads).containsExactly(List.of("b1"));
   }
 
   @Test
