@@ -45,6 +45,15 @@ public record NodeSettings(
   /** Single node on embedded defaults, or one node of a cluster. */
   public enum Mode { single, cluster }
 
+  /**
+   * Whether destinations may stage on (or deliver to) this node's filesystem: always in single mode; in
+   * cluster mode only when the staging directory is shared by every node (WEIR_STAGING_SHARED). Otherwise
+   * they must use S3 or GCS.
+   */
+  public boolean localFilesystemStaging() {
+    return mode == Mode.single || stagingShared;
+  }
+
   public static NodeSettings fromConfig(Config config) {
     Config w = config.getConfig("weir");
     NodeSettings s = new NodeSettings(
@@ -97,10 +106,6 @@ public record NodeSettings(
     }
     if (mode == Mode.cluster && masterKey.isBlank()) {
       throw new IllegalArgumentException("Cluster mode needs a master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
-    }
-    if (mode == Mode.cluster && !stagingShared) {
-      throw new IllegalArgumentException("Cluster mode stages files in " + stagingDir + ": every node must see it. "
-          + "Point WEIR_STAGING_DIR at a shared directory and declare it with WEIR_STAGING_SHARED=true.");
     }
     if (mode == Mode.cluster && seedNodes.isEmpty() && !discovery.equals("kubernetes-api")) {
       throw new IllegalArgumentException("Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting) or "

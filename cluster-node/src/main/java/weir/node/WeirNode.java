@@ -169,7 +169,8 @@ public final class WeirNode {
     SegmentRoutes segment = new SegmentRoutes(directory, ingest, settings.ingest(), materializer);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, settings.ingest(), materializer, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
-        settings.stagingDir(), settings.registryAskTimeout(), settings.ingest().defaultPartitions(),
+        settings.stagingDir(), settings.localFilesystemStaging(), settings.registryAskTimeout(),
+        settings.ingest().defaultPartitions(),
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
     ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),

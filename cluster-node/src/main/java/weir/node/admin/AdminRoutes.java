@@ -33,12 +33,13 @@ public final class AdminRoutes extends AdminSupport {
   private final byte[] openApi;
 
   public AdminRoutes(ActorSystem<?> system, AdminToken token, boolean metricsOpen, NodeMetrics metrics,
-      ConnectionDirectory directory, SecretBox secrets, Path stagingDir, Duration askTimeout, int defaultPartitions,
+      ConnectionDirectory directory, SecretBox secrets, Path stagingDir, boolean localFilesystemStaging,
+      Duration askTimeout, int defaultPartitions,
       Supplier<String> ingestBaseUrl) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
-    this.destinations = new DestinationRoutes(directory, secrets, stagingDir);
+    this.destinations = new DestinationRoutes(directory, secrets, stagingDir, localFilesystemStaging);
     this.connections = new ConnectionRoutes(system, directory, secrets, new ConnectionStatusQuery(system, askTimeout),
         askTimeout, defaultPartitions, ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);

@@ -215,6 +215,21 @@ final class DestinationConfigs {
     flat.put("compression", compression);
   }
 
+  /**
+   * In a cluster whose nodes share no staging directory, files must go to storage every node sees: a
+   * warehouse stages in S3 or GCS, and there is no {@code filesystem} data lake.
+   */
+  static void requireSharedStorage(String type, Map<String, String> staging) throws BadRequest {
+    if (type.equals("filesystem")) {
+      throw new BadRequest("invalid_field", "Field 'type' cannot be filesystem in this cluster: its nodes share no "
+          + "staging directory (WEIR_STAGING_SHARED is not set); deliver to s3 or gcs instead.");
+    }
+    if ("filesystem".equals(staging.get("type"))) {
+      throw new BadRequest("invalid_field", "Field 'config.staging' must be an s3 or gcs staging object in this "
+          + "cluster: its nodes share no staging directory (WEIR_STAGING_SHARED is not set).");
+    }
+  }
+
   /** Names of the secret fields of a type (config) and of its staging type. */
   static Set<String> secretFields(String type) {
     List<Field> fields = TYPES.get(type);

@@ -35,12 +35,18 @@ final class DestinationRoutes extends AdminSupport {
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
   private final Path stagingDir;
+  private final boolean localFilesystemStaging;
 
-  /** @param stagingDir default filesystem staging of new warehouse destinations */
-  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path stagingDir) {
+  /**
+   * @param stagingDir default filesystem staging of new warehouse destinations
+   * @param localFilesystemStaging whether the node's filesystem may hold staged or delivered files (false in a
+   *     cluster without a shared staging directory: S3 or GCS then)
+   */
+  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path stagingDir, boolean localFilesystemStaging) {
     this.directory = directory;
     this.secrets = secrets;
     this.stagingDir = stagingDir;
+    this.localFilesystemStaging = localFilesystemStaging;
   }
 
   Route route() {
@@ -79,6 +85,7 @@ final class DestinationRoutes extends AdminSupport {
       if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
       if (type == null) throw new BadRequest("invalid_field", "Field 'type' is required.");
       DestinationConfigs.Validated v = DestinationConfigs.validate(type, body.get("config"), defaultStaging());
+      if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(type, v.staging());
       available(type, v.staging());
       Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config()), sealStaging(v.staging()),
           System.currentTimeMillis(), 0);
@@ -107,6 +114,7 @@ final class DestinationRoutes extends AdminSupport {
         mergeInto(merged, (ObjectNode) patch);
       }
       DestinationConfigs.Validated v = DestinationConfigs.validate(current.type(), merged, current.staging());
+      if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(current.type(), v.staging());
       available(current.type(), v.staging());
       Destination d = new Destination(current.id(), name == null ? current.name() : name, current.type(),
           seal(current.type(), v.config()), sealStaging(v.staging()), current.createdAtMillis(), 0);
