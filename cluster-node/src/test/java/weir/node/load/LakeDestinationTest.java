@@ -315,6 +315,32 @@ class LakeDestinationTest {
     }
   }
 
+  @Test
+  void stagedFilesOlderThanTheRetentionAreDeletedAfterALoadAndNewerOnesKept() throws Exception {
+    Path warehouse = dir.resolve("retention-days.duckdb");
+    Path stagingDir = dir.resolve("retention-days-staging");
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"duck-retention-days\",\"type\":\"duckdb\","
+        + "\"config\":{\"path\":\"" + warehouse + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\"" + stagingDir
+        + "\",\"retention_days\":30}}}");
+    JsonNode conn = admin("POST", "/v1/admin/connections", "{\"name\":\"Kept A Month\",\"kind\":\"webhook\","
+        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+    String id = conn.get("id").asText();
+    // An archived file from 2020, as an earlier year of this connection would have left.
+    Path old = stagingDir.resolve(id + "/events/year=2020/month=01/day=01/hour=00/" + id + "-0-00000001.ndjson.gz");
+    Files.createDirectories(old.getParent());
+    Files.write(old, new byte[] {0x1f, (byte) 0x8b});
+    assertThat(post(conn.at("/urls/webhook").asText(), "{\"n\":1}", null)).isEqualTo(200);
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (count(warehouse, "SELECT count(*) FROM kept_a_month.events") < 1 || Files.exists(old)) {
+      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+      assertThat(System.currentTimeMillis()).as("loaded and the old file swept").isLessThan(deadline);
+      Thread.sleep(300);
+    }
+    try (var files = Files.walk(stagingDir.resolve(id))) {
+      assertThat(files.filter(Files::isRegularFile).toList()).as("this month's staged file is kept").hasSize(1);
+    }
+  }
+
   private static long count(Path warehouse, String sql) throws Exception {
     List<String> r = rows(warehouse, sql);
     return r.isEmpty() ? 0 : Long.parseLong(r.get(0));
