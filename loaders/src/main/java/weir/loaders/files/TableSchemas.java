@@ -1,7 +1,8 @@
 package weir.loaders.files;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -15,7 +16,6 @@ import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import weir.protocol.ColumnType;
-import weir.protocol.Json;
 import weir.protocol.TableSpec;
 import weir.protocol.event.CanonicalEventAvro;
 import weir.protocol.event.EventTables;
@@ -63,45 +63,79 @@ public final class TableSchemas {
   }
 
   /** A table's Avro schema and the column types that say how to read each field from a staged row. */
-  public record RecordSchema(Schema avro, List<TableSpec.Column> columns) {
+  public static final class RecordSchema {
+    private static final JsonFactory JSON = new JsonFactory();
+    private final Schema avro;
+    private final Map<String, Slot> slots = new java.util.LinkedHashMap<>();
 
-    /** The record of one staged row (a JSON object); columns absent from the row are null. */
+    RecordSchema(Schema avro, List<TableSpec.Column> columns) {
+      this.avro = avro;
+      for (TableSpec.Column c : columns) {
+        Schema.Field f = avro.getField(c.name());
+        if (f != null) slots.put(c.name(), new Slot(c, f, nonNull(f.schema())));
+      }
+    }
+
+    public Schema avro() {
+      return avro;
+    }
+
+    /**
+     * The record of one staged row (a JSON object), read in one pass without building a tree: JSON columns
+     * keep their text as staged; columns absent from the row are null.
+     */
     public GenericRecord record(String json) {
-      ObjectNode row;
-      try {
-        row = (ObjectNode) Json.MAPPER.readTree(json);
+      GenericRecord r = new GenericData.Record(avro);
+      try (JsonParser p = JSON.createParser(json)) {
+        if (p.nextToken() != JsonToken.START_OBJECT) throw new IllegalArgumentException("staged row is not an object");
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          JsonToken t = p.nextToken();
+          Slot slot = slots.get(name);
+          if (slot == null || t == JsonToken.VALUE_NULL) {
+            p.skipChildren();
+            continue;
+          }
+          r.put(slot.field().pos(), value(slot, t, p, json));
+        }
       } catch (IOException e) {
         throw new UncheckedIOException("staged row is not JSON", e);
       }
-      GenericRecord r = new GenericData.Record(avro);
-      for (TableSpec.Column c : columns) {
-        Schema.Field field = avro.getField(c.name());
-        if (field == null) continue;
-        JsonNode v = row.get(c.name());
-        Schema type = nonNull(field.schema());
-        if (v == null || v.isNull()) {
-          if (field.schema().isNullable()) continue;
-          if (c.type() == ColumnType.JSON) {
-            r.put(field.pos(), "{}");
-            continue;
-          }
-          throw new IllegalArgumentException("row has no value for required column " + c.name());
+      for (Slot slot : slots.values()) {
+        if (r.get(slot.field().pos()) != null || slot.field().schema().isNullable()) continue;
+        if (slot.column().type() != ColumnType.JSON) {
+          throw new IllegalArgumentException("row has no value for required column " + slot.column().name());
         }
-        r.put(field.pos(), value(c.type(), type, v));
+        r.put(slot.field().pos(), "{}");
       }
       return r;
     }
 
-    private static Object value(ColumnType column, Schema type, JsonNode v) {
-      if (type.getType() == Schema.Type.ENUM) return new GenericData.EnumSymbol(type, v.asText());
-      return switch (column) {
-        case JSON -> v.isTextual() ? v.asText() : Json.write(v);
-        case STRING -> v.isValueNode() ? v.asText() : Json.write(v);
-        case LONG -> v.isNumber() ? v.longValue() : Long.parseLong(v.asText());
-        case DOUBLE -> v.isNumber() ? v.doubleValue() : Double.parseDouble(v.asText());
-        case BOOLEAN -> v.isBoolean() ? v.booleanValue() : Boolean.parseBoolean(v.asText());
-        case TIMESTAMP -> v.isNumber() ? v.longValue() : parseInstant(v.asText()).toEpochMilli();
+    /** Where each column goes in the record. */
+    private record Slot(TableSpec.Column column, Schema.Field field, Schema type) {}
+
+    private static Object value(Slot slot, JsonToken t, JsonParser p, String json) throws IOException {
+      boolean container = t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY;
+      if (slot.type().getType() == Schema.Type.ENUM) return new GenericData.EnumSymbol(slot.type(), p.getText());
+      return switch (slot.column().type()) {
+        case JSON, STRING -> container ? rawText(p, json) : p.getText();
+        case LONG -> t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : Long.parseLong(text(p, json, container));
+        case DOUBLE -> t.isNumeric() ? p.getDoubleValue() : Double.parseDouble(text(p, json, container));
+        case BOOLEAN -> t.isBoolean() ? t == JsonToken.VALUE_TRUE : Boolean.parseBoolean(text(p, json, container));
+        case TIMESTAMP -> t.isNumeric() ? p.getLongValue() : parseInstant(text(p, json, container)).toEpochMilli();
       };
+    }
+
+    private static String text(JsonParser p, String json, boolean container) throws IOException {
+      return container ? rawText(p, json) : p.getText();
+    }
+
+    /** The JSON text of the object or array starting at the current token, as it is in the row. */
+    private static String rawText(JsonParser p, String json) throws IOException {
+      int start = (int) p.currentTokenLocation().getCharOffset();
+      p.skipChildren();
+      int end = (int) p.currentLocation().getCharOffset();
+      return json.substring(start, end);
     }
 
     private static Instant parseInstant(String text) {
@@ -117,4 +151,5 @@ public final class TableSchemas {
       return s.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).findFirst().orElse(s);
     }
   }
+
 }
