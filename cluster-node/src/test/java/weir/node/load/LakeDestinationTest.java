@@ -7,10 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +46,6 @@ import weir.protocol.event.CanonicalEventAvro;
  */
 class LakeDestinationTest {
   private static final String TOKEN = "lake-test-token";
-  private static final HttpClient http = HttpClient.newHttpClient();
 
   @TempDir static Path dir;
   static S3TestServer s3;
@@ -73,21 +68,13 @@ class LakeDestinationTest {
   }
 
   private static JsonNode admin(String method, String path, String body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
-        .header("Authorization", "Bearer " + TOKEN).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return r.body().isEmpty() ? null : Json.MAPPER.readTree(r.body());
+    return new weir.node.NodeApi(node, TOKEN).admin(method, path, body);
   }
 
   private static int post(String url, String body, String basicUser) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (basicUser != null) {
-      b.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString((basicUser + ":").getBytes()));
-    }
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    return weir.node.NodeApi.post(url, body, basicUser);
   }
+
 
   private static String s3Config(String bucket, String prefix) {
     return "\"bucket\":\"" + bucket + "\",\"prefix\":\"" + prefix + "\",\"region\":\"us-east-1\",\"endpoint\":\""

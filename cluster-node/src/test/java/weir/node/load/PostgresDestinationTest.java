@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -19,7 +15,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import weir.node.WeirNode;
-import weir.protocol.Json;
 
 /**
  * A {@code postgres} destination created through the management API, on a real PostgreSQL: webhook and
@@ -29,7 +24,6 @@ class PostgresDestinationTest {
   private static EmbeddedPostgres pg;
   private static WeirNode node;
   private static final String TOKEN = "pg-test-token";
-  private static final HttpClient http = HttpClient.newHttpClient();
 
   @BeforeAll
   static void start() throws Exception {
@@ -49,21 +43,13 @@ class PostgresDestinationTest {
   }
 
   private static JsonNode admin(String method, String path, String body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
-        .header("Authorization", "Bearer " + TOKEN).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return Json.MAPPER.readTree(r.body());
+    return new weir.node.NodeApi(node, TOKEN).admin(method, path, body);
   }
 
   private static int post(String url, String body, String basicUser) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (basicUser != null) {
-      b.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString((basicUser + ":").getBytes()));
-    }
-    return http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    return weir.node.NodeApi.post(url, body, basicUser);
   }
+
 
   @Test
   void webhookAndSegmentConnectionsLoadIntoPostgresExactlyOnce() throws Exception {
