@@ -66,35 +66,32 @@ final class ParquetRowWriter implements RowFileWriter {
 
     @Override
     public PositionOutputStream create(long blockSizeHint) {
+      // The position is the count of bytes written; closing only flushes (the staged output completes the stream).
+      CountingOutputStream counting = new CountingOutputStream(out);
       return new PositionOutputStream() {
-        private long position;
-
         @Override
         public long getPos() {
-          return position;
+          return counting.count();
         }
 
         @Override
         public void write(int b) throws IOException {
-          out.write(b);
-          position++;
+          counting.write(b);
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-          out.write(b, off, len);
-          position += len;
+          counting.write(b, off, len);
         }
 
         @Override
         public void flush() throws IOException {
-          out.flush();
+          counting.flush();
         }
 
         @Override
         public void close() throws IOException {
-          // The staged output completes (and closes) the stream, not Parquet.
-          out.flush();
+          counting.close();
         }
       };
     }
