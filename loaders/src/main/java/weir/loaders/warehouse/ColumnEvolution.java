@@ -11,6 +11,19 @@ import weir.protocol.ColumnType;
 public final class ColumnEvolution {
   private ColumnEvolution() {}
 
+  /** The columns a row key must not become: the table's declared columns and {@code loaded_at}. */
+  public static Set<String> declared(weir.protocol.TableSpec spec) {
+    Set<String> out = new java.util.HashSet<>();
+    spec.columns().forEach(c -> out.add(c.name()));
+    out.add("loaded_at");
+    return out;
+  }
+
+  /** Whether a row key may become a column: a warehouse-safe name (lower-case snake_case). */
+  public static boolean dynamicName(String key) {
+    return key.matches("[a-z_][a-z0-9_]*");
+  }
+
   /** JSON value kinds, as a loader reports them for one key. */
   public enum JsonKind { INTEGER, NUMBER, BOOLEAN, STRING, OTHER }
 
@@ -50,7 +63,7 @@ public final class ColumnEvolution {
           while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
             String k = p.currentName();
             com.fasterxml.jackson.core.JsonToken v = p.nextToken();
-            if (!skip.contains(k) && k.matches("[a-z_][a-z0-9_]*")) {
+            if (!skip.contains(k) && dynamicName(k)) {
               Set<JsonKind> set = kinds.computeIfAbsent(k, x -> java.util.EnumSet.noneOf(JsonKind.class));
               switch (v) {
                 case VALUE_NULL -> { }

@@ -10,6 +10,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
+import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
@@ -152,6 +154,50 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }).collect(Collectors.joining(", "));
     if (spec.loadedAt()) updates += ", loaded_at = " + now;
     return updates;
+  }
+
+  /** How a dialect adds and widens the dynamic columns of {@link #evolveColumns}. */
+  protected interface ColumnDdl {
+    /** The column type of a type name from {@code information_schema.columns.data_type}. */
+    ColumnType columnType(String dataType);
+
+    /** The statement that adds {@code column} of {@code type} to {@code target}. */
+    String add(String target, String column, ColumnType type);
+
+    /** The statements that change {@code column} to {@code type}, existing values cast. */
+    List<String> widen(String target, String column, ColumnType type);
+  }
+
+  /**
+   * Adds the dynamic columns a load brings (keys found in its rows, with the kinds of their values) and widens
+   * existing ones by the {@link ColumnEvolution} rules; returns the dynamic columns with their types.
+   */
+  protected final Map<String, ColumnType> evolveColumns(Statement s, String schema, TableSpec spec,
+      Map<String, Set<ColumnEvolution.JsonKind>> kinds, ColumnDdl ddl) throws SQLException {
+    Map<String, ColumnType> existing = new HashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
+        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
+      while (rs.next()) existing.put(rs.getString(1), ddl.columnType(rs.getString(2)));
+    }
+    String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
+      String col = e.getKey();
+      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
+      ColumnType current = existing.get(col);
+      if (current == null) {
+        s.execute(ddl.add(target, col, incoming));
+        out.put(col, incoming);
+        continue;
+      }
+      ColumnType wanted = ColumnEvolution.widen(current, incoming);
+      if (wanted != current) {
+        for (String sql : ddl.widen(target, col, wanted)) s.execute(sql);
+        log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
+      }
+      out.put(col, wanted);
+    }
+    return out;
   }
 
   /** A timestamp-with-time-zone literal of {@code text} ("2026-11-21 00:00:00+00") in this dialect. */

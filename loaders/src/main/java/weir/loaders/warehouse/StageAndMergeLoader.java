@@ -2,18 +2,13 @@ package weir.loaders.warehouse;
 
 import java.io.IOException;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.protocol.ColumnType;
@@ -28,7 +23,6 @@ import weir.protocol.TableSpec;
  * build a new table and swap it in (replace), or {@code MERGE} rank by rank (merge).
  */
 public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
-  private static final Logger log = LoggerFactory.getLogger(StageAndMergeLoader.class);
   protected static final String STAGE = "_weir_stage";
   protected static final String SOURCE = "_weir_src";
 
@@ -161,47 +155,32 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
 
   /**
    * Dynamic columns: the top-level keys of the staged rows beyond the declared columns (read from the files),
-   * typed by {@link ColumnEvolution}; new ones are added, conflicting ones widened (a new column of the wide
-   * type, filled, swapped in by rename: these warehouses cannot change a column's type in place).
+   * added, or widened by a new column of the wide type, filled, swapped in by rename (these warehouses cannot
+   * change a column's type in place).
    */
   private Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
-    Set<String> declared = new java.util.HashSet<>();
-    spec.columns().forEach(col -> declared.add(col.name()));
-    declared.add("loaded_at");
-    Map<String, Set<ColumnEvolution.JsonKind>> kinds = ColumnEvolution.scanKeys(staging, files, declared);
-    Map<String, ColumnType> existing = new HashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
-        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
-      while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
-    }
-    String target = schema + "." + ident(spec.name());
-    Map<String, ColumnType> out = new LinkedHashMap<>();
-    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
-      String col = e.getKey();
-      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
-      ColumnType current = existing.get(col);
-      if (current == null) {
-        s.execute("ALTER TABLE " + target + " ADD COLUMN " + ident(col) + " " + sqlType(incoming));
-        out.put(col, incoming);
-        continue;
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = ColumnEvolution.scanKeys(staging, files,
+        ColumnEvolution.declared(spec));
+    return evolveColumns(s, schema, spec, kinds, new ColumnDdl() {
+      @Override
+      public ColumnType columnType(String dataType) {
+        return StageAndMergeLoader.this.columnType(dataType);
       }
-      ColumnType wanted = ColumnEvolution.widen(current, incoming);
-      if (wanted != current) {
-        String tmp = ident(col + "__weir_wide");
-        s.execute("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(wanted));
-        s.execute("UPDATE " + target + " SET " + tmp + " = CAST(" + ident(col) + " AS " + sqlType(wanted) + ")");
-        s.execute("ALTER TABLE " + target + " DROP COLUMN " + ident(col));
-        s.execute("ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(col));
-        log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
-      }
-      out.put(col, wanted);
-    }
-    return out;
-  }
 
-  /** Column names in order, for dialects that list them. */
-  protected static List<String> names(Map<String, ColumnType> columns) {
-    return new ArrayList<>(columns.keySet());
+      @Override
+      public String add(String target, String column, ColumnType type) {
+        return "ALTER TABLE " + target + " ADD COLUMN " + ident(column) + " " + sqlType(type);
+      }
+
+      @Override
+      public List<String> widen(String target, String column, ColumnType type) {
+        String tmp = ident(column + "__weir_wide");
+        return List.of("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(type),
+            "UPDATE " + target + " SET " + tmp + " = CAST(" + ident(column) + " AS " + sqlType(type) + ")",
+            "ALTER TABLE " + target + " DROP COLUMN " + ident(column),
+            "ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(column));
+      }
+    });
   }
 }

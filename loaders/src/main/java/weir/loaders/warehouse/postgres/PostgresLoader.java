@@ -7,7 +7,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +16,6 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
 import org.postgresql.PGConnection;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
@@ -40,7 +37,6 @@ import weir.protocol.TableSpec;
  * credentials, missing permissions or a missing database are permanent.
  */
 public final class PostgresLoader extends SqlWarehouseLoader {
-  private static final Logger log = LoggerFactory.getLogger(PostgresLoader.class);
   private static final String RAW = "_weir_raw";
 
   private final String url;
@@ -170,18 +166,35 @@ public final class PostgresLoader extends SqlWarehouseLoader {
     return "coalesce(" + base + ", '{}'::jsonb) || coalesce(" + patch + ", '{}'::jsonb)";
   }
 
+  /** Adds columns with {@code ADD COLUMN IF NOT EXISTS}, widens in place with {@code ALTER COLUMN ... TYPE}. */
+  private static final ColumnDdl DDL = new ColumnDdl() {
+    @Override
+    public ColumnType columnType(String dataType) {
+      return PostgresLoader.columnType(dataType);
+    }
+
+    @Override
+    public String add(String target, String column, ColumnType type) {
+      return "ALTER TABLE " + target + " ADD COLUMN IF NOT EXISTS " + ident(column) + " " + sqlType(type);
+    }
+
+    @Override
+    public List<String> widen(String target, String column, ColumnType type) {
+      return List.of("ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type) + " USING "
+          + ident(column) + "::" + sqlType(type));
+    }
+  };
+
   /** Staged keys beyond the declared columns, with their types; adds and widens columns first. */
-  private static Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
-    Set<String> declared = new HashSet<>();
-    spec.columns().forEach(col -> declared.add(col.name()));
-    declared.add("loaded_at");
+  private Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
+    Set<String> declared = ColumnEvolution.declared(spec);
     Map<String, Set<ColumnEvolution.JsonKind>> kinds = new LinkedHashMap<>();
     try (ResultSet rs = s.executeQuery("SELECT k, jsonb_typeof(json->k) AS t, bool_and(CASE WHEN jsonb_typeof(json->k) "
         + "= 'number' THEN (json->>k) ~ '^-?[0-9]+$' ELSE true END) FROM " + RAW + ", jsonb_object_keys(json) AS k "
         + "GROUP BY k, t ORDER BY k")) {
       while (rs.next()) {
         String k = rs.getString(1);
-        if (declared.contains(k) || !k.matches("[a-z_][a-z0-9_]*")) continue;
+        if (declared.contains(k) || !ColumnEvolution.dynamicName(k)) continue;
         Set<ColumnEvolution.JsonKind> set = kinds.computeIfAbsent(k, x -> new HashSet<>());
         switch (rs.getString(2)) {
           case "null" -> { }
@@ -192,31 +205,7 @@ public final class PostgresLoader extends SqlWarehouseLoader {
         }
       }
     }
-    Map<String, ColumnType> existing = new HashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
-        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
-      while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
-    }
-    String target = schema + "." + ident(spec.name());
-    Map<String, ColumnType> out = new LinkedHashMap<>();
-    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
-      String col = e.getKey();
-      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
-      ColumnType current = existing.get(col);
-      if (current == null) {
-        s.execute("ALTER TABLE " + target + " ADD COLUMN IF NOT EXISTS " + ident(col) + " " + sqlType(incoming));
-        out.put(col, incoming);
-        continue;
-      }
-      ColumnType wanted = ColumnEvolution.widen(current, incoming);
-      if (wanted != current) {
-        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + sqlType(wanted) + " USING "
-            + ident(col) + "::" + sqlType(wanted));
-        log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
-      }
-      out.put(col, wanted);
-    }
-    return out;
+    return evolveColumns(s, schema, spec, kinds, DDL);
   }
 
   private static String extract(String column, ColumnType type) {
