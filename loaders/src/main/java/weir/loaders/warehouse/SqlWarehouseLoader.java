@@ -130,30 +130,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
-  /**
-   * {@code col = expr, ...} for every non-key column by its {@link TableSpec.Merge} rule, where {@code mine}
-   * names the existing row and {@code theirs} the incoming one.
-   */
   private String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
-    String order = ident(spec.orderColumn());
-    String newer = theirs + "." + order + " >= " + mine + "." + order;
-    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
-      String n = ident(col.name());
-      String a = mine + "." + n;
-      String b = theirs + "." + n;
-      String expr = switch (col.merge()) {
-        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + b + ", " + a + ") ELSE coalesce(" + a + ", " + b
-            + ") END";
-        case JSON_PATCH -> "CASE WHEN " + newer + " THEN " + jsonMerge(a, b) + " ELSE " + jsonMerge(b, a) + " END";
-        // coalesce both sides: least/greatest of a NULL is NULL in some warehouses (Snowflake).
-        case MIN -> "least(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
-        case MAX -> "greatest(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
-        case KEY -> throw new IllegalStateException();
-      };
-      return n + " = " + expr;
-    }).collect(Collectors.joining(", "));
-    if (spec.loadedAt()) updates += ", loaded_at = " + now;
-    return updates;
+    return MergeRules.updates(spec, mine, theirs, now, SqlWarehouseLoader::ident, this::jsonMerge);
   }
 
   /** How a dialect adds and widens the dynamic columns of {@link #evolveColumns}. */

@@ -50,6 +50,7 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
+import weir.loaders.warehouse.MergeRules;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.ColumnType;
 import weir.protocol.Json;
@@ -260,9 +261,7 @@ public final class BigQueryLoader implements WarehouseLoader {
 
   /** Adds the new dynamic columns (and widens INT64 to FLOAT64); the dynamic columns with their types. */
   private Map<String, ColumnType> evolve(String dataset, TableSpec spec, List<StagedFile> files) throws IOException {
-    Set<String> declared = new HashSet<>();
-    spec.columns().forEach(c -> declared.add(c.name()));
-    declared.add("loaded_at");
+    Set<String> declared = ColumnEvolution.declared(spec);
     Map<String, Set<ColumnEvolution.JsonKind>> kinds = ColumnEvolution.scanKeys(staging, files, declared);
     Table table = bigquery.getTable(TableId.of(dataset, spec.name()));
     Schema schema = ((StandardTableDefinition) table.getDefinition()).getSchema();
@@ -310,8 +309,7 @@ public final class BigQueryLoader implements WarehouseLoader {
    */
   private void loadStage(TableId stage, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
       throws IOException, InterruptedException {
-    Set<String> declared = new HashSet<>();
-    spec.columns().forEach(c -> declared.add(c.name()));
+    Set<String> declared = ColumnEvolution.declared(spec);
     List<Field> fields = columns.entrySet().stream()
         .map(e -> field(e.getKey(), declared.contains(e.getKey()) ? e.getValue() : ColumnType.JSON, false)).toList();
     bigquery.create(TableInfo.newBuilder(stage, StandardTableDefinition.of(Schema.of(fields)))
@@ -345,8 +343,7 @@ public final class BigQueryLoader implements WarehouseLoader {
 
   /** The script statements that move a stage table into its target by the table's mode. */
   private String modeSql(String dataset, TableSpec spec, Map<String, ColumnType> columns, TableId stage) {
-    Set<String> declared = new HashSet<>();
-    spec.columns().forEach(c -> declared.add(c.name()));
+    Set<String> declared = ColumnEvolution.declared(spec);
     String target = table(dataset, spec.name());
     String key = ident(spec.keyColumn());
     String order = ident(spec.orderColumn() != null ? spec.orderColumn() : spec.keyColumn());
@@ -375,23 +372,10 @@ public final class BigQueryLoader implements WarehouseLoader {
     };
   }
 
+  /** Merge rules; BigQuery cannot merge two JSON objects in SQL, so the newer object wins whole. */
   private static String mergeUpdates(TableSpec spec) {
-    String order = ident(spec.orderColumn());
-    String newer = "s." + order + " >= t." + order;
-    String updates = spec.columns().stream().filter(c -> c.merge() != TableSpec.Merge.KEY).map(c -> {
-      String n = ident(c.name());
-      String a = "t." + n;
-      String b = "s." + n;
-      String expr = switch (c.merge()) {
-        case LATEST, JSON_PATCH -> "CASE WHEN " + newer + " THEN COALESCE(" + b + ", " + a + ") ELSE COALESCE(" + a
-            + ", " + b + ") END";
-        case MIN -> "LEAST(COALESCE(" + a + ", " + b + "), COALESCE(" + b + ", " + a + "))";
-        case MAX -> "GREATEST(COALESCE(" + a + ", " + b + "), COALESCE(" + b + ", " + a + "))";
-        case KEY -> throw new IllegalStateException();
-      };
-      return n + " = " + expr;
-    }).collect(Collectors.joining(", "));
-    return spec.loadedAt() ? updates + ", loaded_at = CURRENT_TIMESTAMP()" : updates;
+    return MergeRules.updates(spec, "t", "s", "CURRENT_TIMESTAMP()", BigQueryLoader::ident,
+        (base, patch) -> "coalesce(" + patch + ", " + base + ")");
   }
 
   /** Append rows by streaming inserts, insertId = event_id (BigQuery drops repeats it sees within minutes). */
