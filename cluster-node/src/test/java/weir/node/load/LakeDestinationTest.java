@@ -220,12 +220,8 @@ class LakeDestinationTest {
     Set<String> sent = sendTracks(conn.get("write_key").asText(), "duck", 300);
     sent.addAll(sendTracks(conn.get("write_key").asText(), "more", 50));
 
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (count(warehouse, "SELECT count(*) FROM staged_app.tracks") < sent.size()) {
-      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
-      assertThat(System.currentTimeMillis()).as("tracks loaded from S3 staging").isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    syncUntil(id, "tracks loaded from S3 staging",
+        () -> count(warehouse, "SELECT count(*) FROM staged_app.tracks") >= sent.size());
     List<String> original = rows(warehouse, "SELECT event_id, event, revenue FROM staged_app.order_completed ORDER BY 1");
     assertThat(original).hasSize(sent.size());
     assertThat(count(warehouse, "SELECT count(DISTINCT event_id) FROM staged_app.tracks")).isEqualTo(sent.size());
@@ -237,7 +233,7 @@ class LakeDestinationTest {
     java.time.Instant resyncAt = java.time.Instant.now();
     Thread.sleep(10);
     admin("POST", "/v1/admin/connections/" + id + "/resync", "{}");
-    deadline = System.currentTimeMillis() + 60_000;
+    long deadline = System.currentTimeMillis() + 60_000;
     while (count(warehouse, "SELECT count(*) FROM staged_app.tracks WHERE loaded_at > TIMESTAMPTZ '" + resyncAt
         + "'") != sent.size()) {
       assertThat(System.currentTimeMillis()).as("resync done").isLessThan(deadline);
@@ -283,20 +279,12 @@ class LakeDestinationTest {
   void stagedFilesAreDeletedOnceLoadedWhenRetentionIsZero() throws Exception {
     Path warehouse = dir.resolve("retention.duckdb");
     Path stagingDir = dir.resolve("retention-staging");
-    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"duck-retention\",\"type\":\"duckdb\","
-        + "\"config\":{\"path\":\"" + warehouse + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\"" + stagingDir
-        + "\",\"retention_days\":0}}}");
-    JsonNode conn = admin("POST", "/v1/admin/connections", "{\"name\":\"Short Lived\",\"kind\":\"webhook\","
-        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+    JsonNode conn = webhookOnDuckDb("Short Lived", warehouse, stagingDir, 0);
     for (int i = 0; i < 10; i++) {
       assertThat(post(conn.at("/urls/webhook").asText(), "{\"n\":" + i + "}", null)).isEqualTo(200);
     }
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (count(warehouse, "SELECT count(*) FROM short_lived.events") < 10) {
-      admin("POST", "/v1/admin/connections/" + conn.get("id").asText() + "/sync", null);
-      assertThat(System.currentTimeMillis()).isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    syncUntil(conn.get("id").asText(), "all 10 events loaded",
+        () -> count(warehouse, "SELECT count(*) FROM short_lived.events") >= 10);
     try (var files = Files.walk(stagingDir)) {
       assertThat(files.filter(Files::isRegularFile).toList()).as("staged files after the load").isEmpty();
     }
@@ -306,25 +294,42 @@ class LakeDestinationTest {
   void stagedFilesOlderThanTheRetentionAreDeletedAfterALoadAndNewerOnesKept() throws Exception {
     Path warehouse = dir.resolve("retention-days.duckdb");
     Path stagingDir = dir.resolve("retention-days-staging");
-    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"duck-retention-days\",\"type\":\"duckdb\","
-        + "\"config\":{\"path\":\"" + warehouse + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\"" + stagingDir
-        + "\",\"retention_days\":30}}}");
-    JsonNode conn = admin("POST", "/v1/admin/connections", "{\"name\":\"Kept A Month\",\"kind\":\"webhook\","
-        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+    JsonNode conn = webhookOnDuckDb("Kept A Month", warehouse, stagingDir, 30);
     String id = conn.get("id").asText();
     // An archived file from 2020, as an earlier year of this connection would have left.
     Path old = stagingDir.resolve(id + "/events/year=2020/month=01/day=01/hour=00/" + id + "-0-00000001.ndjson.gz");
     Files.createDirectories(old.getParent());
     Files.write(old, new byte[] {0x1f, (byte) 0x8b});
     assertThat(post(conn.at("/urls/webhook").asText(), "{\"n\":1}", null)).isEqualTo(200);
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (count(warehouse, "SELECT count(*) FROM kept_a_month.events") < 1 || Files.exists(old)) {
-      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
-      assertThat(System.currentTimeMillis()).as("loaded and the old file swept").isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    syncUntil(id, "loaded and the old file swept",
+        () -> count(warehouse, "SELECT count(*) FROM kept_a_month.events") >= 1 && !Files.exists(old));
     try (var files = Files.walk(stagingDir.resolve(id))) {
       assertThat(files.filter(Files::isRegularFile).toList()).as("this month's staged file is kept").hasSize(1);
+    }
+  }
+
+  /** A webhook connection on a new DuckDB destination with filesystem staging kept {@code retentionDays}. */
+  private static JsonNode webhookOnDuckDb(String name, Path warehouse, Path stagingDir, int retentionDays)
+      throws Exception {
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"" + name + " warehouse\",\"type\":\"duckdb\","
+        + "\"config\":{\"path\":\"" + warehouse + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\"" + stagingDir
+        + "\",\"retention_days\":" + retentionDays + "}}}");
+    return admin("POST", "/v1/admin/connections", "{\"name\":\"" + name + "\",\"kind\":\"webhook\","
+        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+  }
+
+  /** A condition polled by {@link #syncUntil}. */
+  private interface Condition {
+    boolean holds() throws Exception;
+  }
+
+  /** Requests a sync of the connection until {@code done} holds; fails after 60 s saying {@code what}. */
+  private static void syncUntil(String connectionId, String what, Condition done) throws Exception {
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (!done.holds()) {
+      admin("POST", "/v1/admin/connections/" + connectionId + "/sync", null);
+      assertThat(System.currentTimeMillis()).as(what).isLessThan(deadline);
+      Thread.sleep(300);
     }
   }
 
