@@ -15,7 +15,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import weir.node.http.ApiErrors;
-import weir.node.load.DestinationRuntimes;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Destination;
 import weir.persistence.registry.Ids;
@@ -24,8 +23,8 @@ import weir.persistence.secrets.SecretBox;
 import weir.protocol.Json;
 
 /**
- * {@code /v1/admin/destinations}: create, list, read, patch, delete (API.md). Every type is validated;
- * types whose loader is not in this build are refused with {@code 400 destination_type_not_available}.
+ * {@code /v1/admin/destinations}: create, list, read, patch, delete (API.md). Every type is validated (in a cluster
+ * without a shared staging directory, only S3/GCS staging is accepted).
  * Secret fields are sealed before they reach the registry and answered as {@code "********"}; a PATCH that
  * sends {@code "********"} keeps the stored value.
  */
@@ -86,7 +85,6 @@ final class DestinationRoutes extends AdminSupport {
       if (type == null) throw new BadRequest("invalid_field", "Field 'type' is required.");
       DestinationConfigs.Validated v = DestinationConfigs.validate(type, body.get("config"), defaultStaging());
       if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(type, v.staging());
-      available(type, v.staging());
       Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config()), sealStaging(v.staging()),
           System.currentTimeMillis(), 0);
       return directory.<Destination>write(r -> new Registry.CreateDestination(d, r))
@@ -115,7 +113,6 @@ final class DestinationRoutes extends AdminSupport {
       }
       DestinationConfigs.Validated v = DestinationConfigs.validate(current.type(), merged, current.staging());
       if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(current.type(), v.staging());
-      available(current.type(), v.staging());
       Destination d = new Destination(current.id(), name == null ? current.name() : name, current.type(),
           seal(current.type(), v.config()), sealStaging(v.staging()), current.createdAtMillis(), 0);
       return directory.<Destination>write(r -> new Registry.UpdateDestination(d, r))
@@ -136,19 +133,6 @@ final class DestinationRoutes extends AdminSupport {
       if (!BODY_FIELDS.contains(f)) {
         throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a destination (name, type, config).");
       }
-    }
-  }
-
-  private static void available(String type, Map<String, String> staging) throws BadRequest {
-    if (!DestinationRuntimes.AVAILABLE_TYPES.contains(type)) {
-      throw new BadRequest("destination_type_not_available", "The config is valid, but this build cannot load "
-          + "into " + type + " destinations yet; available: " + String.join(", ", DestinationRuntimes.AVAILABLE_TYPES)
-          + ".");
-    }
-    String stagingType = staging.get("type");
-    if (stagingType != null && !DestinationRuntimes.AVAILABLE_STAGING_TYPES.contains(stagingType)) {
-      throw new BadRequest("staging_type_not_available", "This build cannot stage files in " + stagingType
-          + " yet; available: " + String.join(", ", DestinationRuntimes.AVAILABLE_STAGING_TYPES) + ".");
     }
   }
 

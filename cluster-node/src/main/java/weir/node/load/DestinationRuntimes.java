@@ -40,13 +40,6 @@ import weir.protocol.webhook.WebhookParser;
 public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
 
-  /** Destination types whose loader exists in this build. */
-  public static final List<String> AVAILABLE_TYPES = List.of("duckdb", "postgres", "redshift", "snowflake", "bigquery",
-      "s3", "gcs", "filesystem");
-
-  /** Staging store types that exist in this build. */
-  public static final List<String> AVAILABLE_STAGING_TYPES = List.of("filesystem", "s3", "gcs");
-
   /** Storage destinations: the staged files are the delivery (a data lake), loaded means "manifest written". */
   private static final java.util.Set<String> LAKES = java.util.Set.of("s3", "gcs", "filesystem");
 
