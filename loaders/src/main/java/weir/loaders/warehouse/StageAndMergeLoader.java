@@ -111,13 +111,13 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     String firstOfEachKey = "SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1";
     switch (spec.mode()) {
       case APPEND -> {
-        return s.executeUpdate(appendNew(target, list, key));
+        return s.executeUpdate(appendNew(target, names, key));
       }
       case PERIOD -> {
         String period = ident(spec.orderColumn());
         s.execute("DELETE FROM " + target + " WHERE " + utcDate(period) + " IN (SELECT DISTINCT " + utcDate(period)
             + " FROM " + SOURCE + ")");
-        return s.executeUpdate(appendNew(target, list, key));
+        return s.executeUpdate(appendNew(target, names, key));
       }
       case REPLACE -> {
         String freshName = spec.name() + "__weir_new";
@@ -143,9 +143,10 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     return false;
   }
 
-  private String appendNew(String target, String list, String key) {
+  private String appendNew(String target, List<String> names, String key) {
+    String list = names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
     if (appendByMerge()) {
-      String values = java.util.Arrays.stream(list.split(", ")).map(n -> "s." + n).collect(Collectors.joining(", "));
+      String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
       return "MERGE INTO " + target + " AS t USING (SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1) AS s"
           + " ON t." + key + " = s." + key + " WHEN NOT MATCHED THEN INSERT (" + list + ") VALUES (" + values + ")";
     }
