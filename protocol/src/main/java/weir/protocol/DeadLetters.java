@@ -42,6 +42,6 @@ public final class DeadLetters {
   }
 
   public static String truncate(String payload) {
-    return payload == null || payload.length() <= MAX_PAYLOAD_CHARS ? payload : payload.substring(0, MAX_PAYLOAD_CHARS);
+    return Json.truncate(payload, MAX_PAYLOAD_CHARS);
   }
 }

@@ -52,10 +52,24 @@ public record CanonicalEvent(String eventId, Type type, String event, String ano
         sentAt, context, properties, traits, id);
   }
 
-  /** The timestamp corrected for clock skew: {@code receivedAt - (sentAt - clientTimestamp)}. */
+  /** The earliest event time a warehouse column stores everywhere: 0001-01-01T00:00:00Z. */
+  public static final Instant MIN_TIME = Instant.parse("0001-01-01T00:00:00Z");
+  /** The latest: 9999-12-31T23:59:59.999Z. */
+  public static final Instant MAX_TIME = Instant.parse("9999-12-31T23:59:59.999Z");
+
+  /** Whether {@code t} is within {@link #MIN_TIME} .. {@link #MAX_TIME} (years 1 to 9999). */
+  public static boolean storable(Instant t) {
+    return !t.isBefore(MIN_TIME) && !t.isAfter(MAX_TIME);
+  }
+
+  /**
+   * The timestamp corrected for clock skew: {@code receivedAt - (sentAt - clientTimestamp)}; the client's own
+   * timestamp when the correction would leave the storable range. Arguments are storable (parsers check).
+   */
   public static Instant corrected(Instant clientTimestamp, Instant sentAt, Instant receivedAt) {
     if (clientTimestamp == null) return receivedAt;
     if (sentAt == null) return clientTimestamp;
-    return receivedAt.minusMillis(sentAt.toEpochMilli() - clientTimestamp.toEpochMilli());
+    Instant t = receivedAt.minusMillis(sentAt.toEpochMilli() - clientTimestamp.toEpochMilli());
+    return storable(t) ? t : clientTimestamp;
   }
 }

@@ -51,12 +51,7 @@ public final class SegmentParser {
    */
   public static Result parse(String endpoint, byte[] body, String connectionId, Instant receivedAt)
       throws BodyException {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
-    } catch (Exception e) {
-      throw new BodyException("invalid_json", "The body is not valid JSON.");
-    }
+    JsonNode root = Json.parse(Json.utf8(body), "The body");
     if (!(root instanceof ObjectNode object)) {
       throw new BodyException("invalid_json", "The body must be a JSON object.");
     }
@@ -103,8 +98,7 @@ public final class SegmentParser {
       }
       events.add(message(m, endpointType, batchContext, batchSentAt, connectionId, receivedAt));
     } catch (InvalidMessage e) {
-      rejections.add(new Rejection(index, e.code, e.getMessage(),
-          raw.length() > MAX_DEAD_LETTER_PAYLOAD_CHARS ? raw.substring(0, MAX_DEAD_LETTER_PAYLOAD_CHARS) : raw));
+      rejections.add(new Rejection(index, e.code, e.getMessage(), Json.truncate(raw, MAX_DEAD_LETTER_PAYLOAD_CHARS)));
     }
   }
 
@@ -186,15 +180,20 @@ public final class SegmentParser {
   private static Instant instant(ObjectNode m, String field) throws InvalidMessage {
     JsonNode v = m.get(field);
     if (v == null || v.isNull()) return null;
+    Instant t;
     try {
-      return OffsetDateTime.parse(v.asText()).toInstant();
+      t = OffsetDateTime.parse(v.asText()).toInstant();
     } catch (DateTimeParseException e) {
       try {
-        return Instant.parse(v.asText());
+        t = Instant.parse(v.asText());
       } catch (DateTimeParseException e2) {
         throw new InvalidMessage("invalid_timestamp", "'" + field + "' is not an ISO-8601 timestamp.");
       }
     }
+    if (!CanonicalEvent.storable(t)) {
+      throw new InvalidMessage("invalid_timestamp", "'" + field + "' is outside the years 1 to 9999.");
+    }
+    return t;
   }
 
   /** Why one message is refused. */

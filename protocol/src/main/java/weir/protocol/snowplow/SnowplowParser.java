@@ -53,13 +53,8 @@ public final class SnowplowParser {
 
   /** The events of a tp2 POST body, each a map of tracker fields. */
   public static List<Map<String, String>> payloads(byte[] body) throws BodyException {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(new String(body, StandardCharsets.UTF_8));
-    } catch (Exception e) {
-      throw new BodyException("invalid_json", "The body is not valid JSON.");
-    }
-    if (root == null || !root.path("schema").asText().contains("payload_data") || !root.path("data").isArray()) {
+    JsonNode root = Json.parse(Json.utf8(body), "The body");
+    if ( !root.path("schema").asText().contains("payload_data") || !root.path("data").isArray()) {
       throw new BodyException("invalid_payload",
           "A tp2 body is a payload_data self-describing JSON: {\"schema\": \"iglu:...payload_data...\", \"data\": [...]}.");
     }
@@ -170,15 +165,14 @@ public final class SnowplowParser {
       }
     }
     if (json == null) return null;
+    JsonNode node;
     try {
-      JsonNode node = Json.MAPPER.readTree(json);
-      if (node == null || !node.isObject()) throw new InvalidEvent("invalid_json_field", "'" + field + "' is not a JSON object.");
-      return node;
-    } catch (InvalidEvent e) {
-      throw e;
-    } catch (Exception e) {
-      throw new InvalidEvent("invalid_json_field", "'" + field + "' is not valid JSON.");
+      node = Json.parse(json, "'" + field + "'");
+    } catch (BodyException e) {
+      throw new InvalidEvent("invalid_json_field", e.getMessage());
     }
+    if (!node.isObject()) throw new InvalidEvent("invalid_json_field", "'" + field + "' is not a JSON object.");
+    return node;
   }
 
   /** Base64, URL-safe or standard, padded or not. */
@@ -190,11 +184,16 @@ public final class SnowplowParser {
   private static Instant millis(Map<String, String> f, String field) throws InvalidEvent {
     String v = f.get(field);
     if (v == null || v.isBlank()) return null;
+    Instant t;
     try {
-      return Instant.ofEpochMilli(Long.parseLong(v.strip()));
+      t = Instant.ofEpochMilli(Long.parseLong(v.strip()));
     } catch (NumberFormatException e) {
       throw new InvalidEvent("invalid_timestamp", "'" + field + "' must be milliseconds since the epoch.");
     }
+    if (!CanonicalEvent.storable(t)) {
+      throw new InvalidEvent("invalid_timestamp", "'" + field + "' is outside the years 1 to 9999.");
+    }
+    return t;
   }
 
   private static void number(ObjectNode into, String name, String value) {

@@ -1,16 +1,10 @@
 package weir.protocol.webhook;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.net.URLDecoder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -144,7 +138,7 @@ public final class WebhookParser {
   }
 
   private static List<JsonNode> jsonElements(String text) throws BodyException {
-    JsonNode root = readJson(text, "The body is not valid JSON");
+    JsonNode root = readJson(text, "The body");
     if (root instanceof ArrayNode array) {
       List<JsonNode> out = new ArrayList<>(array.size());
       array.forEach(out::add);
@@ -159,26 +153,13 @@ public final class WebhookParser {
     for (String line : text.split("\r?\n", -1)) {
       lineNo++;
       if (line.isBlank()) continue;
-      out.add(readJson(line, "Line " + lineNo + " of the NDJSON body is not valid JSON"));
+      out.add(readJson(line, "Line " + lineNo + " of the NDJSON body"));
     }
     return out;
   }
 
   private static JsonNode readJson(String text, String what) throws BodyException {
-    try (JsonParser parser = Json.MAPPER.createParser(text)) {
-      JsonToken first = parser.nextToken();
-      if (first == null) throw new BodyException("invalid_json", what + ": it is empty.");
-      JsonNode node = Json.MAPPER.readTree(parser);
-      if (parser.nextToken() != null) {
-        throw new BodyException("invalid_json", what + ": unexpected content after the first value.");
-      }
-      return node;
-    } catch (JsonProcessingException e) {
-      throw new BodyException("invalid_json", what + " (" + e.getOriginalMessage() + " at line "
-          + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ").");
-    } catch (IOException e) {
-      throw new BodyException("invalid_json", what + ".");
-    }
+    return Json.parse(text, what);
   }
 
   private static ObjectNode formObject(String text) throws BodyException {
@@ -200,15 +181,7 @@ public final class WebhookParser {
   }
 
   private static String decodeUtf8(byte[] body) throws BodyException {
-    try {
-      return StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(java.nio.ByteBuffer.wrap(body))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new BodyException("invalid_encoding", "The body is not valid UTF-8.");
-    }
+    return Json.utf8(body);
   }
 
   private static String truncate(String s) {
@@ -216,6 +189,6 @@ public final class WebhookParser {
   }
 
   private static String truncate(String s, int max) {
-    return s.length() <= max ? s : s.substring(0, max);
+    return Json.truncate(s, max);
   }
 }
