@@ -25,6 +25,7 @@ import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
 import weir.node.http.HttpServer;
 import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.IngestService;
 import weir.node.ingest.SegmentRoutes;
 import weir.node.ingest.ShardedIngest;
 import weir.node.ingest.SnowplowRoutes;
@@ -34,6 +35,7 @@ import weir.node.load.LoadCoordinator;
 import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.JournalDatabase;
+import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.Registry;
@@ -56,10 +58,14 @@ public final class WeirNode {
   private DemoConnection.Demo demo;
   private String management;
 
-  private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory) {
+  private final JournalRetention retention;
+
+  private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory,
+      JournalRetention retention) {
     this.system = system;
     this.settings = settings;
     this.directory = directory;
+    this.retention = retention;
   }
 
   /** Starts a node from {@code config} (application.conf with overrides); blocks until it serves. */
@@ -90,7 +96,8 @@ public final class WeirNode {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
       WeirNode node = new WeirNode(system, settings,
-          new ConnectionDirectory(system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()));
+          new ConnectionDirectory(system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()),
+          JournalRetention.jdbc(db));
       node.boot();
       return node;
     } catch (Exception e) {
@@ -134,11 +141,10 @@ public final class WeirNode {
         settings.dataDir(), system, settings.stagedFileMaxBytes());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
-    sharding.init(Entity.of(ConnectionBuffer.ENTITY_KEY, ctx -> ConnectionBuffer.create(ctx.getEntityId(),
-        settings.buffer(), directory::cached, runtimes.stager(),
+    ConnectionBuffer.init(system, settings.buffer(), directory::cached, runtimes.stager(),
         batch -> sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
             .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()),
-        metrics)));
+        retention, metrics);
     sharding.init(Entity.of(LoadCoordinator.ENTITY_KEY, ctx -> LoadCoordinator.create(ctx.getEntityId(),
         settings.load(), directory::cached, () -> directory.destination(ctx.getEntityId()), runtimes.loader(),
         metrics)));
@@ -162,12 +168,11 @@ public final class WeirNode {
     NodeDrain.register(system, settings.drainTimeout());
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
-    ShardedIngest ingest = new ShardedIngest(system, settings.ingest().askTimeout(), metrics);
-    akka.stream.Materializer materializer = akka.stream.Materializer.matFromSystem(system);
-    WebhookRoutes webhooks = new WebhookRoutes(directory::connection, ingest, settings.ingest(), materializer,
-        secrets::open);
-    SegmentRoutes segment = new SegmentRoutes(directory, ingest, settings.ingest(), materializer);
-    SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, settings.ingest(), materializer, metrics);
+    IngestService ingest = new IngestService(new ShardedIngest(system, settings.ingest(), metrics),
+        settings.ingest(), akka.stream.Materializer.matFromSystem(system), metrics);
+    WebhookRoutes webhooks = new WebhookRoutes(directory::connection, ingest, secrets::open);
+    SegmentRoutes segment = new SegmentRoutes(directory, ingest);
+    SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
         settings.stagingDir(), settings.localFilesystemStaging(), settings.registryAskTimeout(),
         settings.ingest().defaultPartitions(),

@@ -11,15 +11,13 @@ import weir.node.Backoff;
  * @param maxBufferedEvents per slot; beyond it requests are refused with 503 (overload)
  * @param retry delays of failed flushes and hand-offs
  * @param handoffTimeout how long a hand-off to the load coordinator may take
- * @param snapshotEvery journal events between snapshots (older events are deleted)
  */
-public record BufferSettings(Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout,
-    int snapshotEvery) {
+public record BufferSettings(Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
 
   public static BufferSettings fromConfig(Config weir) {
     Config c = weir.getConfig("buffer");
     return new BufferSettings(c.getDuration("tick-interval"), c.getInt("max-buffered-events"),
-        Backoff.fromConfig(c.getConfig("flush-backoff")), c.getDuration("handoff-timeout"), c.getInt("snapshot-every"));
+        Backoff.fromConfig(c.getConfig("flush-backoff")), c.getDuration("handoff-timeout"));
   }
 
 }

@@ -2,53 +2,67 @@ package weir.node.ingest;
 
 import akka.Done;
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.pattern.StatusReply;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.SnapshotCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
-import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
-import weir.loaders.staging.StagedFile;
+import weir.node.RootCause;
 import weir.node.load.StagedBatch;
 import weir.node.metrics.NodeMetrics;
-import weir.node.RootCause;
 import weir.persistence.CborSerializable;
+import weir.persistence.JournalRetention;
 import weir.persistence.registry.Connection;
+import weir.protocol.DeadLetters;
 import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
 
 /**
  * The durable buffer of one slot of one connection (entity id {@code <connectionId>#<slot>}).
  *
- * <p>Accept: every ingestion request becomes one journal event ({@link EventsAccepted}); the request is
- * answered only after that write succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached
- * this node's {@link SlotBatcher} while the previous write was in flight) and their events are written in one
- * atomic journal write, one row per request. Flush: when the slot holds {@code batch_size} events or its
- * oldest event is {@code batch_interval_seconds} old (or a flush is requested), the buffered events are
- * written to staging by the {@link BatchStager} off the actor; once the files are complete the buffer
- * persists {@link BatchStaged}, which drops those events from its state. Hand-off: every staged batch is
- * then given to the destination's load coordinator through the {@link BatchLedger} until it confirms
- * ({@link BatchHandedOff}); unconfirmed batches are re-sent after a restart (at-least-once; the
- * coordinator deduplicates by batch id). Failed flushes and hand-offs retry with backoff; events stay in
- * the journal until a staged file holds them. Snapshots every {@code snapshot-every} events delete the
- * older journal events.
+ * <p>Accept: every ingestion request becomes one journal event ({@link EventsAppended}: its rows as
+ * {@link RowCodec} bytes, one per event plus one per dead letter); the request is answered only after that write
+ * succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached this node's {@link SlotBatcher} while
+ * the previous write was in flight) and are written in one atomic journal write, one row per request. Flush: when
+ * the slot holds {@code batch_size} events or its oldest event is {@code batch_interval_seconds} old (or a flush
+ * is requested), the buffered chunks are written to staging by the {@link BatchStager} off the actor; once the
+ * files are complete the buffer persists {@link BatchStaged}, which drops those chunks from its state, snapshots
+ * (the state is small right after a flush) and deletes the journal events before the snapshot
+ * ({@link JournalRetention}): the journal holds what is not staged yet, plus the batches not handed off.
+ * Hand-off: every staged batch is then given to the destination's load coordinator through the {@link
+ * BatchLedger} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent after a restart
+ * (at-least-once; the coordinator deduplicates by batch id). Failed flushes and hand-offs retry with backoff;
+ * events stay in the journal until a staged file holds them.
  *
  * <p>Batch ids are deterministic ({@code <connection>-<slot>-<seq>}): a flush interrupted by a crash is
  * redone under the same id, replacing its files instead of adding new ones.
+ *
+ * <p>Counts: events are accepted events (not table rows: a Segment track becomes two rows when staged, and a
+ * rejection a dead-letter row); {@code batch_size} and {@code max-buffered-events} count events.
  */
 public final class ConnectionBuffer
     extends EventSourcedBehaviorWithEnforcedReplies<ConnectionBuffer.Command, ConnectionBuffer.Event,
@@ -63,8 +77,24 @@ public final class ConnectionBuffer
 
   public sealed interface Command extends CborSerializable {}
 
-  /** The rows and dead letters of one ingestion request. */
-  public record Request(List<StagedRow> rows, List<DeadLetter> deadLetters) implements CborSerializable {}
+  /**
+   * The rows and dead letters of one ingestion request.
+   *
+   * @param events accepted events (the rows besides the dead-letter rows)
+   * @param rows {@link RowCodec} bytes: one row per event, then one {@code _weir_dead_letters} row per rejection
+   */
+  public record Request(int events, byte[] rows, List<DeadLetter> deadLetters) implements CborSerializable {
+    /** The request of {@code batch} for {@code connectionId}: its rows, and a dead-letter row per rejection. */
+    public static Request of(String connectionId, IngestBatch batch) {
+      List<StagedRow> rows = batch.rows();
+      if (!batch.rejections().isEmpty()) {
+        rows = new ArrayList<>(batch.rows());
+        for (Rejection r : batch.rejections()) rows.add(DeadLetters.row(connectionId, r, batch.receivedAt()));
+      }
+      return new Request(batch.rows().size(), RowCodec.encode(rows), batch.rejections().stream()
+          .map(r -> DeadLetter.of(r, batch.receivedAt().toEpochMilli())).toList());
+    }
+  }
 
   /**
    * Persist the requests (one journal event each, in one atomic write), then reply with one verdict per
@@ -84,14 +114,14 @@ public final class ConnectionBuffer
   /** Read the slot's figures. */
   public record GetStatus(ActorRef<BufferStatus> replyTo) implements Command {}
 
-  /** A slot's figures. */
+  /** A slot's figures; events are events, not rows. */
   public record BufferStatus(String entityId, int bufferedEvents, int unconfirmedBatches, long acceptedTotal,
       long stagedEventsTotal, long deadLettersTotal, List<DeadLetter> recentDeadLetters, long lastFlushAtMillis,
       String lastError) implements CborSerializable {}
 
   private enum Tick implements Command { INSTANCE }
 
-  private record FlushWritten(String batchId, int chunks, List<StagedFile> files, long rows) implements Command {}
+  private record FlushWritten(String batchId, int chunks, StagedBatch.Written written) implements Command {}
 
   private record FlushFailed(String batchId, String reason) implements Command {}
 
@@ -103,17 +133,32 @@ public final class ConnectionBuffer
   public record DeadLetter(long receivedAtMillis, String code, String message, String payload)
       implements CborSerializable {
     public static DeadLetter of(Rejection r, long receivedAtMillis) {
-      return new DeadLetter(receivedAtMillis, r.code(), r.message(), weir.protocol.DeadLetters.truncate(r.payload()));
+      return new DeadLetter(receivedAtMillis, r.code(), r.message(), DeadLetters.truncate(r.payload()));
     }
   }
 
-  // ---- journal ----
+  // ---- journal (a contract: JournalFixtureTest replays a journal written before these changed) ----
 
   public sealed interface Event extends CborSerializable {}
 
-  /** One request's rows (one chunk) and dead letters. */
-  public record EventsAccepted(List<StagedRow> rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
+  /** One request's events: {@code rows} as {@link RowCodec} bytes (primary rows and dead-letter rows). */
+  public record EventsAppended(int events, byte[] rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
       implements Event {}
+
+  /**
+   * Written before {@link EventsAppended} (replayed, no longer written): one request's rows, every table's row
+   * of each event already derived, as CBOR records.
+   */
+  public record EventsAccepted(List<LegacyRow> rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
+      implements Event {}
+
+  /** A row of an {@link EventsAccepted} event (the fields of the old {@code weir.protocol.StagedRow}). */
+  public record LegacyRow(String table, String eventId, long timestampMillis, String json)
+      implements CborSerializable {
+    StagedRow toRow() {
+      return new StagedRow(table, eventId, timestampMillis, json);
+    }
+  }
 
   /** The first {@code chunks} chunks are in complete staged files: {@code batch}. */
   public record BatchStaged(StagedBatch batch, int chunks) implements Event {}
@@ -122,65 +167,263 @@ public final class ConnectionBuffer
   public record BatchHandedOff(String batchId) implements Event {}
 
   /**
-   * Immutable state. {@code chunks}: buffered rows, one chunk per accepted request, oldest first (a flush
-   * takes whole chunks, so replay drops exactly what was staged). {@code unconfirmed}: staged batches not
-   * yet recorded by the coordinator.
+   * One accepted request's rows, waiting for a flush.
+   *
+   * @param rows {@link RowCodec} bytes
+   * @param events accepted events among them
+   * @param expanded whether the rows already include the rows staging derives ({@code EventTables.expand}):
+   *     true for chunks journaled before {@link EventsAppended}
    */
-  public record State(List<Chunk> chunks, int bufferedEvents, List<StagedBatch> unconfirmed, long batchSeq,
-      long acceptedTotal, long stagedEventsTotal, long deadLettersTotal, List<DeadLetter> recentDeadLetters,
-      long lastFlushAtMillis) implements CborSerializable {
+  public record Chunk(byte[] rows, int events, long acceptedAtMillis, boolean expanded) implements CborSerializable {
+    @JsonCreator
+    static Chunk fromJson(@JsonProperty("rows") JsonNode rows, @JsonProperty("events") Integer events,
+        @JsonProperty("acceptedAtMillis") long acceptedAtMillis, @JsonProperty("expanded") Boolean expanded)
+        throws java.io.IOException {
+      if (rows != null && rows.isBinary()) {
+        return new Chunk(rows.binaryValue(), events == null ? 0 : events, acceptedAtMillis, Boolean.TRUE.equals(expanded));
+      }
+      // A snapshot written before EventsAppended: rows as a list of row records.
+      List<LegacyRow> legacy = new ArrayList<>();
+      if (rows != null) {
+        for (JsonNode r : rows) {
+          legacy.add(new LegacyRow(r.path("table").asText(), r.path("eventId").asText(),
+              r.path("timestampMillis").asLong(), r.path("json").asText()));
+        }
+      }
+      return legacy(legacy, acceptedAtMillis);
+    }
+
+    static Chunk legacy(List<LegacyRow> rows, long acceptedAtMillis) {
+      Set<String> events = new HashSet<>();
+      for (LegacyRow r : rows) if (!r.table().equals(DeadLetters.TABLE)) events.add(r.eventId());
+      return new Chunk(RowCodec.encode(rows.stream().map(LegacyRow::toRow).toList()), events.size(),
+          acceptedAtMillis, true);
+    }
+  }
+
+  /**
+   * Immutable state. Chunks (one per accepted request, oldest first) are kept as a persistent list, newest
+   * first, so that accepting a request is O(1) whatever the slot holds; a flush takes whole chunks, so replay
+   * drops exactly what was staged. {@code unconfirmed}: staged batches not yet recorded by the coordinator.
+   * Serialized (snapshots) as the list of chunks oldest first; snapshots written before {@link EventsAppended}
+   * read too.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static final class State implements CborSerializable {
+    private final ChunkList chunks;
+    private final List<StagedBatch> unconfirmed;
+    private final long batchSeq;
+    private final long acceptedTotal;
+    private final long stagedEventsTotal;
+    private final long deadLettersTotal;
+    private final List<DeadLetter> recentDeadLetters;
+    private final long lastFlushAtMillis;
+
+    private State(ChunkList chunks, List<StagedBatch> unconfirmed, long batchSeq, long acceptedTotal,
+        long stagedEventsTotal, long deadLettersTotal, List<DeadLetter> recentDeadLetters, long lastFlushAtMillis) {
+      this.chunks = chunks;
+      this.unconfirmed = unconfirmed;
+      this.batchSeq = batchSeq;
+      this.acceptedTotal = acceptedTotal;
+      this.stagedEventsTotal = stagedEventsTotal;
+      this.deadLettersTotal = deadLettersTotal;
+      this.recentDeadLetters = recentDeadLetters;
+      this.lastFlushAtMillis = lastFlushAtMillis;
+    }
+
+    @JsonCreator
+    static State fromJson(@JsonProperty("chunks") List<Chunk> chunks,
+        @JsonProperty("unconfirmed") List<StagedBatch> unconfirmed, @JsonProperty("batchSeq") long batchSeq,
+        @JsonProperty("acceptedTotal") long acceptedTotal, @JsonProperty("stagedEventsTotal") long stagedEventsTotal,
+        @JsonProperty("deadLettersTotal") long deadLettersTotal,
+        @JsonProperty("recentDeadLetters") List<DeadLetter> recentDeadLetters,
+        @JsonProperty("lastFlushAtMillis") long lastFlushAtMillis) {
+      ChunkList list = ChunkList.EMPTY;
+      for (Chunk c : chunks == null ? List.<Chunk>of() : chunks) list = list.append(c);
+      return new State(list, unconfirmed == null ? List.of() : List.copyOf(unconfirmed), batchSeq, acceptedTotal,
+          stagedEventsTotal, deadLettersTotal, recentDeadLetters == null ? List.of() : List.copyOf(recentDeadLetters),
+          lastFlushAtMillis);
+    }
 
     static State empty() {
-      return new State(List.of(), 0, List.of(), 0, 0, 0, 0, List.of(), 0);
+      return new State(ChunkList.EMPTY, List.of(), 0, 0, 0, 0, List.of(), 0);
+    }
+
+    /** The buffered chunks, oldest first (a copy: O(n), for snapshots, flushes and tests). */
+    @JsonProperty("chunks")
+    public List<Chunk> chunks() {
+      return chunks.oldestFirst();
+    }
+
+    /** Buffered events (not rows). */
+    @JsonIgnore
+    public int bufferedEvents() {
+      return chunks.events();
+    }
+
+    /** Bytes of the buffered rows. */
+    @JsonIgnore
+    public long bufferedBytes() {
+      return chunks.bytes();
+    }
+
+    @JsonProperty("unconfirmed")
+    public List<StagedBatch> unconfirmed() {
+      return unconfirmed;
+    }
+
+    @JsonProperty("batchSeq")
+    public long batchSeq() {
+      return batchSeq;
+    }
+
+    /** Events accepted, ever (dead letters not included). */
+    @JsonProperty("acceptedTotal")
+    public long acceptedTotal() {
+      return acceptedTotal;
+    }
+
+    @JsonProperty("stagedEventsTotal")
+    public long stagedEventsTotal() {
+      return stagedEventsTotal;
+    }
+
+    @JsonProperty("deadLettersTotal")
+    public long deadLettersTotal() {
+      return deadLettersTotal;
+    }
+
+    @JsonProperty("recentDeadLetters")
+    public List<DeadLetter> recentDeadLetters() {
+      return recentDeadLetters;
+    }
+
+    @JsonProperty("lastFlushAtMillis")
+    public long lastFlushAtMillis() {
+      return lastFlushAtMillis;
     }
 
     Optional<Long> oldestAcceptedAtMillis() {
-      return chunks.isEmpty() ? Optional.empty() : Optional.of(chunks.get(0).acceptedAtMillis());
+      return chunks.isEmpty() ? Optional.empty() : Optional.of(chunks.oldestAcceptedAtMillis());
     }
 
-    State accepted(EventsAccepted e) {
-      List<Chunk> nextChunks = chunks;
-      if (!e.rows().isEmpty()) {
-        nextChunks = new ArrayList<>(chunks.size() + 1);
-        nextChunks.addAll(chunks);
-        nextChunks.add(new Chunk(e.rows(), e.acceptedAtMillis()));
-      }
+    int chunkCount() {
+      return chunks.size();
+    }
+
+    State appended(Chunk chunk, List<DeadLetter> deadLetters) {
       List<DeadLetter> recent = recentDeadLetters;
-      if (!e.deadLetters().isEmpty()) {
+      if (!deadLetters.isEmpty()) {
         List<DeadLetter> all = new ArrayList<>(recentDeadLetters);
-        all.addAll(e.deadLetters());
+        all.addAll(deadLetters);
         recent = List.copyOf(all.subList(Math.max(0, all.size() - RECENT_DEAD_LETTERS), all.size()));
       }
-      // rows include one _weir_dead_letters row per dead letter: those are not accepted events.
-      return new State(List.copyOf(nextChunks), bufferedEvents + e.rows().size(), unconfirmed, batchSeq,
-          acceptedTotal + e.rows().size() - e.deadLetters().size(), stagedEventsTotal,
-          deadLettersTotal + e.deadLetters().size(), recent, lastFlushAtMillis);
+      return new State(chunks.append(chunk), unconfirmed, batchSeq, acceptedTotal + chunk.events(),
+          stagedEventsTotal, deadLettersTotal + deadLetters.size(), recent, lastFlushAtMillis);
     }
 
     State staged(BatchStaged e) {
-      List<Chunk> rest = List.copyOf(chunks.subList(e.chunks(), chunks.size()));
-      int remaining = rest.stream().mapToInt(c -> c.rows().size()).sum();
       List<StagedBatch> nextUnconfirmed = new ArrayList<>(unconfirmed);
       nextUnconfirmed.add(e.batch());
-      return new State(rest, remaining, List.copyOf(nextUnconfirmed), batchSeq + 1, acceptedTotal,
-          stagedEventsTotal + e.batch().rows(), deadLettersTotal, recentDeadLetters, e.batch().stagedAtMillis());
+      return new State(chunks.dropOldest(e.chunks()), List.copyOf(nextUnconfirmed), batchSeq + 1, acceptedTotal,
+          stagedEventsTotal + e.batch().stagedEvents(), deadLettersTotal, recentDeadLetters,
+          e.batch().stagedAtMillis());
     }
 
     State handedOff(BatchHandedOff e) {
-      return new State(chunks, bufferedEvents,
-          unconfirmed.stream().filter(b -> !b.batchId().equals(e.batchId())).toList(), batchSeq, acceptedTotal,
-          stagedEventsTotal, deadLettersTotal, recentDeadLetters, lastFlushAtMillis);
+      return new State(chunks, unconfirmed.stream().filter(b -> !b.batchId().equals(e.batchId())).toList(), batchSeq,
+          acceptedTotal, stagedEventsTotal, deadLettersTotal, recentDeadLetters, lastFlushAtMillis);
     }
 
-    boolean drained() {
+    @JsonIgnore
+    public boolean drained() {
       return chunks.isEmpty() && unconfirmed.isEmpty();
     }
   }
 
-  /** The rows of one accepted request. */
-  public record Chunk(List<StagedRow> rows, long acceptedAtMillis) implements CborSerializable {}
+  /** A persistent list of chunks, newest first, with running totals: append O(1), drop-oldest O(kept). */
+  static final class ChunkList {
+    static final ChunkList EMPTY = new ChunkList(null, null, 0, 0, 0, 0);
+
+    private final Chunk head;
+    private final ChunkList older;
+    private final int size;
+    private final int events;
+    private final long bytes;
+    private final long oldestAcceptedAtMillis;
+
+    private ChunkList(Chunk head, ChunkList older, int size, int events, long bytes, long oldestAcceptedAtMillis) {
+      this.head = head;
+      this.older = older;
+      this.size = size;
+      this.events = events;
+      this.bytes = bytes;
+      this.oldestAcceptedAtMillis = oldestAcceptedAtMillis;
+    }
+
+    ChunkList append(Chunk c) {
+      return new ChunkList(c, this, size + 1, events + c.events(), bytes + c.rows().length,
+          size == 0 ? c.acceptedAtMillis() : oldestAcceptedAtMillis);
+    }
+
+    /** This list without its {@code n} oldest chunks. */
+    ChunkList dropOldest(int n) {
+      if (n >= size) return EMPTY;
+      List<Chunk> kept = new ArrayList<>(size - n);
+      ChunkList node = this;
+      for (int i = 0; i < size - n; i++) {
+        kept.add(node.head);
+        node = node.older;
+      }
+      ChunkList out = EMPTY;
+      for (int i = kept.size() - 1; i >= 0; i--) out = out.append(kept.get(i));
+      return out;
+    }
+
+    List<Chunk> oldestFirst() {
+      Chunk[] out = new Chunk[size];
+      ChunkList node = this;
+      for (int i = size - 1; i >= 0; i--) {
+        out[i] = node.head;
+        node = node.older;
+      }
+      return List.of(out);
+    }
+
+    boolean isEmpty() {
+      return size == 0;
+    }
+
+    int size() {
+      return size;
+    }
+
+    int events() {
+      return events;
+    }
+
+    long bytes() {
+      return bytes;
+    }
+
+    long oldestAcceptedAtMillis() {
+      return oldestAcceptedAtMillis;
+    }
+  }
 
   // ---- behaviour ----
+
+  /**
+   * Registers the buffers with Cluster Sharding on this node.
+   *
+   * @param connections the local registry cache (settings are read at each flush, so changes apply live)
+   */
+  public static void init(ActorSystem<?> system, BufferSettings settings,
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      JournalRetention retention, NodeMetrics metrics) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, connections,
+        stager, ledger, retention, metrics)));
+  }
 
   /**
    * @param entityId {@code <connectionId>#<slot>}
@@ -188,10 +431,10 @@ public final class ConnectionBuffer
    */
   public static Behavior<Command> create(String entityId, BufferSettings settings,
       Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
-      NodeMetrics metrics) {
+      JournalRetention retention, NodeMetrics metrics) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new ConnectionBuffer(ctx, entityId, settings, connections, stager, ledger, metrics);
+      return new ConnectionBuffer(ctx, entityId, settings, connections, stager, ledger, retention, metrics);
     }));
   }
 
@@ -203,6 +446,7 @@ public final class ConnectionBuffer
   private final Function<String, Optional<Connection>> connections;
   private final BatchStager stager;
   private final BatchLedger ledger;
+  private final JournalRetention retention;
   private final NodeMetrics metrics;
 
   // Work in progress: not state, it is redone after a restart.
@@ -219,7 +463,7 @@ public final class ConnectionBuffer
 
   private ConnectionBuffer(ActorContext<Command> ctx, String entityId, BufferSettings settings,
       Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
-      NodeMetrics metrics) {
+      JournalRetention retention, NodeMetrics metrics) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
@@ -231,6 +475,7 @@ public final class ConnectionBuffer
     this.connections = connections;
     this.stager = stager;
     this.ledger = ledger;
+    this.retention = retention;
     this.metrics = metrics;
   }
 
@@ -239,9 +484,10 @@ public final class ConnectionBuffer
     return State.empty();
   }
 
+  /** Right after a flush the state is small: snapshot it, then {@link JournalRetention} deletes what precedes. */
   @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+  public boolean shouldSnapshot(State state, Event event, long sequenceNr) {
+    return event instanceof BatchStaged;
   }
 
   @Override
@@ -254,6 +500,8 @@ public final class ConnectionBuffer
           }
           progress(state);
         })
+        .onSignal(SnapshotCompleted.class, (state, done) ->
+            retention.deleteBefore(done.metadata().persistenceId(), done.metadata().sequenceNr()))
         .build();
   }
 
@@ -316,11 +564,11 @@ public final class ConnectionBuffer
     List<Event> events = new ArrayList<>(cmd.requests().size());
     List<Boolean> verdicts = new ArrayList<>(cmd.requests().size());
     for (Request r : cmd.requests()) {
-      boolean fits = r.rows().isEmpty() || buffered + r.rows().size() <= settings.maxBufferedEvents();
+      boolean fits = r.events() == 0 || buffered + r.events() <= settings.maxBufferedEvents();
       verdicts.add(fits);
       if (fits) {
-        buffered += r.rows().size();
-        events.add(new EventsAccepted(r.rows(), r.deadLetters(), now));
+        buffered += r.events();
+        events.add(new EventsAppended(r.events(), r.rows(), r.deadLetters(), now));
       }
     }
     Accepted reply = new Accepted(List.copyOf(verdicts));
@@ -331,13 +579,12 @@ public final class ConnectionBuffer
   private ReplyEffect<Event, State> onFlushWritten(State state, FlushWritten cmd) {
     flushInFlight = null;
     metrics.observe("weir_flush_seconds", (System.nanoTime() - flushStartedNanos) / 1e9, "connection", connectionId);
-    metrics.increment("weir_flushed_events_total", cmd.rows(), "connection", connectionId);
+    metrics.increment("weir_flushed_events_total", cmd.written().events(), "connection", connectionId);
     flushFailures = 0;
     flushRetryAtMillis = 0;
     lastError = null;
-    Optional<Connection> connection = connections.apply(connectionId);
-    String destinationId = connection.map(Connection::destinationId).orElse("");
-    StagedBatch batch = new StagedBatch(cmd.batchId(), connectionId, destinationId, cmd.files(), cmd.rows(),
+    String destinationId = connections.apply(connectionId).map(Connection::destinationId).orElse("");
+    StagedBatch batch = StagedBatch.of(cmd.batchId(), connectionId, destinationId, cmd.written(),
         System.currentTimeMillis());
     return Effect().persist(new BatchStaged(batch, cmd.chunks())).thenRun(this::progress).thenNoReply();
   }
@@ -346,7 +593,7 @@ public final class ConnectionBuffer
   private void progress(State state) {
     long now = System.currentTimeMillis();
     metrics.set("weir_buffered_events", state.bufferedEvents(), "slot", entityId);
-    if (flushInFlight == null && state.bufferedEvents() > 0 && now >= flushRetryAtMillis) {
+    if (flushInFlight == null && state.chunkCount() > 0 && now >= flushRetryAtMillis) {
       Optional<Connection> connection = connections.apply(connectionId);
       if (connection.isEmpty()) {
         lastError = "connection " + connectionId + " is not in the registry (cache not loaded yet?)";
@@ -372,13 +619,11 @@ public final class ConnectionBuffer
 
   private void startFlush(State state, Connection connection) {
     String batchId = String.format("%s-%d-%08d", connectionId, slot, state.batchSeq() + 1);
-    int chunks = state.chunks().size();
-    List<StagedRow> rows = new ArrayList<>(state.bufferedEvents());
-    for (Chunk chunk : state.chunks()) rows.addAll(chunk.rows());
+    List<Chunk> chunks = state.chunks();
     flushInFlight = batchId;
     flushStartedNanos = System.nanoTime();
-    ctx.pipeToSelf(stager.stage(connection, batchId, rows), (files, error) -> error == null
-        ? new FlushWritten(batchId, chunks, files, rows.size())
+    ctx.pipeToSelf(stager.stage(connection, batchId, chunks), (written, error) -> error == null
+        ? new FlushWritten(batchId, chunks.size(), written)
         : new FlushFailed(batchId, RootCause.describe(error)));
   }
 
@@ -393,8 +638,7 @@ public final class ConnectionBuffer
         handOffRetryAtMillis = System.currentTimeMillis() + settings.retry().delay(++handOffFailures).toMillis();
         return;
       }
-      toSend = new StagedBatch(batch.batchId(), batch.connectionId(), connection.get().destinationId(),
-          batch.files(), batch.rows(), batch.stagedAtMillis());
+      toSend = batch.withDestination(connection.get().destinationId());
     }
     String batchId = batch.batchId();
     ctx.pipeToSelf(ledger.record(toSend), (done, error) -> error == null
@@ -402,12 +646,14 @@ public final class ConnectionBuffer
         : new HandOffFailed(batchId, RootCause.describe(error)));
   }
 
-
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(EventsAccepted.class, State::accepted)
+        .onEvent(EventsAppended.class, (state, e) -> state.appended(
+            new Chunk(e.rows(), e.events(), e.acceptedAtMillis(), false), e.deadLetters()))
+        .onEvent(EventsAccepted.class, (state, e) -> state.appended(Chunk.legacy(e.rows(), e.acceptedAtMillis()),
+            e.deadLetters()))
         .onEvent(BatchStaged.class, State::staged)
         .onEvent(BatchHandedOff.class, State::handedOff)
         .build();

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -14,7 +13,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import weir.node.RootCause;
 import weir.node.metrics.NodeMetrics;
 import weir.persistence.registry.Connection;
-import weir.protocol.StagedRow;
 
 /**
  * {@link IngestGateway} over the sharded {@link ConnectionBuffer}s: a random slot per request, through this
@@ -26,40 +24,48 @@ public final class ShardedIngest implements IngestGateway {
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
-  private final Duration askTimeout;
+  private final IngestSettings settings;
+  private final SlotBatcher.Limits limits;
   private final NodeMetrics metrics;
   private final Map<String, ActorRef<SlotBatcher.Message>> batchers = new ConcurrentHashMap<>();
 
-  public ShardedIngest(ActorSystem<?> system, Duration askTimeout, NodeMetrics metrics) {
+  public ShardedIngest(ActorSystem<?> system, IngestSettings settings, NodeMetrics metrics) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
-    this.askTimeout = askTimeout;
+    this.settings = settings;
+    this.limits = new SlotBatcher.Limits(settings.askTimeout(), settings.maxGroupBytes(), MAX_GROUP_EVENTS,
+        settings.maxQueuedBytesPerSlot());
     this.metrics = metrics;
   }
 
   @Override
-  public CompletionStage<Outcome> accept(Connection connection, List<StagedRow> rows,
-      List<ConnectionBuffer.DeadLetter> deadLetters) {
+  public CompletionStage<Outcome> accept(Connection connection, IngestBatch batch) {
     int slot = ThreadLocalRandom.current().nextInt(Math.max(1, connection.partitions()));
     long started = System.nanoTime();
+    // Every rejection is kept and loaded like an event: a _weir_dead_letters row in the same journal event.
+    ConnectionBuffer.Request request = ConnectionBuffer.Request.of(connection.id(), batch);
+    int events = request.events();
+    int deadLetters = request.deadLetters().size();
+    if (request.rows().length > settings.maxJournalBytesPerRequest()) {
+      return CompletableFuture.completedFuture(new TooLarge(request.rows().length,
+          settings.maxJournalBytesPerRequest()));
+    }
     CompletableFuture<Boolean> result = new CompletableFuture<>();
     batcher(connection.slotEntityId(slot))
-        .tell(new SlotBatcher.Submit(new ConnectionBuffer.Request(rows, deadLetters), result));
+        .tell(new SlotBatcher.Submit(request, result, started + settings.askTimeout().toNanos()));
     return result.<Outcome>thenApply(accepted -> {
           if (!accepted) return new Overloaded();
           metrics.observe("weir_journal_write_seconds", (System.nanoTime() - started) / 1e9);
-          metrics.increment("weir_ingest_events_total", rows.size() - deadLetters.size(), "connection", connection.id());
-          if (!deadLetters.isEmpty()) {
-            metrics.increment("weir_rejected_events_total", deadLetters.size(), "connection", connection.id());
-          }
-          return new Accepted(rows.size() - deadLetters.size());
+          metrics.increment("weir_ingest_events_total", events, "connection", connection.id());
+          if (deadLetters > 0) metrics.increment("weir_rejected_events_total", deadLetters, "connection", connection.id());
+          return new Accepted(events);
         })
         .exceptionally(e -> new Unavailable(RootCause.describe(e)));
   }
 
   private ActorRef<SlotBatcher.Message> batcher(String entityId) {
     return batchers.computeIfAbsent(entityId, id -> system.systemActorOf(
-        SlotBatcher.create(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, id), askTimeout, MAX_GROUP_EVENTS),
+        SlotBatcher.create(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, id), limits),
         "ingest-batcher-" + id.replaceAll("[^A-Za-z0-9_-]", "_"), Props.empty()));
   }
 }

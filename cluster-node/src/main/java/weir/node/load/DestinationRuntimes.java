@@ -24,6 +24,10 @@ import weir.loaders.staging.fs.FilesystemStagingStore;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.loaders.warehouse.duckdb.DuckDbLoader;
 import weir.node.ingest.BatchStager;
+import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.RowCodec;
+import weir.persistence.registry.ConnectionKind;
+import weir.protocol.event.EventTables;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.Destination;
 import weir.persistence.secrets.SecretBox;
@@ -80,7 +84,7 @@ public final class DestinationRuntimes {
 
   /** Writes a buffer's batch to the staging store of the connection's destination. */
   public BatchStager stager() {
-    return (connection, batchId, rows) -> CompletableFuture.supplyAsync(() -> stage(connection, batchId, rows),
+    return (connection, batchId, chunks) -> CompletableFuture.supplyAsync(() -> stage(connection, batchId, chunks),
         blocking);
   }
 
@@ -135,11 +139,23 @@ public final class DestinationRuntimes {
     return connection.kind() == weir.persistence.registry.ConnectionKind.webhook ? "received_at" : "timestamp";
   }
 
-  private List<StagedFile> stage(Connection connection, String batchId, List<StagedRow> rows) {
+  private StagedBatch.Written stage(Connection connection, String batchId, List<ConnectionBuffer.Chunk> chunks) {
+    List<StagedRow> rows = new java.util.ArrayList<>();
+    int events = 0;
+    boolean tracking = connection.kind() == ConnectionKind.segment || connection.kind() == ConnectionKind.snowplow;
+    for (ConnectionBuffer.Chunk chunk : chunks) {
+      events += chunk.events();
+      for (StagedRow row : RowCodec.decode(chunk.rows())) {
+        rows.add(row);
+        // Events are journaled as one row; the rows derived from it (per-event table, users) are made here.
+        if (tracking && !chunk.expanded()) rows.addAll(EventTables.expand(row));
+      }
+    }
     try {
       Runtime runtime = runtime(connection.destinationId());
-      return new BatchFileWriter(runtime.staging(), runtime.format(), table -> tableSpec(connection, table))
-          .write(connection.id(), batchId, rows);
+      List<StagedFile> files = new BatchFileWriter(runtime.staging(), runtime.format(),
+          table -> tableSpec(connection, table)).write(connection.id(), batchId, rows);
+      return new StagedBatch.Written(files.stream().map(StagedBatch.File::of).toList(), rows.size(), events);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("staging " + batchId + " failed: " + e.getMessage(), e);
     }
@@ -149,7 +165,7 @@ public final class DestinationRuntimes {
     Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
     WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
-        batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.files())).toList());
+        batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.stagedFiles())).toList());
     Runtime runtime = runtime(connection.destinationId());
     try {
       WarehouseLoader.LoadResult result = runtime.loader().load(request);
@@ -173,7 +189,7 @@ public final class DestinationRuntimes {
     try {
       if (runtime.retentionDays() == 0) {
         for (StagedBatch b : batches) {
-          for (StagedFile f : b.files()) runtime.staging().delete(f.key());
+          for (StagedBatch.File f : b.files()) runtime.staging().delete(f.key());
         }
         return;
       }

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import static weir.node.Eventually.eventually;
-import weir.loaders.staging.StagedFile;
 import weir.node.load.StagedBatch;
+import weir.persistence.JournalRetention;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.protocol.StagedRow;
@@ -41,14 +41,17 @@ class ConnectionBufferTest {
     final AtomicInteger calls = new AtomicInteger();
 
     @Override
-    public CompletableFuture<List<StagedFile>> stage(Connection connection, String batchId, List<StagedRow> rows) {
+    public CompletableFuture<StagedBatch.Written> stage(Connection connection, String batchId,
+        List<ConnectionBuffer.Chunk> chunks) {
       calls.incrementAndGet();
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         return CompletableFuture.failedFuture(new java.io.IOException("disk full"));
       }
-      staged.put(batchId, List.copyOf(rows));
-      return CompletableFuture.completedFuture(List.of(new StagedFile("events", batchId + ".ndjson.gz", rows.size(),
-          0, 0, 10)));
+      List<StagedRow> rows = chunks.stream().flatMap(c -> RowCodec.decode(c.rows()).stream()).toList();
+      staged.put(batchId, rows);
+      int events = chunks.stream().mapToInt(ConnectionBuffer.Chunk::events).sum();
+      return CompletableFuture.completedFuture(new StagedBatch.Written(List.of(new StagedBatch.File("events",
+          batchId + ".ndjson.gz", rows.size(), 0, 0, 10)), rows.size(), events));
     }
   }
 
@@ -83,9 +86,10 @@ class ConnectionBufferTest {
   private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, Duration tick, int maxBuffered) {
     BufferSettings settings = new BufferSettings(tick, maxBuffered,
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3), 5);
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3));
     return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
-        settings, id -> Optional.of(connection), stager, ledger, new weir.node.metrics.NodeMetrics()));
+        settings, id -> Optional.of(connection), stager, ledger, JournalRetention.keepAll(),
+        new weir.node.metrics.NodeMetrics()));
   }
 
   private static List<StagedRow> rows(String... ids) {
@@ -97,7 +101,11 @@ class ConnectionBufferTest {
       StatusReply<ConnectionBuffer.Accepted>> accept(
       EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State> kit,
       List<StagedRow> rows) {
-    return kit.runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(new ConnectionBuffer.Request(rows, List.of())), r));
+    return kit.runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(request(rows, List.of())), r));
+  }
+
+  private static ConnectionBuffer.Request request(List<StagedRow> rows, List<ConnectionBuffer.DeadLetter> dl) {
+    return new ConnectionBuffer.Request(rows.size(), RowCodec.encode(rows), dl);
   }
 
 
@@ -105,8 +113,8 @@ class ConnectionBufferTest {
   void aRequestIsOneJournalEventAndTheReplyComesAfterIt() {
     var kit = buffer(connection(100, 3600), Duration.ofHours(1), 1000);
     var result = accept(kit, rows("a", "b", "c"));
-    assertThat(result.events()).singleElement().isInstanceOfSatisfying(ConnectionBuffer.EventsAccepted.class,
-        e -> assertThat(e.rows()).extracting(StagedRow::eventId).containsExactly("a", "b", "c"));
+    assertThat(result.events()).singleElement().isInstanceOfSatisfying(ConnectionBuffer.EventsAppended.class,
+        e -> assertThat(RowCodec.decode(e.rows())).extracting(StagedRow::eventId).containsExactly("a", "b", "c"));
     assertThat(result.reply().getValue()).isEqualTo(new ConnectionBuffer.Accepted(List.of(true)));
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
     assertThat(stager.calls).hasValue(0);
@@ -172,11 +180,15 @@ class ConnectionBufferTest {
 
   @Test
   void snapshotsAndEventDeletionKeepTheStateIntact() {
-    var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 100_000);
+    var kit = buffer(connection(10, 3600), Duration.ofMillis(20), 100_000);
     for (int i = 0; i < 23; i++) accept(kit, rows("e" + i));
+    eventually(() -> assertThat(ledger.recorded).hasSize(2));
     kit.restart();
-    assertThat(kit.getState().bufferedEvents()).isEqualTo(23);
+    assertThat(kit.getState().bufferedEvents()).isEqualTo(3);
     assertThat(kit.getState().acceptedTotal()).isEqualTo(23);
+    assertThat(kit.getState().stagedEventsTotal()).isEqualTo(20);
+    assertThat(kit.getState().chunks()).extracting(c -> RowCodec.decode(c.rows()).get(0).eventId())
+        .containsExactly("e20", "e21", "e22");
   }
 
   @Test
@@ -193,11 +205,11 @@ class ConnectionBufferTest {
   void groupedRequestsAreOneJournalEventEachWithOneVerdictEach() {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 5);
     var result = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
-        new ConnectionBuffer.Request(rows("a", "b"), List.of()),
-        new ConnectionBuffer.Request(rows("c", "d", "e", "f"), List.of()),
-        new ConnectionBuffer.Request(rows("g"), List.of())), r));
+        request(rows("a", "b"), List.of()),
+        request(rows("c", "d", "e", "f"), List.of()),
+        request(rows("g"), List.of())), r));
     assertThat(result.reply().getValue().accepted()).containsExactly(true, false, true);
-    assertThat(result.events()).hasSize(2).allSatisfy(e -> assertThat(e).isInstanceOf(ConnectionBuffer.EventsAccepted.class));
+    assertThat(result.events()).hasSize(2).allSatisfy(e -> assertThat(e).isInstanceOf(ConnectionBuffer.EventsAppended.class));
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
   }
 
@@ -217,7 +229,7 @@ class ConnectionBufferTest {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 1000);
     var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
     kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(
-        List.of(new ConnectionBuffer.Request(rows("a"), List.of(dl))), r));
+        List.of(request(rows("a"), List.of(dl))), r));
     kit.restart();
     TestProbe<ConnectionBuffer.BufferStatus> probe = testKit.createTestProbe();
     kit.runCommand(new ConnectionBuffer.GetStatus(probe.getRef()));

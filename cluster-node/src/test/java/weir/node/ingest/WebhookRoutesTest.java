@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
 import weir.node.http.ApiErrors;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
+import weir.node.metrics.NodeMetrics;
 import weir.protocol.Json;
+import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
 import weir.protocol.webhook.WebhookSignature;
 
@@ -35,16 +37,15 @@ class WebhookRoutesTest extends JUnitRouteTest {
   /** Records accepted requests; answers with {@link #next}. */
   static final class FakeIngest implements IngestGateway {
     final List<List<StagedRow>> requests = new CopyOnWriteArrayList<>();
-    final List<List<ConnectionBuffer.DeadLetter>> deadLetters = new CopyOnWriteArrayList<>();
+    final List<List<Rejection>> deadLetters = new CopyOnWriteArrayList<>();
     volatile Outcome next;
 
     @Override
-    public CompletionStage<Outcome> accept(Connection connection, List<StagedRow> rows,
-        List<ConnectionBuffer.DeadLetter> dl) {
+    public CompletionStage<Outcome> accept(Connection connection, IngestBatch batch) {
       if (next != null) return CompletableFuture.completedFuture(next);
-      requests.add(rows);
-      deadLetters.add(dl);
-      return CompletableFuture.completedFuture(new Accepted(rows.size()));
+      requests.add(batch.rows());
+      deadLetters.add(batch.rejections());
+      return CompletableFuture.completedFuture(new Accepted(batch.rows().size()));
     }
   }
 
@@ -74,8 +75,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
         Duration.ofSeconds(2), 4);
     WebhookRoutes routes = new WebhookRoutes(id -> registryDown
         ? CompletableFuture.failedFuture(new RuntimeException("registry timeout"))
-        : CompletableFuture.completedFuture(Optional.ofNullable(registry.get(id))), ingest, settings, materializer(),
-        sealed -> sealed.replace("sealed:", ""));
+        : CompletableFuture.completedFuture(Optional.ofNullable(registry.get(id))),
+        new IngestService(ingest, settings, materializer(), new NodeMetrics()), sealed -> sealed.replace("sealed:", ""));
     return Directives.handleExceptions(ApiErrors.exceptionHandler(),
         () -> Directives.handleRejections(ApiErrors.rejectionHandler(), routes::route));
   }
@@ -206,6 +207,42 @@ class WebhookRoutesTest extends JUnitRouteTest {
     ingest.next = null;
     registryDown = true;
     assertError(post("open", "application/json", "{}"), 503, "registry_unavailable");
+  }
+
+  private TestRouteResult postEncoded(String encoding, byte[] body) {
+    return testRoute(route()).run(HttpRequest.POST("/v1/webhooks/open")
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+        .addHeader(RawHeader.create("Content-Encoding", encoding)));
+  }
+
+  private static byte[] gzip(byte[] data) throws Exception {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+      gz.write(data);
+    }
+    return out.toByteArray();
+  }
+
+  @Test
+  void gzipAndDeflateBodiesAreDecodedAndTheLimitAppliesToTheDecodedSize() throws Exception {
+    TestRouteResult gz = postEncoded("gzip", gzip("[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8)));
+    gz.assertStatusCode(200);
+    assertThat(json(gz).get("accepted").asInt()).isEqualTo(2);
+    java.io.ByteArrayOutputStream zlib = new java.io.ByteArrayOutputStream();
+    try (var out = new java.util.zip.DeflaterOutputStream(zlib)) {
+      out.write("{\"b\":3}".getBytes(StandardCharsets.UTF_8));
+    }
+    postEncoded("deflate", zlib.toByteArray()).assertStatusCode(200);
+    assertThat(ingest.requests).extracting(List::size).containsExactly(2, 1);
+    assertThat(ingest.requests.get(1).get(0).json()).contains("\"b\":3");
+
+    // 1 KiB limit: 200 KiB of zeros compress to a few hundred bytes, and are refused once 1 KiB is inflated.
+    byte[] bomb = gzip(("{\"x\":\"" + "0".repeat(200 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8));
+    assertThat(bomb.length).isLessThan(1024);
+    assertError(postEncoded("gzip", bomb), 413, "payload_too_large");
+    assertError(postEncoded("gzip", "not gzip at all".getBytes(StandardCharsets.UTF_8)), 400, "invalid_body");
+    assertError(postEncoded("br", "{}".getBytes(StandardCharsets.UTF_8)), 415, "unsupported_encoding");
+    assertThat(ingest.requests).hasSize(2);
   }
 
   @Test

@@ -83,7 +83,7 @@ class LoadCoordinatorTest {
   }
 
   private static StagedBatch batch(String id, long rows) {
-    return new StagedBatch(id, "c1", "d", List.of(), rows, 0);
+    return new StagedBatch(id, "c1", "d", List.of(), rows, 0, rows);
   }
 
 

@@ -93,33 +93,67 @@ public final class EventTables {
     return FIXED_TABLES.contains(name) ? "track_" + name : name;
   }
 
-  /** The staged rows of one event. */
+  /**
+   * Every staged row of one event: its {@link #row} and what {@link #expand} derives from it. Buffers journal
+   * only the first; staging expands.
+   */
   public static List<StagedRow> rows(CanonicalEvent e) {
+    StagedRow row = row(e);
     List<StagedRow> rows = new ArrayList<>(3);
-    ObjectNode canonical = canonicalRow(e);
-    // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that day.
-    long ts = e.timestamp().toEpochMilli();
-    rows.add(new StagedRow(e.type().table(), e.eventId(), ts, Json.write(canonical)));
-    if (e.type() == CanonicalEvent.Type.track && e.event() != null) {
-      ObjectNode row = canonical.deepCopy();
-      for (Map.Entry<String, JsonNode> p : propertyColumns(e.properties()).entrySet()) {
-        JsonNode v = p.getValue();
-        if (v.isContainerNode()) row.put(p.getKey(), Json.write(v));
-        else row.set(p.getKey(), v);
-      }
-      rows.add(new StagedRow(eventTableName(e.event()), e.eventId(), ts, Json.write(row)));
-    }
-    if (e.type() == CanonicalEvent.Type.identify && e.userId() != null) {
-      ObjectNode user = JsonNodeFactory.instance.objectNode();
-      user.put("event_id", e.eventId());
-      user.put("user_id", e.userId());
-      user.put("anonymous_id", e.anonymousId());
-      user.set("traits", e.traits());
-      user.put("first_seen", e.timestamp().toString());
-      user.put("last_seen", e.timestamp().toString());
-      rows.add(new StagedRow(USERS, e.eventId(), ts, Json.write(user)));
-    }
+    rows.add(row);
+    rows.addAll(expand(row));
     return rows;
+  }
+
+  /**
+   * The one row an event is journaled as: its type table's row ({@code tracks}, {@code pages}, ...) with the
+   * canonical columns. It holds everything the event's other rows are derived from ({@link #expand}).
+   */
+  public static StagedRow row(CanonicalEvent e) {
+    // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that day.
+    return new StagedRow(e.type().table(), e.eventId(), e.timestamp().toEpochMilli(), Json.write(canonicalRow(e)));
+  }
+
+  /**
+   * The rows derived from an event's {@link #row}: a track's row in its per-event table (canonical columns plus
+   * one column per top-level property), an identify's row in {@code users}; nothing for other rows (webhook
+   * rows, dead letters, other types). Deterministic: the same row always gives the same rows.
+   */
+  public static List<StagedRow> expand(StagedRow row) {
+    boolean track = row.table().equals(CanonicalEvent.Type.track.table());
+    boolean identify = row.table().equals(CanonicalEvent.Type.identify.table());
+    if (!track && !identify) return List.of();
+    ObjectNode canonical;
+    try {
+      canonical = (ObjectNode) Json.MAPPER.readTree(row.json());
+    } catch (java.io.IOException | ClassCastException e) {
+      throw new IllegalArgumentException("not a canonical event row: " + row.eventId(), e);
+    }
+    if (track) {
+      JsonNode event = canonical.get("event");
+      if (event == null || !event.isTextual()) return List.of();
+      ObjectNode perEvent = canonical.deepCopy();
+      JsonNode properties = canonical.get("properties");
+      if (properties instanceof ObjectNode props) {
+        for (Map.Entry<String, JsonNode> p : propertyColumns(props).entrySet()) {
+          JsonNode v = p.getValue();
+          if (v.isContainerNode()) perEvent.put(p.getKey(), Json.write(v));
+          else perEvent.set(p.getKey(), v);
+        }
+      }
+      return List.of(new StagedRow(eventTableName(event.asText()), row.eventId(), row.timestampMillis(),
+          Json.write(perEvent)));
+    }
+    JsonNode userId = canonical.get("user_id");
+    if (userId == null || !userId.isTextual()) return List.of();
+    ObjectNode user = JsonNodeFactory.instance.objectNode();
+    user.put("event_id", row.eventId());
+    user.set("user_id", userId);
+    user.set("anonymous_id", canonical.get("anonymous_id"));
+    user.set("traits", canonical.get("traits"));
+    user.set("first_seen", canonical.get("timestamp"));
+    user.set("last_seen", canonical.get("timestamp"));
+    return List.of(new StagedRow(USERS, row.eventId(), row.timestampMillis(), Json.write(user)));
   }
 
   /** Top-level properties under their column names (deterministic: keys in order, collisions suffixed). */
