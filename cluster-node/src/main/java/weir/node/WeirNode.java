@@ -145,9 +145,8 @@ public final class WeirNode {
         batch -> sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
             .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()),
         retention, metrics);
-    sharding.init(Entity.of(LoadCoordinator.ENTITY_KEY, ctx -> LoadCoordinator.create(ctx.getEntityId(),
-        settings.load(), directory::cached, () -> directory.destination(ctx.getEntityId()), runtimes.loader(),
-        metrics)));
+    LoadCoordinator.init(system, settings.load(), directory::cached, directory::destination, runtimes.loader(),
+        retention, metrics);
 
     directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
     directory.refreshEvery(settings.registryRefreshInterval());

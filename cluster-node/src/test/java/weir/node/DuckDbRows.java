@@ -7,22 +7,27 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 
 /** Reads a node's DuckDB warehouse read-only, as a user would between loads. */
 public final class DuckDbRows {
   private DuckDbRows() {}
+
+  /** A statement on {@code warehouse} attached read-only as the default catalog (as the loader attaches it). */
+  private static java.sql.Statement attached(Connection c, Path warehouse) throws SQLException {
+    java.sql.Statement s = c.createStatement();
+    s.execute("ATTACH '" + warehouse + "' AS wh (READ_ONLY)");
+    s.execute("USE wh");
+    return s;
+  }
 
   /**
    * The rows of {@code sql} as "a|b|c" strings. A warehouse locked by a load is retried for a few seconds;
    * other errors (a table not created yet) are thrown.
    */
   public static List<String> query(Path warehouse, String sql) throws SQLException, InterruptedException {
-    Properties p = new Properties();
-    p.setProperty("duckdb.read_only", "true");
     for (int attempt = 0; ; attempt++) {
-      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
-          ResultSet rs = c.createStatement().executeQuery(sql)) {
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+          ResultSet rs = attached(c, warehouse).executeQuery(sql)) {
         List<String> out = new ArrayList<>();
         int n = rs.getMetaData().getColumnCount();
         while (rs.next()) {

@@ -85,6 +85,8 @@ final class ConnectionRoutes extends AdminSupport {
         path("status", () -> get(() -> withConnection(id, c -> respond(status(c))))),
         path("sync", () -> post(() -> withConnection(id, c -> respond(sync(c))))),
         path("resync", () -> post(() -> withConnection(id, c -> jsonObject(body -> respond(resync(c, body)))))),
+        pathPrefix("resyncs", () -> path(PathMatchers.segment(), resyncId -> delete(() -> withConnection(id, c ->
+            respond(cancelResync(c, resyncId)))))),
         path("dead-letters", () -> get(() -> withConnection(id, c ->
             parameterOptional("limit", limit -> respond(deadLetters(c, limit)))))));
   }
@@ -217,7 +219,19 @@ final class ConnectionRoutes extends AdminSupport {
       body.put("last_error", s.lastError());
       body.put("dead_letters_total", s.deadLettersTotal());
       body.put("accepted_total", s.acceptedTotal());
+      body.put("loaded_events_total", s.loadedEventsTotal());
       body.put("resyncs_pending", s.resyncsPending());
+      ArrayNode resyncs = body.putArray("resyncs");
+      for (LoadCoordinator.ResyncView r : s.resyncs()) {
+        ObjectNode o = resyncs.addObject().put("id", r.id());
+        r.tables().forEach(o.putArray("tables")::add);
+        o.put("from", r.from()).put("to", r.to()).put("requested_at", instant(r.requestedAtMillis()))
+            .put("state", r.failed() ? "failed" : "pending").put("attempts", r.attempts()).put("last_error", r.lastError());
+      }
+      ArrayNode failed = body.putArray("failed_batches");
+      for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
+        failed.addObject().put("batch_id", f.batchId()).put("error", f.reason()).put("failed_at", instant(f.atMillis()));
+      }
       return ApiErrors.json(StatusCodes.OK, body);
     });
   }
@@ -265,11 +279,12 @@ final class ConnectionRoutes extends AdminSupport {
       LoadCoordinator.ResyncRequest request = new LoadCoordinator.ResyncRequest(c.id(), List.copyOf(tables),
           from == null ? null : from.toString(), to == null ? null : to.toString());
       return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
-          .<akka.Done>askWithStatus(r -> new LoadCoordinator.Resync(request, r), askTimeout)
-          .thenApply(done -> {
+          .<String>askWithStatus(r -> new LoadCoordinator.Resync(request, r), askTimeout)
+          .thenApply(resyncId -> {
             ObjectNode out = Json.MAPPER.createObjectNode();
             out.put("connection_id", c.id());
-            out.put("resync", "started");
+            out.put("resync", "queued");
+            out.put("id", resyncId);
             tables.forEach(out.putArray("tables")::add);
             out.put("from", request.from());
             out.put("to", request.to());
@@ -278,6 +293,24 @@ final class ConnectionRoutes extends AdminSupport {
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /** Removes a queued or failed resync (a running one cannot be removed). */
+  private CompletionStage<HttpResponse> cancelResync(Connection c, String resyncId) {
+    return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+        .<akka.Done>askWithStatus(r -> new LoadCoordinator.CancelResync(c.id(), resyncId, r), askTimeout)
+        .handle((done, error) -> {
+          if (error == null) return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+          String message = weir.node.RootCause.describe(error);
+          String code = Registry.errorCode(message);
+          if (code.equals("resync_not_found")) {
+            return ApiErrors.response(StatusCodes.NOT_FOUND, code, Registry.errorSentence(message));
+          }
+          if (code.equals("resync_running")) {
+            return ApiErrors.response(StatusCodes.CONFLICT, code, Registry.errorSentence(message));
+          }
+          throw new java.util.concurrent.CompletionException(error);
+        });
   }
 
   private CompletionStage<HttpResponse> deadLetters(Connection c, java.util.Optional<String> limitParam) {

@@ -17,7 +17,8 @@ public final class ConnectionStatusQuery {
   /** The status of API.md's {@code GET /v1/admin/connections/{id}/status}. */
   public record ConnectionStatus(String state, long bufferedEvents, long stagedBatchesPending, long loadedRowsTotal,
       long lastFlushAtMillis, long lastSyncAtMillis, long nextSyncAtMillis, String lastError, long deadLettersTotal,
-      long acceptedTotal, int resyncsPending) {}
+      long acceptedTotal, int resyncsPending, long loadedEventsTotal, List<LoadCoordinator.ResyncView> resyncs,
+      List<LoadCoordinator.FailedBatchView> failedBatches) {}
 
   private final ClusterSharding sharding;
   private final Duration timeout;
@@ -52,7 +53,7 @@ public final class ConnectionStatusQuery {
       String state = l.paused() ? "paused" : error == null ? "active" : "retrying";
       return new ConnectionStatus(state, buffered, unconfirmed + l.pendingBatches(),
           l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted,
-          l.resyncsPending());
+          l.resyncsPending(), l.loadedEventsTotal(), l.resyncs(), l.failedBatches());
     });
   }
 }

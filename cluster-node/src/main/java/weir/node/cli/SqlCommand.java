@@ -7,7 +7,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.util.Properties;
 
 /**
  * {@code java -jar weir-node.jar sql "SELECT ..." [db]}: runs one query against a DuckDB warehouse file
@@ -22,13 +21,16 @@ public final class SqlCommand {
       System.err.println("No warehouse yet at " + db + " (nothing has been loaded).");
       return 1;
     }
-    Properties readOnly = new Properties();
-    readOnly.setProperty("duckdb.read_only", "true");
     SQLException last = null;
     for (int attempt = 0; attempt < 20; attempt++) {
-      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + db, readOnly);
-           ResultSet rs = c.createStatement().executeQuery(sql)) {
-        print(rs);
+      // Attached under a fixed name, as the loader does: the file's own name could clash with a schema's.
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+           java.sql.Statement s = c.createStatement()) {
+        s.execute("ATTACH '" + db.toString().replace("'", "''") + "' AS weir_warehouse (READ_ONLY)");
+        s.execute("USE weir_warehouse");
+        try (ResultSet rs = s.executeQuery(sql)) {
+          print(rs);
+        }
         return 0;
       } catch (SQLException e) {
         last = e;

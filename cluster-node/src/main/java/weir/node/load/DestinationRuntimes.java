@@ -1,45 +1,62 @@
 package weir.node.load;
 
+import akka.actor.ClassicActorSystemProvider;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import akka.actor.ClassicActorSystemProvider;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.files.FileFormat;
 import weir.loaders.lake.LakeDelivery;
 import weir.loaders.staging.BatchFileWriter;
-import weir.loaders.staging.gcs.GcsStagingStore;
-import weir.loaders.staging.s3.S3Location;
-import weir.loaders.staging.s3.S3StagingStore;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.staging.fs.FilesystemStagingStore;
+import weir.loaders.staging.gcs.GcsStagingStore;
+import weir.loaders.staging.s3.S3Location;
+import weir.loaders.staging.s3.S3StagingStore;
 import weir.loaders.warehouse.WarehouseLoader;
+import weir.loaders.warehouse.bigquery.BigQueryLoader;
 import weir.loaders.warehouse.duckdb.DuckDbLoader;
+import weir.loaders.warehouse.postgres.PostgresLoader;
+import weir.loaders.warehouse.redshift.RedshiftLoader;
+import weir.loaders.warehouse.snowflake.SnowflakeLoader;
 import weir.node.ingest.BatchStager;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.RowCodec;
-import weir.persistence.registry.ConnectionKind;
-import weir.protocol.event.EventTables;
 import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
 import weir.persistence.secrets.SecretBox;
+import weir.protocol.DeadLetters;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
+import weir.protocol.event.EventTables;
 import weir.protocol.webhook.WebhookParser;
 
 /**
  * Builds, per destination, its staging store and warehouse loader from the registry entry, and runs
  * their blocking work on the given blocking executor. This is where the node turns a {@link Destination}
  * config into {@code loaders} objects; buffers and coordinators only see {@link BatchStager} and
- * {@link LoadCoordinator.BatchLoader}.
+ * {@link LoadCoordinator.BatchLoader}. A runtime rebuilt after its destination changed (a PATCH) replaces the
+ * old one, which is closed (clients, drivers) once the work still using it is done.
  */
 public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
@@ -47,15 +64,52 @@ public final class DestinationRuntimes {
   /** Storage destinations: the staged files are the delivery (a data lake), loaded means "manifest written". */
   private static final java.util.Set<String> LAKES = java.util.Set.of("s3", "gcs", "filesystem");
 
+  /** How often a connection's staging archive is swept for files past their retention, at most. */
+  private static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
+
   /**
+   * One destination's store and loader, closed when it is replaced and no work uses it any more.
+   *
    * @param staging where the files go
    * @param format how they are written (warehouses: gzip NDJSON, which every loader reads)
    * @param loader the warehouse loader, or the manifest writer of a data lake
    * @param retentionDays days staged files are kept after loading (-1: forever; 0: deleted once loaded)
    */
-  private record Runtime(StagingStore staging, FileFormat format, WarehouseLoader loader, int retentionDays) {}
+  private record Runtime(Destination destination, StagingStore staging, FileFormat format, WarehouseLoader loader,
+      int retentionDays, AtomicInteger users, java.util.concurrent.atomic.AtomicBoolean retired) {
 
-  private record Built(Destination destination, Runtime runtime) {}
+    /** Marks the runtime replaced; closes it now when nothing uses it. */
+    void retire() {
+      boolean close;
+      synchronized (this) {
+        retired.set(true);
+        close = users.get() == 0;
+      }
+      if (close) closeQuietly();
+    }
+
+    void release() {
+      boolean close;
+      synchronized (this) {
+        close = users.decrementAndGet() == 0 && retired.get();
+      }
+      if (close) closeQuietly();
+    }
+
+    private void closeQuietly() {
+      try {
+        loader.close();
+      } catch (Exception e) {
+        log.warn("Closing the loader of destination {} failed: {}", destination.id(), e.toString());
+      }
+      try {
+        staging.close();
+      } catch (Exception e) {
+        log.warn("Closing the staging store of destination {} failed: {}", destination.id(), e.toString());
+      }
+      log.info("Closed the previous runtime of destination {} (its settings changed)", destination.id());
+    }
+  }
 
   private final Function<String, Optional<Destination>> destinations;
   private final Executor blocking;
@@ -63,7 +117,7 @@ public final class DestinationRuntimes {
   private final Path dataDir;
   private final ClassicActorSystemProvider system;
   private final long maxFileBytes;
-  private final Map<String, Built> runtimes = new ConcurrentHashMap<>();
+  private final Map<String, Runtime> runtimes = new ConcurrentHashMap<>();
   private final Map<String, Long> retentionSweeps = new ConcurrentHashMap<>();
 
   /**
@@ -84,8 +138,7 @@ public final class DestinationRuntimes {
 
   /** Writes a buffer's batch to the staging store of the connection's destination. */
   public BatchStager stager() {
-    return (connection, batchId, chunks) -> CompletableFuture.supplyAsync(() -> stage(connection, batchId, chunks),
-        blocking);
+    return (connection, batchId, chunks) -> async(connection, runtime -> stage(runtime, connection, batchId, chunks));
   }
 
   /** Loads batches into the destination's warehouse. */
@@ -93,41 +146,52 @@ public final class DestinationRuntimes {
     return new LoadCoordinator.BatchLoader() {
       @Override
       public CompletionStage<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
-        return CompletableFuture.supplyAsync(() -> DestinationRuntimes.this.load(connection, batches), blocking);
+        return async(connection, runtime -> DestinationRuntimes.this.load(runtime, connection, batches));
       }
 
       @Override
       public CompletionStage<LoadCoordinator.LoadOutcome> reload(Connection connection,
           LoadCoordinator.ResyncRequest request) {
-        return CompletableFuture.supplyAsync(() -> DestinationRuntimes.this.reload(connection, request), blocking);
+        return async(connection, runtime -> DestinationRuntimes.this.reload(runtime, connection, request));
       }
     };
   }
 
-  private LoadCoordinator.LoadOutcome reload(Connection connection, LoadCoordinator.ResyncRequest request) {
-    Runtime runtime = runtime(connection.destinationId());
-    java.time.LocalDate from = request.from() == null ? null : java.time.LocalDate.parse(request.from());
-    java.time.LocalDate to = request.to() == null ? null : java.time.LocalDate.parse(request.to());
-    Map<String, TableSpec> tables = new java.util.LinkedHashMap<>();
-    Map<String, List<StagedFile>> byBatch = new java.util.TreeMap<>();
+  /** Runs {@code work} on the blocking executor with the connection's destination runtime, held while it runs. */
+  private <T> CompletionStage<T> async(Connection connection, Function<Runtime, T> work) {
+    return CompletableFuture.supplyAsync(() -> {
+      Runtime runtime = acquire(connection.destinationId());
+      try {
+        return work.apply(runtime);
+      } finally {
+        runtime.release();
+      }
+    }, blocking);
+  }
+
+  private LoadCoordinator.LoadOutcome reload(Runtime runtime, Connection connection,
+      LoadCoordinator.ResyncRequest request) {
+    LocalDate from = request.from() == null ? null : LocalDate.parse(request.from());
+    LocalDate to = request.to() == null ? null : LocalDate.parse(request.to());
+    Map<String, TableSpec> tables = new LinkedHashMap<>();
+    Map<String, List<StagedFile>> byBatch = new TreeMap<>();
     try {
       List<String> wanted = request.tables().isEmpty() ? archivedTables(runtime.staging(), connection)
           : request.tables();
       for (String table : wanted) {
         tables.put(table, tableSpec(connection, table));
         BatchFileWriter.archivedBatches(runtime.staging(), connection.id(), table, from, to)
-            .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new java.util.ArrayList<>())
-                .addAll(files));
+            .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new ArrayList<>()).addAll(files));
       }
       WarehouseLoader.LoadRequest load = new WarehouseLoader.LoadRequest(connection.schema(), tables,
           byBatch.entrySet().stream().map(e -> new WarehouseLoader.StagedBatchFiles(e.getKey(), e.getValue()))
               .toList());
       WarehouseLoader.LoadResult result = runtime.loader().reload(load, timestampColumn(connection), from, to);
       return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted());
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("listing the staging archive failed: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("listing the staging archive failed: " + e.getMessage(), e);
     } catch (WarehouseLoader.LoadException e) {
-      throw new java.util.concurrent.CompletionException(e);
+      throw new CompletionException(e);
     }
   }
 
@@ -136,11 +200,12 @@ public final class DestinationRuntimes {
    * tracking events, the arrival time of webhooks).
    */
   static String timestampColumn(Connection connection) {
-    return connection.kind() == weir.persistence.registry.ConnectionKind.webhook ? "received_at" : "timestamp";
+    return connection.kind() == ConnectionKind.webhook ? "received_at" : "timestamp";
   }
 
-  private StagedBatch.Written stage(Connection connection, String batchId, List<ConnectionBuffer.Chunk> chunks) {
-    List<StagedRow> rows = new java.util.ArrayList<>();
+  private StagedBatch.Written stage(Runtime runtime, Connection connection, String batchId,
+      List<ConnectionBuffer.Chunk> chunks) {
+    List<StagedRow> rows = new ArrayList<>();
     int events = 0;
     boolean tracking = connection.kind() == ConnectionKind.segment || connection.kind() == ConnectionKind.snowplow;
     for (ConnectionBuffer.Chunk chunk : chunks) {
@@ -152,37 +217,61 @@ public final class DestinationRuntimes {
       }
     }
     try {
-      Runtime runtime = runtime(connection.destinationId());
       List<StagedFile> files = new BatchFileWriter(runtime.staging(), runtime.format(),
           table -> tableSpec(connection, table)).write(connection.id(), batchId, rows);
       return new StagedBatch.Written(files.stream().map(StagedBatch.File::of).toList(), rows.size(), events);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("staging " + batchId + " failed: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("staging " + batchId + " failed: " + e.getMessage(), e);
     }
   }
 
-  private LoadCoordinator.LoadOutcome load(Connection connection, List<StagedBatch> batches) {
-    Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
+  private LoadCoordinator.LoadOutcome load(Runtime runtime, Connection connection, List<StagedBatch> batches) {
+    Map<String, TableSpec> specs = new LinkedHashMap<>();
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
     WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
         batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.stagedFiles())).toList());
-    Runtime runtime = runtime(connection.destinationId());
+    WarehouseLoader.LoadResult result;
     try {
-      WarehouseLoader.LoadResult result = runtime.loader().load(request);
-      List<String> done = new java.util.ArrayList<>(result.loadedBatchIds());
-      done.addAll(result.skippedBatchIds());
-      applyRetention(runtime, connection, batches);
-      return new LoadCoordinator.LoadOutcome(done, result.totalRowsInserted());
-    } catch (WarehouseLoader.LoadException e) {
-      throw new java.util.concurrent.CompletionException(e);
+      result = runtime.loader().load(request);
+    } catch (WarehouseLoader.LoadException | RuntimeException e) {
+      missingFile(runtime.staging(), batches).ifPresent(failure -> {
+        throw failure;
+      });
+      throw new CompletionException(e);
     }
+    List<String> done = new ArrayList<>(result.loadedBatchIds());
+    done.addAll(result.skippedBatchIds());
+    applyRetention(runtime, connection, batches);
+    return new LoadCoordinator.LoadOutcome(done, result.totalRowsInserted());
   }
 
   /**
-   * Deletes staged files the destination's retention no longer keeps, after a successful load: with 0 days,
-   * the files of the batches just loaded; with N days, every archived file of the connection whose hour
-   * partition is older than N days (checked at most hourly). A failure here is logged and retried with
-   * the next load; it never fails the load.
+   * After a failed load: the first batch with a staged file that is gone (deleted by hand, lost with a disk), as
+   * a failure naming the batch and the file, so that the batch is set aside and the others load. Empty when every
+   * file is there, or the store cannot tell (the original failure stands then).
+   */
+  private static Optional<LoadCoordinator.BatchFailure> missingFile(StagingStore staging, List<StagedBatch> batches) {
+    try {
+      for (StagedBatch b : batches) {
+        for (StagedBatch.File f : b.files()) {
+          if (!staging.exists(f.key())) {
+            return Optional.of(new LoadCoordinator.BatchFailure(b.batchId(), "batch " + b.batchId()
+                + ": staged file " + staging.describe(f.key()) + " is missing"));
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      log.debug("Could not check the staged files after a failed load: {}", e.toString());
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Deletes staged files the destination's retention no longer keeps, after a successful load. Only files of
+   * batches the warehouse's {@code _weir_loads} records as loaded are ever deleted, judged by when they were
+   * loaded, never by the event time of their partition: with 0 days, the files of the batches just loaded; with N
+   * days, every archived file of the connection whose batch was loaded more than N days ago (swept at most
+   * hourly). A failure here is logged and retried with a later load; it never fails the load.
    */
   private void applyRetention(Runtime runtime, Connection connection, List<StagedBatch> batches) {
     if (runtime.retentionDays() < 0) return;
@@ -195,82 +284,100 @@ public final class DestinationRuntimes {
       }
       Long last = retentionSweeps.get(connection.id());
       long now = System.currentTimeMillis();
-      if (last != null && now - last < java.time.Duration.ofHours(1).toMillis()) return;
+      if (last != null && now - last < SWEEP_INTERVAL.toMillis()) return;
       retentionSweeps.put(connection.id(), now);
-      java.time.Instant cutoff = java.time.Instant.ofEpochMilli(now).minus(java.time.Duration.ofDays(
-          runtime.retentionDays()));
-      int deleted = 0;
+      Instant cutoff = Instant.ofEpochMilli(now).minus(Duration.ofDays(runtime.retentionDays()));
+      Map<String, List<String>> keysByBatch = new TreeMap<>();
       for (String key : runtime.staging().list(connection.id())) {
-        Optional<java.time.Instant> hour = BatchFileWriter.partitionHour(key);
-        if (hour.isPresent() && hour.get().plus(java.time.Duration.ofHours(1)).isBefore(cutoff)) {
+        BatchFileWriter.batchIdOf(key).ifPresent(id -> keysByBatch.computeIfAbsent(id, b -> new ArrayList<>())
+            .add(key));
+      }
+      Map<String, Instant> loaded = runtime.loader().loadedAt(connection.schema(), keysByBatch.keySet());
+      int deleted = 0;
+      for (Map.Entry<String, List<String>> e : keysByBatch.entrySet()) {
+        Instant at = loaded.get(e.getKey());
+        if (at == null || !at.isBefore(cutoff)) continue;
+        for (String key : e.getValue()) {
           runtime.staging().delete(key);
           deleted++;
         }
       }
       if (deleted > 0) {
-        log.info("Retention: deleted {} staged files of connection {} older than {} days", deleted, connection.id(),
-            runtime.retentionDays());
+        log.info("Retention: deleted {} staged files of connection {} loaded more than {} days ago", deleted,
+            connection.id(), runtime.retentionDays());
       }
-    } catch (java.io.IOException | RuntimeException e) {
-      log.warn("Retention of staged files of connection {} failed (retried after the next load): {}",
+    } catch (IOException | WarehouseLoader.LoadException | RuntimeException e) {
+      log.warn("Retention of staged files of connection {} failed (retried after a later load): {}",
           connection.id(), e.getMessage());
     }
   }
 
   /** The spec of one table of a connection (webhook: its one table; tracking kinds: the event tables). */
   public static TableSpec tableSpec(Connection connection, String table) {
-    if (table.equals(weir.protocol.DeadLetters.TABLE)) return weir.protocol.DeadLetters.tableSpec();
+    if (table.equals(DeadLetters.TABLE)) return DeadLetters.tableSpec();
     return switch (connection.kind()) {
       case webhook -> WebhookParser.tableSpec(table);
-      case segment, snowplow -> weir.protocol.event.EventTables.specFor(table);
+      case segment, snowplow -> EventTables.specFor(table);
       case connector -> throw new IllegalStateException("connector connections are not loadable in this build");
     };
   }
 
   /** The tables a connection has files for in the staging archive. */
-  private static List<String> archivedTables(StagingStore staging, Connection connection) throws java.io.IOException {
+  private static List<String> archivedTables(StagingStore staging, Connection connection) throws IOException {
     return staging.list(connection.id()).stream().map(k -> k.split("/")[1])
         .filter(t -> !t.equals(LakeDelivery.MANIFESTS)).distinct().sorted().toList();
   }
 
-  /** The destination's store and loader, rebuilt when its registry entry changed (PATCH applies live). */
-  private Runtime runtime(String destinationId) {
+  /**
+   * The destination's runtime, held by the caller until {@link Runtime#release()}; rebuilt when its registry
+   * entry changed (PATCH applies live), the old one retired.
+   */
+  private Runtime acquire(String destinationId) {
     Destination d = destinations.apply(destinationId).orElseThrow(() ->
         new IllegalStateException("destination " + destinationId + " is not in the registry cache"));
-    return runtimes.compute(destinationId, (id, built) ->
-        built != null && built.destination().equals(d) ? built : new Built(d, build(d))).runtime();
+    Runtime[] replaced = new Runtime[1];
+    Runtime runtime = runtimes.compute(destinationId, (id, current) -> {
+      if (current != null && current.destination().equals(d)) {
+        current.users().incrementAndGet();
+        return current;
+      }
+      replaced[0] = current;
+      Runtime fresh = build(d);
+      fresh.users().incrementAndGet();
+      return fresh;
+    });
+    if (replaced[0] != null) replaced[0].retire();
+    return runtime;
   }
 
   private Runtime build(Destination d) {
     if (LAKES.contains(d.type())) {
       StagingStore store = store(d.type(), d.config());
       FileFormat format = FileFormat.parse(d.config().get("format"), d.config().get("compression"), maxFileBytes);
-      return new Runtime(store, format, new LakeDelivery(store, format), -1);
+      return runtime(d, store, format, new LakeDelivery(store, format), -1);
     }
     StagingStore staging = store(d.staging().getOrDefault("type", "filesystem"), d.staging());
-    WarehouseLoader loader = switch (d.type()) {
+    String prefix = d.configValue("schema_prefix").orElse("");
+    Supplier<WarehouseLoader> loader = () -> switch (d.type()) {
       case "duckdb" -> new DuckDbLoader(path(d.configValue("path").orElseThrow()), staging);
-      case "postgres" -> new weir.loaders.warehouse.postgres.PostgresLoader(d.configValue("url").orElseThrow(),
-          d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse("")),
-          d.configValue("schema_prefix").orElse(""), staging);
-      case "redshift" -> new weir.loaders.warehouse.redshift.RedshiftLoader(
-          weir.loaders.warehouse.redshift.RedshiftLoader.driver(d.configValue("url").orElseThrow(),
+      case "postgres" -> new PostgresLoader(d.configValue("url").orElseThrow(), d.configValue("user").orElseThrow(),
+          secrets.open(d.configValue("password").orElse("")), prefix, staging);
+      case "redshift" -> new RedshiftLoader(RedshiftLoader.driver(d.configValue("url").orElseThrow(),
               d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse(""))),
-          staging, d.configValue("iam_role_arn").orElseThrow(), d.staging().get("region"), "");
-      case "snowflake" -> new weir.loaders.warehouse.snowflake.SnowflakeLoader(
-          weir.loaders.warehouse.snowflake.SnowflakeLoader.driver(dataDir.resolve("drivers").resolve("snowflake-jdbc.jar"),
-              d.configValue("account").orElseThrow(),
+          staging, d.configValue("iam_role_arn").orElseThrow(), d.staging().get("region"), prefix);
+      case "snowflake" -> new SnowflakeLoader(SnowflakeLoader.driver(dataDir.resolve("drivers")
+              .resolve("snowflake-jdbc.jar"), d.configValue("account").orElseThrow(),
               d.configValue("user").orElseThrow(), secrets.open(d.configValue("private_key").orElseThrow()),
               d.configValue("warehouse").orElseThrow(), d.configValue("database").orElseThrow(),
               d.configValue("role").orElse(null)),
-          staging, dataDir.resolve("tmp").resolve("snowflake-" + d.id()), "");
+          staging, dataDir.resolve("tmp").resolve("snowflake-" + d.id()), prefix);
       case "bigquery" -> {
         try {
-          yield new weir.loaders.warehouse.bigquery.BigQueryLoader(weir.loaders.warehouse.bigquery.BigQueryLoader.client(
-              d.configValue("project_id").orElseThrow(), secrets.open(d.configValue("service_account_json").orElseThrow())),
-              staging, d.configValue("dataset_prefix").orElse(""),
-              d.configValue("streaming_insert").map("true"::equals).orElse(false));
-        } catch (java.io.IOException e) {
+          yield new BigQueryLoader(BigQueryLoader.client(d.configValue("project_id").orElseThrow(),
+              secrets.open(d.configValue("service_account_json").orElseThrow())), staging,
+              d.configValue("dataset_prefix").orElse(""), d.configValue("streaming_insert").map("true"::equals)
+                  .orElse(false));
+        } catch (IOException e) {
           throw new IllegalStateException("the BigQuery service account key is not usable: " + e.getMessage(), e);
         }
       }
@@ -279,7 +386,18 @@ public final class DestinationRuntimes {
     // Redshift's delete_staged_files=true is retention 0: the files go once loaded.
     int retention = Integer.parseInt(d.staging().getOrDefault("retention_days",
         d.configValue("delete_staged_files").map(v -> v.equals("true") ? "0" : "-1").orElse("-1")));
-    return new Runtime(staging, FileFormat.NDJSON_GZIP.withMaxFileBytes(maxFileBytes), loader, retention);
+    try {
+      return runtime(d, staging, FileFormat.NDJSON_GZIP.withMaxFileBytes(maxFileBytes), loader.get(), retention);
+    } catch (RuntimeException e) {
+      staging.close();
+      throw e;
+    }
+  }
+
+  private static Runtime runtime(Destination d, StagingStore staging, FileFormat format, WarehouseLoader loader,
+      int retentionDays) {
+    return new Runtime(d, staging, format, loader, retentionDays, new AtomicInteger(),
+        new java.util.concurrent.atomic.AtomicBoolean());
   }
 
   /** A staging store of {@code type} from its settings (a staging object, or a storage destination's config). */
@@ -293,7 +411,7 @@ public final class DestinationRuntimes {
         try {
           yield new GcsStagingStore(GcsStagingStore.client(secrets.open(settings.get("service_account_json")),
               settings.get("endpoint")), settings.get("bucket"), settings.get("prefix"));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
           throw new IllegalStateException("the GCS service account key is not usable: " + e.getMessage(), e);
         }
       }

@@ -10,14 +10,13 @@ import weir.node.Backoff;
  * @param tickInterval how often a coordinator checks whether a load is due
  * @param retry delays of failed loads; retries go on at the cap, never dropping a batch
  * @param maxBatchesPerLoad batches loaded in one transaction at most
- * @param snapshotEvery journal events between snapshots (older events are deleted)
  */
-public record LoadSettings(Duration tickInterval, Backoff retry, int maxBatchesPerLoad, int snapshotEvery) {
+public record LoadSettings(Duration tickInterval, Backoff retry, int maxBatchesPerLoad) {
 
   public static LoadSettings fromConfig(Config weir) {
     Config c = weir.getConfig("load");
     return new LoadSettings(c.getDuration("tick-interval"), Backoff.fromConfig(c.getConfig("backoff")),
-        c.getInt("max-batches-per-load"), c.getInt("snapshot-every"));
+        c.getInt("max-batches-per-load"));
   }
 
 }

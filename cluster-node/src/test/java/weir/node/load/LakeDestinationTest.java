@@ -291,20 +291,88 @@ class LakeDestinationTest {
   }
 
   @Test
-  void stagedFilesOlderThanTheRetentionAreDeletedAfterALoadAndNewerOnesKept() throws Exception {
+  void stagedFilesOfBatchesLoadedLongerAgoThanTheRetentionAreDeletedAfterALoadAndNewerOnesKept() throws Exception {
     Path warehouse = dir.resolve("retention-days.duckdb");
     Path stagingDir = dir.resolve("retention-days-staging");
     JsonNode conn = webhookOnDuckDb("Kept A Month", warehouse, stagingDir, 30);
     String id = conn.get("id").asText();
-    // An archived file from 2020, as an earlier year of this connection would have left.
-    Path old = stagingDir.resolve(id + "/events/year=2020/month=01/day=01/hour=00/" + id + "-0-00000001.ndjson.gz");
-    Files.createDirectories(old.getParent());
-    Files.write(old, new byte[] {0x1f, (byte) 0x8b});
+    // An archived file from 2020, of a batch the warehouse recorded as loaded in 2020 (slot 9: an id no batch of
+    // this run takes).
+    Path old = archived(stagingDir, id, "events", "2020", id + "-9-00000001");
+    recordLoaded(warehouse, "kept_a_month", id + "-9-00000001", "2020-01-02T00:00:00Z");
     assertThat(post(conn.at("/urls/webhook").asText(), "{\"n\":1}", null)).isEqualTo(200);
     syncUntil(id, "loaded and the old file swept",
         () -> count(warehouse, "SELECT count(*) FROM kept_a_month.events") >= 1 && !Files.exists(old));
     try (var files = Files.walk(stagingDir.resolve(id))) {
       assertThat(files.filter(Files::isRegularFile).toList()).as("this month's staged file is kept").hasSize(1);
+    }
+  }
+
+  @Test
+  void retentionNeverDeletesFilesOfBatchesNotLoadedWhateverTheirEventTime() throws Exception {
+    Path warehouse = dir.resolve("backfill.duckdb");
+    Path stagingDir = dir.resolve("backfill-staging");
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"backfill warehouse\",\"type\":\"duckdb\","
+        + "\"config\":{\"path\":\"" + warehouse + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\""
+        + stagingDir + "\",\"retention_days\":7}}}");
+    JsonNode conn = admin("POST", "/v1/admin/connections", "{\"name\":\"Backfill\",\"kind\":\"segment\","
+        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_size\":40,\"batch_interval_seconds\":1}");
+    String id = conn.get("id").asText();
+    // From an earlier run: a 2020 file whose batch was loaded in 2020 (swept), one whose batch never was (kept).
+    Path sweptFile = archived(stagingDir, id, "tracks", "2020", id + "-9-00000001");
+    Path unloadedFile = archived(stagingDir, id, "tracks", "2020", id + "-9-00000002");
+    recordLoaded(warehouse, "backfill", id + "-9-00000001", "2020-01-02T00:00:00Z");
+
+    // A backfill through /v1/import: events 20 days old, while batches keep being staged and loaded.
+    java.time.LocalDate day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(20);
+    Set<String> sent = new HashSet<>();
+    for (int request = 0; request < 6; request++) {
+      StringBuilder batch = new StringBuilder("{\"batch\":[");
+      for (int i = 0; i < 50; i++) {
+        String mid = "bf-" + request + "-" + i;
+        sent.add(mid);
+        batch.append(i == 0 ? "" : ",").append("{\"type\":\"track\",\"userId\":\"u\",\"messageId\":\"")
+            .append(mid).append("\",\"event\":\"Imported\",\"timestamp\":\"").append(day).append("T1")
+            .append(i % 10).append(":00:00Z\"}");
+      }
+      assertThat(post("http://127.0.0.1:" + node.ingestPort() + "/v1/import", batch.append("]}").toString(),
+          conn.get("write_key").asText())).isEqualTo(200);
+      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+    }
+    syncUntil(id, "every imported event loaded and the loaded 2020 batch swept",
+        () -> count(warehouse, "SELECT count(DISTINCT event_id) FROM backfill.tracks") >= sent.size()
+            && !Files.exists(sweptFile));
+    assertThat(count(warehouse, "SELECT count(*) FROM backfill.tracks")).isEqualTo(sent.size());
+    assertThat(unloadedFile).as("a batch the ledger does not record as loaded is never deleted").exists();
+    try (var files = Files.walk(stagingDir.resolve(id).resolve("tracks").resolve("year=" + day.getYear()))) {
+      assertThat(files.filter(Files::isRegularFile).toList()).as("20-day-old events, loaded just now: kept")
+          .isNotEmpty();
+    }
+    assertThat(admin("GET", "/v1/admin/connections/" + id + "/status", null).get("last_error").isNull()).isTrue();
+  }
+
+  /** An archived staged file of {@code batchId} in an hour partition of {@code year}. */
+  private static Path archived(Path stagingDir, String connectionId, String table, String year, String batchId)
+      throws Exception {
+    Path file = stagingDir.resolve(connectionId + "/" + table + "/year=" + year + "/month=01/day=01/hour=00/" + batchId
+        + ".ndjson.gz");
+    Files.createDirectories(file.getParent());
+    try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
+      out.write(new byte[0]);
+    }
+    return file;
+  }
+
+  /** Records {@code batchId} in the warehouse's {@code _weir_loads} as loaded at {@code at}. */
+  private static void recordLoaded(Path warehouse, String schema, String batchId, String at) throws Exception {
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("ATTACH '" + warehouse + "' AS wh");
+      s.execute("USE wh");
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
+          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      s.execute("INSERT INTO " + schema + "._weir_loads VALUES ('" + batchId + "', TIMESTAMPTZ '" + at + "', 0)");
     }
   }
 

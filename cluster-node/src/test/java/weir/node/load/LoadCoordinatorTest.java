@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import static weir.node.Eventually.eventually;
+import weir.persistence.JournalRetention;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 
@@ -28,28 +29,51 @@ class LoadCoordinatorTest {
     testKit.shutdownTestKit();
   }
 
-  /** Records what it was asked to load; fails the first {@code failuresLeft} loads (permanently if set). */
+  /**
+   * Records what it was asked to load; fails the first {@code failuresLeft} loads (permanently if set), every load
+   * of the connections in {@code down}, and a load holding a batch of {@code missing} (as a missing staged file).
+   */
   static final class FakeLoader implements LoadCoordinator.BatchLoader {
     volatile boolean permanent;
     final List<LoadCoordinator.ResyncRequest> reloads = new CopyOnWriteArrayList<>();
+    final java.util.Set<String> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final java.util.Set<String> missing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final AtomicInteger reloadFailuresLeft = new AtomicInteger();
+    volatile boolean reloadPermanent;
 
     @Override
     public CompletableFuture<LoadCoordinator.LoadOutcome> reload(Connection connection,
         LoadCoordinator.ResyncRequest request) {
       reloads.add(request);
+      if (reloadPermanent) {
+        return CompletableFuture.failedFuture(new weir.loaders.warehouse.WarehouseLoader.LoadException(
+            "column \"nope\" does not exist", false, null));
+      }
+      if (reloadFailuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        return CompletableFuture.failedFuture(new RuntimeException("archive unreachable"));
+      }
       return CompletableFuture.completedFuture(new LoadCoordinator.LoadOutcome(List.of(), 0));
     }
 
     final List<List<String>> loads = new CopyOnWriteArrayList<>();
+    final List<String> loadedConnections = new CopyOnWriteArrayList<>();
     final AtomicInteger failuresLeft = new AtomicInteger();
 
     @Override
     public CompletableFuture<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
+      if (down.contains(connection.id())) return CompletableFuture.failedFuture(new RuntimeException("schema locked"));
+      for (StagedBatch b : batches) {
+        if (missing.contains(b.batchId())) {
+          return CompletableFuture.failedFuture(new LoadCoordinator.BatchFailure(b.batchId(), "batch " + b.batchId()
+              + ": staged file " + b.batchId() + ".ndjson.gz is missing"));
+        }
+      }
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         return CompletableFuture.failedFuture(permanent
             ? new weir.loaders.warehouse.WarehouseLoader.LoadException("password authentication failed", false, null)
             : new RuntimeException("warehouse down"));
       }
+      loadedConnections.add(connection.id());
       List<String> batchIds = batches.stream().map(StagedBatch::batchId).toList();
       loads.add(batchIds);
       return CompletableFuture.completedFuture(new LoadCoordinator.LoadOutcome(batchIds,
@@ -70,20 +94,124 @@ class LoadCoordinatorTest {
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
       coordinator(long syncIntervalSeconds) {
     return coordinator(syncIntervalSeconds, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5));
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
   }
 
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
       coordinator(long syncIntervalSeconds, LoadSettings settings) {
-    Connection c = new Connection("c1", "test", ConnectionKind.webhook, destination, "demo", "events", 500, 60,
-        syncIntervalSeconds, 1, null, null, "key", null, 0, 0);
     return EventSourcedBehaviorTestKit.create(testKit.system(),
-        LoadCoordinator.create(destination, settings, id -> Optional.of(c), () -> Optional.of(destinationEntry.get()),
-            loader, new weir.node.metrics.NodeMetrics()));
+        LoadCoordinator.create(destination, settings, id -> Optional.of(new Connection(id, "test",
+                ConnectionKind.webhook, destination, "demo", "events", 500, 60, syncIntervalSeconds, 1, null, null,
+                "key", null, 0, 0)), () -> Optional.of(destinationEntry.get()), loader, JournalRetention.keepAll(),
+            new weir.node.metrics.NodeMetrics()));
   }
 
   private static StagedBatch batch(String id, long rows) {
-    return new StagedBatch(id, "c1", "d", List.of(), rows, 0, rows);
+    return batch(id, "c1", rows);
+  }
+
+  private static StagedBatch batch(String id, String connectionId, long rows) {
+    return new StagedBatch(id, connectionId, "d", List.of(), rows, 0, rows);
+  }
+
+  private static LoadCoordinator.ConnectionLoadStatus status(
+      EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State> kit,
+      String connectionId) {
+    TestProbe<LoadCoordinator.ConnectionLoadStatus> probe = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.GetStatus(connectionId, probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  @Test
+  void aConnectionThatKeepsFailingBacksOffAloneWhileTheOthersOfItsDestinationLoad() {
+    loader.down.add("c1");
+    var kit = coordinator(1);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("a1", "c1", 1), r));
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", "c2", 1), r));
+    eventually(() -> assertThat(loader.loadedConnections).contains("c2"));
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b2", "c2", 1), r));
+    TestProbe<StatusReply<Done>> synced = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.Sync("c2", true, synced.getRef()));
+    assertThat(synced.receiveMessage(Duration.ofSeconds(5)).isSuccess()).isTrue();
+    assertThat(kit.getState().pending()).containsOnlyKeys("a1");
+    assertThat(status(kit, "c1").lastError()).contains("schema locked");
+    assertThat(status(kit, "c2").lastError()).isNull();
+    assertThat(status(kit, "c2").paused()).isFalse();
+
+    loader.down.clear();
+    eventually(() -> assertThat(kit.getState().pending()).isEmpty());
+  }
+
+  @Test
+  void aResyncIsPersistedBeforeItIsAcknowledgedAndSurvivesARestart() {
+    loader.reloadFailuresLeft.set(1_000_000);
+    var kit = coordinator(3600);
+    var queued = kit.<StatusReply<String>>runCommand(r -> new LoadCoordinator.Resync(
+        new LoadCoordinator.ResyncRequest("c1", List.of("events"), "2026-11-01", null), r));
+    assertThat(queued.events()).singleElement().isInstanceOf(LoadCoordinator.ResyncRequested.class);
+    String resyncId = queued.reply().getValue();
+    kit.restart();
+    assertThat(kit.getState().resyncs()).containsOnlyKeys(resyncId);
+    eventually(() -> assertThat(status(kit, "c1").resyncs()).singleElement().satisfies(r -> {
+      assertThat(r.attempts()).isPositive();
+      assertThat(r.lastError()).contains("archive unreachable");
+      assertThat(r.failed()).isFalse();
+    }));
+    loader.reloadFailuresLeft.set(0);
+    eventually(() -> assertThat(kit.getState().resyncs()).isEmpty());
+    assertThat(loader.reloads).last().isEqualTo(new LoadCoordinator.ResyncRequest("c1", List.of("events"),
+        "2026-11-01", null));
+  }
+
+  @Test
+  void aResyncThatCannotSucceedIsKeptFailedAndRemovableAndLoadsGoOn() {
+    loader.reloadPermanent = true;
+    var kit = coordinator(3600);
+    String resyncId = kit.<StatusReply<String>>runCommand(r -> new LoadCoordinator.Resync(
+        new LoadCoordinator.ResyncRequest("c1", List.of(), null, null), r)).reply().getValue();
+    eventually(() -> assertThat(status(kit, "c1").resyncs()).singleElement().satisfies(r -> {
+      assertThat(r.failed()).isTrue();
+      assertThat(r.lastError()).contains("does not exist");
+    }));
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
+    TestProbe<StatusReply<Done>> synced = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.Sync("c1", true, synced.getRef()));
+    assertThat(synced.receiveMessage(Duration.ofSeconds(5)).isSuccess()).as("loads are not blocked").isTrue();
+    assertThat(status(kit, "c1").paused()).isFalse();
+
+    var unknown = kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.CancelResync("c1", "r_nope", r));
+    assertThat(unknown.reply().isError()).isTrue();
+    var removed = kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.CancelResync("c1", resyncId, r));
+    assertThat(removed.reply().isSuccess()).isTrue();
+    assertThat(kit.getState().resyncs()).isEmpty();
+    assertThat(status(kit, "c1").resyncs()).isEmpty();
+  }
+
+  @Test
+  void aBatchWhoseStagedFileIsMissingIsSetAsideNamedInTheStatusAndTheRestLoads() {
+    loader.missing.add("b1");
+    var kit = coordinator(3600);
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
+    kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b2", 1), r));
+    TestProbe<StatusReply<Done>> synced = testKit.createTestProbe();
+    kit.runCommand(new LoadCoordinator.Sync("c1", true, synced.getRef()));
+    assertThat(synced.receiveMessage(Duration.ofSeconds(5)).isSuccess()).isTrue();
+    assertThat(loader.loads).containsExactly(List.of("b2"));
+    assertThat(kit.getState().pending()).isEmpty();
+    LoadCoordinator.ConnectionLoadStatus s = status(kit, "c1");
+    assertThat(s.failedBatches()).singleElement().satisfies(f -> {
+      assertThat(f.batchId()).isEqualTo("b1");
+      assertThat(f.reason()).contains("b1.ndjson.gz is missing");
+    });
+    assertThat(s.lastError()).contains("b1");
+    assertThat(s.paused()).isFalse();
+
+    // The file is back: a sync of the connection tries the batch again.
+    loader.missing.clear();
+    kit.runCommand(new LoadCoordinator.Sync("c1", true, synced.getRef()));
+    assertThat(synced.receiveMessage(Duration.ofSeconds(5)).isSuccess()).isTrue();
+    assertThat(loader.loads).containsExactly(List.of("b2"), List.of("b1"));
+    assertThat(status(kit, "c1").failedBatches()).isEmpty();
   }
 
 
@@ -122,7 +250,7 @@ class LoadCoordinatorTest {
   @Test
   void aBacklogLargerThanOneLoadIsLoadedBackToBackNotASyncIntervalApart() {
     var kit = coordinator(3, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100, 5));
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
     for (int i = 0; i < 250; i++) {
       String id = String.format("b%03d", i);
       kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch(id, 1), r));
@@ -134,7 +262,7 @@ class LoadCoordinatorTest {
   @Test
   void aTransientFailureIsRetriedWithinTheSyncIntervalWhateverTheBackoffCap() {
     var kit = coordinator(1, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofHours(1)), 100, 5));
+        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofHours(1)), 100));
     loader.failuresLeft.set(10);
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
     // Uncapped, ten doublings from 20 ms wait ~20 s in all; capped at the 1 s interval, ~6 s.

@@ -130,4 +130,10 @@ public final class LakeDelivery implements WarehouseLoader {
     }
     return Json.write(m);
   }
+
+  /** A data lake's files are its delivery: retention never applies to them, so nothing is reported loaded. */
+  @Override
+  public Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds) {
+    return Map.of();
+  }
 }

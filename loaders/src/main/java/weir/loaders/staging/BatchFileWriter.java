@@ -116,11 +116,10 @@ public final class BatchFileWriter {
     return byBatch;
   }
 
-  /** The UTC hour a staged file's key is partitioned by; empty when the key is not a staged file's. */
-  public static java.util.Optional<Instant> partitionHour(String key) {
+  /** The batch id a staged file's key names; empty when the key is not a staged file's. */
+  public static java.util.Optional<String> batchIdOf(String key) {
     Matcher m = FILE.matcher(key);
-    if (!m.find()) return java.util.Optional.empty();
-    return java.util.Optional.of(day(m).atTime(Integer.parseInt(m.group(4)), 0).toInstant(ZoneOffset.UTC));
+    return m.find() ? java.util.Optional.of(m.group(5)) : java.util.Optional.empty();
   }
 
   private static LocalDate day(Matcher m) {

@@ -15,9 +15,10 @@ import java.util.Optional;
  * Completing a key that already exists replaces it whole, so re-staging a batch is idempotent.
  *
  * <p>Threading: implementations are thread-safe; one {@link StagedOutput} is used by one thread. All
- * methods block: call them from a blocking dispatcher, never from an actor's default one.
+ * methods block: call them from a blocking dispatcher, never from an actor's default one. {@link #close()}
+ * releases the store's clients once nobody uses it any more.
  */
-public interface StagingStore {
+public interface StagingStore extends AutoCloseable {
 
   /** Opens a new file that will be visible under {@code key} once completed. */
   StagedOutput create(String key) throws IOException;
@@ -28,6 +29,9 @@ public interface StagingStore {
   /** Reads a complete file. */
   InputStream open(String key) throws IOException;
 
+  /** Whether a complete file is under {@code key}; fails (IOException) when the store cannot tell. */
+  boolean exists(String key) throws IOException;
+
   /** The file as a local path, for loaders that read local files; empty for remote stores. */
   Optional<Path> localPath(String key);
 
@@ -36,6 +40,10 @@ public interface StagingStore {
 
   /** A URI-like location of {@code key} for logs and status (never contains credentials). */
   String describe(String key);
+
+  /** Releases the store's clients (no effect for stores that hold none). */
+  @Override
+  default void close() {}
 
   /** A file being written. */
   interface StagedOutput extends AutoCloseable {

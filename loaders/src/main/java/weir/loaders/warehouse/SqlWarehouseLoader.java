@@ -44,6 +44,38 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     return run(request, new Period(timestampColumn, from, to));
   }
 
+  @Override
+  public final Map<String, Instant> loadedAt(String schema, java.util.Collection<String> batchIds)
+      throws LoadException {
+    Map<String, Instant> out = new HashMap<>();
+    if (batchIds.isEmpty()) return out;
+    String quoted = schema(schema);
+    try (Connection c = open(); Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + quoted);
+      s.execute("CREATE TABLE IF NOT EXISTS " + quoted + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
+          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      List<String> ids = List.copyOf(batchIds);
+      for (int from = 0; from < ids.size(); from += 500) {
+        List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
+        String marks = chunk.stream().map(b -> "?").collect(Collectors.joining(","));
+        try (PreparedStatement ps = c.prepareStatement("SELECT batch_id, loaded_at FROM " + quoted
+            + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
+          for (int i = 0; i < chunk.size(); i++) ps.setString(i + 1, chunk.get(i));
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) out.put(rs.getString(1), rs.getTimestamp(2).toInstant());
+          }
+        }
+      }
+      if (!c.getAutoCommit()) c.commit();
+      return out;
+    } catch (SQLException e) {
+      throw new LoadException(describe() + " could not read _weir_loads (" + e.getSQLState() + "): " + e.getMessage(),
+          isTransient(e), e);
+    } catch (IOException e) {
+      throw new LoadException(describe() + " could not read _weir_loads: " + e.getMessage(), true, e);
+    }
+  }
+
   /** Opens a connection to the warehouse (auto-commit is turned off by the caller). */
   protected abstract Connection open() throws SQLException, IOException;
 

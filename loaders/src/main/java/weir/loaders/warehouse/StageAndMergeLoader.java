@@ -28,8 +28,17 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
 
   /** Opens connections (the driver in production; a recording connection in the contract tests). */
   @FunctionalInterface
-  public interface Connector {
+  public interface Connector extends AutoCloseable {
     Connection connect() throws SQLException;
+
+    /** Releases the driver (a class loader of its own, say). */
+    @Override
+    default void close() {}
+  }
+
+  @Override
+  public void close() {
+    connector.close();
   }
 
   protected final StagingStore staging;

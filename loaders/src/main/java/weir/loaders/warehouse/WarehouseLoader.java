@@ -16,9 +16,14 @@ import weir.protocol.TableSpec;
  * Re-running a load that failed, or that succeeded but whose acknowledgement was lost, is harmless.
  *
  * <p>Threading: blocking; the coordinator runs at most one load per destination at a time, on a
- * blocking dispatcher.
+ * blocking dispatcher. {@link #close()} releases the loader's clients once nobody uses it any more.
  */
-public interface WarehouseLoader {
+public interface WarehouseLoader extends AutoCloseable {
+
+  /** Releases the loader's clients and drivers (no effect for loaders that hold none). */
+  @Override
+  default void close() {}
+
 
   /** Loads {@code request}; throws when nothing was committed. */
   LoadResult load(LoadRequest request) throws LoadException;
@@ -31,6 +36,13 @@ public interface WarehouseLoader {
    */
   LoadResult reload(LoadRequest request, String timestampColumn, java.time.LocalDate from, java.time.LocalDate to)
       throws LoadException;
+
+  /**
+   * When each of {@code batchIds} was recorded as loaded in {@code schema}'s {@code _weir_loads}; batches not
+   * recorded there are absent. Staging retention deletes the files of a batch only when it is found here, loaded
+   * longer ago than the retention (never by the event time of its files).
+   */
+  Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds) throws LoadException;
 
   /** A staged batch to load: its id and files. */
   record StagedBatchFiles(String batchId, List<StagedFile> files) {

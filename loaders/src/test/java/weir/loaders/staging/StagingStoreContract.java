@@ -67,9 +67,11 @@ public abstract class StagingStoreContract {
     StagingStore.StagedOutput out = store.create("c1/t/f.ndjson");
     out.stream().write(randomBytes(100_000, 2));
     assertThat(store.list("c1")).isEmpty();
+    assertThat(store.exists("c1/t/f.ndjson")).isFalse();
     out.abort();
     out.abort();
     assertThat(store.list("c1")).isEmpty();
+    assertThat(store.exists("c1/t/f.ndjson")).isFalse();
     assertThatThrownBy(() -> read(store, "c1/t/f.ndjson")).isInstanceOf(IOException.class);
   }
 
@@ -81,9 +83,11 @@ public abstract class StagingStoreContract {
     write(store, "c1/t/f.ndjson", second);
     assertThat(read(store, "c1/t/f.ndjson")).isEqualTo(second);
     assertThat(store.list("c1/t")).containsExactly("c1/t/f.ndjson");
+    assertThat(store.exists("c1/t/f.ndjson")).isTrue();
     store.delete("c1/t/f.ndjson");
     store.delete("c1/t/f.ndjson");
     assertThat(store.list("c1/t")).isEmpty();
+    assertThat(store.exists("c1/t/f.ndjson")).isFalse();
   }
 
   @Test

@@ -94,6 +94,11 @@ public final class FilesystemStagingStore implements StagingStore {
   }
 
   @Override
+  public boolean exists(String key) {
+    return Files.isRegularFile(resolve(key));
+  }
+
+  @Override
   public Optional<Path> localPath(String key) {
     return Optional.of(resolve(key));
   }

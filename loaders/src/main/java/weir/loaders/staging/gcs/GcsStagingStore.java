@@ -160,6 +160,24 @@ public final class GcsStagingStore implements StagingStore {
   }
 
   @Override
+  public void close() {
+    try {
+      storage.close();
+    } catch (Exception e) {
+      // The client's transports are being shut down; nothing is left to release.
+    }
+  }
+
+  @Override
+  public boolean exists(String key) throws IOException {
+    try {
+      return storage.get(BlobId.of(bucket, objectName(key))) != null;
+    } catch (StorageException e) {
+      throw new IOException("reading " + describe(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public Optional<Path> localPath(String key) {
     return Optional.empty();
   }

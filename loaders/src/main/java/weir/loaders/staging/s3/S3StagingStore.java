@@ -168,6 +168,12 @@ public final class S3StagingStore implements StagingStore {
   }
 
   @Override
+  public boolean exists(String key) throws IOException {
+    return await(S3.getObjectMetadata(location.bucket(), objectKey(key)).withAttributes(attributes)
+        .runWith(Sink.head(), system), "reading " + describe(key), REQUEST_TIMEOUT).isPresent();
+  }
+
+  @Override
   public Optional<Path> localPath(String key) {
     return Optional.empty();
   }

@@ -37,6 +37,7 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,9 +64,9 @@ import weir.protocol.TableSpec;
  * table's mode and records the batch ids in {@code _weir_loads}: all or nothing. Event tables are
  * {@code PARTITION BY DATE(timestamp) CLUSTER BY type, event}; JSON columns are {@code JSON}.
  *
- * <p>Optional streaming mode ({@code streaming_insert}): append tables get their rows by {@code insertAll}
- * with {@code insertId} = {@code event_id} (BigQuery's best-effort dedup) and the batch ids by a DML insert;
- * merge, replace and period tables still go through load jobs.
+ * <p>Optional streaming mode ({@code streaming_insert}): append tables get their rows into the stage table by
+ * {@code insertAll} (with {@code insertId} = {@code event_id}) instead of a load job; the transaction merges them
+ * like the rest, so a retried load never adds rows twice. Merge, replace and period tables go through load jobs.
  *
  * <p>Limits: BigQuery cannot merge two JSON objects in SQL, so a {@code JSON_PATCH} column takes the newer
  * object whole; dynamic columns are added, and widened only from INT64 to FLOAT64 (a value that fits
@@ -144,14 +145,12 @@ public final class BigQueryLoader implements WarehouseLoader {
         Map<String, ColumnType> columns = ensureTable(dataset, spec);
         if (spec.dynamicColumns()) columns.putAll(evolve(dataset, spec, e.getValue()));
         rows.put(spec.name(), e.getValue().stream().mapToLong(StagedFile::rows).sum());
-        if (streaming && spec.mode() == TableSpec.Mode.APPEND && !reload) {
-          stream(dataset, spec, e.getValue());
-          continue;
-        }
         TableId stage = TableId.of(dataset, "_weir_stage_" + spec.name() + "_" + UUID.randomUUID().toString()
             .replace("-", "").substring(0, 12));
         stages.add(stage);
-        loadStage(stage, spec, columns, e.getValue());
+        // Streamed rows go to the stage table too: the transaction merges them into the target with the rest, so a
+        // retried load never adds them twice.
+        loadStage(stage, spec, columns, e.getValue(), streaming && spec.mode() == TableSpec.Mode.APPEND && !reload);
         script.append(modeSql(dataset, spec, columns, stage));
       }
       if (!todo.isEmpty()) {
@@ -307,13 +306,18 @@ public final class BigQueryLoader implements WarehouseLoader {
    * Loads the files into a new stage table by load jobs: from their gs:// URIs when staged in GCS, else
    * uploaded. Dynamic columns are staged as JSON (any value loads) and converted to the target's type by the merge.
    */
-  private void loadStage(TableId stage, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
-      throws IOException, InterruptedException {
+  private void loadStage(TableId stage, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files,
+      boolean byStreaming) throws IOException, InterruptedException {
     Set<String> declared = ColumnEvolution.declared(spec);
-    List<Field> fields = columns.entrySet().stream()
-        .map(e -> field(e.getKey(), declared.contains(e.getKey()) ? e.getValue() : ColumnType.JSON, false)).toList();
+    Map<String, ColumnType> staged = new LinkedHashMap<>();
+    columns.forEach((name, type) -> staged.put(name, declared.contains(name) ? type : ColumnType.JSON));
+    List<Field> fields = staged.entrySet().stream().map(e -> field(e.getKey(), e.getValue(), false)).toList();
     bigquery.create(TableInfo.newBuilder(stage, StandardTableDefinition.of(Schema.of(fields)))
         .setExpirationTime(System.currentTimeMillis() + 24 * 3_600_000L).build());
+    if (byStreaming) {
+      stream(stage, spec, staged, files);
+      return;
+    }
     List<String> uris = files.stream().map(f -> staging.describe(f.key())).toList();
     if (uris.stream().allMatch(u -> u.startsWith("gs://"))) {
       LoadJobConfiguration config = LoadJobConfiguration.newBuilder(stage, uris, FormatOptions.json())
@@ -378,27 +382,30 @@ public final class BigQueryLoader implements WarehouseLoader {
         (base, patch) -> "coalesce(" + patch + ", " + base + ")");
   }
 
-  /** Append rows by streaming inserts, insertId = event_id (BigQuery drops repeats it sees within minutes). */
-  private void stream(String dataset, TableSpec spec, List<StagedFile> files) throws IOException {
-    TableId id = TableId.of(dataset, spec.name());
+  /**
+   * Streams the files' rows into a stage table by {@code insertAll}, insertId = event_id (BigQuery drops repeats it
+   * sees within minutes); the load's transaction then merges the stage table into the target.
+   */
+  private void stream(TableId stage, TableSpec spec, Map<String, ColumnType> staged, List<StagedFile> files)
+      throws IOException {
     for (StagedFile f : files) {
       try (BufferedReader lines = new BufferedReader(new InputStreamReader(new GZIPInputStream(staging.open(f.key())),
           StandardCharsets.UTF_8))) {
-        InsertAllRequest.Builder chunk = InsertAllRequest.newBuilder(id).setIgnoreUnknownValues(true);
+        InsertAllRequest.Builder chunk = InsertAllRequest.newBuilder(stage).setIgnoreUnknownValues(true);
         int n = 0;
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
           com.fasterxml.jackson.databind.node.ObjectNode row =
               (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(line);
           // JSON columns take JSON text in streaming inserts (an object would be read as a RECORD).
-          for (TableSpec.Column c : spec.columns()) {
-            if (c.type() == ColumnType.JSON && row.hasNonNull(c.name())) row.put(c.name(), Json.write(row.get(c.name())));
-          }
+          staged.forEach((name, type) -> {
+            if (type == ColumnType.JSON && row.hasNonNull(name)) row.put(name, Json.write(row.get(name)));
+          });
           @SuppressWarnings("unchecked")
           Map<String, Object> content = Json.MAPPER.convertValue(row, Map.class);
           chunk.addRow(row.path(spec.keyColumn()).asText(), content);
           if (++n == 500) {
             send(chunk.build());
-            chunk = InsertAllRequest.newBuilder(id).setIgnoreUnknownValues(true);
+            chunk = InsertAllRequest.newBuilder(stage).setIgnoreUnknownValues(true);
             n = 0;
           }
         }
@@ -412,6 +419,30 @@ public final class BigQueryLoader implements WarehouseLoader {
     if (response.hasErrors()) {
       throw new BigQueryException(400, "streaming insert rejected rows: " + response.getInsertErrors().values()
           .iterator().next());
+    }
+  }
+
+  @Override
+  public Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds)
+      throws LoadException {
+    Map<String, java.time.Instant> out = new HashMap<>();
+    if (batchIds.isEmpty()) return out;
+    String dataset = datasetPrefix + schema;
+    try {
+      if (bigquery.getTable(TableId.of(dataset, LOADS)) == null) return out;
+      QueryJobConfiguration q = QueryJobConfiguration.newBuilder("SELECT batch_id, loaded_at FROM "
+          + table(dataset, LOADS) + " WHERE batch_id IN UNNEST(@ids)").addNamedParameter("ids",
+              QueryParameterValue.array(batchIds.toArray(String[]::new), String.class)).build();
+      for (FieldValueList row : bigquery.query(q).iterateAll()) {
+        out.put(row.get(0).getStringValue(), java.time.Instant.ofEpochMilli(row.get(1).getTimestampValue() / 1000));
+      }
+      return out;
+    } catch (BigQueryException e) {
+      throw new LoadException("BigQuery could not read _weir_loads (" + e.getCode() + "): " + e.getMessage(),
+          isTransient(e), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LoadException("BigQuery read interrupted", true, e);
     }
   }
 

@@ -52,12 +52,26 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     this.staging = staging;
   }
 
+  /**
+   * The warehouse file is attached under this catalog name: a file's own name would become its catalog, and a
+   * connection schema of the same name ({@code shop.duckdb} with schema {@code shop}) would be ambiguous.
+   */
+  static final String CATALOG = "weir_warehouse";
+
   @Override
   protected Connection open() throws SQLException, java.io.IOException {
     Files.createDirectories(databaseFile.getParent());
     Properties props = new Properties();
     props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
-    return DriverManager.getConnection("jdbc:duckdb:" + databaseFile, props);
+    Connection c = DriverManager.getConnection("jdbc:duckdb:", props);
+    try (Statement s = c.createStatement()) {
+      s.execute("ATTACH " + literal(databaseFile.toString()) + " AS " + CATALOG);
+      s.execute("USE " + CATALOG);
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+    return c;
   }
 
   /** DuckDB's failures here are a lock held by another process, or a staged file missing: retry. */

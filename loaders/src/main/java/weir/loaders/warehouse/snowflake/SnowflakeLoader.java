@@ -60,28 +60,56 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     // JSON results: the Arrow format needs --add-opens on Java 17.
     p.setProperty("JDBC_QUERY_RESULT_FORMAT", "JSON");
     String url = "jdbc:snowflake://" + account + ".snowflakecomputing.com/";
-    java.sql.Driver[] driver = new java.sql.Driver[1];
-    return () -> {
-      synchronized (driver) {
-        if (driver[0] == null) driver[0] = isolatedDriver(driverJar);
-      }
-      return driver[0].connect(url, p);
-    };
+    return new IsolatedDriver(driverJar, url, p);
   }
 
-  private static java.sql.Driver isolatedDriver(Path jar) throws SQLException {
-    if (!java.nio.file.Files.isRegularFile(jar)) {
-      // SQLState 08001: a retry succeeds once the driver is installed.
-      throw new SQLException("The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at " + jar
-          + " (it is not bundled with Weir)", "08001");
+  /** The Snowflake driver in a class loader of its own, loaded on first use and released by {@link #close()}. */
+  private static final class IsolatedDriver implements Connector {
+    private final Path jar;
+    private final String url;
+    private final Properties properties;
+    private java.net.URLClassLoader loader;
+    private java.sql.Driver driver;
+
+    IsolatedDriver(Path jar, String url, Properties properties) {
+      this.jar = jar;
+      this.url = url;
+      this.properties = properties;
     }
-    try {
-      ClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
-          ClassLoader.getPlatformClassLoader());
-      return (java.sql.Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
-          .getDeclaredConstructor().newInstance();
-    } catch (ReflectiveOperationException | java.net.MalformedURLException e) {
-      throw new SQLException("The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
+
+    @Override
+    public synchronized java.sql.Connection connect() throws SQLException {
+      if (driver == null) load();
+      return driver.connect(url, properties);
+    }
+
+    private void load() throws SQLException {
+      if (!java.nio.file.Files.isRegularFile(jar)) {
+        // SQLState 08001: a retry succeeds once the driver is installed.
+        throw new SQLException("The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at " + jar
+            + " (it is not bundled with Weir)", "08001");
+      }
+      try {
+        loader = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+            ClassLoader.getPlatformClassLoader());
+        driver = (java.sql.Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
+            .getDeclaredConstructor().newInstance();
+      } catch (ReflectiveOperationException | java.net.MalformedURLException e) {
+        throw new SQLException("The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      driver = null;
+      if (loader != null) {
+        try {
+          loader.close();
+        } catch (java.io.IOException ignored) {
+          // the jar stays open until the JVM exits; nothing else to release
+        }
+        loader = null;
+      }
     }
   }
 

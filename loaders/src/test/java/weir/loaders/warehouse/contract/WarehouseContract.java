@@ -42,6 +42,7 @@ public final class WarehouseContract {
       public StagedOutput create(String key) throws IOException { return fs.create(key); }
       public List<String> list(String prefix) throws IOException { return fs.list(prefix); }
       public InputStream open(String key) throws IOException { return fs.open(key); }
+      public boolean exists(String key) { return fs.exists(key); }
       public Optional<Path> localPath(String key) { return fs.localPath(key); }
       public void delete(String key) throws IOException { fs.delete(key); }
       public String describe(String key) { return uriPrefix + key; }
