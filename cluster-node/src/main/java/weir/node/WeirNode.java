@@ -92,7 +92,11 @@ public final class WeirNode {
             ConfigValueFactory.fromAnyRef(settings.serviceName()))
         .withValue("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr",
             ConfigValueFactory.fromAnyRef(settings.requiredContactPoints()))
-        .withValue("akka.discovery.kubernetes-api.pod-label-selector", ConfigValueFactory.fromAnyRef("app=%s"));
+        .withValue("akka.discovery.kubernetes-api.pod-label-selector", ConfigValueFactory.fromAnyRef("app=%s"))
+        // The drain (flush, final load) runs in service-stop: its phase lasts as long as the drain may.
+        .withValue("akka.coordinated-shutdown.phases.service-stop.timeout",
+            ConfigValueFactory.fromAnyRef((settings.drainTimeout().toSeconds() + 10) + " s"))
+        .withValue("akka.http.server.max-connections", ConfigValueFactory.fromAnyRef(settings.ingest().maxConnections()));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
       WeirNode node = new WeirNode(system, settings,
@@ -164,12 +168,12 @@ public final class WeirNode {
     }), "weir-member-loss", akka.actor.typed.Props.empty());
     ClusterFigures.register(system, metrics);
 
-    NodeDrain.register(system, settings.drainTimeout());
+    NodeDrain.register(system, settings.drainTimeout(), () -> directory.connections().values());
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest = new IngestService(new ShardedIngest(system, settings.ingest(), metrics),
         settings.ingest(), akka.stream.Materializer.matFromSystem(system), metrics);
-    WebhookRoutes webhooks = new WebhookRoutes(directory::connection, ingest, secrets::open);
+    WebhookRoutes webhooks = new WebhookRoutes(directory, ingest, secrets::open);
     SegmentRoutes segment = new SegmentRoutes(directory, ingest);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
@@ -178,9 +182,11 @@ public final class WeirNode {
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
     ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),
-            akka.http.javadsl.server.Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain)
+            akka.http.javadsl.server.Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain,
+            settings.ingest().headerTimeout())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
-    adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain)
+    adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain,
+            settings.ingest().headerTimeout())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     if (management == null) {
       management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();

@@ -140,11 +140,8 @@ final class ConnectionRoutes extends AdminSupport {
         throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
       }
       Integer partitions = integer(body, "partitions", 1, 64);
+      // app_id is unique among snowplow connections: the registry checks it (every node's writes meet there).
       String appId = text(body, "app_id");
-      if (appId != null && kind == ConnectionKind.snowplow && directory.connections().values().stream()
-          .anyMatch(o -> o.active() && o.kind() == ConnectionKind.snowplow && appId.equals(o.appId()))) {
-        throw new BadRequest(409, "app_id_in_use", "Another snowplow connection already has app_id '" + appId + "'.");
-      }
       Connection c = new Connection(Ids.newId("c"), name, kind, destination.id(), schema, table,
           orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
           orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
@@ -175,12 +172,6 @@ final class ConnectionRoutes extends AdminSupport {
       else if (body.has("signing_secret")) secret = sealed(secret);
       Integer batchSize = integer(body, "batch_size", 1, 1_000_000);
       Integer interval = integer(body, "batch_interval_seconds", 1, 86_400);
-      String newAppId = body.has("app_id") ? text(body, "app_id") : null;
-      if (newAppId != null && c.kind() == ConnectionKind.snowplow && directory.connections().values().stream()
-          .anyMatch(o -> o.active() && !o.id().equals(c.id()) && o.kind() == ConnectionKind.snowplow
-              && newAppId.equals(o.appId()))) {
-        throw new BadRequest(409, "app_id_in_use", "Another snowplow connection already has app_id '" + newAppId + "'.");
-      }
       Connection next = new Connection(c.id(), name == null ? c.name() : name, c.kind(), c.destinationId(),
           c.schema(), c.table(), batchSize == null ? c.batchSize() : batchSize,
           interval == null ? c.batchIntervalSeconds() : interval, syncIntervalSeconds(body, c.syncIntervalSeconds()),

@@ -18,7 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import weir.node.http.ApiErrors;
-import weir.node.registry.ConnectionDirectory;
+import weir.node.registry.ConnectionLookup;
 import weir.persistence.registry.ConnectionKind;
 import weir.protocol.BodyException;
 import weir.protocol.Json;
@@ -38,10 +38,10 @@ public final class SegmentRoutes extends AllDirectives {
   private static final Set<String> ENDPOINTS = Set.of("track", "identify", "page", "screen", "group", "alias",
       "batch", "import");
 
-  private final ConnectionDirectory directory;
+  private final ConnectionLookup directory;
   private final IngestService service;
 
-  public SegmentRoutes(ConnectionDirectory directory, IngestService service) {
+  public SegmentRoutes(ConnectionLookup directory, IngestService service) {
     this.directory = directory;
     this.service = service;
   }

@@ -24,7 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import weir.node.http.ApiErrors;
 import weir.node.metrics.NodeMetrics;
-import weir.node.registry.ConnectionDirectory;
+import weir.node.registry.ConnectionLookup;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.protocol.BodyException;
@@ -51,11 +51,11 @@ public final class SnowplowRoutes extends AllDirectives {
   static final byte[] PIXEL = Base64.getDecoder().decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
   private static final ContentType GIF = ContentTypes.create(MediaTypes.IMAGE_GIF);
 
-  private final ConnectionDirectory directory;
+  private final ConnectionLookup directory;
   private final IngestService service;
   private final NodeMetrics metrics;
 
-  public SnowplowRoutes(ConnectionDirectory directory, IngestService service, NodeMetrics metrics) {
+  public SnowplowRoutes(ConnectionLookup directory, IngestService service, NodeMetrics metrics) {
     this.directory = directory;
     this.service = service;
     this.metrics = metrics;

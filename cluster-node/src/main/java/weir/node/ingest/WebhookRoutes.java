@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import weir.node.http.ApiErrors;
+import weir.node.registry.ConnectionLookup;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.protocol.BodyException;
@@ -27,14 +28,14 @@ import weir.protocol.webhook.WebhookSignature;
  * answer {@code {"accepted": N, "rejected": [...]}} once the events are in the journal.
  */
 public final class WebhookRoutes extends AllDirectives {
-  private final Function<String, CompletionStage<Optional<Connection>>> connections;
+  private final ConnectionLookup connections;
   private final IngestService service;
   private final Function<String, String> openSecret;
 
   /**
    * @param openSecret turns a connection's stored (sealed) signing secret into the clear value
    */
-  public WebhookRoutes(Function<String, CompletionStage<Optional<Connection>>> connections, IngestService service,
+  public WebhookRoutes(ConnectionLookup connections, IngestService service,
       Function<String, String> openSecret) {
     this.connections = connections;
     this.service = service;
@@ -48,7 +49,7 @@ public final class WebhookRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> receive(String connectionId, HttpRequest request) {
-    return connections.apply(connectionId)
+    return connections.connection(connectionId)
         .handle((found, error) -> {
           if (error != null) throw service.registryUnavailable(connectionId, error);
           return found.filter(c -> c.kind() == ConnectionKind.webhook && c.active())

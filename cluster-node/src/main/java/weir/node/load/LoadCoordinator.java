@@ -430,9 +430,9 @@ public final class LoadCoordinator
           resyncAttempts.remove(cmd.resyncId());
           PendingResync r = state.resyncs().get(cmd.resyncId());
           if (r != null) {
-            ctx.getLog().info("Resync {} of connection {} tables {} ({} .. {}) done: {} batches reloaded, {} rows",
-                r.id(), r.request().connectionId(), r.request().tables(), r.request().from(), r.request().to(),
-                cmd.outcome().batchIds().size(), cmd.outcome().rowsInserted());
+            ctx.getLog().info("Resync of connection {} tables {} ({} .. {}) done: {} batches reloaded, {} rows ({})",
+                r.request().connectionId(), r.request().tables(), r.request().from(), r.request().to(),
+                cmd.outcome().batchIds().size(), cmd.outcome().rowsInserted(), r.id());
           }
           return Effect().persist(new ResyncFinished(cmd.resyncId())).thenRun(this::progress).thenNoReply();
         })

@@ -24,7 +24,7 @@ import weir.persistence.registry.Registry;
  * a change (a rotated write key, a new batch size) applies on all nodes at once; a periodic refresh is the
  * safety net.
  */
-public final class ConnectionDirectory {
+public final class ConnectionDirectory implements ConnectionLookup {
   private static final Logger log = LoggerFactory.getLogger(ConnectionDirectory.class);
 
   private final ActorSystem<?> system;
@@ -106,16 +106,19 @@ public final class ConnectionDirectory {
   }
 
   /** The connection, refreshing the cache on a miss (rate-limited). */
+  @Override
   public CompletionStage<Optional<Connection>> connection(String connectionId) {
     return lookup(s -> Optional.ofNullable(s.connections().get(connectionId)));
   }
 
   /** The active connection of {@code kind} whose write key is {@code writeKey} (refreshing on a miss). */
+  @Override
   public CompletionStage<Optional<Connection>> byWriteKey(ConnectionKind kind, String writeKey) {
     return lookup(s -> Optional.ofNullable(byWriteKey.get(kind + "\n" + writeKey)));
   }
 
   /** The active connection of {@code kind} whose {@code app_id} is {@code appId} (refreshing on a miss). */
+  @Override
   public CompletionStage<Optional<Connection>> byAppId(ConnectionKind kind, String appId) {
     return lookup(s -> Optional.ofNullable(byAppId.get(kind + "\n" + appId)));
   }

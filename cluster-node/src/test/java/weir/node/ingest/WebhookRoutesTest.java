@@ -58,7 +58,7 @@ class WebhookRoutesTest extends JUnitRouteTest {
       "signed", connection("signed", ConnectionKind.webhook, "sealed:s3cret"),
       "seg", connection("seg", ConnectionKind.segment, null));
   private final FakeIngest ingest = new FakeIngest();
-  private volatile boolean registryDown;
+  private final FakeLookup lookup = new FakeLookup(registry);
 
   @BeforeEach
   void start() {
@@ -73,10 +73,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
   private Route route() {
     IngestSettings settings = new IngestSettings(1024, Duration.ofSeconds(3), Duration.ofSeconds(3),
         Duration.ofSeconds(2), 4);
-    WebhookRoutes routes = new WebhookRoutes(id -> registryDown
-        ? CompletableFuture.failedFuture(new RuntimeException("registry timeout"))
-        : CompletableFuture.completedFuture(Optional.ofNullable(registry.get(id))),
-        new IngestService(ingest, settings, materializer(), new NodeMetrics()), sealed -> sealed.replace("sealed:", ""));
+    WebhookRoutes routes = new WebhookRoutes(lookup, new IngestService(ingest, settings, materializer(),
+        new NodeMetrics()), sealed -> sealed.replace("sealed:", ""));
     return Directives.handleExceptions(ApiErrors.exceptionHandler(),
         () -> Directives.handleRejections(ApiErrors.rejectionHandler(), routes::route));
   }
@@ -205,7 +203,7 @@ class WebhookRoutesTest extends JUnitRouteTest {
     assertThat(unavailable.response().getHeader("Retry-After")).isPresent();
 
     ingest.next = null;
-    registryDown = true;
+    lookup.down = true;
     assertError(post("open", "application/json", "{}"), 503, "registry_unavailable");
   }
 

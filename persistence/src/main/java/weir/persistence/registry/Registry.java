@@ -183,6 +183,8 @@ public final class Registry
           if (state.activeDestination(c.destinationId()).isEmpty()) {
             return Effect().reply(cmd.replyTo(), notFound("destination", c.destinationId()));
           }
+          Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
+          if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
           return Effect().persist(new ConnectionCreated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
         })
         .onCommand(UpdateConnection.class, (state, cmd) -> {
@@ -190,6 +192,8 @@ public final class Registry
           if (state.activeConnection(c.id()).isEmpty()) {
             return Effect().reply(cmd.replyTo(), notFound("connection", c.id()));
           }
+          Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
+          if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
           return Effect().persist(new ConnectionUpdated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
         })
         .onCommand(DeleteConnection.class, (state, cmd) -> {
@@ -216,6 +220,20 @@ public final class Registry
     }
     return Effect().persist(new DestinationDeleted(cmd.destinationId(), System.currentTimeMillis()))
         .thenReply(cmd.replyTo(), s -> StatusReply.success(s.destinations().get(cmd.destinationId())));
+  }
+
+  /**
+   * A Snowplow app id routes events to exactly one connection: checked here, where every node's writes meet (a
+   * node's cache could be stale, and two nodes could both accept the same id).
+   */
+  private static Optional<StatusReply<Connection>> appIdTaken(State state, Connection c) {
+    if (c.kind() != ConnectionKind.snowplow || c.appId() == null) return Optional.empty();
+    return state.connections().values().stream()
+        .filter(o -> o.active() && !o.id().equals(c.id()) && o.kind() == ConnectionKind.snowplow
+            && c.appId().equals(o.appId()))
+        .findFirst()
+        .map(o -> error("app_id_in_use", "Another snowplow connection (" + o.id() + ") already has app_id '"
+            + c.appId() + "'."));
   }
 
   private static <T> StatusReply<T> notFound(String what, String id) {
