@@ -41,6 +41,21 @@ public final class DeadLetters {
     return new StagedRow(TABLE, id, receivedAt.toEpochMilli(), Json.write(row));
   }
 
+  /**
+   * The dead-letter row of a staged row of {@code table} that a warehouse refused: its id follows from the table and
+   * the row (the same refusal is the same dead letter), the row is the payload (cut to {@link #MAX_PAYLOAD_CHARS}).
+   */
+  public static StagedRow rejectedRow(String table, String row, String code, String reason, Instant at) {
+    String id = Json.sha256Hex((table + "\n" + row).getBytes(StandardCharsets.UTF_8));
+    ObjectNode out = JsonNodeFactory.instance.objectNode();
+    out.put("event_id", id);
+    out.put("received_at", at.toString());
+    out.put("code", code);
+    out.put("message", reason);
+    out.put("payload", truncate(row));
+    return new StagedRow(TABLE, id, at.toEpochMilli(), Json.write(out));
+  }
+
   public static String truncate(String payload) {
     return Json.truncate(payload, MAX_PAYLOAD_CHARS);
   }

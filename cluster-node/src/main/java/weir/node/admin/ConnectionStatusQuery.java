@@ -51,8 +51,10 @@ public final class ConnectionStatusQuery {
         if (error == null && s.lastError() != null) error = s.lastError();
       }
       String state = l.paused() ? "paused" : error == null ? "active" : "retrying";
+      // Dead letters: rejected when received (buffers) and refused by the warehouse when loaded (coordinator).
       return new ConnectionStatus(state, buffered, unconfirmed + l.pendingBatches(),
-          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error, deadLetters, accepted,
+          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error,
+          deadLetters + l.rejectedRowsTotal(), accepted,
           l.resyncsPending(), l.loadedEventsTotal(), l.resyncs(), l.failedBatches());
     });
   }

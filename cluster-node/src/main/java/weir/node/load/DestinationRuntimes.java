@@ -187,7 +187,8 @@ public final class DestinationRuntimes {
           byBatch.entrySet().stream().map(e -> new WarehouseLoader.StagedBatchFiles(e.getKey(), e.getValue()))
               .toList());
       WarehouseLoader.LoadResult result = runtime.loader().reload(load, timestampColumn(connection), from, to);
-      return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted());
+      return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted(),
+          result.rejectedRows());
     } catch (IOException e) {
       throw new UncheckedIOException("listing the staging archive failed: " + e.getMessage(), e);
     } catch (WarehouseLoader.LoadException e) {
@@ -242,7 +243,7 @@ public final class DestinationRuntimes {
     List<String> done = new ArrayList<>(result.loadedBatchIds());
     done.addAll(result.skippedBatchIds());
     applyRetention(runtime, connection, batches);
-    return new LoadCoordinator.LoadOutcome(done, result.totalRowsInserted());
+    return new LoadCoordinator.LoadOutcome(done, result.totalRowsInserted(), result.rejectedRows());
   }
 
   /**

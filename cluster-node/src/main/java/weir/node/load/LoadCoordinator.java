@@ -86,8 +86,15 @@ public final class LoadCoordinator
   public record ResyncRequest(String connectionId, List<String> tables, String from, String to)
       implements CborSerializable {}
 
-  /** What a load committed: the batch ids now recorded in the warehouse, and the new rows. */
-  public record LoadOutcome(List<String> batchIds, long rowsInserted) {}
+  /**
+   * What a load committed: the batch ids now recorded in the warehouse, the new rows, and the rows the warehouse
+   * could not store (loaded as dead letters instead).
+   */
+  public record LoadOutcome(List<String> batchIds, long rowsInserted, long rowsRejected) {
+    public LoadOutcome(List<String> batchIds, long rowsInserted) {
+      this(batchIds, rowsInserted, 0);
+    }
+  }
 
   /** A batch that can never load as it is; the failure names it. */
   public static final class BatchFailure extends RuntimeException {
@@ -142,7 +149,7 @@ public final class LoadCoordinator
   /** Load figures of one connection. */
   public record ConnectionLoadStatus(int pendingBatches, long pendingRows, long loadedRowsTotal,
       long lastSyncAtMillis, long nextSyncAtMillis, String lastError, int resyncsPending, boolean paused,
-      List<ResyncView> resyncs, List<FailedBatchView> failedBatches, long loadedEventsTotal)
+      List<ResyncView> resyncs, List<FailedBatchView> failedBatches, long loadedEventsTotal, long rejectedRowsTotal)
       implements CborSerializable {}
 
   private enum Tick implements Command { INSTANCE }
@@ -163,10 +170,11 @@ public final class LoadCoordinator
 
   /**
    * The batches are committed in the warehouse (rows: new rows inserted by this load; events: the events of
-   * the batches, null in events persisted before they were counted).
+   * the batches; rejected: rows the warehouse refused, loaded as dead letters; the last two null in events
+   * persisted before they were counted).
    */
-  public record BatchesLoaded(String connectionId, List<String> batchIds, long rows, long atMillis, Long events)
-      implements Event {}
+  public record BatchesLoaded(String connectionId, List<String> batchIds, long rows, long atMillis, Long events,
+      Long rejected) implements Event {}
 
   /** A pending batch can never load as it is (a staged file is missing): set aside with the reason. */
   public record BatchFailed(String batchId, String reason, long atMillis) implements Event {}
@@ -186,11 +194,15 @@ public final class LoadCoordinator
   /** A resync was removed. */
   public record ResyncCancelled(String resyncId) implements Event {}
 
-  /** Per-connection load figures. */
-  public record ConnectionLedger(long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal)
-      implements CborSerializable {
+  /** Per-connection load figures (the last two null in states persisted before they were kept). */
+  public record ConnectionLedger(long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal,
+      Long rejectedRowsTotal) implements CborSerializable {
     long events() {
       return loadedEventsTotal == null ? 0 : loadedEventsTotal;
+    }
+
+    long rejected() {
+      return rejectedRowsTotal == null ? 0 : rejectedRowsTotal;
     }
   }
 
@@ -233,9 +245,10 @@ public final class LoadCoordinator
         e.batchIds().forEach(nextFailed::remove);
       }
       Map<String, ConnectionLedger> figures = new HashMap<>(connections);
-      ConnectionLedger before = connections.getOrDefault(e.connectionId(), new ConnectionLedger(0, 0, 0L));
+      ConnectionLedger before = connections.getOrDefault(e.connectionId(), new ConnectionLedger(0, 0, 0L, 0L));
       figures.put(e.connectionId(), new ConnectionLedger(before.loadedRowsTotal() + e.rows(), e.atMillis(),
-          before.events() + (e.events() == null ? 0 : e.events())));
+          before.events() + (e.events() == null ? 0 : e.events()),
+          before.rejected() + (e.rejected() == null ? 0 : e.rejected())));
       return new State(next, figures, nextFailed, resyncs);
     }
 
@@ -486,11 +499,17 @@ public final class LoadCoordinator
     a.lastError = null;
     metrics.observe("weir_load_seconds", (System.nanoTime() - loadStartedNanos) / 1e9, "destination", destinationId);
     metrics.increment("weir_loaded_rows_total", cmd.outcome().rowsInserted(), "connection", cmd.connectionId());
+    metrics.increment("weir_loaded_events_total", cmd.events(), "connection", cmd.connectionId());
+    if (cmd.outcome().rowsRejected() > 0) {
+      metrics.increment("weir_rejected_rows_total", cmd.outcome().rowsRejected(), "connection", cmd.connectionId());
+      ctx.getLog().warn("The warehouse refused {} rows of connection {}: they are dead letters in _weir_dead_letters",
+          cmd.outcome().rowsRejected(), cmd.connectionId());
+    }
     ctx.getLog().info("Loaded {} batches of connection {} into {}: {} new rows", cmd.outcome().batchIds().size(),
         cmd.connectionId(), destinationId, cmd.outcome().rowsInserted());
     return Effect()
         .persist(new BatchesLoaded(cmd.connectionId(), cmd.outcome().batchIds(), cmd.outcome().rowsInserted(),
-            System.currentTimeMillis(), cmd.events()))
+            System.currentTimeMillis(), cmd.events(), cmd.outcome().rowsRejected()))
         .thenRun(this::progress)
         .thenNoReply();
   }
@@ -688,7 +707,7 @@ public final class LoadCoordinator
 
   private ConnectionLoadStatus status(State state, String connectionId) {
     List<StagedBatch> pending = state.pendingOf(connectionId);
-    ConnectionLedger ledger = state.connections().getOrDefault(connectionId, new ConnectionLedger(0, 0, 0L));
+    ConnectionLedger ledger = state.connections().getOrDefault(connectionId, new ConnectionLedger(0, 0, 0L, 0L));
     long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
     Attempts a = attempts.get(connectionId);
     List<ResyncView> resyncs = state.resyncs().values().stream()
@@ -709,7 +728,7 @@ public final class LoadCoordinator
     return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
         ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastError,
         (int) resyncs.stream().filter(r -> !r.failed()).count(), pausedWith != null, resyncs, failed,
-        ledger.events());
+        ledger.events(), ledger.rejected());
   }
 
   @Override

@@ -35,7 +35,7 @@ public final class NodeMetrics {
   private final Map<String, Map<Map<String, String>, Double>> labelledGauges = new ConcurrentHashMap<>();
 
   public NodeMetrics() {
-    describe("weir_ingest_requests_total", "counter", "Ingestion requests answered, by connection and HTTP status.");
+    describe("weir_ingest_requests_total", "counter", "Ingestion requests answered, by collector and HTTP status.");
     describe("weir_ingest_events_total", "counter", "Events accepted into the durable journal, by connection.");
     describe("weir_rejected_events_total", "counter", "Events rejected as dead letters, by connection.");
     describe("weir_journal_write_seconds", "histogram", "Time from a request's parse to its journal write confirmed.");
@@ -44,6 +44,9 @@ public final class NodeMetrics {
     describe("weir_flushed_events_total", "counter", "Events written to staged files, by connection.");
     describe("weir_load_seconds", "histogram", "Time of one warehouse load, by destination.");
     describe("weir_loaded_rows_total", "counter", "New rows loaded into the warehouse, by connection.");
+    describe("weir_loaded_events_total", "counter", "Events in the batches loaded into the warehouse, by connection.");
+    describe("weir_rejected_rows_total", "counter", "Rows the warehouse could not store, loaded as dead letters, by "
+        + "connection.");
     describe("weir_load_lag_seconds", "gauge", "Age of the oldest staged batch not loaded yet, by destination.");
     describe("weir_pending_batches", "gauge", "Staged batches waiting to be loaded, by destination.");
     describe("weir_retries_total", "counter", "Retried failures, by stage (flush, handoff, load).");

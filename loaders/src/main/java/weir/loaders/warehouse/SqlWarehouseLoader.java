@@ -20,6 +20,9 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
+import weir.protocol.DeadLetters;
+import weir.protocol.Json;
+import weir.protocol.StagedRow;
 import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
@@ -29,6 +32,10 @@ import weir.protocol.TableSpec;
  * the batches, skip batches already recorded, load each table's files ({@link #loadTable}), record the
  * batch ids, commit — or roll everything back and throw a {@link LoadException} that says whether a retry
  * may succeed ({@link #isTransient}).
+ *
+ * <p>A table whose load fails with an error about its rows ({@link #isRowError}) never stops the load: the
+ * transaction is rolled back, {@link RowIsolation} finds the rows the warehouse cannot store, and the load runs
+ * again with those rows as dead letters in {@code _weir_dead_letters} (the warehouse's error as the reason).
  */
 public abstract class SqlWarehouseLoader implements WarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(SqlWarehouseLoader.class);
@@ -81,6 +88,19 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
 
   /** Whether a retry of a load that failed with {@code e} may succeed. */
   protected abstract boolean isTransient(SQLException e);
+
+  /**
+   * Whether {@code e} is about the rows being loaded (a value out of range, an invalid one), not about the
+   * warehouse or the connection: such rows become dead letters. Default: SQLSTATE class 22 (data exception) and
+   * 54 (program limit exceeded: a row too large).
+   */
+  protected boolean isRowError(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("22") || state.startsWith("54"));
+  }
+
+  /** The staging store the loader reads its files from (and where scratch files go). */
+  protected abstract weir.loaders.staging.StagingStore staging();
 
   /**
    * The SQLSTATE classes worth retrying in every SQL warehouse: no state (a driver or network failure),
@@ -229,31 +249,87 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
+  /** A table's load failed: which table, with which files. */
+  private static final class TableFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient TableSpec spec;
+    final transient List<StagedFile> files;
+
+    TableFailure(TableSpec spec, List<StagedFile> files, Exception cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.spec = spec;
+      this.files = files;
+    }
+  }
+
   private LoadResult run(LoadRequest request, Period reload) throws LoadException {
+    RowIsolation isolation = new RowIsolation(staging(), describe());
+    Map<String, RowIsolation.Isolated> isolated = new LinkedHashMap<>();
     try (Connection c = open()) {
       c.setAutoCommit(false);
-      try {
-        LoadResult result = load(c, request, reload);
-        c.commit();
-        return result;
-      } catch (SQLException | IOException | LoadException | RuntimeException e) {
+      while (true) {
         try {
-          c.rollback();
-        } catch (SQLException rollback) {
-          e.addSuppressed(rollback);
+          LoadResult result = load(c, request, reload, isolated, isolation);
+          c.commit();
+          if (result.rejectedRows() > 0) {
+            log.warn("{} refused {} rows of schema {}; they are dead letters in _weir_dead_letters: {}", describe(),
+                result.rejectedRows(), request.schema(), isolated.values().stream().flatMap(i -> i.deadLetters()
+                    .stream()).findFirst().map(StagedRow::json).map(j -> Json.truncate(j, 300)).orElse(""));
+          }
+          return result;
+        } catch (SQLException | IOException | LoadException | RuntimeException e) {
+          rollback(c, e);
+          if (!(e instanceof TableFailure f) || isolated.containsKey(f.spec.name())
+              || !(f.getCause() instanceof SQLException sql) || !isRowError(sql)) {
+            throw e instanceof TableFailure f2 ? unwrap(f2) : e;
+          }
+          log.info("{} refused rows of {}.{} ({}); finding them", describe(), request.schema(), f.spec.name(),
+              sql.getMessage());
+          String schema = schema(request.schema());
+          isolated.put(f.spec.name(), isolation.isolate(f.spec.name(), f.files, file -> trial(c, schema, f.spec, file),
+              t -> t instanceof SQLException x && isRowError(x)));
         }
-        throw e;
       }
     } catch (SQLException e) {
       throw new LoadException(describe() + " load failed (" + e.getSQLState() + "): " + e.getMessage(), isTransient(e),
           e);
     } catch (IOException e) {
       throw new LoadException(describe() + " load failed reading or writing a file: " + e.getMessage(), true, e);
+    } catch (LoadException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new LoadException(describe() + " load failed: " + e.getMessage(), true, e);
+    } finally {
+      isolated.values().forEach(i -> isolation.discard(i.scratch()));
     }
   }
 
-  private LoadResult load(Connection c, LoadRequest request, Period reload)
-      throws SQLException, IOException, LoadException {
+  private static Exception unwrap(TableFailure f) {
+    return f.getCause() instanceof Exception e ? e : f;
+  }
+
+  private static void rollback(Connection c, Exception e) {
+    try {
+      c.rollback();
+    } catch (SQLException rollback) {
+      e.addSuppressed(rollback);
+    }
+  }
+
+  /** Loads one file into the table, then rolls back: throws what the warehouse says of its rows. */
+  private void trial(Connection c, String schema, TableSpec spec, StagedFile file) throws Exception {
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
+      prepare(s);
+      s.execute(createTable(schema, spec));
+      loadTable(c, s, schema, spec, List.of(file));
+    } finally {
+      c.rollback();
+    }
+  }
+
+  private LoadResult load(Connection c, LoadRequest request, Period reload, Map<String, RowIsolation.Isolated> isolated,
+      RowIsolation isolation) throws SQLException, IOException, LoadException {
     String schema = schema(request.schema());
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
@@ -281,17 +357,37 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
       }
       Map<String, Long> inserted = new LinkedHashMap<>();
+      List<StagedRow> deadLetters = new ArrayList<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
         TableSpec spec = request.tables().get(e.getKey());
         if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
+        RowIsolation.Isolated rows = isolated.get(spec.name());
+        List<StagedFile> files = rows == null ? e.getValue() : rows.files();
+        if (rows != null) deadLetters.addAll(rows.deadLetters());
         s.execute(createTable(schema, spec));
-        inserted.put(spec.name(), loadTable(c, s, schema, spec, e.getValue()));
+        if (files.isEmpty()) continue;
+        try {
+          inserted.put(spec.name(), loadTable(c, s, schema, spec, files));
+        } catch (SQLException | IOException ex) {
+          throw new TableFailure(spec, e.getValue(), ex);
+        }
+      }
+      if (!deadLetters.isEmpty()) {
+        TableSpec spec = DeadLetters.tableSpec();
+        List<String> scratch = new ArrayList<>();
+        StagedFile file = isolation.write(spec.name(), deadLetters.stream().map(StagedRow::json).toList(), scratch);
+        try {
+          s.execute(createTable(schema, spec));
+          inserted.merge(spec.name(), loadTable(c, s, schema, spec, List.of(file)), Long::sum);
+        } finally {
+          isolation.discard(scratch);
+        }
       }
       record(c, schema, todo);
       List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
       log.debug("Loaded {} batches into {} {} ({} skipped): {}", loaded.size(), describe(), schema, already.size(),
           inserted);
-      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted));
+      return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted), deadLetters.size());
     }
   }
 

@@ -54,6 +54,11 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     return connector.connect();
   }
 
+  @Override
+  protected final StagingStore staging() {
+    return staging;
+  }
+
   /** The SQL type of a column type. */
   protected abstract String sqlType(ColumnType type);
 

@@ -71,8 +71,14 @@ public interface WarehouseLoader extends AutoCloseable {
    * @param loadedBatchIds batches recorded in {@code _weir_loads} by this load
    * @param skippedBatchIds batches that were already recorded (loaded before)
    * @param rowsInserted new rows per table
+   * @param rejectedRows rows the warehouse could not store, loaded into {@code _weir_dead_letters} instead
    */
-  record LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted) {
+  record LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted,
+      long rejectedRows) {
+    public LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted) {
+      this(loadedBatchIds, skippedBatchIds, rowsInserted, 0);
+    }
+
     public long totalRowsInserted() {
       return rowsInserted.values().stream().mapToLong(Long::longValue).sum();
     }

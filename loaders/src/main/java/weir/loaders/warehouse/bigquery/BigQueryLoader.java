@@ -54,7 +54,10 @@ import weir.loaders.warehouse.ColumnEvolution;
 import weir.loaders.warehouse.MergeRules;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.ColumnType;
+import weir.loaders.warehouse.RowIsolation;
+import weir.protocol.DeadLetters;
 import weir.protocol.Json;
+import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
@@ -83,10 +86,12 @@ public final class BigQueryLoader implements WarehouseLoader {
   private final StagingStore staging;
   private final String datasetPrefix;
   private final boolean streaming;
+  private final RowIsolation isolation;
 
   public BigQueryLoader(BigQuery bigquery, StagingStore staging, String datasetPrefix, boolean streaming) {
     this.bigquery = bigquery;
     this.staging = staging;
+    this.isolation = new RowIsolation(staging, "BigQuery");
     this.datasetPrefix = datasetPrefix == null ? "" : datasetPrefix;
     this.streaming = streaming;
   }
@@ -112,6 +117,7 @@ public final class BigQueryLoader implements WarehouseLoader {
     boolean reload = periodColumn != null;
     String dataset = datasetPrefix + request.schema();
     List<TableId> stages = new ArrayList<>();
+    List<String> scratch = new ArrayList<>();
     try {
       ensureDataset(dataset);
       ensureTable(dataset, loadsSpec());
@@ -139,6 +145,7 @@ public final class BigQueryLoader implements WarehouseLoader {
         }
       }
       Map<String, Long> rows = new LinkedHashMap<>();
+      List<StagedRow> deadLetters = new ArrayList<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
         TableSpec spec = request.tables().get(e.getKey());
         if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
@@ -150,8 +157,23 @@ public final class BigQueryLoader implements WarehouseLoader {
         stages.add(stage);
         // Streamed rows go to the stage table too: the transaction merges them into the target with the rest, so a
         // retried load never adds them twice.
-        loadStage(stage, spec, columns, e.getValue(), streaming && spec.mode() == TableSpec.Mode.APPEND && !reload);
+        deadLetters.addAll(loadStage(stage, spec, columns, e.getValue(),
+            streaming && spec.mode() == TableSpec.Mode.APPEND && !reload, scratch));
         script.append(modeSql(dataset, spec, columns, stage));
+      }
+      if (!deadLetters.isEmpty()) {
+        // Rows BigQuery refused: dead letters, merged in the same transaction as the rest.
+        TableSpec spec = DeadLetters.tableSpec();
+        Map<String, ColumnType> columns = ensureTable(dataset, spec);
+        TableId stage = TableId.of(dataset, "_weir_stage_" + spec.name() + "_" + UUID.randomUUID().toString()
+            .replace("-", "").substring(0, 12));
+        stages.add(stage);
+        StagedFile file = isolation.write(spec.name(), deadLetters.stream().map(StagedRow::json).toList(), scratch);
+        loadStage(stage, spec, columns, List.of(file), false, scratch);
+        script.append(modeSql(dataset, spec, columns, stage));
+        rows.merge(spec.name(), (long) deadLetters.size(), Long::sum);
+        log.warn("BigQuery refused {} rows of {}: loaded as dead letters in _weir_dead_letters", deadLetters.size(),
+            dataset);
       }
       if (!todo.isEmpty()) {
         script.append("INSERT INTO ").append(table(dataset, LOADS)).append(" (batch_id, loaded_at, row_count) VALUES ")
@@ -162,7 +184,7 @@ public final class BigQueryLoader implements WarehouseLoader {
       script.append("COMMIT TRANSACTION;\n");
       query(script.toString());
       List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
-      return new LoadResult(loaded, List.copyOf(already), rows);
+      return new LoadResult(loaded, List.copyOf(already), rows, deadLetters.size());
     } catch (BigQueryException e) {
       throw new LoadException("BigQuery load failed (" + e.getCode() + " " + e.getReason() + "): " + e.getMessage(),
           isTransient(e), e);
@@ -171,7 +193,11 @@ public final class BigQueryLoader implements WarehouseLoader {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new LoadException("BigQuery load interrupted", true, e);
+    } catch (Exception e) {
+      if (e instanceof LoadException l) throw l;
+      throw new LoadException("BigQuery load failed: " + e.getMessage(), true, e);
     } finally {
+      isolation.discard(scratch);
       for (TableId stage : stages) {
         try {
           bigquery.delete(stage);
@@ -306,18 +332,62 @@ public final class BigQueryLoader implements WarehouseLoader {
    * Loads the files into a new stage table by load jobs: from their gs:// URIs when staged in GCS, else
    * uploaded. Dynamic columns are staged as JSON (any value loads) and converted to the target's type by the merge.
    */
-  private void loadStage(TableId stage, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files,
-      boolean byStreaming) throws IOException, InterruptedException {
+  /**
+   * Loads the files into a new stage table: by load jobs from their gs:// URIs when staged in GCS, else uploaded
+   * (or by streaming inserts). Dynamic columns are staged as JSON (any value loads) and converted to the target's
+   * type by the merge. Rows BigQuery refuses ({@link #isRowError}: a load job's "invalid" data error) are found by
+   * trial loads into throwaway tables ({@link RowIsolation}) and returned as dead letters; the rest is loaded.
+   */
+  private List<StagedRow> loadStage(TableId stage, TableSpec spec, Map<String, ColumnType> columns,
+      List<StagedFile> files, boolean byStreaming, List<String> scratch) throws Exception {
+    Map<String, ColumnType> staged = stagedColumns(spec, columns);
+    createStage(stage, staged);
+    if (byStreaming) {
+      stream(stage, spec, staged, files);
+      return List.of();
+    }
+    try {
+      loadFiles(stage, files);
+      return List.of();
+    } catch (BigQueryException e) {
+      if (!isRowError(e)) throw e;
+      log.info("BigQuery refused rows of {} ({}); finding them", spec.name(), e.getMessage());
+    }
+    RowIsolation.Isolated isolated = isolation.isolate(spec.name(), files, file -> {
+      TableId trial = TableId.of(stage.getDataset(), "_weir_trial_" + UUID.randomUUID().toString().replace("-", "")
+          .substring(0, 12));
+      createStage(trial, staged);
+      try {
+        loadFiles(trial, List.of(file));
+      } finally {
+        bigquery.delete(trial);
+      }
+    }, t -> t instanceof BigQueryException b && isRowError(b));
+    scratch.addAll(isolated.scratch());
+    loadFiles(stage, isolated.files());
+    return isolated.deadLetters();
+  }
+
+  /** A load job's error about the data it read (reason "invalid"), not about the table or the credentials. */
+  static boolean isRowError(BigQueryException e) {
+    return "invalid".equals(e.getReason()) && String.valueOf(e.getMessage()).contains("reading data");
+  }
+
+  private static Map<String, ColumnType> stagedColumns(TableSpec spec, Map<String, ColumnType> columns) {
     Set<String> declared = ColumnEvolution.declared(spec);
     Map<String, ColumnType> staged = new LinkedHashMap<>();
     columns.forEach((name, type) -> staged.put(name, declared.contains(name) ? type : ColumnType.JSON));
+    return staged;
+  }
+
+  private void createStage(TableId stage, Map<String, ColumnType> staged) {
     List<Field> fields = staged.entrySet().stream().map(e -> field(e.getKey(), e.getValue(), false)).toList();
     bigquery.create(TableInfo.newBuilder(stage, StandardTableDefinition.of(Schema.of(fields)))
         .setExpirationTime(System.currentTimeMillis() + 24 * 3_600_000L).build());
-    if (byStreaming) {
-      stream(stage, spec, staged, files);
-      return;
-    }
+  }
+
+  private void loadFiles(TableId stage, List<StagedFile> files) throws IOException, InterruptedException {
+    if (files.isEmpty()) return;
     List<String> uris = files.stream().map(f -> staging.describe(f.key())).toList();
     if (uris.stream().allMatch(u -> u.startsWith("gs://"))) {
       LoadJobConfiguration config = LoadJobConfiguration.newBuilder(stage, uris, FormatOptions.json())
@@ -341,7 +411,8 @@ public final class BigQueryLoader implements WarehouseLoader {
     Job done = job.waitFor();
     if (done == null) throw new BigQueryException(404, what + ": the job disappeared");
     if (done.getStatus().getError() != null) {
-      throw new BigQueryException(400, what + " failed: " + done.getStatus().getError().getMessage());
+      throw new BigQueryException(400, what + " failed: " + done.getStatus().getError().getMessage(),
+          done.getStatus().getError());
     }
   }
 

@@ -80,6 +80,24 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     return true;
   }
 
+  /**
+   * DuckDB gives no SQLSTATE: its row errors are told by their message — a JSON object over
+   * {@code maximum_object_size}, malformed JSON, a conversion or range error (reading a missing file is an
+   * IO error, not a row's).
+   */
+  @Override
+  protected boolean isRowError(SQLException e) {
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("IO Error")) return false;
+    return m.contains("maximum_object_size") || m.contains("Malformed JSON") || m.contains("Conversion Error")
+        || m.contains("Out of Range Error");
+  }
+
+  @Override
+  protected StagingStore staging() {
+    return staging;
+  }
+
   @Override
   protected String describe() {
     return "DuckDB (" + databaseFile.getFileName() + ")";

@@ -34,7 +34,11 @@ import weir.protocol.TableSpec;
  * batch's rows per key in order. Batch ids go to {@code _weir_loads} in the same transaction.
  *
  * <p>Failures: connection, resource, serialization and shutdown errors are transient (retry); bad
- * credentials, missing permissions or a missing database are permanent.
+ * credentials, missing permissions or a missing database are permanent; a row PostgreSQL cannot store (SQLSTATE
+ * class 22: a number beyond {@code numeric}'s range, say) becomes a dead letter and the rest loads.
+ *
+ * <p>PostgreSQL cannot hold U+0000 in {@code text} or {@code jsonb}: a NUL in a string is loaded as the six
+ * characters {@code \u0000} ({@link NulEscapes}), so the row loads and nothing else changes.
  */
 public final class PostgresLoader extends SqlWarehouseLoader {
   private static final String RAW = "_weir_raw";
@@ -75,6 +79,11 @@ public final class PostgresLoader extends SqlWarehouseLoader {
   @Override
   protected String describe() {
     return "PostgreSQL";
+  }
+
+  @Override
+  protected StagingStore staging() {
+    return staging;
   }
 
   @Override
@@ -141,7 +150,7 @@ public final class PostgresLoader extends SqlWarehouseLoader {
     String sql = "COPY " + RAW + " (json) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')";
     var copy = c.unwrap(PGConnection.class).getCopyAPI();
     for (StagedFile f : files) {
-      try (InputStream in = new GZIPInputStream(staging.open(f.key()), 1 << 16)) {
+      try (InputStream in = new NulEscapes(new GZIPInputStream(staging.open(f.key()), 1 << 16))) {
         copy.copyIn(sql, in, 1 << 16);
       }
     }

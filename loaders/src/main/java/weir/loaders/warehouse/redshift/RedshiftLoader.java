@@ -128,6 +128,12 @@ public final class RedshiftLoader extends StageAndMergeLoader {
     }
   }
 
+  /** Besides SQLSTATE class 22: a COPY that refused rows ("Load into table ... failed. Check 'stl_load_errors'"). */
+  @Override
+  protected boolean isRowError(SQLException e) {
+    return super.isRowError(e) || String.valueOf(e.getMessage()).contains("stl_load_errors");
+  }
+
   @Override
   protected List<String> swap(String schema, String fresh, String name) {
     return List.of("DROP TABLE " + schema + "." + ident(name),

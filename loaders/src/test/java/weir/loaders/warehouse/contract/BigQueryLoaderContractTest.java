@@ -30,6 +30,15 @@ class BigQueryLoaderContractTest {
   }
 
   @Test
+  void aRowBigQueryRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
+    try (BigQueryStandIn standIn = new BigQueryStandIn()) {
+      standIn.failUploadsContaining = "\"poison\"";
+      BigQueryLoader loader = new BigQueryLoader(client(standIn), WarehouseContract.s3Described(root), "weir_", false);
+      WarehouseContract.checkDeadLetters("bigquery-dead-letters.txt", loader, standIn.calls, root);
+    }
+  }
+
+  @Test
   void loadsFromGcsUrisAndStreamsAppendTables(@TempDir Path root) throws Exception {
     try (BigQueryStandIn standIn = new BigQueryStandIn()) {
       BigQueryLoader loader = new BigQueryLoader(client(standIn), WarehouseContract.described(root,

@@ -58,7 +58,9 @@ public final class BigQueryStandIn implements AutoCloseable {
         ? new java.util.zip.GZIPInputStream(x.getRequestBody()) : x.getRequestBody()) {
       raw = in.readAllBytes();
     }
-    JsonNode body = raw.length > 0 && (raw[0] == '{' || raw[0] == '[') ? Json.MAPPER.readTree(raw) : null;
+    // Upload sessions carry NDJSON (several values), everything else one JSON value.
+    JsonNode body = !path.startsWith("/upload/session/") && raw.length > 0 && (raw[0] == '{' || raw[0] == '[')
+        ? Json.MAPPER.readTree(raw) : null;
     try {
       route(x, method, path, query, body, raw);
     } catch (RuntimeException e) {
@@ -83,7 +85,8 @@ public final class BigQueryStandIn implements AutoCloseable {
       send(x, 200, Json.write(body));
     } else if (path.matches("/bigquery/v2/projects/[^/]+/datasets/[^/]+/tables") && method.equals("POST")) {
       String name = body.at("/tableReference/datasetId").asText() + "." + body.at("/tableReference/tableId").asText();
-      calls.add("POST table " + (name.contains("_weir_stage_") ? name.replaceAll("_[0-9a-f]{12}$", "_<id>") : name)
+      calls.add("POST table " + (name.contains("_weir_stage_") || name.contains("_weir_trial_")
+          ? name.replaceAll("_[0-9a-f]{12}$", "_<id>") : name)
           + " " + describeTable(body));
       ((ObjectNode) body).put("type", "TABLE");
       tables.put(name, (ObjectNode) body);
@@ -131,6 +134,9 @@ public final class BigQueryStandIn implements AutoCloseable {
       if (config.has("query")) calls.add("QUERY JOB " + config.at("/query/query").asText().strip());
       else calls.add("LOAD JOB " + describeLoad(config.get("load")));
       send(x, 200, Json.write(done(body)));
+    } else if (path.matches("/bigquery/v2/projects/[^/]+/jobs/[^/]+") && method.equals("GET")
+        && failedJobs.containsKey(path.substring(path.lastIndexOf('/') + 1))) {
+      send(x, 200, Json.write(failedJobs.get(path.substring(path.lastIndexOf('/') + 1))));
     } else if (path.matches("/bigquery/v2/projects/[^/]+/jobs/[^/]+") && method.equals("GET")) {
       ObjectNode job = Json.MAPPER.createObjectNode();
       job.putObject("jobReference").put("projectId", "weir-project").put("jobId", path.substring(path.lastIndexOf('/') + 1));
@@ -144,9 +150,18 @@ public final class BigQueryStandIn implements AutoCloseable {
     } else if (path.startsWith("/upload/session/")) {
       String text = new String(raw, StandardCharsets.UTF_8);
       long lines = text.lines().filter(l -> !l.isBlank()).count();
+      ObjectNode job = done(pendingUpload);
+      boolean fails = failUploadsContaining != null && text.contains(failUploadsContaining);
       calls.add("UPLOAD " + lines + " NDJSON rows" + (lines > 0 ? ", first event_id/user_id "
-          + firstKey(text) : ""));
-      send(x, 200, Json.write(done(pendingUpload)));
+          + firstKey(text) : "") + (fails ? " -- FAILS (invalid)" : ""));
+      if (fails) {
+        ObjectNode error = Json.MAPPER.createObjectNode().put("reason", "invalid").put("message", "Error while reading "
+            + "data, error message: JSON table encountered too many errors, giving up. Rows: 1; errors: 1.");
+        job.with("status").set("errorResult", error);
+        job.with("status").putArray("errors").add(error);
+        failedJobs.put(job.at("/jobReference/jobId").asText(), job);
+      }
+      send(x, 200, Json.write(job));
     } else {
       calls.add("!! unexpected " + method + " " + path + "?" + query);
       notFound(x);
@@ -154,6 +169,9 @@ public final class BigQueryStandIn implements AutoCloseable {
   }
 
   private JsonNode pendingUpload;
+  /** Uploads whose rows contain this text fail as BigQuery fails a load job over bad data (null: none). */
+  volatile String failUploadsContaining;
+  private final java.util.Map<String, ObjectNode> failedJobs = new java.util.concurrent.ConcurrentHashMap<>();
 
   private ObjectNode done(JsonNode request) {
     ObjectNode job = request == null ? Json.MAPPER.createObjectNode() : ((ObjectNode) request).deepCopy();

@@ -22,6 +22,8 @@ import java.util.function.Function;
 public final class RecordingDatabase {
   public final List<String> statements = new ArrayList<>();
   private final Function<String, List<List<Object>>> answers;
+  /** The error a statement fails with (recorded with it), or null: how tests make a warehouse refuse rows. */
+  public volatile Function<String, java.sql.SQLException> failWith = sql -> null;
 
   public RecordingDatabase(Function<String, List<List<Object>>> answers) {
     this.answers = answers;
@@ -58,6 +60,11 @@ public final class RecordingDatabase {
       switch (name) {
         case "execute", "executeUpdate", "executeQuery" -> {
           String sql = a != null && a.length > 0 ? (String) a[0] : prepared + (params.isEmpty() ? "" : " -- " + params.values());
+          java.sql.SQLException failure = failWith.apply(sql);
+          if (failure != null) {
+            statements.add(sql + " -- FAILS (" + failure.getSQLState() + "): " + failure.getMessage());
+            throw failure;
+          }
           statements.add(sql);
           if (name.equals("executeQuery")) return resultSet(answers.apply(sql));
           return name.equals("execute") ? Boolean.FALSE : (Object) 1;

@@ -19,4 +19,17 @@ class RedshiftLoaderContractTest {
         "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
     WarehouseContract.check("redshift.sql", loader, db.statements, root);
   }
+
+  @Test
+  void aRowRedshiftRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
+    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
+    // COPY of a file holding the poison row fails as Redshift reports a load error.
+    db.failWith = sql -> sql.startsWith("COPY ") && WarehouseContract.content(root, sql.replaceFirst(
+        "^COPY \\S+ FROM 's3://weir-staging/weir/([^']+)'.*$", "$1")).contains("\"poison\"")
+        ? new java.sql.SQLException("Load into table '_weir_stage' failed.  Check 'stl_load_errors' system table for "
+            + "details.", "XX000") : null;
+    RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
+        "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
+    WarehouseContract.checkDeadLetters("redshift-dead-letters.sql", loader, db.statements, root);
+  }
 }

@@ -108,6 +108,42 @@ public final class WarehouseContract {
     assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
   }
 
+  /** The text of a staged file (gzip NDJSON) under {@code root}. */
+  public static String content(Path root, String key) {
+    try (InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(root.resolve(key)))) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A load of one file of three tracks, the second of which ({@code "poison"}) the warehouse refuses (the test's
+   * recording database fails the statement that reads it): the SQL of finding it and of loading the other two with
+   * a dead letter, compared with {@code name}.
+   */
+  public static void checkDeadLetters(String name, WarehouseLoader loader, List<String> log, Path root)
+      throws Exception {
+    BatchFileWriter writer = new BatchFileWriter(new FilesystemStagingStore(root));
+    String base = "\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
+        + "\"timestamp\":\"2026-11-21T10:00:00Z\",\"properties\":{},\"context\":{},\"traits\":{}}";
+    List<StagedFile> files = writer.write("c1", "c1-0-00000009", List.of(
+        row("tracks", "e1", "{\"event_id\":\"e1\"," + base),
+        row("tracks", "poison", "{\"event_id\":\"poison\",\"user_id\":\"poison\"," + base),
+        row("tracks", "e3", "{\"event_id\":\"e3\"," + base)));
+    log.add("-- load: append (tracks), one row refused");
+    WarehouseLoader.LoadResult result = loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles(
+        "c1-0-00000009", files))));
+    assertThat(result.rejectedRows()).isEqualTo(1);
+    assertThat(result.loadedBatchIds()).containsExactly("c1-0-00000009");
+    String actual = String.join(";\n", log).replace(root.toString(), "<staging>")
+        .replaceAll("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
+        .replaceAll("staged-[0-9]+-", "staged-<n>-").replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>") + ";\n";
+    Path expected = Path.of("src/test/resources/contracts/" + name);
+    if (Boolean.getBoolean("weir.contracts.record")) Files.writeString(expected, actual, StandardCharsets.UTF_8);
+    assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
+  }
+
   private static WarehouseLoader.LoadRequest request(List<WarehouseLoader.StagedBatchFiles> batches) {
     Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), spec(f.table()))));

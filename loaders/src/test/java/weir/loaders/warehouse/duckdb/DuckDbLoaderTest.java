@@ -100,6 +100,28 @@ class DuckDbLoaderTest {
     assertThat(query("SELECT event_id FROM demo.events ORDER BY 1")).containsExactly("e1", "e2");
   }
 
+  @Test
+  void aRowDuckDbCannotStoreBecomesADeadLetterAndTheRestOfItsBatchLoads() throws Exception {
+    List<StagedRow> rows = new ArrayList<>();
+    for (int i = 0; i < 50; i++) rows.add(rowOf("g" + i));
+    // DuckDB reads JSON objects of at most 16 MiB (maximum_object_size; 32 in practice): a 40 MB one cannot load.
+    rows.add(new StagedRow("events", "big", 1_700_000_000_000L, "{\"event_id\":\"big\",\"received_at\":"
+        + "\"2023-11-14T22:13:20Z\",\"data\":{\"blob\":\"" + "x".repeat(40 << 20) + "\"}}"));
+    for (int i = 50; i < 60; i++) rows.add(rowOf("g" + i));
+    List<StagedFile> files = new BatchFileWriter(staging).write("c1", "b1", rows);
+    Map<String, TableSpec> withDeadLetters = Map.of("events", WebhookParser.tableSpec("events"),
+        weir.protocol.DeadLetters.TABLE, weir.protocol.DeadLetters.tableSpec());
+    WarehouseLoader.LoadResult r = loader.load(new WarehouseLoader.LoadRequest("demo", withDeadLetters,
+        List.of(new StagedBatchFiles("b1", files))));
+    assertThat(r.loadedBatchIds()).containsExactly("b1");
+    assertThat(r.rejectedRows()).isEqualTo(1);
+    assertThat(query("SELECT count(*) FROM demo.events")).containsExactly("60");
+    assertThat(query("SELECT count(*) FROM demo.events WHERE event_id = 'big'")).containsExactly("0");
+    assertThat(query("SELECT code, message LIKE '%maximum_object_size%', length(payload) FROM demo._weir_dead_letters"))
+        .containsExactly("rejected_by_warehouse|true|65536");
+    assertThat(staging.list("_weir_scratch")).as("scratch files are gone").isEmpty();
+  }
+
   private List<String> query(String sql) throws Exception {
     Properties readOnly = new Properties();
     readOnly.setProperty("duckdb.read_only", "true");

@@ -230,6 +230,34 @@ class PostgresLoaderTest {
     assertThat(query("SELECT event_id FROM t_" + schema + ".events ORDER BY 1")).containsExactly("a", "b", "c");
   }
 
+  private static StagedRow dataRow(String id, String dataJson) {
+    return new StagedRow("events", id, Instant.parse("2026-11-21T10:00:00Z").toEpochMilli(), "{\"event_id\":\"" + id
+        + "\",\"received_at\":\"2026-11-21T10:00:00Z\",\"data\":" + dataJson + "}");
+  }
+
+  @Test
+  void aRowPostgresCannotStoreBecomesADeadLetterTheRestLoadsAndANulIsKeptAsText() throws Exception {
+    List<StagedRow> rows = new ArrayList<>();
+    for (int i = 0; i < 120; i++) rows.add(dataRow("g" + i, "{\"n\":" + i + "}"));
+    rows.add(dataRow("nul", "{\"note\":\"nul \\u0000 inside\"}"));
+    rows.add(dataRow("huge", "{\"n\":1E+999999}"));
+    Map<String, TableSpec> tables = Map.of("events", WebhookParser.tableSpec("events"),
+        weir.protocol.DeadLetters.TABLE, weir.protocol.DeadLetters.tableSpec());
+    StagedBatchFiles batch = stage("b1", rows);
+    WarehouseLoader.LoadResult r = loader.load(new WarehouseLoader.LoadRequest(schema, tables, List.of(batch)));
+    assertThat(r.loadedBatchIds()).containsExactly("b1");
+    assertThat(r.rejectedRows()).isEqualTo(1);
+    assertThat(query("SELECT count(*) FROM t_" + schema + ".events")).containsExactly("121");
+    assertThat(query("SELECT data->>'note' FROM t_" + schema + ".events WHERE event_id = 'nul'"))
+        .as("U+0000 as the six characters \\u0000").containsExactly("nul \\u0000 inside");
+    assertThat(query("SELECT code, position('numeric' in message) > 0, payload LIKE '%\"huge\"%' FROM t_" + schema
+        + "._weir_dead_letters")).containsExactly("rejected_by_warehouse|t|t");
+    // The same batch again: recorded, nothing twice.
+    loader.load(new WarehouseLoader.LoadRequest(schema, tables, List.of(batch)));
+    assertThat(query("SELECT count(*) FROM t_" + schema + ".events")).containsExactly("121");
+    assertThat(query("SELECT count(*) FROM t_" + schema + "._weir_dead_letters")).containsExactly("1");
+  }
+
   private static List<String> query(String sql) throws Exception {
     try (Connection c = DriverManager.getConnection(url(), "postgres", "")) {
       return Rows.of(c, sql);
