@@ -137,6 +137,51 @@ class TrackingIngestionTest {
   }
 
   @Test
+  void rudderStacksJavaSdkWhichGzipsItsBodiesLandsItsEventsAndATrackCountsAsOneEvent() throws Exception {
+    String id = "c_rudder";
+    node.directory().create(new weir.persistence.registry.Connection(id, "rudder", ConnectionKind.segment,
+        node.directory().connections().values().stream().filter(c -> c.kind() == ConnectionKind.segment).findFirst()
+            .orElseThrow().destinationId(), "rudder_app", null, 500, 1, 1, 2, null, null, "rudder-write-key", null,
+        System.currentTimeMillis(), 0)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    CountDownLatch delivered = new CountDownLatch(3);
+    List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.rudderstack.sdk.java.analytics.RudderAnalytics rudder = com.rudderstack.sdk.java.analytics.RudderAnalytics
+        .builder("rudder-write-key").setDataPlaneUrl(base).setGZIP(true).flushQueueSize(3)
+        .callback(new com.rudderstack.sdk.java.analytics.Callback() {
+          @Override
+          public void success(com.rudderstack.sdk.java.analytics.messages.Message message) {
+            delivered.countDown();
+          }
+
+          @Override
+          public void failure(com.rudderstack.sdk.java.analytics.messages.Message message, Throwable throwable) {
+            failures.add(throwable);
+            delivered.countDown();
+          }
+        }).build();
+    rudder.enqueue(com.rudderstack.sdk.java.analytics.messages.TrackMessage.builder("Checkout Started")
+        .userId("rs-u1").properties(Map.of("cart", 3)));
+    rudder.enqueue(com.rudderstack.sdk.java.analytics.messages.TrackMessage.builder("Checkout Started")
+        .userId("rs-u2").properties(Map.of("cart", 1)));
+    rudder.enqueue(com.rudderstack.sdk.java.analytics.messages.IdentifyMessage.builder().userId("rs-u1")
+        .traits(Map.of("plan", "team")));
+    rudder.flush();
+    assertThat(delivered.await(30, TimeUnit.SECONDS)).isTrue();
+    rudder.shutdown();
+    assertThat(failures).as("the SDK's gzip bodies are accepted").isEmpty();
+    awaitRows("SELECT count(*) FROM rudder_app.checkout_started", 2);
+    assertThat(query("SELECT user_id, cart FROM rudder_app.checkout_started ORDER BY 1"))
+        .containsExactly("rs-u1|3", "rs-u2|1");
+    awaitRows("SELECT count(*) FROM rudder_app.users", 1);
+    var status = new weir.node.admin.ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
+        .status(node.directory().cached(id).orElseThrow()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    // Two tracks (two rows each) and an identify (two rows): three events, six rows.
+    assertThat(status.acceptedTotal()).as("events accepted").isEqualTo(3);
+    assertThat(status.loadedEventsTotal()).as("events loaded").isEqualTo(3);
+    assertThat(status.loadedRowsTotal()).as("rows loaded").isEqualTo(6);
+  }
+
+  @Test
   void theSnowplowJavaTrackerLandsPageViewsStructuredAndSelfDescribingEvents() throws Exception {
     AtomicInteger sent = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();

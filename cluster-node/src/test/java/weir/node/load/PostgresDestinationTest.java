@@ -110,6 +110,41 @@ class PostgresDestinationTest {
   }
 
   @Test
+  void oneOddEventNeverPausesTheDestinationAndTheGoodOnesLoad() throws Exception {
+    JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"pg-odd\",\"type\":\"postgres\",\"config\":{"
+        + "\"url\":\"jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics\",\"user\":\"weir\","
+        + "\"password\":\"w3ir-secret\"}}");
+    JsonNode hook = admin("POST", "/v1/admin/connections", "{\"name\":\"Odd\",\"kind\":\"webhook\","
+        + "\"destination_id\":\"" + dest.get("id").asText() + "\",\"batch_interval_seconds\":1}");
+    String id = hook.get("id").asText();
+    StringBuilder body = new StringBuilder("[");
+    for (int i = 0; i < 120; i++) body.append("{\"good\":").append(i).append("},");
+    // NUL: PostgreSQL cannot store it in jsonb (kept as the text \u0000); 1E+999999: beyond numeric (a dead letter).
+    body.append("{\"note\":\"nul \\u0000 inside\"},{\"huge\":1E+999999}]");
+    assertThat(post(hook.at("/urls/webhook").asText(), body.toString(), null)).isEqualTo(200);
+    long deadline = System.currentTimeMillis() + 30_000;
+    JsonNode status;
+    while (true) {
+      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+      status = admin("GET", "/v1/admin/connections/" + id + "/status", null);
+      if (status.get("staged_batches_pending").asInt() == 0 && status.get("buffered_events").asInt() == 0
+          && status.get("loaded_rows_total").asInt() > 0) {
+        break;
+      }
+      assertThat(status.get("state").asText()).as(status.toString()).isNotEqualTo("paused");
+      assertThat(System.currentTimeMillis()).as(status.toString()).isLessThan(deadline);
+      Thread.sleep(300);
+    }
+    assertThat(status.get("state").asText()).isEqualTo("active");
+    assertThat(status.get("accepted_total").asInt()).isEqualTo(122);
+    assertThat(status.get("dead_letters_total").asInt()).as("the number PostgreSQL refused").isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM odd.events WHERE data ? 'good'")).isEqualTo(120);
+    assertThat(count("SELECT count(*) FROM odd.events WHERE data->>'note' = 'nul \\u0000 inside'")).isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM odd._weir_dead_letters WHERE code = 'rejected_by_warehouse' "
+        + "AND payload LIKE '%1E+999999%'")).isEqualTo(1);
+  }
+
+  @Test
   void aMillionEventsGoThroughTheFullPathIntoPostgresExactlyOnce() throws Exception {
     JsonNode dest = admin("POST", "/v1/admin/destinations", "{\"name\":\"pg-million\",\"type\":\"postgres\",\"config\":{"
         + "\"url\":\"jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/analytics\",\"user\":\"weir\","
