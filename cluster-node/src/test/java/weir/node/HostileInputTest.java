@@ -175,12 +175,18 @@ class HostileInputTest {
     if (expected != null && !r.text().contains("\"" + expected + "\"")) {
       violations.add(c.name() + " -> " + status + " without code " + expected + ": " + r.text());
     }
+    int contains = c.name().indexOf(" =~ ");
+    if (contains >= 0 && (status != 200 || !r.text().contains(c.name().substring(contains + 4)))) {
+      violations.add(c.name() + " -> " + status + ": " + r.text());
+    }
   }
 
   /** Cases whose code is known: named "... => code". */
   private static String expectedCode(String name) {
     int arrow = name.indexOf(" => ");
-    return arrow < 0 ? null : name.substring(arrow + 4);
+    if (arrow < 0) return null;
+    int end = name.indexOf(" =~ ", arrow);
+    return name.substring(arrow + 4, end < 0 ? name.length() : end);
   }
 
   private List<Case> corpus(String hook, String basic, String snowplowId) throws IOException {
@@ -199,6 +205,10 @@ class HostileInputTest {
       for (Map.Entry<String, byte[]> b : bodies.entrySet()) {
         String name = "POST " + p.getKey() + " body " + b.getKey();
         if (b.getKey().startsWith("deep")) name += " => json_too_deep";
+        // Valid JSON whose strings hold unpaired surrogates: accepted (U+FFFD), never a 503 from the journal.
+        if (b.getKey().equals("lone surrogate escape") && (target.startsWith("/v1/webhooks/") || target.equals("/v1/track"))) {
+          name += " =~ \"accepted\":1";
+        }
         cases.add(new Case(name, false, RawHttp.request("POST", target, p.getValue(), b.getValue())));
       }
       byte[] ok = "{\"userId\":\"u\",\"event\":\"E\",\"batch\":[],\"a\":1}".getBytes(StandardCharsets.UTF_8);

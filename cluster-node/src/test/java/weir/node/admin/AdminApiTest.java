@@ -150,7 +150,7 @@ class AdminApiTest {
     for (Iterator<Map.Entry<String, JsonNode>> it = doc.get("paths").fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
       if (p.getValue().has("servers")) continue; // the ingestion port's webhook route: per-connection auth
-      String path = p.getKey().replace("{id}", "nonexistent");
+      String path = p.getKey().replaceAll("\\{[^}]+\\}", "nonexistent");
       for (String method : List.of("get", "post", "patch", "delete")) {
         if (!p.getValue().has(method)) continue;
         String body = method.equals("get") || method.equals("delete") ? null : "{}";

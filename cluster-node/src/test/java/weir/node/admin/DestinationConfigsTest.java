@@ -36,4 +36,15 @@ class DestinationConfigsTest {
     DestinationConfigs.requireSharedStorage("s3", validate("s3", "{\"bucket\":\"b\",\"region\":\"eu-west-1\"}")
         .staging());
   }
+
+  @Test
+  void redshiftAndSnowflakeTakeASchemaPrefixLikePostgres() throws Exception {
+    DestinationConfigs.Validated redshift = validate("redshift", "{\"url\":\"jdbc:redshift://r/db\",\"user\":\"u\","
+        + "\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/x\",\"schema_prefix\":\"weir_\","
+        + "\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"eu-west-1\"}}");
+    assertThat(redshift.config()).containsEntry("schema_prefix", "weir_");
+    assertThatThrownBy(() -> validate("snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":\"k\","
+        + "\"warehouse\":\"w\",\"database\":\"d\",\"schema_prefx\":\"x\"}")).isInstanceOf(BadRequest.class)
+        .hasMessageContaining("schema_prefix");
+  }
 }

@@ -237,4 +237,22 @@ class ConnectionBufferTest {
     assertThat(status.deadLettersTotal()).isEqualTo(1);
     assertThat(status.recentDeadLetters()).containsExactly(dl);
   }
+
+  @Test
+  void batchSizeAndTheOverloadLimitCountEventsNotRows() {
+    var kit = buffer(connection(3, 3600), Duration.ofHours(1), 4);
+    // Two events, each rejected element kept as a dead-letter row beside them: 4 rows, 2 events.
+    var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
+    var result = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
+        new ConnectionBuffer.Request(2, RowCodec.encode(rows("a", "b", "dl1", "dl2")), List.of(dl, dl))), r));
+    assertThat(result.reply().getValue().accepted()).containsExactly(true);
+    assertThat(result.state().bufferedEvents()).isEqualTo(2);
+    assertThat(result.state().acceptedTotal()).isEqualTo(2);
+    assertThat(result.state().deadLettersTotal()).isEqualTo(2);
+    assertThat(stager.calls).as("2 events < batch_size 3: no flush").hasValue(0);
+    // 2 + 3 events > 4: refused, whatever the rows.
+    var refused = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
+        new ConnectionBuffer.Request(3, RowCodec.encode(rows("c", "d", "e")), List.of())), r));
+    assertThat(refused.reply().getValue().accepted()).containsExactly(false);
+  }
 }
