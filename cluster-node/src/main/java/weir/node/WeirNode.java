@@ -17,10 +17,12 @@ import com.typesafe.config.ConfigValueFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import weir.loaders.destination.DestinationTypes;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
 import weir.node.http.HttpServer;
@@ -140,8 +142,10 @@ public final class WeirNode {
 
     SecretBox secrets = SecretBox.resolve(settings.masterKey(), settings.dataDir(),
         settings.mode() == NodeSettings.Mode.single);
+    DestinationTypes types = DestinationTypes.load();
+    log.info("Destination types: {}; staging types: {}", types.names(), types.stagingNames());
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
-    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, blocking, secrets,
+    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, types, blocking, secrets,
         settings.dataDir(), system, settings.stagedFileMaxBytes());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
@@ -169,6 +173,12 @@ public final class WeirNode {
     ClusterFigures.register(system, metrics);
 
     NodeDrain.register(system, settings.drainTimeout(), () -> directory.connections().values());
+    // After the drain (service-stop) has loaded what it could: release the loaders' drivers and clients.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+        "weir-close-destinations", () -> {
+          runtimes.closeAll();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest = new IngestService(new ShardedIngest(system, settings.ingest(), metrics),
@@ -176,7 +186,7 @@ public final class WeirNode {
     WebhookRoutes webhooks = new WebhookRoutes(directory, ingest, secrets::open);
     SegmentRoutes segment = new SegmentRoutes(directory, ingest);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
-    AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, secrets,
+    AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, types, secrets,
         settings.stagingDir(), settings.localFilesystemStaging(), settings.registryAskTimeout(),
         settings.ingest().defaultPartitions(),
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());

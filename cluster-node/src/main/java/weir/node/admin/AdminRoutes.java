@@ -8,11 +8,10 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.HttpChallenge;
 import akka.http.javadsl.model.headers.WWWAuthenticate;
 import akka.http.javadsl.server.Route;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Supplier;
+import weir.loaders.destination.DestinationTypes;
 import weir.node.http.ApiErrors;
 import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
@@ -33,17 +32,18 @@ public final class AdminRoutes extends AdminSupport {
   private final byte[] openApi;
 
   public AdminRoutes(ActorSystem<?> system, AdminToken token, boolean metricsOpen, NodeMetrics metrics,
-      ConnectionDirectory directory, SecretBox secrets, Path stagingDir, boolean localFilesystemStaging,
+      ConnectionDirectory directory, DestinationTypes types, SecretBox secrets, Path stagingDir,
+      boolean localFilesystemStaging,
       Duration askTimeout, int defaultPartitions,
       Supplier<String> ingestBaseUrl) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
-    this.destinations = new DestinationRoutes(directory, secrets, stagingDir, localFilesystemStaging);
+    this.destinations = new DestinationRoutes(directory, types, secrets, stagingDir, localFilesystemStaging);
     this.connections = new ConnectionRoutes(system, directory, secrets, new ConnectionStatusQuery(system, askTimeout),
         askTimeout, defaultPartitions, ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);
-    this.openApi = readOpenApi();
+    this.openApi = OpenApiDocument.render(types);
   }
 
   public Route route() {
@@ -74,15 +74,6 @@ public final class AdminRoutes extends AdminSupport {
       }
       return inner.get();
     });
-  }
-
-  private static byte[] readOpenApi() {
-    try (InputStream in = AdminRoutes.class.getResourceAsStream("/weir/openapi.json")) {
-      if (in == null) throw new IllegalStateException("openapi.json missing from the node jar");
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot read openapi.json", e);
-    }
   }
 
 }

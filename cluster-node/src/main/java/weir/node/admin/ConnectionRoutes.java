@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import weir.loaders.destination.DestinationTypes;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
@@ -168,7 +169,7 @@ final class ConnectionRoutes extends AdminSupport {
       String name = text(body, "name");
       if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
       String secret = body.has("signing_secret") ? text(body, "signing_secret") : c.signingSecret();
-      if (DestinationConfigs.MASK.equals(secret)) secret = c.signingSecret();
+      if (DestinationTypes.MASK.equals(secret)) secret = c.signingSecret();
       else if (body.has("signing_secret")) secret = sealed(secret);
       Integer batchSize = integer(body, "batch_size", 1, 1_000_000);
       Integer interval = integer(body, "batch_interval_seconds", 1, 86_400);
@@ -351,7 +352,7 @@ final class ConnectionRoutes extends AdminSupport {
     if (c.syncIntervalSeconds() % 60 == 0) out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60);
     else out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60.0);
     out.put("partitions", c.partitions());
-    out.put("signing_secret", c.signingSecretIfAny().isPresent() ? DestinationConfigs.MASK : null);
+    out.put("signing_secret", c.signingSecretIfAny().isPresent() ? DestinationTypes.MASK : null);
     out.put("id_field", c.idField());
     out.put("app_id", c.appId());
     out.put("write_key", c.writeKey());

@@ -14,6 +14,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import weir.loaders.destination.DestinationTypes;
+import weir.loaders.destination.InvalidConfig;
 import weir.node.http.ApiErrors;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Destination;
@@ -32,6 +34,7 @@ final class DestinationRoutes extends AdminSupport {
   private static final Set<String> BODY_FIELDS = Set.of("name", "type", "config");
 
   private final ConnectionDirectory directory;
+  private final DestinationTypes types;
   private final SecretBox secrets;
   private final Path stagingDir;
   private final boolean localFilesystemStaging;
@@ -41,8 +44,10 @@ final class DestinationRoutes extends AdminSupport {
    * @param localFilesystemStaging whether the node's filesystem may hold staged or delivered files (false in a
    *     cluster without a shared staging directory: S3 or GCS then)
    */
-  DestinationRoutes(ConnectionDirectory directory, SecretBox secrets, Path stagingDir, boolean localFilesystemStaging) {
+  DestinationRoutes(ConnectionDirectory directory, DestinationTypes types, SecretBox secrets, Path stagingDir,
+      boolean localFilesystemStaging) {
     this.directory = directory;
+    this.types = types;
     this.secrets = secrets;
     this.stagingDir = stagingDir;
     this.localFilesystemStaging = localFilesystemStaging;
@@ -83,10 +88,9 @@ final class DestinationRoutes extends AdminSupport {
       String type = text(body, "type");
       if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
       if (type == null) throw new BadRequest("invalid_field", "Field 'type' is required.");
-      DestinationConfigs.Validated v = DestinationConfigs.validate(type, body.get("config"), defaultStaging());
-      if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(type, v.staging());
-      Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config()), sealStaging(v.staging()),
-          System.currentTimeMillis(), 0);
+      DestinationTypes.Validated v = validate(type, body.get("config"), defaultStaging());
+      Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config(), Map.of()),
+          sealStaging(v.staging(), Map.of()), System.currentTimeMillis(), 0);
       return directory.<Destination>write(r -> new Registry.CreateDestination(d, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
     } catch (BadRequest e) {
@@ -104,17 +108,17 @@ final class DestinationRoutes extends AdminSupport {
       }
       String name = text(body, "name");
       if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
-      // Merge: the stored config, with the patch's fields on top; "********" keeps a stored secret.
+      // Merge: the stored config (secrets opened), with the patch's fields on top; "********" keeps a stored secret.
       ObjectNode merged = storedAsJson(current);
       JsonNode patch = body.get("config");
       if (patch != null && !patch.isNull()) {
         if (!patch.isObject()) throw new BadRequest("invalid_field", "Field 'config' must be a JSON object.");
         mergeInto(merged, (ObjectNode) patch);
       }
-      DestinationConfigs.Validated v = DestinationConfigs.validate(current.type(), merged, current.staging());
-      if (!localFilesystemStaging) DestinationConfigs.requireSharedStorage(current.type(), v.staging());
+      DestinationTypes.Validated v = validate(current.type(), merged, openStaging(current.staging()));
       Destination d = new Destination(current.id(), name == null ? current.name() : name, current.type(),
-          seal(current.type(), v.config()), sealStaging(v.staging()), current.createdAtMillis(), 0);
+          seal(current.type(), v.config(), current.config()), sealStaging(v.staging(), current.staging()),
+          current.createdAtMillis(), 0);
       return directory.<Destination>write(r -> new Registry.UpdateDestination(d, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
     } catch (BadRequest e) {
@@ -140,25 +144,51 @@ final class DestinationRoutes extends AdminSupport {
     return Map.of("type", "filesystem", "path", stagingDir.toString());
   }
 
-  private Map<String, String> seal(String type, Map<String, String> config) {
-    Set<String> secret = DestinationConfigs.secretFields(type);
+  /** The registered types' validation (and, in a cluster without shared staging, shared storage only). */
+  private DestinationTypes.Validated validate(String type, JsonNode config, Map<String, String> defaultStaging)
+      throws BadRequest {
+    try {
+      DestinationTypes.Validated v = types.validate(type, config, defaultStaging);
+      if (!localFilesystemStaging) types.requireSharedStorage(type, v.staging());
+      return v;
+    } catch (InvalidConfig e) {
+      throw new BadRequest(e.code(), e.getMessage());
+    }
+  }
+
+  /** Secret fields sealed; a value equal to the stored one keeps its stored (sealed) form. */
+  private Map<String, String> seal(Set<String> secret, Map<String, String> values, Map<String, String> stored) {
     Map<String, String> out = new LinkedHashMap<>();
-    config.forEach((k, v) -> out.put(k, secret.contains(k) ? secrets.seal(v) : v));
+    values.forEach((k, v) -> {
+      String before = stored.get(k);
+      boolean unchanged = before != null && secrets.open(before).equals(v);
+      out.put(k, !secret.contains(k) ? v : unchanged ? before : secrets.seal(v));
+    });
     return out;
   }
 
-  private Map<String, String> sealStaging(Map<String, String> staging) {
-    String type = staging.get("type");
-    return type == null ? staging : seal(type, staging);
+  private Map<String, String> seal(String type, Map<String, String> config, Map<String, String> stored) {
+    return seal(types.secretFields(type), config, stored);
   }
 
-  /** The stored config as the JSON a client would send, secrets as sealed values (kept by the merge). */
-  private static ObjectNode storedAsJson(Destination d) {
+  private Map<String, String> sealStaging(Map<String, String> staging, Map<String, String> stored) {
+    String type = staging.get("type");
+    return type == null ? staging : seal(types.stagingSecretFields(type), staging, stored);
+  }
+
+  private Map<String, String> openStaging(Map<String, String> staging) {
+    String type = staging.get("type");
+    return type == null ? staging : DestinationTypes.openSecrets(staging, types.stagingSecretFields(type),
+        secrets::open);
+  }
+
+  /** The stored config as the JSON a client would send, secrets opened (validated again, sealed again). */
+  private ObjectNode storedAsJson(Destination d) {
     ObjectNode config = Json.MAPPER.createObjectNode();
-    d.config().forEach(config::put);
+    DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open).forEach(config::put);
     if (!d.staging().isEmpty()) {
       ObjectNode staging = config.putObject("staging");
-      d.staging().forEach(staging::put);
+      openStaging(d.staging()).forEach(staging::put);
     }
     return config;
   }
@@ -167,7 +197,7 @@ final class DestinationRoutes extends AdminSupport {
     for (Iterator<Map.Entry<String, JsonNode>> it = patch.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       JsonNode v = e.getValue();
-      if (v.isTextual() && v.asText().equals(DestinationConfigs.MASK)) continue;
+      if (v.isTextual() && v.asText().equals(DestinationTypes.MASK)) continue;
       if (e.getKey().equals("staging") && v.isObject() && target.get("staging") instanceof ObjectNode existing
           && existing.path("type").asText().equals(v.path("type").asText(existing.path("type").asText()))) {
         mergeInto(existing, (ObjectNode) v);
@@ -179,22 +209,23 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   /** The API view: secrets masked. */
-  static ObjectNode view(Destination d) {
+  ObjectNode view(Destination d) {
     ObjectNode out = Json.MAPPER.createObjectNode();
     out.put("id", d.id());
     out.put("name", d.name());
     out.put("type", d.type());
     ObjectNode config = out.putObject("config");
-    masked(d.type(), d.config(), config);
-    if (!d.staging().isEmpty()) masked(d.staging().get("type"), d.staging(), config.putObject("staging"));
+    masked(types.secretFields(d.type()), d.config(), config);
+    if (!d.staging().isEmpty()) {
+      masked(types.stagingSecretFields(d.staging().get("type")), d.staging(), config.putObject("staging"));
+    }
     out.put("created_at", instant(d.createdAtMillis()));
     return out;
   }
 
-  private static void masked(String type, Map<String, String> values, ObjectNode into) {
-    Set<String> secret = DestinationConfigs.secretFields(type);
+  private static void masked(Set<String> secret, Map<String, String> values, ObjectNode into) {
     List<String> keys = values.keySet().stream().sorted((a, b) -> a.equals("type") ? -1 : b.equals("type") ? 1
         : a.compareTo(b)).toList();
-    for (String k : keys) into.put(k, secret.contains(k) ? DestinationConfigs.MASK : values.get(k));
+    for (String k : keys) into.put(k, secret.contains(k) ? DestinationTypes.MASK : values.get(k));
   }
 }

@@ -18,26 +18,21 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import weir.loaders.destination.DestinationContext;
+import weir.loaders.destination.DestinationRuntime;
+import weir.loaders.destination.DestinationType;
+import weir.loaders.destination.DestinationTypes;
 import weir.loaders.files.FileFormat;
 import weir.loaders.lake.LakeDelivery;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
-import weir.loaders.staging.fs.FilesystemStagingStore;
-import weir.loaders.staging.gcs.GcsStagingStore;
-import weir.loaders.staging.s3.S3Location;
-import weir.loaders.staging.s3.S3StagingStore;
 import weir.loaders.warehouse.WarehouseLoader;
-import weir.loaders.warehouse.bigquery.BigQueryLoader;
-import weir.loaders.warehouse.duckdb.DuckDbLoader;
-import weir.loaders.warehouse.postgres.PostgresLoader;
-import weir.loaders.warehouse.redshift.RedshiftLoader;
-import weir.loaders.warehouse.snowflake.SnowflakeLoader;
 import weir.node.ingest.BatchStager;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.RowCodec;
@@ -61,22 +56,28 @@ import weir.protocol.webhook.WebhookParser;
 public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
 
-  /** Storage destinations: the staged files are the delivery (a data lake), loaded means "manifest written". */
-  private static final java.util.Set<String> LAKES = java.util.Set.of("s3", "gcs", "filesystem");
-
   /** How often a connection's staging archive is swept for files past their retention, at most. */
   private static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
 
   /**
-   * One destination's store and loader, closed when it is replaced and no work uses it any more.
+   * One destination, opened ({@link DestinationType#open}), closed when it is replaced and no work uses it any more.
    *
-   * @param staging where the files go
-   * @param format how they are written (warehouses: gzip NDJSON, which every loader reads)
-   * @param loader the warehouse loader, or the manifest writer of a data lake
    * @param retentionDays days staged files are kept after loading (-1: forever; 0: deleted once loaded)
    */
-  private record Runtime(Destination destination, StagingStore staging, FileFormat format, WarehouseLoader loader,
-      int retentionDays, AtomicInteger users, java.util.concurrent.atomic.AtomicBoolean retired) {
+  private record Runtime(Destination destination, DestinationRuntime opened, int retentionDays, AtomicInteger users,
+      AtomicBoolean retired) {
+
+    StagingStore staging() {
+      return opened.staging();
+    }
+
+    FileFormat format() {
+      return opened.format();
+    }
+
+    WarehouseLoader loader() {
+      return opened.loader();
+    }
 
     /** Marks the runtime replaced; closes it now when nothing uses it. */
     void retire() {
@@ -85,7 +86,7 @@ public final class DestinationRuntimes {
         retired.set(true);
         close = users.get() == 0;
       }
-      if (close) closeQuietly();
+      if (close) closeNow();
     }
 
     void release() {
@@ -93,25 +94,17 @@ public final class DestinationRuntimes {
       synchronized (this) {
         close = users.decrementAndGet() == 0 && retired.get();
       }
-      if (close) closeQuietly();
+      if (close) closeNow();
     }
 
-    private void closeQuietly() {
-      try {
-        loader.close();
-      } catch (Exception e) {
-        log.warn("Closing the loader of destination {} failed: {}", destination.id(), e.toString());
-      }
-      try {
-        staging.close();
-      } catch (Exception e) {
-        log.warn("Closing the staging store of destination {} failed: {}", destination.id(), e.toString());
-      }
-      log.info("Closed the previous runtime of destination {} (its settings changed)", destination.id());
+    private void closeNow() {
+      opened.close();
+      log.debug("Closed a runtime of destination {}", destination.id());
     }
   }
 
   private final Function<String, Optional<Destination>> destinations;
+  private final DestinationTypes types;
   private final Executor blocking;
   private final SecretBox secrets;
   private final Path dataDir;
@@ -126,9 +119,10 @@ public final class DestinationRuntimes {
    * @param system runs the S3 client's streams
    * @param maxFileBytes size at which a staged file is split into parts
    */
-  public DestinationRuntimes(Function<String, Optional<Destination>> destinations, Executor blocking,
-      SecretBox secrets, Path dataDir, ClassicActorSystemProvider system, long maxFileBytes) {
+  public DestinationRuntimes(Function<String, Optional<Destination>> destinations, DestinationTypes types,
+      Executor blocking, SecretBox secrets, Path dataDir, ClassicActorSystemProvider system, long maxFileBytes) {
     this.destinations = destinations;
+    this.types = types;
     this.blocking = blocking;
     this.secrets = secrets;
     this.dataDir = dataDir;
@@ -351,77 +345,53 @@ public final class DestinationRuntimes {
     return runtime;
   }
 
-  private Runtime build(Destination d) {
-    if (LAKES.contains(d.type())) {
-      StagingStore store = store(d.type(), d.config());
-      FileFormat format = FileFormat.parse(d.config().get("format"), d.config().get("compression"), maxFileBytes);
-      return runtime(d, store, format, new LakeDelivery(store, format), -1);
+  /**
+   * Closes every runtime (the node is stopping, after its drain): each once the work still using it is done.
+   */
+  public void closeAll() {
+    for (String id : List.copyOf(runtimes.keySet())) {
+      Runtime r = runtimes.remove(id);
+      if (r != null) r.retire();
     }
-    StagingStore staging = store(d.staging().getOrDefault("type", "filesystem"), d.staging());
-    String prefix = d.configValue("schema_prefix").orElse("");
-    Supplier<WarehouseLoader> loader = () -> switch (d.type()) {
-      case "duckdb" -> new DuckDbLoader(path(d.configValue("path").orElseThrow()), staging);
-      case "postgres" -> new PostgresLoader(d.configValue("url").orElseThrow(), d.configValue("user").orElseThrow(),
-          secrets.open(d.configValue("password").orElse("")), prefix, staging);
-      case "redshift" -> new RedshiftLoader(RedshiftLoader.driver(d.configValue("url").orElseThrow(),
-              d.configValue("user").orElseThrow(), secrets.open(d.configValue("password").orElse(""))),
-          staging, d.configValue("iam_role_arn").orElseThrow(), d.staging().get("region"), prefix);
-      case "snowflake" -> new SnowflakeLoader(SnowflakeLoader.driver(dataDir.resolve("drivers")
-              .resolve("snowflake-jdbc.jar"), d.configValue("account").orElseThrow(),
-              d.configValue("user").orElseThrow(), secrets.open(d.configValue("private_key").orElseThrow()),
-              d.configValue("warehouse").orElseThrow(), d.configValue("database").orElseThrow(),
-              d.configValue("role").orElse(null)),
-          staging, dataDir.resolve("tmp").resolve("snowflake-" + d.id()), prefix);
-      case "bigquery" -> {
-        try {
-          yield new BigQueryLoader(BigQueryLoader.client(d.configValue("project_id").orElseThrow(),
-              secrets.open(d.configValue("service_account_json").orElseThrow())), staging,
-              d.configValue("dataset_prefix").orElse(""), d.configValue("streaming_insert").map("true"::equals)
-                  .orElse(false));
-        } catch (IOException e) {
-          throw new IllegalStateException("the BigQuery service account key is not usable: " + e.getMessage(), e);
-        }
+  }
+
+  private Runtime build(Destination d) {
+    DestinationType type = types.get(d.type());
+    Map<String, String> config = DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open);
+    DestinationContext context = new DestinationContext() {
+      @Override
+      public String destinationId() {
+        return d.id();
       }
-      default -> throw new IllegalStateException("destination type " + d.type() + " is not available");
+
+      @Override
+      public Path dataDir() {
+        return dataDir;
+      }
+
+      @Override
+      public long maxFileBytes() {
+        return maxFileBytes;
+      }
+
+      @Override
+      public ClassicActorSystemProvider system() {
+        return system;
+      }
     };
-    // Redshift's delete_staged_files=true is retention 0: the files go once loaded.
-    int retention = Integer.parseInt(d.staging().getOrDefault("retention_days",
-        d.configValue("delete_staged_files").map(v -> v.equals("true") ? "0" : "-1").orElse("-1")));
+    StagingStore staging = null;
+    if (type.lakeStore() == null) {
+      String stagingType = d.staging().getOrDefault("type", "filesystem");
+      staging = types.stagingType(stagingType).orElseThrow(() -> new IllegalStateException("staging type "
+          + stagingType + " is not available on this node")).open(DestinationTypes.openSecrets(d.staging(),
+          types.stagingSecretFields(stagingType), secrets::open), context);
+    }
     try {
-      return runtime(d, staging, FileFormat.NDJSON_GZIP.withMaxFileBytes(maxFileBytes), loader.get(), retention);
+      return new Runtime(d, type.open(config, staging, context), type.retentionDays(config, d.staging()),
+          new AtomicInteger(), new AtomicBoolean());
     } catch (RuntimeException e) {
-      staging.close();
+      if (staging != null) staging.close();
       throw e;
     }
-  }
-
-  private static Runtime runtime(Destination d, StagingStore staging, FileFormat format, WarehouseLoader loader,
-      int retentionDays) {
-    return new Runtime(d, staging, format, loader, retentionDays, new AtomicInteger(),
-        new java.util.concurrent.atomic.AtomicBoolean());
-  }
-
-  /** A staging store of {@code type} from its settings (a staging object, or a storage destination's config). */
-  private StagingStore store(String type, Map<String, String> settings) {
-    return switch (type) {
-      case "filesystem" -> new FilesystemStagingStore(path(secrets.open(settings.get("path"))));
-      case "s3" -> new S3StagingStore(new S3Location(settings.get("bucket"), settings.get("prefix"),
-          settings.get("region"), settings.get("endpoint"), settings.get("access_key_id"),
-          settings.containsKey("secret_access_key") ? secrets.open(settings.get("secret_access_key")) : null), system);
-      case "gcs" -> {
-        try {
-          yield new GcsStagingStore(GcsStagingStore.client(secrets.open(settings.get("service_account_json")),
-              settings.get("endpoint")), settings.get("bucket"), settings.get("prefix"));
-        } catch (IOException e) {
-          throw new IllegalStateException("the GCS service account key is not usable: " + e.getMessage(), e);
-        }
-      }
-      default -> throw new IllegalStateException("staging type " + type + " is not available in this build");
-    };
-  }
-
-  private Path path(String configured) {
-    Path p = Path.of(configured);
-    return p.isAbsolute() ? p : dataDir.resolve(p);
   }
 }
