@@ -10,20 +10,23 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
 import weir.protocol.DeadLetters;
 import weir.protocol.Json;
-import weir.protocol.StagedRow;
 import weir.protocol.ColumnType;
+import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
@@ -40,6 +43,13 @@ import weir.protocol.TableSpec;
 public abstract class SqlWarehouseLoader implements WarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(SqlWarehouseLoader.class);
 
+  private final String schemaPrefix;
+
+  /** @param schemaPrefix prepended to every connection's schema name (null or empty: none) */
+  protected SqlWarehouseLoader(String schemaPrefix) {
+    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
+  }
+
   @Override
   public final LoadResult load(LoadRequest request) throws LoadException {
     return run(request, null);
@@ -52,7 +62,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   @Override
-  public final Map<String, Instant> loadedAt(String schema, java.util.Collection<String> batchIds)
+  public final Map<String, Instant> loadedAt(String schema, Collection<String> batchIds)
       throws LoadException {
     Map<String, Instant> out = new HashMap<>();
     if (batchIds.isEmpty()) return out;
@@ -100,7 +110,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /** The staging store the loader reads its files from (and where scratch files go). */
-  protected abstract weir.loaders.staging.StagingStore staging();
+  protected abstract StagingStore staging();
 
   /**
    * The SQLSTATE classes worth retrying in every SQL warehouse: no state (a driver or network failure),
@@ -116,9 +126,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   /** The warehouse in messages, e.g. "PostgreSQL" (never credentials). */
   protected abstract String describe();
 
-  /** The quoted schema a logical schema name maps to. */
-  protected String schema(String logical) {
-    return ident(logical);
+  /** The quoted schema a logical schema name maps to: the destination's {@code schema_prefix} and the name. */
+  protected final String schema(String logical) {
+    return ident(schemaPrefix + logical);
   }
 
   /** Prepares the load's session (temporary tables and the like). */
@@ -127,87 +137,174 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   /** {@code CREATE TABLE IF NOT EXISTS} for {@code spec} in {@code schema} (quoted). */
   protected abstract String createTable(String schema, TableSpec spec);
 
-  /** Loads one table's files by the table's mode; returns the rows inserted or merged. */
-  protected abstract long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
-      throws SQLException, IOException, LoadException;
-
   /** The SQL that merges JSON object {@code patch} over {@code base} (either may be null). */
   protected abstract String jsonMerge(String base, String patch);
 
+  // The load of one table: the template below, and the dialect's steps it calls.
+
   /**
-   * Merge mode, once the dialect has put the load's rows in the temporary table {@code _weir_merge} with a
-   * {@code _weir_rank} per key (1 = oldest by {@code orderColumn}): upserts one rank per statement (a
-   * statement may update a row only once), each column by its {@link TableSpec.Merge} rule.
-   *
-   * @param insertTarget the target as written after {@code INSERT INTO} (may carry an alias)
-   * @param existing how the existing row is named inside {@code DO UPDATE} (the table or its alias)
+   * The temporary table of a load's rows with their typed columns and {@code _weir_rank} (1, 2, ... per key in
+   * the order of the table's {@code orderColumn}), made by {@link #rankRows}.
    */
-  protected final long mergeRounds(Statement s, String insertTarget, String existing, TableSpec spec, String names)
-      throws SQLException {
-    int rounds = mergeRankCount(s, "_weir_merge");
-    String updates = mergeUpdates(spec, existing, "excluded", "now()");
-    long total = 0;
-    for (int round = 1; round <= rounds; round++) {
-      total += s.executeUpdate("INSERT INTO " + insertTarget + " (" + names + ") SELECT " + names
-          + " FROM _weir_merge WHERE _weir_rank = " + round + " ON CONFLICT (" + ident(spec.keyColumn())
-          + ") DO UPDATE SET " + updates);
+  protected static final String SOURCE = "_weir_src";
+
+  /**
+   * Loads one table's files, the same way in every SQL warehouse: the dialect reads the files ({@link #readFiles}),
+   * the dynamic columns they bring are added or widened ({@link #dynamicKeys}, {@link #evolveColumns}), the dialect
+   * puts the rows, typed, in a ranked source ({@link #rankRows}); then by the table's mode: append the first row of
+   * each new key; drop the UTC days the load covers and append (period); fill a new table and swap it in
+   * (replace); or upsert rank by rank, each column by its merge rule (merge). Returns the rows inserted or merged.
+   */
+  protected final long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
+    String target = schema + "." + ident(spec.name());
+    readFiles(c, s, spec, files);
+    Map<String, ColumnType> columns = new LinkedHashMap<>();
+    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
+    if (spec.dynamicColumns()) {
+      columns.putAll(evolveColumns(s, schema, spec, dynamicKeys(s, spec, files, ColumnEvolution.declared(spec))));
     }
-    return total;
+    List<String> names = List.copyOf(columns.keySet());
+    String source = rankRows(s, spec, columns, files);
+    switch (spec.mode()) {
+      case APPEND -> {
+        return s.executeUpdate(appendNew(target, source, spec, names));
+      }
+      case PERIOD -> {
+        String day = utcDate(ident(spec.orderColumn()));
+        s.execute("DELETE FROM " + target + " WHERE " + day + " IN (SELECT DISTINCT " + day + " FROM " + source + ")");
+        return s.executeUpdate(appendNew(target, source, spec, names));
+      }
+      case REPLACE -> {
+        // Build the new table next to the old one (same columns, so none is ever dropped), then swap.
+        String freshName = spec.name() + "__weir_new";
+        String fresh = schema + "." + ident(freshName);
+        s.execute("DROP TABLE IF EXISTS " + fresh);
+        for (String sql : createTableLike(fresh, target, spec)) s.execute(sql);
+        long n = s.executeUpdate(insertFirstOfEachKey(fresh, source, spec, names));
+        for (String sql : swap(schema, freshName, spec.name())) s.execute(sql);
+        return n;
+      }
+      case MERGE -> {
+        int rounds;
+        try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM " + source)) {
+          rs.next();
+          rounds = rs.getInt(1);
+        }
+        long total = 0;
+        for (int round = 1; round <= rounds; round++) total += s.executeUpdate(mergeRound(target, source, spec, names,
+            round));
+        return total;
+      }
+      default -> throw new IllegalStateException("unknown mode " + spec.mode());
+    }
+  }
+
+  /** Step 1: makes the files' rows readable by SQL (a raw JSON table); nothing when {@link #rankRows} copies them. */
+  protected void readFiles(Connection c, Statement s, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {}
+
+  /**
+   * Step 2, for tables with dynamic columns: the top-level keys of the rows beyond {@code declared}, with the kinds
+   * of their values. Default: read from the staged files.
+   */
+  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(Statement s, TableSpec spec,
+      List<StagedFile> files, Set<String> declared) throws SQLException, IOException {
+    return ColumnEvolution.scanKeys(staging(), files, declared);
   }
 
   /**
-   * Merge mode for warehouses with a SQL {@code MERGE} statement (Redshift, Snowflake): the same rounds as
-   * {@link #mergeRounds}, from {@code source} (rows with a {@code _weir_rank} per key), one {@code MERGE} per rank.
+   * Step 3: the rows with their {@code columns} (name → type), rows without a key left out, as a relation to
+   * select from — normally {@link #SOURCE}, ranked per key; a dialect whose {@link #appendNew} needs no rank may
+   * give a subquery instead, except in merge mode.
    */
-  protected final long mergeStatementRounds(Statement s, String target, String source, TableSpec spec,
-      List<String> columns, String now) throws SQLException {
-    int rounds = mergeRankCount(s, source);
+  protected abstract String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns,
+      List<StagedFile> files) throws SQLException, IOException;
+
+  /**
+   * Append and period: inserts the first row of each key not in {@code target} yet. Default: rank 1 where no row
+   * of the key exists.
+   */
+  protected String appendNew(String target, String source, TableSpec spec, List<String> names) {
+    String list = list(names);
     String key = ident(spec.keyColumn());
-    String names = columns.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
-    String values = columns.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
-    String updates = mergeUpdates(spec, "t", "s", now);
-    long total = 0;
-    for (int round = 1; round <= rounds; round++) {
-      total += s.executeUpdate("MERGE INTO " + target + " AS t USING (SELECT " + names + " FROM " + source
-          + " WHERE _weir_rank = " + round + ") AS s ON t." + key + " = s." + key + " WHEN MATCHED THEN UPDATE SET "
-          + updates + " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + values + ")");
-    }
-    return total;
+    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + source + " AS s WHERE s._weir_rank = 1"
+        + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = s." + key + ")";
   }
 
-  private static int mergeRankCount(Statement s, String table) throws SQLException {
-    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM " + table)) {
-      rs.next();
-      return rs.getInt(1);
-    }
+  /** Replace: inserts the first row of each key into the new, empty table. */
+  protected String insertFirstOfEachKey(String fresh, String source, TableSpec spec, List<String> names) {
+    String list = list(names);
+    return "INSERT INTO " + fresh + " (" + list + ") SELECT " + list + " FROM " + source + " WHERE _weir_rank = 1";
   }
 
-  private String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
+  /** The UTC date of a timestamp expression. */
+  protected abstract String utcDate(String expr);
+
+  /** Replace: the statements that create {@code fresh}, empty, with the columns (and defaults) of {@code target}. */
+  protected abstract List<String> createTableLike(String fresh, String target, TableSpec spec);
+
+  /** Replace: the statements that make {@code fresh} (same schema) the table {@code name}, dropping the old one. */
+  protected List<String> swap(String schema, String fresh, String name) {
+    return List.of("DROP TABLE " + schema + "." + ident(name), "ALTER TABLE " + schema + "." + ident(fresh)
+        + " RENAME TO " + ident(name));
+  }
+
+  /**
+   * Merge: the statement that upserts the rows of rank {@code round} (a statement may update a row only once),
+   * each column by its {@link TableSpec.Merge} rule ({@link #mergeUpdates}). Default: {@code INSERT ... ON
+   * CONFLICT DO UPDATE}, the existing row named by the table.
+   */
+  protected String mergeRound(String target, String source, TableSpec spec, List<String> names, int round) {
+    String list = list(names);
+    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + source + " WHERE _weir_rank = "
+        + round + " ON CONFLICT (" + ident(spec.keyColumn()) + ") DO UPDATE SET " + mergeUpdates(spec, target,
+        "excluded", now());
+  }
+
+  /** The SET list of a merge: each column of {@code spec} by its rule, {@code mine} the existing row. */
+  protected final String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
     return MergeRules.updates(spec, mine, theirs, now, SqlWarehouseLoader::ident, this::jsonMerge);
   }
 
-  /** How a dialect adds and widens the dynamic columns of {@link #evolveColumns}. */
-  protected interface ColumnDdl {
-    /** The column type of a type name from {@code information_schema.columns.data_type}. */
-    ColumnType columnType(String dataType);
+  /** The current time in this dialect. */
+  protected String now() {
+    return "now()";
+  }
 
-    /** The statement that adds {@code column} of {@code type} to {@code target}. */
-    String add(String target, String column, ColumnType type);
+  /** The SQL type of a column type. */
+  protected abstract String sqlType(ColumnType type);
 
-    /** The statements that change {@code column} to {@code type}, existing values cast. */
-    List<String> widen(String target, String column, ColumnType type);
+  /** The column type of a type name from {@code information_schema.columns.data_type}. */
+  protected abstract ColumnType columnType(String dataType);
+
+  /** The statement that adds a dynamic {@code column} of {@code type} to {@code target}. */
+  protected String addColumn(String target, String column, ColumnType type) {
+    return "ALTER TABLE " + target + " ADD COLUMN " + ident(column) + " " + sqlType(type);
+  }
+
+  /**
+   * The statements that change {@code column} to {@code type}, existing values cast. Default: a new column of the
+   * wide type, filled, swapped in by rename (for warehouses that cannot change a column's type in place).
+   */
+  protected List<String> widenColumn(String target, String column, ColumnType type) {
+    String tmp = ident(column + "__weir_wide");
+    return List.of("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(type),
+        "UPDATE " + target + " SET " + tmp + " = CAST(" + ident(column) + " AS " + sqlType(type) + ")",
+        "ALTER TABLE " + target + " DROP COLUMN " + ident(column),
+        "ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(column));
   }
 
   /**
    * Adds the dynamic columns a load brings (keys found in its rows, with the kinds of their values) and widens
    * existing ones by the {@link ColumnEvolution} rules; returns the dynamic columns with their types.
    */
-  protected final Map<String, ColumnType> evolveColumns(Statement s, String schema, TableSpec spec,
-      Map<String, Set<ColumnEvolution.JsonKind>> kinds, ColumnDdl ddl) throws SQLException {
+  private Map<String, ColumnType> evolveColumns(Statement s, String schema, TableSpec spec,
+      Map<String, Set<ColumnEvolution.JsonKind>> kinds) throws SQLException {
     Map<String, ColumnType> existing = new HashMap<>();
     try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
         + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
-      while (rs.next()) existing.put(rs.getString(1), ddl.columnType(rs.getString(2)));
+      while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
     }
     String target = schema + "." + ident(spec.name());
     Map<String, ColumnType> out = new LinkedHashMap<>();
@@ -216,18 +313,23 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
       ColumnType current = existing.get(col);
       if (current == null) {
-        s.execute(ddl.add(target, col, incoming));
+        s.execute(addColumn(target, col, incoming));
         out.put(col, incoming);
         continue;
       }
       ColumnType wanted = ColumnEvolution.widen(current, incoming);
       if (wanted != current) {
-        for (String sql : ddl.widen(target, col, wanted)) s.execute(sql);
+        for (String sql : widenColumn(target, col, wanted)) s.execute(sql);
         log.info("Widened {}.{} from {} to {}", target, col, current, wanted);
       }
       out.put(col, wanted);
     }
     return out;
+  }
+
+  /** Quoted column names, comma-separated. */
+  protected static String list(List<String> names) {
+    return names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
   }
 
   /** A timestamp-with-time-zone literal of {@code text} ("2026-11-21 00:00:00+00") in this dialect. */
@@ -241,7 +343,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       return from == null && to == null;
     }
 
-    String where(java.util.function.UnaryOperator<String> timestamp) {
+    String where(UnaryOperator<String> timestamp) {
       List<String> terms = new ArrayList<>();
       if (from != null) terms.add(ident(column) + " >= " + timestamp.apply(from + " 00:00:00+00"));
       if (to != null) terms.add(ident(column) + " < " + timestamp.apply(to.plusDays(1) + " 00:00:00+00"));

@@ -4,10 +4,8 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
@@ -15,16 +13,14 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
- * The load of cloud warehouses whose bulk path is "copy files into a typed table, then SQL" and whose upsert
- * is a {@code MERGE} statement (Redshift, Snowflake). Per table: add or widen dynamic columns (found by
- * reading the staged files), create the temporary {@code _weir_stage} table with the target's columns, copy
- * the files into it (the dialect's bulk path), rank its rows per key into {@code _weir_src}, then by mode:
- * append the first row of each new key ({@code NOT EXISTS}), drop the covered UTC days and append (period),
- * build a new table and swap it in (replace), or {@code MERGE} rank by rank (merge).
+ * The dialect steps of cloud warehouses whose bulk path is "copy files into a typed table, then SQL" and whose
+ * upsert is a {@code MERGE} statement (Redshift, Snowflake): dynamic columns are found by reading the staged files
+ * and widened by a new column swapped in; the rows are copied (the dialect's bulk path) into the temporary
+ * {@code _weir_stage} table of the target's columns and ranked per key into {@link #SOURCE}; merge is one
+ * {@code MERGE} per rank. The load itself is {@link SqlWarehouseLoader}'s.
  */
 public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
   protected static final String STAGE = "_weir_stage";
-  protected static final String SOURCE = "_weir_src";
 
   /** Opens connections (the driver in production; a recording connection in the contract tests). */
   @FunctionalInterface
@@ -36,17 +32,18 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     default void close() {}
   }
 
-  @Override
-  public void close() {
-    connector.close();
-  }
-
   protected final StagingStore staging;
   private final Connector connector;
 
-  protected StageAndMergeLoader(Connector connector, StagingStore staging) {
+  protected StageAndMergeLoader(Connector connector, StagingStore staging, String schemaPrefix) {
+    super(schemaPrefix);
     this.connector = connector;
     this.staging = staging;
+  }
+
+  @Override
+  public void close() {
+    connector.close();
   }
 
   @Override
@@ -59,12 +56,6 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     return staging;
   }
 
-  /** The SQL type of a column type. */
-  protected abstract String sqlType(ColumnType type);
-
-  /** The column type of a type name from {@code information_schema.columns.data_type}. */
-  protected abstract ColumnType columnType(String dataType);
-
   /** {@code CREATE TEMP TABLE name (columns)} in this dialect. */
   protected abstract String createTempTable(String name, String columns);
 
@@ -75,16 +66,11 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
   protected abstract void copyIntoStage(Statement s, Map<String, ColumnType> columns, List<StagedFile> files)
       throws SQLException, IOException;
 
-  /** The statements that make {@code fresh} (same schema) the table {@code name}, dropping the old one. */
-  protected abstract List<String> swap(String schema, String fresh, String name);
-
-  /** {@code CREATE TABLE fresh} with the columns of {@code target}. */
-  protected abstract String createTableLike(String fresh, String target);
-
-  /** The current time in this dialect. */
+  @Override
   protected abstract String now();
 
   /** The UTC date of a timestamp expression (sessions run in UTC). */
+  @Override
   protected String utcDate(String expr) {
     return "CAST(" + expr + " AS DATE)";
   }
@@ -104,17 +90,11 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
   }
 
   @Override
-  protected final long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
-      throws SQLException, IOException {
-    String target = schema + "." + ident(spec.name());
-    Map<String, ColumnType> columns = new LinkedHashMap<>();
-    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
-    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec, files));
-    List<String> names = List.copyOf(columns.keySet());
-    String list = names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
+  protected final String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns,
+      List<StagedFile> files) throws SQLException, IOException {
+    String list = list(List.copyOf(columns.keySet()));
     String key = ident(spec.keyColumn());
     String order = ident(spec.orderColumn() != null ? spec.orderColumn() : spec.keyColumn());
-
     s.execute("DROP TABLE IF EXISTS " + STAGE);
     s.execute(createTempTable(STAGE, columns.entrySet().stream()
         .map(e -> ident(e.getKey()) + " " + sqlType(e.getValue())).collect(Collectors.joining(", "))));
@@ -122,31 +102,7 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     s.execute("DROP TABLE IF EXISTS " + SOURCE);
     s.execute(createTempTableAs(SOURCE, "SELECT " + list + ", ROW_NUMBER() OVER (PARTITION BY " + key + " ORDER BY "
         + order + ") AS _weir_rank FROM " + STAGE + " WHERE " + key + " IS NOT NULL"));
-    String firstOfEachKey = "SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1";
-    switch (spec.mode()) {
-      case APPEND -> {
-        return s.executeUpdate(appendNew(target, names, key));
-      }
-      case PERIOD -> {
-        String period = ident(spec.orderColumn());
-        s.execute("DELETE FROM " + target + " WHERE " + utcDate(period) + " IN (SELECT DISTINCT " + utcDate(period)
-            + " FROM " + SOURCE + ")");
-        return s.executeUpdate(appendNew(target, names, key));
-      }
-      case REPLACE -> {
-        String freshName = spec.name() + "__weir_new";
-        String fresh = schema + "." + ident(freshName);
-        s.execute("DROP TABLE IF EXISTS " + fresh);
-        s.execute(createTableLike(fresh, target));
-        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + list + ") " + firstOfEachKey);
-        for (String sql : swap(schema, freshName, spec.name())) s.execute(sql);
-        return n;
-      }
-      case MERGE -> {
-        return mergeStatementRounds(s, target, SOURCE, spec, names, now());
-      }
-      default -> throw new IllegalStateException("unknown mode " + spec.mode());
-    }
+    return SOURCE;
   }
 
   /**
@@ -157,45 +113,24 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
     return false;
   }
 
-  private String appendNew(String target, List<String> names, String key) {
-    String list = names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
-    if (appendByMerge()) {
-      String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
-      return "MERGE INTO " + target + " AS t USING (SELECT " + list + " FROM " + SOURCE + " WHERE _weir_rank = 1) AS s"
-          + " ON t." + key + " = s." + key + " WHEN NOT MATCHED THEN INSERT (" + list + ") VALUES (" + values + ")";
-    }
-    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + SOURCE + " AS s WHERE s._weir_rank = 1"
-        + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = s." + key + ")";
+  @Override
+  protected final String appendNew(String target, String source, TableSpec spec, List<String> names) {
+    if (!appendByMerge()) return super.appendNew(target, source, spec, names);
+    String list = list(names);
+    String key = ident(spec.keyColumn());
+    String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
+    return "MERGE INTO " + target + " AS t USING (SELECT " + list + " FROM " + source + " WHERE _weir_rank = 1) AS s"
+        + " ON t." + key + " = s." + key + " WHEN NOT MATCHED THEN INSERT (" + list + ") VALUES (" + values + ")";
   }
 
-  /**
-   * Dynamic columns: the top-level keys of the staged rows beyond the declared columns (read from the files),
-   * added, or widened by a new column of the wide type, filled, swapped in by rename (these warehouses cannot
-   * change a column's type in place).
-   */
-  private Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec, List<StagedFile> files)
-      throws SQLException, IOException {
-    Map<String, Set<ColumnEvolution.JsonKind>> kinds = ColumnEvolution.scanKeys(staging, files,
-        ColumnEvolution.declared(spec));
-    return evolveColumns(s, schema, spec, kinds, new ColumnDdl() {
-      @Override
-      public ColumnType columnType(String dataType) {
-        return StageAndMergeLoader.this.columnType(dataType);
-      }
-
-      @Override
-      public String add(String target, String column, ColumnType type) {
-        return "ALTER TABLE " + target + " ADD COLUMN " + ident(column) + " " + sqlType(type);
-      }
-
-      @Override
-      public List<String> widen(String target, String column, ColumnType type) {
-        String tmp = ident(column + "__weir_wide");
-        return List.of("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(type),
-            "UPDATE " + target + " SET " + tmp + " = CAST(" + ident(column) + " AS " + sqlType(type) + ")",
-            "ALTER TABLE " + target + " DROP COLUMN " + ident(column),
-            "ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(column));
-      }
-    });
+  /** One {@code MERGE} per rank: matched rows updated by their merge rules, new keys inserted. */
+  @Override
+  protected final String mergeRound(String target, String source, TableSpec spec, List<String> names, int round) {
+    String list = list(names);
+    String key = ident(spec.keyColumn());
+    String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
+    return "MERGE INTO " + target + " AS t USING (SELECT " + list + " FROM " + source + " WHERE _weir_rank = " + round
+        + ") AS s ON t." + key + " = s." + key + " WHEN MATCHED THEN UPDATE SET " + mergeUpdates(spec, "t", "s", now())
+        + " WHEN NOT MATCHED THEN INSERT (" + list + ") VALUES (" + values + ")";
   }
 }

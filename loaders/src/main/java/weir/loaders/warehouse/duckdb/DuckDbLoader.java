@@ -1,5 +1,6 @@
 package weir.loaders.warehouse.duckdb;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -15,10 +16,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.LocalFiles;
+import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
 import weir.loaders.warehouse.SqlWarehouseLoader;
@@ -41,13 +40,13 @@ import weir.protocol.TableSpec;
  * per file, so between loads users can open the warehouse (read-only) with their own tools.
  */
 public final class DuckDbLoader extends SqlWarehouseLoader {
-  private static final Logger log = LoggerFactory.getLogger(DuckDbLoader.class);
   private static final String RAW = "_weir_raw";
 
   private final Path databaseFile;
   private final StagingStore staging;
 
   public DuckDbLoader(Path databaseFile, StagingStore staging) {
+    super("");
     this.databaseFile = databaseFile.toAbsolutePath();
     this.staging = staging;
   }
@@ -59,7 +58,7 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   static final String CATALOG = "weir_warehouse";
 
   @Override
-  protected Connection open() throws SQLException, java.io.IOException {
+  protected Connection open() throws SQLException, IOException {
     Files.createDirectories(databaseFile.getParent());
     Properties props = new Properties();
     props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
@@ -103,68 +102,65 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     return "DuckDB (" + databaseFile.getFileName() + ")";
   }
 
+  /** Reads the files as raw JSON objects into the temporary table {@code _weir_raw}. */
   @Override
-  protected long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
-      throws SQLException, java.io.IOException {
+  protected void readFiles(Connection c, Statement s, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
     try (LocalFiles local = new LocalFiles(staging, databaseFile.resolveSibling(".duckdb_staging"))) {
       List<String> paths = new ArrayList<>();
       for (StagedFile f : files) paths.add(literal(local.path(f.key()).toString()));
       s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects(["
           + String.join(", ", paths) + "], format = 'newline_delimited', compression = 'gzip')");
     }
-    String target = schema + "." + ident(spec.name());
-    Map<String, String> columns = new LinkedHashMap<>();
-    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), sqlType(col.type()));
-    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
-    String names = columns.keySet().stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
-    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
-        .collect(Collectors.joining(", "));
-    String key = ident(spec.keyColumn());
-    String dedupedSource = "(SELECT " + values + " FROM " + RAW + ") AS src";
-    String newRows = "SELECT " + names + " FROM " + dedupedSource + " WHERE NOT EXISTS (SELECT 1 FROM " + target
-        + " AS t WHERE t." + key + " = src." + key + ") QUALIFY row_number() OVER (PARTITION BY src." + key + ") = 1";
-    switch (spec.mode()) {
-      case APPEND -> {
-        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") " + newRows);
-      }
-      case PERIOD -> {
-        // Drop the UTC days this load covers, then append its rows of them.
-        String day = "CAST(timezone('UTC', " + ident(spec.orderColumn()) + ") AS DATE)";
-        s.execute("DELETE FROM " + target + " WHERE " + day + " IN (SELECT DISTINCT CAST(timezone('UTC', "
-            + extract(spec.orderColumn(), "TIMESTAMPTZ") + ") AS DATE) FROM " + RAW + ")");
-        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") " + newRows);
-      }
-      case REPLACE -> {
-        // Build the new table next to the old one (same columns, so none is ever dropped), then swap.
-        String fresh = schema + "." + ident(spec.name() + "__weir_new");
-        s.execute("DROP TABLE IF EXISTS " + fresh);
-        s.execute("CREATE TABLE " + fresh + " AS SELECT * FROM " + target + " LIMIT 0");
-        String loadedAt = spec.loadedAt() ? ", loaded_at" : "";
-        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + names + loadedAt + ") SELECT " + names
-            + (spec.loadedAt() ? ", now()" : "") + " FROM " + dedupedSource + " QUALIFY row_number() OVER (PARTITION BY src."
-            + key + ") = 1");
-        s.execute("DROP TABLE " + target);
-        s.execute("ALTER TABLE " + fresh + " RENAME TO " + ident(spec.name()));
-        return n;
-      }
-      case MERGE -> {
-        return merge(s, target, spec, names, values);
-      }
-      default -> throw new IllegalStateException("unknown mode " + spec.mode());
-    }
   }
 
-  /** Merge mode: ranks the load's rows per key into {@code _weir_merge}, then {@link #mergeRounds}. */
-  private long merge(Statement s, String target, TableSpec spec, String names, String values)
+  /** The keys of the raw rows and the JSON types DuckDB sees in their values. */
+  @Override
+  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(Statement s, TableSpec spec,
+      List<StagedFile> files, Set<String> declared) throws SQLException {
+    Map<String, Set<ColumnEvolution.JsonKind>> kinds = new LinkedHashMap<>();
+    try (ResultSet rs = s.executeQuery("SELECT k, list(DISTINCT json_type(json, '$.' || k)) FROM (SELECT json, "
+        + "unnest(json_keys(json)) AS k FROM " + RAW + ") GROUP BY k ORDER BY k")) {
+      while (rs.next()) {
+        String k = rs.getString(1);
+        if (declared.contains(k) || !ColumnEvolution.dynamicName(k)) continue;
+        kinds.put(k, kindsOf(rs.getString(2)));
+      }
+    }
+    return kinds;
+  }
+
+  /**
+   * Extracts each column with its type from the raw rows into {@link #SOURCE}, ranked per key; in merge mode one
+   * row per source event first (its {@code event_id}, else its content).
+   */
+  @Override
+  protected String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
       throws SQLException {
+    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), sqlType(e.getValue())) + " AS "
+        + ident(e.getKey())).collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
-    String order = ident(spec.orderColumn());
-    // One row per source event (its event_id, else its content), ranked per key in order.
-    s.execute("CREATE OR REPLACE TEMP TABLE _weir_merge AS SELECT *, row_number() OVER (PARTITION BY " + key
-        + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
-        + ", coalesce(json->>'$.event_id', md5(CAST(json AS VARCHAR))) AS _weir_source FROM " + RAW + ")) WHERE "
-        + key + " IS NOT NULL");
-    return mergeRounds(s, target, target, spec, names);
+    String order = ident(spec.orderColumn() != null ? spec.orderColumn() : spec.keyColumn());
+    String rows = spec.mode() == TableSpec.Mode.MERGE
+        ? "SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values + ", coalesce(json->>'$.event_id', "
+            + "md5(CAST(json AS VARCHAR))) AS _weir_source FROM " + RAW + ")"
+        : "SELECT " + values + " FROM " + RAW;
+    s.execute("CREATE OR REPLACE TEMP TABLE " + SOURCE + " AS SELECT *, row_number() OVER (PARTITION BY " + key
+        + " ORDER BY " + order + ") AS _weir_rank FROM (" + rows + ") WHERE " + key + " IS NOT NULL");
+    return SOURCE;
+  }
+
+  @Override
+  protected String utcDate(String expr) {
+    return "CAST(timezone('UTC', " + expr + ") AS DATE)";
+  }
+
+  /** A copy of the columns keeps no defaults in DuckDB: {@code loaded_at}'s is set again. */
+  @Override
+  protected List<String> createTableLike(String fresh, String target, TableSpec spec) {
+    List<String> out = new ArrayList<>(List.of("CREATE TABLE " + fresh + " AS SELECT * FROM " + target + " LIMIT 0"));
+    if (spec.loadedAt()) out.add("ALTER TABLE " + fresh + " ALTER COLUMN loaded_at SET DEFAULT current_timestamp");
+    return out;
   }
 
   @Override
@@ -172,51 +168,14 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     return "json_merge_patch(coalesce(" + base + ", '{}'), coalesce(" + patch + ", '{}'))";
   }
 
-  /**
-   * For a table with dynamic columns: the staged keys that are not declared columns, with the type to load
-   * them as; adds new columns and widens existing ones first. Columns are never dropped.
-   */
-  private static Map<String, String> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
-    Set<String> declared = new HashSet<>();
-    spec.columns().forEach(col -> declared.add(col.name()));
-    declared.add("loaded_at");
-    Map<String, String> staged = new LinkedHashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT k, list(DISTINCT json_type(json, '$.' || k)) FROM (SELECT json, "
-        + "unnest(json_keys(json)) AS k FROM " + RAW + ") GROUP BY k ORDER BY k")) {
-      while (rs.next()) {
-        String k = rs.getString(1);
-        if (declared.contains(k) || !k.matches("[a-z_][a-z0-9_]*")) continue;
-        staged.put(k, typeOf(rs.getString(2)));
-      }
-    }
-    Map<String, String> existing = new LinkedHashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
-        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
-      while (rs.next()) existing.put(rs.getString(1), rs.getString(2));
-    }
-    String target = schema + "." + ident(spec.name());
-    Map<String, String> out = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : staged.entrySet()) {
-      String col = e.getKey();
-      String incoming = e.getValue();
-      String current = existing.get(col);
-      if (current == null) {
-        s.execute("ALTER TABLE " + target + " ADD COLUMN " + ident(col) + " " + incoming);
-        out.put(col, incoming);
-        continue;
-      }
-      String wanted = sqlType(ColumnEvolution.widen(columnType(current), columnType(incoming)));
-      if (!wanted.equals(current)) {
-        s.execute("ALTER TABLE " + target + " ALTER COLUMN " + ident(col) + " TYPE " + wanted);
-        log.info("Widened {}.{} from {} to {} (values of type {} arrived)", target, col, current, wanted, incoming);
-      }
-      out.put(col, wanted);
-    }
-    return out;
+  /** DuckDB changes a column's type in place. */
+  @Override
+  protected List<String> widenColumn(String target, String column, ColumnType type) {
+    return List.of("ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type));
   }
 
-  /** The column type for the JSON types DuckDB reports for one key. */
-  static String typeOf(String jsonTypes) {
+  /** The kinds of the JSON types DuckDB reports for one key ({@code [BIGINT, VARCHAR]}). */
+  static Set<ColumnEvolution.JsonKind> kindsOf(String jsonTypes) {
     Set<ColumnEvolution.JsonKind> kinds = new HashSet<>();
     for (String t : jsonTypes.replaceAll("[\\[\\]\\s]", "").split(",")) {
       switch (t) {
@@ -228,10 +187,11 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
         default -> kinds.add(ColumnEvolution.JsonKind.OTHER);
       }
     }
-    return sqlType(ColumnEvolution.typeOf(kinds));
+    return kinds;
   }
 
-  private static ColumnType columnType(String duckdbType) {
+  @Override
+  protected ColumnType columnType(String duckdbType) {
     return switch (duckdbType) {
       case "BIGINT" -> ColumnType.LONG;
       case "DOUBLE" -> ColumnType.DOUBLE;
@@ -252,8 +212,6 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     };
   }
 
-
-
   /**
    * The table's DDL. Tables with dynamic columns have no primary key (DuckDB cannot alter indexed tables);
    * their key is enforced by the insert instead. Merge tables need theirs for the upsert.
@@ -269,7 +227,8 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ")";
   }
 
-  static String sqlType(ColumnType type) {
+  @Override
+  protected String sqlType(ColumnType type) {
     return switch (type) {
       case STRING -> "VARCHAR";
       case LONG -> "BIGINT";
@@ -279,7 +238,4 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
       case JSON -> "JSON";
     };
   }
-
-
-
 }

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.zip.GZIPInputStream;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
@@ -45,19 +46,18 @@ public final class PostgresLoader extends SqlWarehouseLoader {
 
   private final String url;
   private final Properties credentials;
-  private final String schemaPrefix;
   private final StagingStore staging;
 
   /**
    * @param schemaPrefix prepended to every connection's schema name (may be empty)
    */
   public PostgresLoader(String url, String user, String password, String schemaPrefix, StagingStore staging) {
+    super(schemaPrefix);
     this.url = url;
     this.credentials = new Properties();
     credentials.setProperty("user", user);
     credentials.setProperty("password", password == null ? "" : password);
     credentials.setProperty("ApplicationName", "weir-loader");
-    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
     this.staging = staging;
   }
 
@@ -87,68 +87,18 @@ public final class PostgresLoader extends SqlWarehouseLoader {
   }
 
   @Override
-  protected String schema(String logical) {
-    return ident(schemaPrefix + logical);
-  }
-
-  @Override
   protected void prepare(Statement s) throws SQLException {
     s.execute("CREATE TEMP TABLE IF NOT EXISTS " + RAW + " (json jsonb) ON COMMIT DELETE ROWS");
   }
 
+  /** Streams the decompressed NDJSON of every file into the raw table, one jsonb value per line. */
   @Override
-  protected long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+  protected void readFiles(Connection c, Statement s, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
     s.execute("TRUNCATE " + RAW);
-    copy(c, files);
-    String target = schema + "." + ident(spec.name());
-    Map<String, ColumnType> columns = new LinkedHashMap<>();
-    for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
-    if (spec.dynamicColumns()) columns.putAll(evolve(s, schema, spec));
-    String names = columns.keySet().stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
-    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS " + ident(e.getKey()))
-        .collect(Collectors.joining(", "));
-    String key = ident(spec.keyColumn());
-    String source = "(SELECT " + values + " FROM " + RAW + ") AS src WHERE " + key + " IS NOT NULL";
-    switch (spec.mode()) {
-      case APPEND -> {
-        // ON CONFLICT DO NOTHING also skips repeats of a key within this statement: no sort needed.
-        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM " + source
-            + " ON CONFLICT (" + key + ") DO NOTHING");
-      }
-      case PERIOD -> {
-        // Drop the UTC days this load covers, then append its rows of them.
-        s.execute("DELETE FROM " + target + " WHERE (" + ident(spec.orderColumn()) + " AT TIME ZONE 'UTC')::date IN "
-            + "(SELECT DISTINCT (" + extract(spec.orderColumn(), ColumnType.TIMESTAMP) + " AT TIME ZONE 'UTC')::date FROM "
-            + RAW + ")");
-        return s.executeUpdate("INSERT INTO " + target + " (" + names + ") SELECT " + names + " FROM " + source
-            + " ON CONFLICT (" + key + ") DO NOTHING");
-      }
-      case REPLACE -> {
-        // Build the new table next to the old one (same columns and key, so none is ever dropped), then swap.
-        String freshName = spec.name() + "__weir_new";
-        String fresh = schema + "." + ident(freshName);
-        s.execute("DROP TABLE IF EXISTS " + fresh);
-        s.execute("CREATE TABLE " + fresh + " (LIKE " + target + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-            + "INCLUDING INDEXES)");
-        long n = s.executeUpdate("INSERT INTO " + fresh + " (" + names + ") SELECT " + names + " FROM " + source
-            + " ON CONFLICT (" + key + ") DO NOTHING");
-        s.execute("DROP TABLE " + target);
-        s.execute("ALTER TABLE " + fresh + " RENAME TO " + ident(spec.name()));
-        return n;
-      }
-      case MERGE -> {
-        return merge(s, target, spec, names, values);
-      }
-      default -> throw new IllegalStateException("unknown mode " + spec.mode());
-    }
-  }
-
-  /** Streams the decompressed NDJSON of every file into the raw table, one jsonb value per line. */
-  private void copy(Connection c, List<StagedFile> files) throws SQLException, IOException {
     // CSV with quote and delimiter bytes that JSON text never contains raw (it escapes control characters).
     String sql = "COPY " + RAW + " (json) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')";
-    var copy = c.unwrap(PGConnection.class).getCopyAPI();
+    CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
     for (StagedFile f : files) {
       try (InputStream in = new NulEscapes(new GZIPInputStream(staging.open(f.key()), 1 << 16))) {
         copy.copyIn(sql, in, 1 << 16);
@@ -156,47 +106,10 @@ public final class PostgresLoader extends SqlWarehouseLoader {
     }
   }
 
-  /** Merge mode: ranks the load's rows per key into {@code _weir_merge}, then {@link #mergeRounds}. */
-  private long merge(Statement s, String target, TableSpec spec, String names, String values)
-      throws SQLException {
-    String key = ident(spec.keyColumn());
-    String order = ident(spec.orderColumn());
-    s.execute("DROP TABLE IF EXISTS _weir_merge");
-    s.execute("CREATE TEMP TABLE _weir_merge ON COMMIT DROP AS SELECT *, row_number() OVER (PARTITION BY " + key
-        + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
-        + ", coalesce(json->>'event_id', md5(json::text)) AS _weir_source FROM " + RAW + ") AS x) AS y WHERE "
-        + key + " IS NOT NULL");
-    return mergeRounds(s, target + " AS t", "t", spec, names);
-  }
-
-  /** A shallow merge: PostgreSQL's jsonb {@code ||} replaces nested objects whole. */
+  /** The keys of the raw rows and the jsonb types of their values (a number without a fraction is an integer). */
   @Override
-  protected String jsonMerge(String base, String patch) {
-    return "coalesce(" + base + ", '{}'::jsonb) || coalesce(" + patch + ", '{}'::jsonb)";
-  }
-
-  /** Adds columns with {@code ADD COLUMN IF NOT EXISTS}, widens in place with {@code ALTER COLUMN ... TYPE}. */
-  private static final ColumnDdl DDL = new ColumnDdl() {
-    @Override
-    public ColumnType columnType(String dataType) {
-      return PostgresLoader.columnType(dataType);
-    }
-
-    @Override
-    public String add(String target, String column, ColumnType type) {
-      return "ALTER TABLE " + target + " ADD COLUMN IF NOT EXISTS " + ident(column) + " " + sqlType(type);
-    }
-
-    @Override
-    public List<String> widen(String target, String column, ColumnType type) {
-      return List.of("ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type) + " USING "
-          + ident(column) + "::" + sqlType(type));
-    }
-  };
-
-  /** Staged keys beyond the declared columns, with their types; adds and widens columns first. */
-  private Map<String, ColumnType> evolve(Statement s, String schema, TableSpec spec) throws SQLException {
-    Set<String> declared = ColumnEvolution.declared(spec);
+  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(Statement s, TableSpec spec,
+      List<StagedFile> files, Set<String> declared) throws SQLException {
     Map<String, Set<ColumnEvolution.JsonKind>> kinds = new LinkedHashMap<>();
     try (ResultSet rs = s.executeQuery("SELECT k, jsonb_typeof(json->k) AS t, bool_and(CASE WHEN jsonb_typeof(json->k) "
         + "= 'number' THEN (json->>k) ~ '^-?[0-9]+$' ELSE true END) FROM " + RAW + ", jsonb_object_keys(json) AS k "
@@ -214,10 +127,86 @@ public final class PostgresLoader extends SqlWarehouseLoader {
         }
       }
     }
-    return evolveColumns(s, schema, spec, kinds, DDL);
+    return kinds;
   }
 
-  private static String extract(String column, ColumnType type) {
+  /**
+   * Append, period and replace read the typed rows straight from the raw table (a subquery: {@code ON CONFLICT DO
+   * NOTHING} keeps the first row of a key, no ranking needed); merge ranks them per key into {@link #SOURCE}, one
+   * row per source event first (its {@code event_id}, else its content).
+   */
+  @Override
+  protected String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
+      throws SQLException {
+    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), e.getValue()) + " AS "
+        + ident(e.getKey())).collect(Collectors.joining(", "));
+    String key = ident(spec.keyColumn());
+    if (spec.mode() != TableSpec.Mode.MERGE) {
+      return "(SELECT * FROM (SELECT " + values + " FROM " + RAW + ") AS r WHERE " + key + " IS NOT NULL) AS src";
+    }
+    String order = ident(spec.orderColumn());
+    s.execute("DROP TABLE IF EXISTS " + SOURCE);
+    s.execute("CREATE TEMP TABLE " + SOURCE + " ON COMMIT DROP AS SELECT *, row_number() OVER (PARTITION BY " + key
+        + " ORDER BY " + order + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values
+        + ", coalesce(json->>'event_id', md5(json::text)) AS _weir_source FROM " + RAW + ") AS x) AS y WHERE "
+        + key + " IS NOT NULL");
+    return SOURCE;
+  }
+
+  /** {@code ON CONFLICT DO NOTHING} also skips repeats of a key within the statement. */
+  @Override
+  protected String appendNew(String target, String source, TableSpec spec, List<String> names) {
+    return insertFirstOfEachKey(target, source, spec, names);
+  }
+
+  @Override
+  protected String insertFirstOfEachKey(String into, String source, TableSpec spec, List<String> names) {
+    String list = list(names);
+    return "INSERT INTO " + into + " (" + list + ") SELECT " + list + " FROM " + source + " ON CONFLICT ("
+        + ident(spec.keyColumn()) + ") DO NOTHING";
+  }
+
+  @Override
+  protected String utcDate(String expr) {
+    return "(" + expr + " AT TIME ZONE 'UTC')::date";
+  }
+
+  /** Same columns, defaults, key and indexes, so none is ever dropped. */
+  @Override
+  protected List<String> createTableLike(String fresh, String target, TableSpec spec) {
+    return List.of("CREATE TABLE " + fresh + " (LIKE " + target + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+        + "INCLUDING INDEXES)");
+  }
+
+  /** {@code ON CONFLICT DO UPDATE}, the existing row named by an alias. */
+  @Override
+  protected String mergeRound(String target, String source, TableSpec spec, List<String> names, int round) {
+    String list = list(names);
+    return "INSERT INTO " + target + " AS t (" + list + ") SELECT " + list + " FROM " + source + " WHERE _weir_rank = "
+        + round + " ON CONFLICT (" + ident(spec.keyColumn()) + ") DO UPDATE SET " + mergeUpdates(spec, "t",
+        "excluded", now());
+  }
+
+  /** A shallow merge: PostgreSQL's jsonb {@code ||} replaces nested objects whole. */
+  @Override
+  protected String jsonMerge(String base, String patch) {
+    return "coalesce(" + base + ", '{}'::jsonb) || coalesce(" + patch + ", '{}'::jsonb)";
+  }
+
+  /** {@code ADD COLUMN IF NOT EXISTS}. */
+  @Override
+  protected String addColumn(String target, String column, ColumnType type) {
+    return "ALTER TABLE " + target + " ADD COLUMN IF NOT EXISTS " + ident(column) + " " + sqlType(type);
+  }
+
+  /** In place, with {@code ALTER COLUMN ... TYPE ... USING}. */
+  @Override
+  protected List<String> widenColumn(String target, String column, ColumnType type) {
+    return List.of("ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type) + " USING "
+        + ident(column) + "::" + sqlType(type));
+  }
+
+  private String extract(String column, ColumnType type) {
     String key = literal(column);
     return switch (type) {
       case JSON -> "(json->" + key + ")";
@@ -245,7 +234,8 @@ public final class PostgresLoader extends SqlWarehouseLoader {
         + ident(spec.name()) + " USING brin (" + ident(time) + ")";
   }
 
-  static String sqlType(ColumnType type) {
+  @Override
+  protected String sqlType(ColumnType type) {
     return switch (type) {
       case STRING -> "text";
       case LONG -> "bigint";
@@ -256,7 +246,8 @@ public final class PostgresLoader extends SqlWarehouseLoader {
     };
   }
 
-  private static ColumnType columnType(String pgType) {
+  @Override
+  protected ColumnType columnType(String pgType) {
     return switch (pgType) {
       case "bigint", "integer" -> ColumnType.LONG;
       case "double precision", "numeric", "real" -> ColumnType.DOUBLE;
@@ -266,7 +257,4 @@ public final class PostgresLoader extends SqlWarehouseLoader {
       default -> ColumnType.STRING;
     };
   }
-
-
-
 }

@@ -26,7 +26,6 @@ import weir.protocol.TableSpec;
 public final class RedshiftLoader extends StageAndMergeLoader {
   private final String iamRoleArn;
   private final String region;
-  private final String schemaPrefix;
 
   /**
    * @param staging the S3 staging store Redshift copies from ({@link StagingStore#describe} gives s3:// URIs)
@@ -35,10 +34,9 @@ public final class RedshiftLoader extends StageAndMergeLoader {
    */
   public RedshiftLoader(Connector connector, StagingStore staging, String iamRoleArn, String region,
       String schemaPrefix) {
-    super(connector, staging);
+    super(connector, staging, schemaPrefix);
     this.iamRoleArn = iamRoleArn;
     this.region = region;
-    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
   }
 
   /** Connections through the Redshift JDBC driver ({@code jdbc:redshift://host:5439/db}). */
@@ -58,11 +56,6 @@ public final class RedshiftLoader extends StageAndMergeLoader {
   @Override
   protected String describe() {
     return "Redshift";
-  }
-
-  @Override
-  protected String schema(String logical) {
-    return ident(schemaPrefix + logical);
   }
 
   @Override
@@ -135,14 +128,8 @@ public final class RedshiftLoader extends StageAndMergeLoader {
   }
 
   @Override
-  protected List<String> swap(String schema, String fresh, String name) {
-    return List.of("DROP TABLE " + schema + "." + ident(name),
-        "ALTER TABLE " + schema + "." + ident(fresh) + " RENAME TO " + ident(name));
-  }
-
-  @Override
-  protected String createTableLike(String fresh, String target) {
-    return "CREATE TABLE " + fresh + " (LIKE " + target + " INCLUDING DEFAULTS)";
+  protected List<String> createTableLike(String fresh, String target, TableSpec spec) {
+    return List.of("CREATE TABLE " + fresh + " (LIKE " + target + " INCLUDING DEFAULTS)");
   }
 
   @Override

@@ -34,13 +34,11 @@ import weir.protocol.TableSpec;
  */
 public final class SnowflakeLoader extends StageAndMergeLoader {
   private final Path tempDir;
-  private final String schemaPrefix;
 
   /** @param tempDir where files of a remote staging store are copied before {@code PUT} */
   public SnowflakeLoader(Connector connector, StagingStore staging, Path tempDir, String schemaPrefix) {
-    super(connector, staging);
+    super(connector, staging, schemaPrefix);
     this.tempDir = tempDir;
-    this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
   }
 
   /**
@@ -140,11 +138,6 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   }
 
   @Override
-  protected String schema(String logical) {
-    return ident(schemaPrefix + logical);
-  }
-
-  @Override
   protected void prepare(Statement s) throws SQLException {
     s.execute("ALTER SESSION SET TIMEZONE = 'UTC'");
   }
@@ -214,8 +207,8 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   }
 
   @Override
-  protected String createTableLike(String fresh, String target) {
-    return "CREATE TABLE " + fresh + " LIKE " + target;
+  protected List<String> createTableLike(String fresh, String target, TableSpec spec) {
+    return List.of("CREATE TABLE " + fresh + " LIKE " + target);
   }
 
   @Override
