@@ -37,7 +37,6 @@ public record NodeSettings(
     Duration registryAskTimeout,
     Duration registryRefreshInterval,
     Duration registryMissRefreshInterval,
-    Duration reviveInterval,
     int demoBatchIntervalSeconds,
     int demoSyncIntervalSeconds,
     Duration drainTimeout) {
@@ -86,7 +85,6 @@ public record NodeSettings(
         w.getDuration("registry.ask-timeout"),
         w.getDuration("registry.refresh-interval"),
         w.getDuration("registry.miss-refresh-interval"),
-        w.getDuration("revive-interval"),
         w.getInt("demo.batch-interval-seconds"),
         w.getInt("demo.sync-interval-seconds"),
         w.getDuration("shutdown.drain-timeout"));

@@ -4,6 +4,7 @@ import akka.Done;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
+import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -161,15 +162,12 @@ public final class WeirNode {
     if (settings.mode() == NodeSettings.Mode.single) {
       demo = DemoConnection.ensureAll(directory, settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
-    reviveEntities();
-    system.scheduler().scheduleWithFixedDelay(settings.reviveInterval(), settings.reviveInterval(),
-        this::reviveEntities, system.executionContext());
-    // When a member leaves or is downed, its shards move here or elsewhere: wake them at once (twice, as the
-    // rebalance takes a moment) so buffers holding unflushed events recover without new traffic.
-    system.systemActorOf(MemberLoss.create(() -> {
-      system.scheduler().scheduleOnce(Duration.ofSeconds(1), this::reviveEntities, system.executionContext());
-      system.scheduler().scheduleOnce(Duration.ofSeconds(5), this::reviveEntities, system.executionContext());
-    }), "weir-member-loss", akka.actor.typed.Props.empty());
+    // Buffers holding unflushed events and coordinators with staged batches run after a restart, a rebalance or a
+    // member's loss without new traffic: sharding remembers the entities (remember-entities, in the journal) and
+    // starts them again. Entities of a data directory written before remember-entities was on are not remembered
+    // yet: one wake at start-up makes them run (and remembered from then on).
+    wakeKnownEntities();
+    system.systemActorOf(MemberEvents.create(), "weir-member-events", Props.empty());
     ClusterFigures.register(system, metrics);
 
     NodeDrain.register(system, settings.drainTimeout(), () -> directory.connections().values());
@@ -226,8 +224,8 @@ public final class WeirNode {
     System.out.flush();
   }
 
-  /** Wakes every buffer slot and coordinator this node knows, so unflushed work runs without new traffic. */
-  private void reviveEntities() {
+  /** Wakes every buffer slot and coordinator of the registry once (see {@link #boot}). */
+  private void wakeKnownEntities() {
     ClusterSharding sharding = ClusterSharding.get(system);
     for (Connection c : directory.connections().values()) {
       for (int slot = 0; slot < c.partitions(); slot++) {

@@ -292,8 +292,7 @@ class ClusterTest {
       env.put("WEIR_REMOTE_PORT", String.valueOf(remote[i]));
       int n = launches++;
       return NodeProcess.launch(tmp.resolve("node-" + i), tmp.resolve("node-" + i + "-" + n + ".log"), env, List.of(
-          "-Dakka.cluster.split-brain-resolver.stable-after=3s", "-Dweir.registry.refresh-interval=10m",
-          "-Dweir.revive-interval=2s"));
+          "-Dakka.cluster.split-brain-resolver.stable-after=3s", "-Dweir.registry.refresh-interval=10m"));
     }
   }
 
