@@ -1,15 +1,17 @@
 package weir.node;
 
 import akka.actor.CoordinatedShutdown;
+import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import weir.node.cli.WeirNodeCommand;
 
 /**
- * {@code java -jar weir-node.jar}: starts a node with {@code application.conf} and {@code WEIR_*}
- * environment overrides; {@code sql "<query>"} queries the embedded warehouse. SIGTERM and SIGINT run
- * coordinated shutdown (stop taking requests, flush,
- * final load) and exit with status 0.
+ * {@code java -jar weir-node.jar}: without arguments, starts a node with {@code application.conf} and
+ * {@code WEIR_*} environment overrides; SIGTERM and SIGINT run coordinated shutdown (stop taking requests,
+ * flush, final load) and exit with status 0. With arguments, runs one command ({@code sql}, {@code admin}, see
+ * {@link WeirNodeCommand}) and exits with its status.
  */
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -18,7 +20,7 @@ public final class Main {
 
   public static void main(String[] args) {
     if (args.length > 0) {
-      System.exit(command(args));
+      System.exit(WeirNodeCommand.execute(args, System.getenv(), Main::dataDir, System.out, System.err));
       return;
     }
     WeirNode node;
@@ -39,22 +41,8 @@ public final class Main {
     }
   }
 
-  private static int command(String[] args) {
-    if (args[0].equals("sql") && (args.length == 2 || args.length == 3)) {
-      java.nio.file.Path dataDir = NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir();
-      return weir.node.cli.SqlCommand.run(dataDir.resolve(args.length == 3 ? args[2] : "warehouse.duckdb"), args[1]);
-    }
-    if (args[0].equals("admin")) {
-      return weir.node.cli.AdminCommand.run(java.util.Arrays.asList(args).subList(1, args.length), System.getenv(),
-          NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir(), System.out, System.err);
-    }
-    System.err.println("""
-        Usage:
-          java -jar weir-node.jar                 start a node (configuration: WEIR_* variables, see README)
-          java -jar weir-node.jar sql "<query>" [db]  query a DuckDB warehouse read-only (default
-                                                  warehouse.duckdb; a relative db is in WEIR_DATA_DIR)
-          java -jar weir-node.jar admin ...       management calls (run 'admin' alone for the verbs)
-        """);
-    return 2;
+  /** The configured data directory, read only by the commands that need it. */
+  private static Path dataDir() {
+    return NodeSettings.fromConfig(WeirNode.defaultConfig()).dataDir();
   }
 }

@@ -1,6 +1,6 @@
 package weir.node.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,9 +22,11 @@ final class TextTable {
     return this;
   }
 
-  void print(PrintStream out) {
+  void print(PrintWriter out) {
     int[] width = new int[columns];
-    for (String[] row : rows) for (int i = 0; i < columns; i++) width[i] = Math.min(MAX_CELL, Math.max(width[i], row[i].length()));
+    for (String[] row : rows) {
+      for (int i = 0; i < columns; i++) width[i] = Math.min(MAX_CELL, Math.max(width[i], row[i].length()));
+    }
     StringBuilder sb = new StringBuilder();
     for (int r = 0; r < rows.size(); r++) {
       for (int i = 0; i < columns; i++) {
@@ -41,5 +43,6 @@ final class TextTable {
     int n = rows.size() - 1;
     sb.append('(').append(n).append(n == 1 ? " row)" : " rows)").append('\n');
     out.print(sb);
+    out.flush();
   }
 }

@@ -12,13 +12,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import weir.node.TestNodes;
 import weir.node.WeirNode;
 
 /** The {@code admin} CLI against a real node: what an operator types and reads. */
@@ -30,7 +33,7 @@ class AdminCommandTest {
   @BeforeAll
   static void start() throws Exception {
     dataDir = Files.createTempDirectory("weir-cli-test");
-    node = weir.node.TestNodes.inProcess(dataDir, Map.of());
+    node = TestNodes.inProcess(dataDir, Map.of());
     // The token is read from the data dir, as on an operator's machine.
     env = Map.of("WEIR_ADMIN_URL", "http://127.0.0.1:" + node.adminPort(), "WEIR_DATA_DIR", dataDir.toString());
   }
@@ -42,10 +45,12 @@ class AdminCommandTest {
 
   record Run(int status, String out, String err) {}
 
+  /** {@code java -jar weir-node.jar admin <args>}, through the real command line. */
   private static Run admin(Map<String, String> environment, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = AdminCommand.run(List.of(args), environment, Path.of("data"), new PrintStream(out, true),
+    String[] command = Stream.concat(Stream.of("admin"), Arrays.stream(args)).toArray(String[]::new);
+    int status = WeirNodeCommand.execute(command, environment, () -> Path.of("data"), new PrintStream(out, true),
         new PrintStream(err, true));
     return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
