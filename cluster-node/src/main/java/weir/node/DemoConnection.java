@@ -57,6 +57,6 @@ final class DemoConnection {
         : directory.create(warehouse);
     return destination.thenCompose(d -> directory.create(new Connection(Ids.newId("c"), name, kind,
         d.id(), schema, table, 500, settings.demoBatchIntervalSeconds(), settings.demoSyncIntervalSeconds(),
-        settings.ingest().defaultPartitions(), null, null, Ids.newSecret(), appId, now, 0)));
+        settings.ingest().defaultSlots(), null, null, Ids.newSecret(), appId, now, 0)));
   }
 }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -182,7 +183,7 @@ final class NodeDrain {
       }
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-      List<String> pending = parts.stream().map(CompletableFuture::join).filter(java.util.Objects::nonNull).toList();
+      List<String> pending = parts.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList();
       return pending.isEmpty() ? "no staged batch waits to be loaded" : "staged batches not loaded: "
           + String.join(", ", pending);
     });

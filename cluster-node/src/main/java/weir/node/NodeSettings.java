@@ -3,6 +3,8 @@ package weir.node;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import weir.node.ingest.BufferSettings;
 import weir.node.ingest.IngestSettings;
 import weir.node.load.LoadSettings;
@@ -21,7 +23,7 @@ public record NodeSettings(
     String adminToken,
     boolean metricsOpen,
     String masterKey,
-    java.util.List<String> seedNodes,
+    List<String> seedNodes,
     String discovery,
     String serviceName,
     int requiredContactPoints,
@@ -66,7 +68,7 @@ public record NodeSettings(
         w.getString("admin.token"),
         w.getBoolean("admin.metrics-open"),
         w.getString("master-key"),
-        java.util.Arrays.stream(w.getString("cluster.seed-nodes").split(",")).map(String::strip)
+        Arrays.stream(w.getString("cluster.seed-nodes").split(",")).map(String::strip)
             .filter(x -> !x.isEmpty()).toList(),
         w.getString("cluster.discovery").strip(),
         w.getString("cluster.service-name"),
@@ -93,7 +95,7 @@ public record NodeSettings(
   }
 
   private void validate() {
-    if (ingest.defaultPartitions() < 1) throw new IllegalArgumentException("weir.ingest.default-partitions must be >= 1");
+    if (ingest.defaultSlots() < 1) throw new IllegalArgumentException("weir.ingest.default-slots must be >= 1");
     if (demoBatchIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_BATCH_INTERVAL_SECONDS must be >= 1");
     if (demoSyncIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_SYNC_INTERVAL_SECONDS must be >= 1");
     if (mode == Mode.cluster && postgresUrl.isBlank()) {

@@ -5,13 +5,17 @@ import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.http.javadsl.server.Directives;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
+import akka.stream.Materializer;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
@@ -134,7 +138,7 @@ public final class WeirNode {
       if (settings.seedNodes().isEmpty()) {
         log.info("Forming or joining the cluster with Akka Cluster Bootstrap ({} discovery of '{}')",
             settings.discovery(), settings.serviceName());
-        akka.management.cluster.bootstrap.ClusterBootstrap.get(system).start();
+        ClusterBootstrap.get(system).start();
       } else {
         log.info("Joining the cluster through seed nodes {}", settings.seedNodes());
       }
@@ -180,17 +184,17 @@ public final class WeirNode {
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest = new IngestService(new ShardedIngest(system, settings.ingest(), metrics),
-        settings.ingest(), akka.stream.Materializer.matFromSystem(system), metrics);
+        settings.ingest(), Materializer.matFromSystem(system), metrics);
     WebhookRoutes webhooks = new WebhookRoutes(directory, ingest, secrets::open);
     SegmentRoutes segment = new SegmentRoutes(directory, ingest);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
     AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, types, secrets,
         settings.stagingDir(), settings.localFilesystemStaging(), settings.registryAskTimeout(),
-        settings.ingest().defaultPartitions(),
+        settings.ingest().defaultSlots(),
         () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
     ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),
-            akka.http.javadsl.server.Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain,
+            Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain,
             settings.ingest().headerTimeout())
         .toCompletableFuture().get(30, TimeUnit.SECONDS);
     adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain,
@@ -200,7 +204,7 @@ public final class WeirNode {
       management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
     }
 
-    ServingCheck.serving(akka.actor.typed.javadsl.Adapter.toClassic(system));
+    ServingCheck.serving(Adapter.toClassic(system));
     log.info("Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
         settings.mode(), settings.hostname(), ingestAddress.getPort(), settings.hostname(), adminAddress.getPort(),
         management, Cluster.get(system).selfMember().address());
@@ -228,7 +232,7 @@ public final class WeirNode {
   private void wakeKnownEntities() {
     ClusterSharding sharding = ClusterSharding.get(system);
     for (Connection c : directory.connections().values()) {
-      for (int slot = 0; slot < c.partitions(); slot++) {
+      for (int slot = 0; slot < c.slots(); slot++) {
         sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot)).tell(new ConnectionBuffer.Wake());
       }
     }

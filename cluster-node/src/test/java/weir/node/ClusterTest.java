@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,19 +15,23 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.protocol.Json;
@@ -78,7 +83,7 @@ class ClusterTest {
         }
         // Dead letters with 60 KB payloads; read back through another node: replies of megabytes cross too.
         String bigElement = "\"" + "x".repeat(60_000) + "\"";
-        String deadBody = "[" + String.join(",", java.util.Collections.nCopies(40, bigElement)) + "]";
+        String deadBody = "[" + String.join(",", Collections.nCopies(40, bigElement)) + "]";
         for (int b = 0; b < 3; b++) {
           HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(nodes.get(1).ingestUrl
               + "/v1/webhooks/" + id)).header("Content-Type", "application/json")
@@ -91,7 +96,7 @@ class ClusterTest {
             .allSatisfy(d -> assertThat(d.get("payload").asText()).hasSize(60_002));
 
         // Load through all three nodes; node 3 is killed half way.
-        List<String> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> unexpected = new CopyOnWriteArrayList<>();
         AtomicInteger next = new AtomicInteger();
         ExecutorService clients = Executors.newFixedThreadPool(3);
         List<Future<?>> running = new ArrayList<>();
@@ -157,9 +162,9 @@ class ClusterTest {
       Cluster cluster = new Cluster(tmp, pg.getPort());
       try {
         String id = cluster.start();
-        java.util.concurrent.atomic.AtomicReferenceArray<String> urls = new java.util.concurrent.atomic.AtomicReferenceArray<>(3);
+        AtomicReferenceArray<String> urls = new AtomicReferenceArray<>(3);
         for (int i = 0; i < 3; i++) urls.set(i, cluster.nodes.get(i).ingestUrl + "/v1/webhooks/" + id);
-        List<String> unexpected = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> unexpected = new CopyOnWriteArrayList<>();
         int bodies = 900;
         AtomicInteger next = new AtomicInteger();
         ExecutorService clients = Executors.newFixedThreadPool(3);
@@ -237,7 +242,7 @@ class ClusterTest {
       boolean retryable503 = r.statusCode() == 503 && r.headers().firstValue("Retry-After").isPresent();
       if (r.statusCode() >= 500 && !retryable503) unexpected.add(r.statusCode() + " " + r.body());
       return r.statusCode();
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return null; // the node is stopping or starting: not acknowledged
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -304,7 +309,7 @@ class ClusterTest {
       try {
         rows = rowsPerSeq(pgPort);
         if (rows.keySet().containsAll(acknowledged)) break;
-      } catch (java.sql.SQLException notYet) {
+      } catch (SQLException notYet) {
         // table not created yet
       }
       Thread.sleep(500);

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,8 +14,8 @@ public final class DuckDbRows {
   private DuckDbRows() {}
 
   /** A statement on {@code warehouse} attached read-only as the default catalog (as the loader attaches it). */
-  private static java.sql.Statement attached(Connection c, Path warehouse) throws SQLException {
-    java.sql.Statement s = c.createStatement();
+  private static Statement attached(Connection c, Path warehouse) throws SQLException {
+    Statement s = c.createStatement();
     s.execute("ATTACH '" + warehouse + "' AS wh (READ_ONLY)");
     s.execute("USE wh");
     return s;

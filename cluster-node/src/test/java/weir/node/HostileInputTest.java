@@ -9,21 +9,28 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import java.util.zip.DeflaterOutputStream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
@@ -43,8 +50,8 @@ class HostileInputTest {
   private int adminPort;
   private String token;
   private final List<String> violations = new CopyOnWriteArrayList<>();
-  private final Map<Integer, java.util.concurrent.atomic.AtomicInteger> statuses =
-      new java.util.concurrent.ConcurrentSkipListMap<>();
+  private final Map<Integer, AtomicInteger> statuses =
+      new ConcurrentSkipListMap<>();
   private int sent;
 
   private record Case(String name, boolean admin, byte[] request) {}
@@ -101,7 +108,7 @@ class HostileInputTest {
               && count(warehouse, "SELECT count(*) FROM demo_segment.tracks WHERE event LIKE 'valid %'") >= 100) {
             break;
           }
-        } catch (java.sql.SQLException notYet) {
+        } catch (SQLException notYet) {
           // not loaded yet
         }
         assertThat(System.currentTimeMillis()).as("the valid events loaded").isLessThan(deadline);
@@ -116,7 +123,7 @@ class HostileInputTest {
       assertThat(count(warehouse, "SELECT count(*) FROM demo_segment.tracks WHERE event LIKE 'valid %'")).isEqualTo(100);
       System.out.printf("hostile input: %d requests, answers by status (0: closed without one) %s; no server error, "
           + "the node served throughout%n", sent, statuses);
-      assertThat(statuses.getOrDefault(0, new java.util.concurrent.atomic.AtomicInteger()).get())
+      assertThat(statuses.getOrDefault(0, new AtomicInteger()).get())
           .as("requests closed without an answer").isLessThan(20);
     }
   }
@@ -154,7 +161,7 @@ class HostileInputTest {
   /** The contract every answer keeps. */
   private void check(Case c, RawHttp.Response r) {
     int status = r.status();
-    statuses.computeIfAbsent(status, k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+    statuses.computeIfAbsent(status, k -> new AtomicInteger()).incrementAndGet();
     if (status == 0) return; // closed without an answer: framing too broken to answer, or the header deadline
     if (status >= 500 && !(status == 503 && r.header("retry-after") != null)) {
       violations.add(c.name() + " -> " + status + " " + r.text());
@@ -267,7 +274,7 @@ class HostileInputTest {
     b.put("long number", utf8("{\"n\":" + "9".repeat(5000) + "}"));
     b.put("long string", utf8("{\"userId\":\"u\",\"event\":\"E\",\"s\":\"" + "x".repeat(400_000) + "\"}"));
     b.put("long key", utf8("{\"" + "k".repeat(100_000) + "\":1}"));
-    b.put("many keys", utf8("{" + String.join(",", java.util.stream.IntStream.range(0, 20_000)
+    b.put("many keys", utf8("{" + String.join(",", IntStream.range(0, 20_000)
         .mapToObj(i -> "\"k" + i + "\":" + i).toList()) + "}"));
     b.put("NaN", utf8("{\"n\":NaN}"));
     b.put("Infinity", utf8("{\"n\":Infinity,\"m\":-Infinity}"));
@@ -283,7 +290,7 @@ class HostileInputTest {
     b.put("trailing garbage", utf8("{\"a\":1} }"));
     b.put("two values", utf8("{\"a\":1}{\"b\":2}"));
     b.put("bom", new byte[] {(byte) 0xef, (byte) 0xbb, (byte) 0xbf, '{', '}'});
-    b.put("binary", new java.util.Random(3).ints(300, 0, 256).collect(ByteArrayOutputStream::new,
+    b.put("binary", new Random(3).ints(300, 0, 256).collect(ByteArrayOutputStream::new,
         (o, i) -> o.write(i), (x, y) -> { }).toByteArray());
     b.put("comments", utf8("{/* c */\"a\":1}"));
     b.put("single quotes", utf8("{'a':1}"));
@@ -310,7 +317,7 @@ class HostileInputTest {
     e.put("deflate", zlib.toByteArray());
     e.put("gzip (bomb)", gzip(("{\"a\":\"" + "0".repeat(64 << 20) + "\"}").getBytes(StandardCharsets.UTF_8)));
     e.put("gzip (corrupt)", utf8("not gzip"));
-    e.put("gzip (truncated)", java.util.Arrays.copyOf(gzip(ok), 12));
+    e.put("gzip (truncated)", Arrays.copyOf(gzip(ok), 12));
     e.put("deflate (corrupt)", utf8("xx"));
     e.put("br", ok);
     e.put("compress", ok);
@@ -491,7 +498,7 @@ class HostileInputTest {
             // an answer, if the node sent one, then the end of the stream
           }
           closed++;
-        } catch (java.net.SocketTimeoutException stillOpen) {
+        } catch (SocketTimeoutException stillOpen) {
           // held open: counted as not closed
         } catch (IOException reset) {
           closed++;

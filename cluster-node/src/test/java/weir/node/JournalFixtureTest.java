@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -49,7 +51,7 @@ class JournalFixtureTest {
         api.admin("PATCH", "/v1/admin/connections/" + id, "{\"batch_interval_seconds\":1}");
       }
       Path warehouse = data.resolve("fixture.duckdb");
-      Map<String, JsonNode> tables = new java.util.LinkedHashMap<>();
+      Map<String, JsonNode> tables = new LinkedHashMap<>();
       for (Iterator<Map.Entry<String, JsonNode>> it = expected.get("tables").fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         if (!e.getKey().startsWith("fx_lake.")) tables.put(e.getKey(), e.getValue());
@@ -98,7 +100,7 @@ class JournalFixtureTest {
         if (Long.parseLong(DuckDbRows.query(warehouse, "SELECT count(*) FROM " + t.getKey()).get(0)) < want) {
           return false;
         }
-      } catch (java.sql.SQLException notYet) {
+      } catch (SQLException notYet) {
         return false;
       }
     }

@@ -2,6 +2,7 @@ package weir.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -180,7 +183,7 @@ class NodeKillRestartTest {
       }
       assertThat(response.statusCode()).as(response.body()).isEqualTo(503);
       return false;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -195,12 +198,12 @@ class NodeKillRestartTest {
       try {
         loaded = rowsPerSeq(data).keySet();
         if (loaded.containsAll(expected)) return;
-      } catch (java.sql.SQLException lockedOrNotYetCreated) {
+      } catch (SQLException lockedOrNotYetCreated) {
         // The node holds the file while it loads; read again shortly.
       }
       Thread.sleep(500);
     }
-    Set<Integer> missing = new java.util.TreeSet<>(expected);
+    Set<Integer> missing = new TreeSet<>(expected);
     missing.removeAll(loaded);
     throw new AssertionError(missing.size() + " acknowledged events not loaded after " + timeout + ", e.g. "
         + missing.stream().limit(10).toList());
@@ -224,7 +227,7 @@ class NodeKillRestartTest {
     }
   }
 
-  private static Connection readOnly(Path data) throws java.sql.SQLException {
+  private static Connection readOnly(Path data) throws SQLException {
     Properties p = new Properties();
     p.setProperty("duckdb.read_only", "true");
     return DriverManager.getConnection("jdbc:duckdb:" + data.resolve("warehouse.duckdb"), p);

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +83,7 @@ class NodeShutdownTest {
             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         try {
           if (count(data, "SELECT count(*) FROM demo.events") >= 5_000) break;
-        } catch (java.sql.SQLException notYet) {
+        } catch (SQLException notYet) {
           // not loaded yet
         }
         assertThat(System.currentTimeMillis()).as("loaded after the restart").isLessThan(deadline);

@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -47,7 +48,7 @@ final class RawHttp {
           all.write(buf, 0, n);
           if (complete(all.toByteArray())) break;
         }
-      } catch (SocketTimeoutException | java.net.SocketException e) {
+      } catch (SocketTimeoutException | SocketException e) {
         // whatever arrived is the answer (or none)
       }
       return parse(all.toByteArray());

@@ -1,5 +1,6 @@
 package weir.protocol;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -80,7 +81,7 @@ public record TableSpec(String name, List<Column> columns, String keyColumn, Mod
 
   /** This merge table with the {@link #SOFT_DELETE} boolean column. */
   public TableSpec withSoftDelete() {
-    List<Column> more = new java.util.ArrayList<>(columns);
+    List<Column> more = new ArrayList<>(columns);
     more.add(new Column(SOFT_DELETE, ColumnType.BOOLEAN, Merge.LATEST));
     return new TableSpec(name, more, keyColumn, mode, dynamicColumns, loadedAt, orderColumn);
   }

@@ -8,6 +8,7 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.HttpChallenge;
 import akka.http.javadsl.model.headers.WWWAuthenticate;
 import akka.http.javadsl.server.Route;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -34,14 +35,14 @@ public final class AdminRoutes extends AdminSupport {
   public AdminRoutes(ActorSystem<?> system, AdminToken token, boolean metricsOpen, NodeMetrics metrics,
       ConnectionDirectory directory, DestinationTypes types, SecretBox secrets, Path stagingDir,
       boolean localFilesystemStaging,
-      Duration askTimeout, int defaultPartitions,
+      Duration askTimeout, int defaultSlots,
       Supplier<String> ingestBaseUrl) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
     this.destinations = new DestinationRoutes(directory, types, secrets, stagingDir, localFilesystemStaging);
     this.connections = new ConnectionRoutes(system, directory, secrets, new ConnectionStatusQuery(system, askTimeout),
-        askTimeout, defaultPartitions, ingestBaseUrl);
+        askTimeout, defaultSlots, ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.openApi = OpenApiDocument.render(types);
   }
@@ -60,7 +61,7 @@ public final class AdminRoutes extends AdminSupport {
   private Route metrics() {
     return complete(HttpResponse.create().withEntity(HttpEntities.create(
         ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
-        metrics.render().getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+        metrics.render().getBytes(StandardCharsets.UTF_8))));
   }
 
   private Route authenticated(Supplier<Route> inner) {

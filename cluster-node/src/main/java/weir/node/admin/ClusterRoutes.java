@@ -2,12 +2,12 @@ package weir.node.admin;
 
 import akka.actor.typed.ActorSystem;
 import akka.cluster.Member;
+import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.cluster.typed.Cluster;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.Route;
-import akka.cluster.sharding.ShardRegion;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
@@ -15,12 +15,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import weir.node.Shards;
 import weir.node.http.ApiErrors;
 import weir.protocol.Json;
 
 /** {@code GET /v1/admin/cluster}: members, shards and entities per member per entity type, this node. */
 final class ClusterRoutes extends AdminSupport {
-  private static final List<EntityTypeKey<?>> TYPES = weir.node.Shards.TYPES;
+  private static final List<EntityTypeKey<?>> TYPES = Shards.TYPES;
 
   private final ActorSystem<?> system;
   private final Duration timeout;
@@ -37,7 +38,7 @@ final class ClusterRoutes extends AdminSupport {
   private CompletionStage<HttpResponse> cluster() {
     Cluster cluster = Cluster.get(system);
     List<CompletableFuture<ShardRegion.ClusterShardingStats>> stats = new ArrayList<>();
-    for (EntityTypeKey<?> type : TYPES) stats.add(weir.node.Shards.cluster(system, type, timeout));
+    for (EntityTypeKey<?> type : TYPES) stats.add(Shards.cluster(system, type, timeout));
     return CompletableFuture.allOf(stats.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
       ObjectNode out = Json.MAPPER.createObjectNode();
       out.put("self_address", cluster.selfMember().address().toString());

@@ -17,11 +17,15 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import weir.loaders.destination.DestinationTypes;
+import weir.node.RootCause;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
@@ -42,7 +46,7 @@ import weir.protocol.Json;
 final class ConnectionRoutes extends AdminSupport {
   private static final Set<String> CREATE_FIELDS = Set.of("name", "kind", "destination_id", "schema", "table",
       "batch_size", "batch_interval_seconds", "sync_interval_minutes", "signing_secret", "id_field", "app_id",
-      "connector", "partitions");
+      "connector", "slots", "partitions");
   private static final Set<String> PATCH_FIELDS = Set.of("name", "batch_size", "batch_interval_seconds",
       "sync_interval_minutes", "signing_secret", "id_field", "app_id");
   /** Kinds whose ingestion exists in this build. */
@@ -54,18 +58,18 @@ final class ConnectionRoutes extends AdminSupport {
   private final ConnectionStatusQuery statusQuery;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
-  private final int defaultPartitions;
-  private final java.util.function.Supplier<String> ingestBaseUrl;
+  private final int defaultSlots;
+  private final Supplier<String> ingestBaseUrl;
 
   ConnectionRoutes(ActorSystem<?> system, ConnectionDirectory directory, SecretBox secrets,
-      ConnectionStatusQuery statusQuery, Duration askTimeout, int defaultPartitions,
-      java.util.function.Supplier<String> ingestBaseUrl) {
+      ConnectionStatusQuery statusQuery, Duration askTimeout, int defaultSlots,
+      Supplier<String> ingestBaseUrl) {
     this.directory = directory;
     this.secrets = secrets;
     this.statusQuery = statusQuery;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
-    this.defaultPartitions = defaultPartitions;
+    this.defaultSlots = defaultSlots;
     this.ingestBaseUrl = ingestBaseUrl;
   }
 
@@ -140,14 +144,15 @@ final class ConnectionRoutes extends AdminSupport {
       if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
         throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
       }
-      Integer partitions = integer(body, "partitions", 1, 64);
+      // "partitions": the field's name before the vocabulary settled on slots, still accepted.
+      Integer slots = body.has("slots") ? integer(body, "slots", 1, 64) : integer(body, "partitions", 1, 64);
       // app_id is unique among snowplow connections: the registry checks it (every node's writes meet there).
       String appId = text(body, "app_id");
       Connection c = new Connection(Ids.newId("c"), name, kind, destination.id(), schema, table,
           orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
           orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
           syncIntervalSeconds(body, 15 * 60),
-          partitions == null ? defaultPartitions : partitions,
+          slots == null ? defaultSlots : slots,
           sealed(text(body, "signing_secret")), text(body, "id_field"), Ids.newSecret(), appId,
           System.currentTimeMillis(), 0);
       return directory.<Connection>write(r -> new Registry.CreateConnection(c, r))
@@ -176,7 +181,7 @@ final class ConnectionRoutes extends AdminSupport {
       Connection next = new Connection(c.id(), name == null ? c.name() : name, c.kind(), c.destinationId(),
           c.schema(), c.table(), batchSize == null ? c.batchSize() : batchSize,
           interval == null ? c.batchIntervalSeconds() : interval, syncIntervalSeconds(body, c.syncIntervalSeconds()),
-          c.partitions(), secret, body.has("id_field") ? text(body, "id_field") : c.idField(), c.writeKey(),
+          c.slots(), secret, body.has("id_field") ? text(body, "id_field") : c.idField(), c.writeKey(),
           body.has("app_id") ? text(body, "app_id") : c.appId(), c.createdAtMillis(), 0);
       return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -192,7 +197,7 @@ final class ConnectionRoutes extends AdminSupport {
 
   private CompletionStage<HttpResponse> rotate(Connection c) {
     Connection next = new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
-        c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.partitions(), c.signingSecret(),
+        c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.slots(), c.signingSecret(),
         c.idField(), Ids.newSecret(), c.appId(), c.createdAtMillis(), 0);
     return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
         .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -293,7 +298,7 @@ final class ConnectionRoutes extends AdminSupport {
         .<akka.Done>askWithStatus(r -> new LoadCoordinator.CancelResync(c.id(), resyncId, r), askTimeout)
         .handle((done, error) -> {
           if (error == null) return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
-          String message = weir.node.RootCause.describe(error);
+          String message = RootCause.describe(error);
           String code = Registry.errorCode(message);
           if (code.equals("resync_not_found")) {
             return ApiErrors.response(StatusCodes.NOT_FOUND, code, Registry.errorSentence(message));
@@ -301,11 +306,11 @@ final class ConnectionRoutes extends AdminSupport {
           if (code.equals("resync_running")) {
             return ApiErrors.response(StatusCodes.CONFLICT, code, Registry.errorSentence(message));
           }
-          throw new java.util.concurrent.CompletionException(error);
+          throw new CompletionException(error);
         });
   }
 
-  private CompletionStage<HttpResponse> deadLetters(Connection c, java.util.Optional<String> limitParam) {
+  private CompletionStage<HttpResponse> deadLetters(Connection c, Optional<String> limitParam) {
     int limit;
     try {
       limit = limitParam.map(Integer::parseInt).orElse(100);
@@ -315,7 +320,7 @@ final class ConnectionRoutes extends AdminSupport {
           "Parameter 'limit' must be a whole number from 1 to 1000."));
     }
     List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
-    for (int slot = 0; slot < c.partitions(); slot++) {
+    for (int slot = 0; slot < c.slots(); slot++) {
       slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
           .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, askTimeout).toCompletableFuture());
     }
@@ -351,7 +356,7 @@ final class ConnectionRoutes extends AdminSupport {
     out.put("batch_interval_seconds", c.batchIntervalSeconds());
     if (c.syncIntervalSeconds() % 60 == 0) out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60);
     else out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60.0);
-    out.put("partitions", c.partitions());
+    out.put("slots", c.slots());
     out.put("signing_secret", c.signingSecretIfAny().isPresent() ? DestinationTypes.MASK : null);
     out.put("id_field", c.idField());
     out.put("app_id", c.appId());

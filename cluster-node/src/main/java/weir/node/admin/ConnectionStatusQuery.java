@@ -30,7 +30,7 @@ public final class ConnectionStatusQuery {
 
   public CompletionStage<ConnectionStatus> status(Connection connection) {
     List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
-    for (int slot = 0; slot < connection.partitions(); slot++) {
+    for (int slot = 0; slot < connection.slots(); slot++) {
       slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, connection.slotEntityId(slot))
           .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, timeout).toCompletableFuture());
     }

@@ -7,6 +7,7 @@ import akka.http.javadsl.server.Route;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import weir.loaders.destination.DestinationTypes;
 import weir.loaders.destination.InvalidConfig;
 import weir.node.http.ApiErrors;
@@ -67,7 +69,7 @@ final class DestinationRoutes extends AdminSupport {
         delete(() -> withDestination(id, d -> respond(delete(d)))));
   }
 
-  private Route withDestination(String id, java.util.function.Function<Destination, Route> inner) {
+  private Route withDestination(String id, Function<Destination, Route> inner) {
     return onSuccess(directory.refresh(), s -> directory.destination(id).filter(Destination::active).map(inner)
         .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "destination_not_found",
             "No destination with id '" + id + "'."))));
@@ -77,7 +79,7 @@ final class DestinationRoutes extends AdminSupport {
     ObjectNode out = Json.MAPPER.createObjectNode();
     var items = out.putArray("destinations");
     directory.destinations().values().stream().filter(Destination::active)
-        .sorted(java.util.Comparator.comparingLong(Destination::createdAtMillis)).forEach(d -> items.add(view(d)));
+        .sorted(Comparator.comparingLong(Destination::createdAtMillis)).forEach(d -> items.add(view(d)));
     return out;
   }
 

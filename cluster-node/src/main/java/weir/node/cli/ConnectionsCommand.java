@@ -87,8 +87,8 @@ final class ConnectionsCommand implements Callable<Integer> {
     @Option(names = "--app-id", paramLabel = "APP_ID", description = "Snowplow app id (snowplow connections).")
     String appId;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Buffer slots of the connection.")
-    Integer partitions;
+    @Option(names = {"--slots", "--partitions"}, paramLabel = "N", description = "Buffer slots of the connection.")
+    Integer slots;
 
     @Override
     public Integer call() throws CommandFailure {
@@ -97,7 +97,7 @@ final class ConnectionsCommand implements Callable<Integer> {
       putIfSet(body, "batch_size", batchSize);
       putIfSet(body, "batch_interval_seconds", batchIntervalSeconds);
       putIfSet(body, "sync_interval_minutes", syncIntervalMinutes);
-      putIfSet(body, "partitions", partitions);
+      putIfSet(body, "slots", slots);
       putIfSet(body, "schema", schema);
       putIfSet(body, "table", table);
       putIfSet(body, "signing_secret", signingSecret);

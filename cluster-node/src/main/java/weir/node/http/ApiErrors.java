@@ -7,6 +7,7 @@ import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.RetryAfter;
 import akka.http.javadsl.server.AuthorizationFailedRejection;
+import akka.http.javadsl.server.Directives;
 import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.MalformedRequestContentRejection;
 import akka.http.javadsl.server.MethodRejection;
@@ -55,20 +56,20 @@ public final class ApiErrors {
   /** Rejections (no route matched, wrong method, ...) as JSON errors. */
   public static RejectionHandler rejectionHandler() {
     return RejectionHandler.newBuilder()
-        .handleAll(MethodRejection.class, rejections -> akka.http.javadsl.server.Directives.complete(response(
+        .handleAll(MethodRejection.class, rejections -> Directives.complete(response(
             StatusCodes.METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed here; allowed: "
                 + rejections.stream().map(r -> r.supported().name()).distinct().collect(Collectors.joining(", "))
                 + ".")))
-        .handle(UnsupportedRequestContentTypeRejection.class, r -> akka.http.javadsl.server.Directives.complete(
+        .handle(UnsupportedRequestContentTypeRejection.class, r -> Directives.complete(
             response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported content type.")))
-        .handle(MalformedRequestContentRejection.class, r -> akka.http.javadsl.server.Directives.complete(
+        .handle(MalformedRequestContentRejection.class, r -> Directives.complete(
             response(StatusCodes.BAD_REQUEST, "invalid_body", "The request body is malformed.")))
-        .handle(MissingHeaderRejection.class, r -> akka.http.javadsl.server.Directives.complete(
+        .handle(MissingHeaderRejection.class, r -> Directives.complete(
             response(StatusCodes.BAD_REQUEST, "missing_header", "Missing header " + r.headerName() + ".")))
-        .handle(AuthorizationFailedRejection.class, r -> akka.http.javadsl.server.Directives.complete(
+        .handle(AuthorizationFailedRejection.class, r -> Directives.complete(
             response(StatusCodes.FORBIDDEN, "forbidden", "Not allowed.")))
-        .handleNotFound(akka.http.javadsl.server.Directives.extractUnmatchedPath(path ->
-            akka.http.javadsl.server.Directives.complete(response(StatusCodes.NOT_FOUND, "not_found",
+        .handleNotFound(Directives.extractUnmatchedPath(path ->
+            Directives.complete(response(StatusCodes.NOT_FOUND, "not_found",
                 "No such resource."))))
         .build()
         .withFallback(RejectionHandler.defaultHandler())
@@ -87,12 +88,12 @@ public final class ApiErrors {
   /** Unexpected exceptions: logged with their stack, answered without details. */
   public static ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> akka.http.javadsl.server.Directives.complete(response(
+        .match(EntityStreamSizeException.class, e -> Directives.complete(response(
             StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is larger than "
                 + e.limit() + " bytes.")))
         .matchAny(e -> {
           log.error("Unhandled error while serving a request", e);
-          return akka.http.javadsl.server.Directives.complete(response(StatusCodes.INTERNAL_SERVER_ERROR,
+          return Directives.complete(response(StatusCodes.INTERNAL_SERVER_ERROR,
               "internal_error", "An internal error occurred; it has been logged."));
         })
         .build();

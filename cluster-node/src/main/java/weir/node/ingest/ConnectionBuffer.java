@@ -24,6 +24,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -54,7 +55,7 @@ import weir.protocol.StagedRow;
  * (the state is small right after a flush) and deletes the journal events before the snapshot
  * ({@link JournalRetention}): the journal holds what is not staged yet, plus the batches not handed off.
  * Hand-off: every staged batch is then given to the destination's load coordinator through the {@link
- * BatchLedger} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent after a restart
+ * BatchHandoff} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent after a restart
  * (at-least-once; the coordinator deduplicates by batch id). Failed flushes and hand-offs retry with backoff;
  * events stay in the journal until a staged file holds them.
  *
@@ -178,7 +179,7 @@ public final class ConnectionBuffer
     @JsonCreator
     static Chunk fromJson(@JsonProperty("rows") JsonNode rows, @JsonProperty("events") Integer events,
         @JsonProperty("acceptedAtMillis") long acceptedAtMillis, @JsonProperty("expanded") Boolean expanded)
-        throws java.io.IOException {
+        throws IOException {
       if (rows != null && rows.isBinary()) {
         return new Chunk(rows.binaryValue(), events == null ? 0 : events, acceptedAtMillis, Boolean.TRUE.equals(expanded));
       }
@@ -419,7 +420,7 @@ public final class ConnectionBuffer
    * @param connections the local registry cache (settings are read at each flush, so changes apply live)
    */
   public static void init(ActorSystem<?> system, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
       JournalRetention retention, NodeMetrics metrics) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, connections,
         stager, ledger, retention, metrics)));
@@ -430,7 +431,7 @@ public final class ConnectionBuffer
    * @param connections the local registry cache (settings are read at each flush, so changes apply live)
    */
   public static Behavior<Command> create(String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
       JournalRetention retention, NodeMetrics metrics) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
@@ -445,7 +446,7 @@ public final class ConnectionBuffer
   private final BufferSettings settings;
   private final Function<String, Optional<Connection>> connections;
   private final BatchStager stager;
-  private final BatchLedger ledger;
+  private final BatchHandoff ledger;
   private final JournalRetention retention;
   private final NodeMetrics metrics;
 
@@ -462,7 +463,7 @@ public final class ConnectionBuffer
   private final List<ActorRef<StatusReply<Done>>> flushWaiters = new ArrayList<>();
 
   private ConnectionBuffer(ActorContext<Command> ctx, String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchLedger ledger,
+      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
       JournalRetention retention, NodeMetrics metrics) {
     super(PersistenceId.of(ENTITY_KEY.name(), entityId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));

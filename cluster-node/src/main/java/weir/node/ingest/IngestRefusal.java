@@ -3,6 +3,7 @@ package weir.node.ingest;
 import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
+import java.util.ArrayList;
 import java.util.List;
 import weir.protocol.BodyException;
 
@@ -33,7 +34,7 @@ public final class IngestRefusal extends RuntimeException {
 
   /** This refusal answered with {@code header} too (a {@code WWW-Authenticate} challenge, say). */
   public IngestRefusal with(HttpHeader header) {
-    List<HttpHeader> more = new java.util.ArrayList<>(headers);
+    List<HttpHeader> more = new ArrayList<>(headers);
     more.add(header);
     return new IngestRefusal(status, code, getMessage(), retryAfterSeconds, more);
   }

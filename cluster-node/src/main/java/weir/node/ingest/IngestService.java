@@ -6,6 +6,7 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamSizeException;
 import akka.stream.Materializer;
 import akka.stream.StreamLimitReachedException;
 import akka.stream.javadsl.Compression;
@@ -90,7 +91,7 @@ public final class IngestService extends AllDirectives {
         .exceptionally(e -> {
           Throwable cause = RootCause.of(e);
           if (cause instanceof StreamLimitReachedException
-              || cause instanceof akka.http.scaladsl.model.EntityStreamSizeException) {
+              || cause instanceof EntityStreamSizeException) {
             throw tooLarge(limit);
           }
           if (cause instanceof TimeoutException) {

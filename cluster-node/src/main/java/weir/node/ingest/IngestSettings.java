@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param bodyReadTimeout how long reading a body may take
  * @param askTimeout how long a request waits for its journal write before answering 503
  * @param retryAfter the {@code Retry-After} of 503 answers
- * @param defaultPartitions buffer slots of a new connection
+ * @param defaultSlots buffer slots of a new connection
  * @param maxJournalBytesPerRequest the most one request's parsed rows may take in the journal (413 beyond)
  * @param maxGroupBytes rows sent to a buffer slot in one group at most (a larger request goes alone)
  * @param maxQueuedBytesPerSlot rows waiting for one slot's next journal write at most (503 beyond)
@@ -18,20 +18,20 @@ import java.time.Duration;
  * @param maxConnections open connections per port at most
  */
 public record IngestSettings(long maxBodyBytes, Duration bodyReadTimeout, Duration askTimeout, Duration retryAfter,
-    int defaultPartitions, long maxJournalBytesPerRequest, long maxGroupBytes, long maxQueuedBytesPerSlot,
+    int defaultSlots, long maxJournalBytesPerRequest, long maxGroupBytes, long maxQueuedBytesPerSlot,
     Duration headerTimeout, int maxConnections) {
 
   /** The defaults of the journal limits with the given body and timing settings (tests). */
   public IngestSettings(long maxBodyBytes, Duration bodyReadTimeout, Duration askTimeout, Duration retryAfter,
-      int defaultPartitions) {
-    this(maxBodyBytes, bodyReadTimeout, askTimeout, retryAfter, defaultPartitions, 12L << 20, 8L << 20, 64L << 20,
+      int defaultSlots) {
+    this(maxBodyBytes, bodyReadTimeout, askTimeout, retryAfter, defaultSlots, 12L << 20, 8L << 20, 64L << 20,
         Duration.ofSeconds(10), 16384);
   }
 
   public static IngestSettings fromConfig(Config weir) {
     Config c = weir.getConfig("ingest");
     return new IngestSettings(c.getBytes("max-body-size"), c.getDuration("body-read-timeout"),
-        c.getDuration("ask-timeout"), c.getDuration("retry-after"), c.getInt("default-partitions"),
+        c.getDuration("ask-timeout"), c.getDuration("retry-after"), c.hasPath("default-partitions") ? c.getInt("default-partitions") : c.getInt("default-slots"),
         c.getBytes("max-journal-bytes-per-request"), c.getBytes("max-group-bytes"),
         c.getBytes("max-queued-bytes-per-slot"), c.getDuration("header-timeout"), c.getInt("max-connections"));
   }

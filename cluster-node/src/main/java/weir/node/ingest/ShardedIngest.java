@@ -40,7 +40,7 @@ public final class ShardedIngest implements IngestGateway {
 
   @Override
   public CompletionStage<Outcome> accept(Connection connection, IngestBatch batch) {
-    int slot = ThreadLocalRandom.current().nextInt(Math.max(1, connection.partitions()));
+    int slot = ThreadLocalRandom.current().nextInt(Math.max(1, connection.slots()));
     long started = System.nanoTime();
     // Every rejection is kept and loaded like an event: a _weir_dead_letters row in the same journal event.
     ConnectionBuffer.Request request = ConnectionBuffer.Request.of(connection.id(), batch);

@@ -7,6 +7,7 @@ import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.MediaTypes;
+import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.server.AllDirectives;
@@ -120,7 +121,7 @@ public final class SnowplowRoutes extends AllDirectives {
         });
   }
 
-  private static HttpResponse gif(HttpRequest request, akka.http.javadsl.model.StatusCode status) {
+  private static HttpResponse gif(HttpRequest request, StatusCode status) {
     return cors(request, HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(GIF, PIXEL))
         .addHeader(RawHeader.create("Cache-Control", "no-cache, no-store, must-revalidate")));
   }

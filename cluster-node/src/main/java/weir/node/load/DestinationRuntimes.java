@@ -178,7 +178,7 @@ public final class DestinationRuntimes {
             .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new ArrayList<>()).addAll(files));
       }
       WarehouseLoader.LoadRequest load = new WarehouseLoader.LoadRequest(connection.schema(), tables,
-          byBatch.entrySet().stream().map(e -> new WarehouseLoader.StagedBatchFiles(e.getKey(), e.getValue()))
+          byBatch.entrySet().stream().map(e -> new WarehouseLoader.LoadBatch(e.getKey(), e.getValue()))
               .toList());
       WarehouseLoader.LoadResult result = runtime.loader().reload(load, timestampColumn(connection), from, to);
       return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted(),
@@ -224,7 +224,7 @@ public final class DestinationRuntimes {
     Map<String, TableSpec> specs = new LinkedHashMap<>();
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
     WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
-        batches.stream().map(b -> new WarehouseLoader.StagedBatchFiles(b.batchId(), b.stagedFiles())).toList());
+        batches.stream().map(b -> new WarehouseLoader.LoadBatch(b.batchId(), b.stagedFiles())).toList());
     WarehouseLoader.LoadResult result;
     try {
       result = runtime.loader().load(request);

@@ -27,10 +27,12 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import weir.loaders.warehouse.WarehouseLoader;
@@ -195,7 +197,7 @@ public final class LoadCoordinator
   public record ResyncCancelled(String resyncId) implements Event {}
 
   /** Per-connection load figures (the last two null in states persisted before they were kept). */
-  public record ConnectionLedger(long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal,
+  public record ConnectionTotals(long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal,
       Long rejectedRowsTotal) implements CborSerializable {
     long events() {
       return loadedEventsTotal == null ? 0 : loadedEventsTotal;
@@ -217,7 +219,7 @@ public final class LoadCoordinator
    * Immutable state: pending batches by id (oldest first), per-connection figures, failed batches, resyncs
    * (oldest first). Snapshots written before failed batches and resyncs were persisted read too (they are empty).
    */
-  public record State(Map<String, StagedBatch> pending, Map<String, ConnectionLedger> connections,
+  public record State(Map<String, StagedBatch> pending, Map<String, ConnectionTotals> connections,
       Map<String, FailedBatch> failed, Map<String, PendingResync> resyncs) implements CborSerializable {
     public State {
       pending = pending == null ? Map.of() : pending;
@@ -244,9 +246,9 @@ public final class LoadCoordinator
         nextFailed = new LinkedHashMap<>(failed);
         e.batchIds().forEach(nextFailed::remove);
       }
-      Map<String, ConnectionLedger> figures = new HashMap<>(connections);
-      ConnectionLedger before = connections.getOrDefault(e.connectionId(), new ConnectionLedger(0, 0, 0L, 0L));
-      figures.put(e.connectionId(), new ConnectionLedger(before.loadedRowsTotal() + e.rows(), e.atMillis(),
+      Map<String, ConnectionTotals> figures = new HashMap<>(connections);
+      ConnectionTotals before = connections.getOrDefault(e.connectionId(), new ConnectionTotals(0, 0, 0L, 0L));
+      figures.put(e.connectionId(), new ConnectionTotals(before.loadedRowsTotal() + e.rows(), e.atMillis(),
           before.events() + (e.events() == null ? 0 : e.events()),
           before.rejected() + (e.rejected() == null ? 0 : e.rejected())));
       return new State(next, figures, nextFailed, resyncs);
@@ -420,7 +422,7 @@ public final class LoadCoordinator
         .onCommand(Sync.class, this::onSync)
         .onCommand(Resync.class, (state, cmd) -> {
           String id = "r_" + Long.toString(System.currentTimeMillis(), 36) + "_"
-              + Integer.toString(java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 20), 36);
+              + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
           return Effect().persist(new ResyncRequested(id, cmd.request(), System.currentTimeMillis()))
               .thenRun(this::progress).thenReply(cmd.replyTo(), s -> StatusReply.success(id));
         })
@@ -644,8 +646,8 @@ public final class LoadCoordinator
   }
 
   private long nextSyncAt(State state, Connection c) {
-    ConnectionLedger ledger = state.connections().get(c.id());
-    long last = ledger == null || ledger.lastSyncAtMillis() == 0 ? startedAtMillis : ledger.lastSyncAtMillis();
+    ConnectionTotals totals = state.connections().get(c.id());
+    long last = totals == null || totals.lastSyncAtMillis() == 0 ? startedAtMillis : totals.lastSyncAtMillis();
     return last + c.syncIntervalSeconds() * 1000L;
   }
 
@@ -707,7 +709,7 @@ public final class LoadCoordinator
 
   private ConnectionLoadStatus status(State state, String connectionId) {
     List<StagedBatch> pending = state.pendingOf(connectionId);
-    ConnectionLedger ledger = state.connections().getOrDefault(connectionId, new ConnectionLedger(0, 0, 0L, 0L));
+    ConnectionTotals totals = state.connections().getOrDefault(connectionId, new ConnectionTotals(0, 0, 0L, 0L));
     long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
     Attempts a = attempts.get(connectionId);
     List<ResyncView> resyncs = state.resyncs().values().stream()
@@ -722,13 +724,13 @@ public final class LoadCoordinator
         .filter(f -> f.batch().connectionId().equals(connectionId))
         .map(f -> new FailedBatchView(f.batch().batchId(), f.reason(), f.atMillis())).toList();
     String lastError = pausedReason != null ? pausedReason : a != null && a.lastError != null ? a.lastError
-        : resyncs.stream().map(ResyncView::lastError).filter(java.util.Objects::nonNull).findFirst()
+        : resyncs.stream().map(ResyncView::lastError).filter(Objects::nonNull).findFirst()
             .orElse(failed.isEmpty() ? null : "batch " + failed.get(0).batchId() + " cannot be loaded: "
                 + failed.get(0).reason());
     return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
-        ledger.loadedRowsTotal(), ledger.lastSyncAtMillis(), next, lastError,
+        totals.loadedRowsTotal(), totals.lastSyncAtMillis(), next, lastError,
         (int) resyncs.stream().filter(r -> !r.failed()).count(), pausedWith != null, resyncs, failed,
-        ledger.events(), ledger.rejected());
+        totals.events(), totals.rejected());
   }
 
   @Override

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * This node's metrics, rendered in the Prometheus text format (version 0.0.4) by {@link #render()}.
@@ -109,7 +110,7 @@ public final class NodeMetrics {
     labelledGauges.forEach((name, values) -> {
       families.computeIfAbsent(name, n -> new StringBuilder());
       values.forEach((labelSet, v) -> line(families, name, name, labels(labelSet.entrySet().stream()
-          .sorted(Map.Entry.comparingByKey()).flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+          .sorted(Map.Entry.comparingByKey()).flatMap(e -> Stream.of(e.getKey(), e.getValue()))
           .toArray(String[]::new)), v));
     });
     histograms.forEach((k, h) -> h.render(families, k.name(), k.labels()));

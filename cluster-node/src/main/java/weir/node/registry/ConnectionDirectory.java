@@ -1,16 +1,25 @@
 package weir.node.registry;
 
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.pubsub.Topic;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
+import akka.pattern.StatusReply;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import weir.persistence.CborSerializable;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
@@ -30,30 +39,30 @@ public final class ConnectionDirectory implements ConnectionLookup {
   private final ActorSystem<?> system;
   private final Duration askTimeout;
   private final Duration missRefreshInterval;
-  private volatile Registry.Snapshot snapshot = new Registry.Snapshot(Map.of(), Map.of());
+  private volatile Registry.Listing snapshot = new Registry.Listing(Map.of(), Map.of());
   /** Active connections by (kind, write key) and (kind, app id), rebuilt with each snapshot. */
   private volatile Map<String, Connection> byWriteKey = Map.of();
   private volatile Map<String, Connection> byAppId = Map.of();
-  private final AtomicReference<CompletableFuture<Registry.Snapshot>> inFlight = new AtomicReference<>();
+  private final AtomicReference<CompletableFuture<Registry.Listing>> inFlight = new AtomicReference<>();
   private volatile long lastRefreshAtMillis;
 
   /** The notice published after a registry change. */
-  public record RegistryChanged() implements weir.persistence.CborSerializable {}
+  public record RegistryChanged() implements CborSerializable {}
 
-  private final akka.actor.typed.ActorRef<akka.actor.typed.pubsub.Topic.Command<RegistryChanged>> changes;
+  private final ActorRef<Topic.Command<RegistryChanged>> changes;
 
   public ConnectionDirectory(ActorSystem<?> system, Duration askTimeout, Duration missRefreshInterval) {
     this.system = system;
     this.askTimeout = askTimeout;
     this.missRefreshInterval = missRefreshInterval;
-    this.changes = system.systemActorOf(akka.actor.typed.pubsub.Topic.create(RegistryChanged.class,
-        "weir-registry-changes"), "weir-registry-changes-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
-    akka.actor.typed.ActorRef<RegistryChanged> listener = system.systemActorOf(
-        akka.actor.typed.javadsl.Behaviors.receiveMessage(changed -> {
+    this.changes = system.systemActorOf(Topic.create(RegistryChanged.class,
+        "weir-registry-changes"), "weir-registry-changes-" + UUID.randomUUID(), Props.empty());
+    ActorRef<RegistryChanged> listener = system.systemActorOf(
+        Behaviors.receiveMessage(changed -> {
           refreshQuietly();
-          return akka.actor.typed.javadsl.Behaviors.same();
-        }), "weir-registry-listener-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
-    changes.tell(akka.actor.typed.pubsub.Topic.subscribe(listener));
+          return Behaviors.same();
+        }), "weir-registry-listener-" + UUID.randomUUID(), Props.empty());
+    changes.tell(Topic.subscribe(listener));
   }
 
   /** Refreshes every {@code interval} for as long as the actor system runs. */
@@ -69,11 +78,11 @@ public final class ConnectionDirectory implements ConnectionLookup {
   }
 
   /** Reloads the registry into the cache; concurrent calls share one ask. */
-  public CompletionStage<Registry.Snapshot> refresh() {
-    CompletableFuture<Registry.Snapshot> mine = new CompletableFuture<>();
-    CompletableFuture<Registry.Snapshot> existing = inFlight.compareAndExchange(null, mine);
+  public CompletionStage<Registry.Listing> refresh() {
+    CompletableFuture<Registry.Listing> mine = new CompletableFuture<>();
+    CompletableFuture<Registry.Listing> existing = inFlight.compareAndExchange(null, mine);
     if (existing != null) return existing;
-    registry().<Registry.Snapshot>ask(Registry.Get::new, askTimeout).whenComplete((s, e) -> {
+    registry().<Registry.Listing>ask(Registry.Get::new, askTimeout).whenComplete((s, e) -> {
       if (s != null) {
         index(s);
         lastRefreshAtMillis = System.currentTimeMillis();
@@ -124,9 +133,9 @@ public final class ConnectionDirectory implements ConnectionLookup {
   }
 
   /** Installs a registry snapshot and the key indexes the ingestion hot path looks connections up by. */
-  private void index(Registry.Snapshot s) {
-    Map<String, Connection> keys = new java.util.HashMap<>();
-    Map<String, Connection> apps = new java.util.HashMap<>();
+  private void index(Registry.Listing s) {
+    Map<String, Connection> keys = new HashMap<>();
+    Map<String, Connection> apps = new HashMap<>();
     for (Connection c : s.connections().values()) {
       if (!c.active()) continue;
       keys.put(c.kind() + "\n" + c.writeKey(), c);
@@ -137,7 +146,7 @@ public final class ConnectionDirectory implements ConnectionLookup {
     snapshot = s;
   }
 
-  private CompletionStage<Optional<Connection>> lookup(java.util.function.Function<Registry.Snapshot,
+  private CompletionStage<Optional<Connection>> lookup(Function<Registry.Listing,
       Optional<Connection>> find) {
     Optional<Connection> hit = find.apply(snapshot);
     if (hit.isPresent()) return CompletableFuture.completedFuture(hit);
@@ -162,10 +171,10 @@ public final class ConnectionDirectory implements ConnectionLookup {
    * applies here at once. Fails with the registry's {@code "<code>: <sentence>"} error when refused.
    */
   public <T> CompletionStage<T> write(
-      java.util.function.Function<akka.actor.typed.ActorRef<akka.pattern.StatusReply<T>>, Registry.Command> command) {
+      Function<ActorRef<StatusReply<T>>, Registry.Command> command) {
     return registry().<T>askWithStatus(r -> command.apply(r), askTimeout)
         .thenCompose(result -> refresh().thenApply(s -> {
-          changes.tell(akka.actor.typed.pubsub.Topic.publish(new RegistryChanged()));
+          changes.tell(Topic.publish(new RegistryChanged()));
           return result;
         }));
   }

@@ -16,20 +16,28 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPairGenerator;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
+import weir.node.TestNodes;
 import weir.node.WeirNode;
 import weir.persistence.JournalDatabase;
 import weir.protocol.Json;
@@ -60,7 +68,7 @@ class AdminApiTest {
     logs.start();
     root.addAppender(logs);
     dataDir = Files.createTempDirectory("weir-admin-test");
-    node = weir.node.TestNodes.inProcess(dataDir, Map.of("weir.admin.token", TOKEN));
+    node = TestNodes.inProcess(dataDir, Map.of("weir.admin.token", TOKEN));
     admin = "http://127.0.0.1:" + node.adminPort();
     ingest = "http://127.0.0.1:" + node.ingestPort();
   }
@@ -121,7 +129,7 @@ class AdminApiTest {
     return r.statusCode();
   }
 
-  static JsonNode awaitStatus(String connectionId, java.util.function.Predicate<JsonNode> done) throws Exception {
+  static JsonNode awaitStatus(String connectionId, Predicate<JsonNode> done) throws Exception {
     long deadline = System.currentTimeMillis() + 30_000;
     JsonNode last = null;
     while (System.currentTimeMillis() < deadline) {
@@ -250,9 +258,9 @@ class AdminApiTest {
 
   /** A real RSA private key in PKCS#8 PEM form (the shape Snowflake key-pair authentication takes). */
   static String rsaKeyPem() throws Exception {
-    java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+    KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);
-    return "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder().encodeToString(
+    return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(
         g.generateKeyPair().getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
   }
 
@@ -307,8 +315,8 @@ class AdminApiTest {
     assertThat(segment.json().at("/urls/endpoint").asText()).isEqualTo(ingest);
     String track = "{\"userId\":\"u\",\"event\":\"E\"}";
     String oldKey = segment.json().get("write_key").asText();
-    java.util.function.Function<String, String> basic = k -> "Basic "
-        + java.util.Base64.getEncoder().encodeToString((k + ":").getBytes(StandardCharsets.UTF_8));
+    Function<String, String> basic = k -> "Basic "
+        + Base64.getEncoder().encodeToString((k + ":").getBytes(StandardCharsets.UTF_8));
     assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey)))).isEqualTo(200);
     String newKey = adminCall("POST", "/v1/admin/connections/" + segment.json().get("id").asText() + "/rotate-write-key",
         null).json().get("write_key").asText();
@@ -386,7 +394,7 @@ class AdminApiTest {
         "invalid_field");
     assertError(adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"from\":\"yesterday\"}"), 400,
         "invalid_field");
-    String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+    String today = LocalDate.now(ZoneOffset.UTC).toString();
     Reply resync = adminCall("POST", "/v1/admin/connections/" + id + "/resync",
         "{\"tables\":[\"events\"],\"from\":\"" + today + "\",\"to\":\"" + today + "\"}");
     assertThat(resync.status()).as(resync.text()).isEqualTo(202);
@@ -451,7 +459,7 @@ class AdminApiTest {
         rs.next();
         assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2));
         return rs.getLong(1);
-      } catch (java.sql.SQLException locked) {
+      } catch (SQLException locked) {
         if (attempt > 50) throw locked;
         Thread.sleep(100);
       }

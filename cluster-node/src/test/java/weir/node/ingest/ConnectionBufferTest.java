@@ -1,14 +1,17 @@
 package weir.node.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.pattern.StatusReply;
-import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,8 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import static weir.node.Eventually.eventually;
+import weir.node.Backoff;
 import weir.node.load.StagedBatch;
+import weir.node.metrics.NodeMetrics;
 import weir.persistence.JournalRetention;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
@@ -45,7 +49,7 @@ class ConnectionBufferTest {
         List<ConnectionBuffer.Chunk> chunks) {
       calls.incrementAndGet();
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-        return CompletableFuture.failedFuture(new java.io.IOException("disk full"));
+        return CompletableFuture.failedFuture(new IOException("disk full"));
       }
       List<StagedRow> rows = chunks.stream().flatMap(c -> RowCodec.decode(c.rows()).stream()).toList();
       staged.put(batchId, rows);
@@ -56,7 +60,7 @@ class ConnectionBufferTest {
   }
 
   /** An in-memory coordinator ledger; refuses while {@code down} is set. */
-  static final class FakeLedger implements BatchLedger {
+  static final class FakeLedger implements BatchHandoff {
     final List<StagedBatch> recorded = new CopyOnWriteArrayList<>();
     volatile boolean down;
 
@@ -86,14 +90,14 @@ class ConnectionBufferTest {
   private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, Duration tick, int maxBuffered) {
     BufferSettings settings = new BufferSettings(tick, maxBuffered,
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3));
+        new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3));
     return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
         settings, id -> Optional.of(connection), stager, ledger, JournalRetention.keepAll(),
-        new weir.node.metrics.NodeMetrics()));
+        new NodeMetrics()));
   }
 
   private static List<StagedRow> rows(String... ids) {
-    return java.util.Arrays.stream(ids)
+    return Arrays.stream(ids)
         .map(id -> new StagedRow("events", id, 1_700_000_000_000L, "{\"event_id\":\"" + id + "\"}")).toList();
   }
 

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 import weir.node.registry.ConnectionLookup;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
@@ -17,7 +18,7 @@ final class FakeLookup implements ConnectionLookup {
     this.connections = connections;
   }
 
-  private CompletionStage<Optional<Connection>> find(java.util.function.Predicate<Connection> p) {
+  private CompletionStage<Optional<Connection>> find(Predicate<Connection> p) {
     if (down) return CompletableFuture.failedFuture(new RuntimeException("registry timeout"));
     return CompletableFuture.completedFuture(connections.values().stream().filter(c -> c.active() && p.test(c))
         .findFirst());

@@ -8,11 +8,14 @@ import akka.actor.typed.ActorRef;
 import akka.cluster.sharding.typed.testkit.javadsl.TestEntityRef;
 import akka.pattern.StatusReply;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** Group commit's bounds: what waits is bounded, and a request whose caller gave up is never written. */
@@ -52,10 +55,10 @@ class SlotBatcherTest {
     assertThat(refused.get(2, TimeUnit.SECONDS)).as("refused: the queue is full").isFalse();
 
     // Its caller's deadline passes: it fails (503 for the client) and is never sent to the slot.
-    ExecutionException expired = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+    ExecutionException expired = Assertions.assertThrows(ExecutionException.class,
         () -> waiting.get(3, TimeUnit.SECONDS));
-    assertThat(expired.getCause()).isInstanceOf(java.util.concurrent.TimeoutException.class);
-    ExecutionException timedOut = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+    assertThat(expired.getCause()).isInstanceOf(TimeoutException.class);
+    ExecutionException timedOut = Assertions.assertThrows(ExecutionException.class,
         () -> first.get(3, TimeUnit.SECONDS));
     assertThat(timedOut.getCause()).isNotNull();
     slot.expectNoMessage(Duration.ofMillis(300));
@@ -80,7 +83,7 @@ class SlotBatcherTest {
       batcher.tell(submit(request(bytes), new CompletableFuture<>(), Duration.ofSeconds(5)));
     }
     first.replyTo().tell(StatusReply.success(new ConnectionBuffer.Accepted(List.of(true))));
-    List<Integer> sizes = new java.util.ArrayList<>();
+    List<Integer> sizes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       ConnectionBuffer.AcceptMany group = slot.expectMessageClass(ConnectionBuffer.AcceptMany.class);
       sizes.add(group.requests().stream().mapToInt(r -> r.rows().length).sum());

@@ -2,6 +2,7 @@ package weir.node.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.rudderstack.sdk.java.analytics.RudderAnalytics;
 import com.segment.analytics.Analytics;
 import com.segment.analytics.Callback;
 import com.segment.analytics.messages.AliasMessage;
@@ -28,19 +29,27 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import weir.node.DuckDbRows;
+import weir.node.TestNodes;
 import weir.node.WeirNode;
+import weir.node.admin.ConnectionStatusQuery;
+import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 
 /**
@@ -56,7 +65,7 @@ class TrackingIngestionTest {
   @BeforeAll
   static void start() throws Exception {
     dataDir = Files.createTempDirectory("weir-clients-test");
-    node = weir.node.TestNodes.inProcess(dataDir, Map.of("weir.demo.batch-interval-seconds", 1,
+    node = TestNodes.inProcess(dataDir, Map.of("weir.demo.batch-interval-seconds", 1,
         "weir.demo.sync-interval-seconds", 1));
     base = "http://127.0.0.1:" + node.ingestPort();
   }
@@ -139,13 +148,13 @@ class TrackingIngestionTest {
   @Test
   void rudderStacksJavaSdkWhichGzipsItsBodiesLandsItsEventsAndATrackCountsAsOneEvent() throws Exception {
     String id = "c_rudder";
-    node.directory().create(new weir.persistence.registry.Connection(id, "rudder", ConnectionKind.segment,
+    node.directory().create(new Connection(id, "rudder", ConnectionKind.segment,
         node.directory().connections().values().stream().filter(c -> c.kind() == ConnectionKind.segment).findFirst()
             .orElseThrow().destinationId(), "rudder_app", null, 500, 1, 1, 2, null, null, "rudder-write-key", null,
         System.currentTimeMillis(), 0)).toCompletableFuture().get(10, TimeUnit.SECONDS);
     CountDownLatch delivered = new CountDownLatch(3);
-    List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
-    com.rudderstack.sdk.java.analytics.RudderAnalytics rudder = com.rudderstack.sdk.java.analytics.RudderAnalytics
+    List<Throwable> failures = new CopyOnWriteArrayList<>();
+    RudderAnalytics rudder = RudderAnalytics
         .builder("rudder-write-key").setDataPlaneUrl(base).setGZIP(true).flushQueueSize(3)
         .callback(new com.rudderstack.sdk.java.analytics.Callback() {
           @Override
@@ -173,7 +182,7 @@ class TrackingIngestionTest {
     assertThat(query("SELECT user_id, cart FROM rudder_app.checkout_started ORDER BY 1"))
         .containsExactly("rs-u1|3", "rs-u2|1");
     awaitRows("SELECT count(*) FROM rudder_app.users", 1);
-    var status = new weir.node.admin.ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
+    var status = new ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
         .status(node.directory().cached(id).orElseThrow()).toCompletableFuture().get(10, TimeUnit.SECONDS);
     // Two tracks (two rows each) and an identify (two rows): three events, six rows.
     assertThat(status.acceptedTotal()).as("events accepted").isEqualTo(3);
@@ -233,11 +242,11 @@ class TrackingIngestionTest {
   }
 
   private static String text(HttpResponse<byte[]> r) {
-    return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+    return new String(r.body(), StandardCharsets.UTF_8);
   }
 
   private static String basic(String user) {
-    return "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":").getBytes());
+    return "Basic " + Base64.getEncoder().encodeToString((user + ":").getBytes());
   }
 
   @Test
@@ -311,7 +320,7 @@ class TrackingIngestionTest {
 
     // Both invalid events above (e=zz, the se without an action) are dead letters of the demo connection.
     awaitRows("SELECT count(*) FROM demo_snowplow.tracks WHERE event = 'prefixed'", 1);
-    var deadLetters = new weir.node.admin.ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
+    var deadLetters = new ConnectionStatusQuery(node.system(), Duration.ofSeconds(5))
         .status(node.directory().cached(snowplowId).orElseThrow()).toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertThat(deadLetters.deadLettersTotal()).isGreaterThanOrEqualTo(2);
   }
@@ -321,7 +330,7 @@ class TrackingIngestionTest {
     while (true) {
       try {
         if (Integer.parseInt(query(sql).get(0)) >= expected) return;
-      } catch (java.sql.SQLException notYet) {
+      } catch (SQLException notYet) {
         // table not created yet, or the node is loading
       }
       assertThat(System.currentTimeMillis()).as("waiting for " + sql).isLessThan(deadline);
@@ -330,6 +339,6 @@ class TrackingIngestionTest {
   }
 
   private static List<String> query(String sql) throws Exception {
-    return weir.node.DuckDbRows.query(dataDir.resolve("warehouse.duckdb"), sql);
+    return DuckDbRows.query(dataDir.resolve("warehouse.duckdb"), sql);
   }
 }

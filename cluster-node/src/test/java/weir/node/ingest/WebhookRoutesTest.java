@@ -11,6 +11,7 @@ import akka.http.javadsl.server.Route;
 import akka.http.javadsl.testkit.JUnitRouteTest;
 import akka.http.javadsl.testkit.TestRouteResult;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -19,13 +20,15 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.zip.DeflaterOutputStream;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import weir.node.http.ApiErrors;
+import weir.node.metrics.NodeMetrics;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
-import weir.node.metrics.NodeMetrics;
 import weir.protocol.Json;
 import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
@@ -83,7 +86,7 @@ class WebhookRoutesTest extends JUnitRouteTest {
     HttpRequest request = HttpRequest.POST("/v1/webhooks/" + id);
     if (contentType != null) {
       request = request.withEntity(HttpEntities.create(
-          akka.http.javadsl.model.ContentTypes.parse(contentType), body.getBytes(StandardCharsets.UTF_8)));
+          ContentTypes.parse(contentType), body.getBytes(StandardCharsets.UTF_8)));
     } else {
       request = request.withEntity(body.getBytes(StandardCharsets.UTF_8));
     }
@@ -214,8 +217,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
   }
 
   private static byte[] gzip(byte[] data) throws Exception {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(out)) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
       gz.write(data);
     }
     return out.toByteArray();
@@ -226,8 +229,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
     TestRouteResult gz = postEncoded("gzip", gzip("[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8)));
     gz.assertStatusCode(200);
     assertThat(json(gz).get("accepted").asInt()).isEqualTo(2);
-    java.io.ByteArrayOutputStream zlib = new java.io.ByteArrayOutputStream();
-    try (var out = new java.util.zip.DeflaterOutputStream(zlib)) {
+    ByteArrayOutputStream zlib = new ByteArrayOutputStream();
+    try (var out = new DeflaterOutputStream(zlib)) {
       out.write("{\"b\":3}".getBytes(StandardCharsets.UTF_8));
     }
     postEncoded("deflate", zlib.toByteArray()).assertStatusCode(200);

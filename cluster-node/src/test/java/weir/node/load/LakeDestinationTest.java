@@ -4,13 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.ActorSystem;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 import org.apache.avro.file.DataFileStream;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
@@ -33,6 +42,9 @@ import weir.loaders.staging.StagingStore;
 import weir.loaders.staging.s3.S3Location;
 import weir.loaders.staging.s3.S3StagingStore;
 import weir.loaders.testing.S3TestServer;
+import weir.node.DuckDbRows;
+import weir.node.NodeApi;
+import weir.node.TestNodes;
 import weir.node.WeirNode;
 import weir.protocol.Json;
 import weir.protocol.event.CanonicalEvent;
@@ -55,7 +67,7 @@ class LakeDestinationTest {
   @BeforeAll
   static void start() throws Exception {
     s3 = S3TestServer.start(dir.resolve("s3"), "lake", "staging");
-    node = weir.node.TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+    node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
     reader = ActorSystem.create("lake-test-reader");
   }
 
@@ -68,11 +80,11 @@ class LakeDestinationTest {
   }
 
   private static JsonNode admin(String method, String path, String body) throws Exception {
-    return new weir.node.NodeApi(node, TOKEN).admin(method, path, body);
+    return new NodeApi(node, TOKEN).admin(method, path, body);
   }
 
   private static int post(String url, String body, String basicUser) throws Exception {
-    return weir.node.NodeApi.post(url, body, basicUser);
+    return NodeApi.post(url, body, basicUser);
   }
 
 
@@ -196,11 +208,11 @@ class LakeDestinationTest {
           for (String line = lines.readLine(); line != null; line = lines.readLine()) {
             JsonNode row = Json.MAPPER.readTree(line);
             out.add(new CanonicalEvent(row.get("event_id").asText(), CanonicalEvent.Type.parse(row.get("type").asText()),
-                row.get("event").asText(), null, row.get("user_id").asText(), java.time.Instant.parse(
-                    row.get("timestamp").asText()), null, java.time.Instant.parse(row.get("received_at").asText()), null,
-                (com.fasterxml.jackson.databind.node.ObjectNode) row.get("context"),
-                (com.fasterxml.jackson.databind.node.ObjectNode) row.get("properties"),
-                (com.fasterxml.jackson.databind.node.ObjectNode) row.get("traits"), row.get("connection_id").asText()));
+                row.get("event").asText(), null, row.get("user_id").asText(), Instant.parse(
+                    row.get("timestamp").asText()), null, Instant.parse(row.get("received_at").asText()), null,
+                (ObjectNode) row.get("context"),
+                (ObjectNode) row.get("properties"),
+                (ObjectNode) row.get("traits"), row.get("connection_id").asText()));
           }
         }
       }
@@ -230,7 +242,7 @@ class LakeDestinationTest {
     assertThat(staging.list(id + "/tracks")).isNotEmpty().allMatch(k -> k.endsWith(".ndjson.gz"));
 
     // The resync drops and reloads every table in one transaction: done when every row has a new loaded_at.
-    java.time.Instant resyncAt = java.time.Instant.now();
+    Instant resyncAt = Instant.now();
     Thread.sleep(10);
     admin("POST", "/v1/admin/connections/" + id + "/resync", "{}");
     long deadline = System.currentTimeMillis() + 60_000;
@@ -324,7 +336,7 @@ class LakeDestinationTest {
     recordLoaded(warehouse, "backfill", id + "-9-00000001", "2020-01-02T00:00:00Z");
 
     // A backfill through /v1/import: events 20 days old, while batches keep being staged and loaded.
-    java.time.LocalDate day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(20);
+    LocalDate day = LocalDate.now(ZoneOffset.UTC).minusDays(20);
     Set<String> sent = new HashSet<>();
     for (int request = 0; request < 6; request++) {
       StringBuilder batch = new StringBuilder("{\"batch\":[");
@@ -357,7 +369,7 @@ class LakeDestinationTest {
     Path file = stagingDir.resolve(connectionId + "/" + table + "/year=" + year + "/month=01/day=01/hour=00/" + batchId
         + ".ndjson.gz");
     Files.createDirectories(file.getParent());
-    try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
+    try (var out = new GZIPOutputStream(Files.newOutputStream(file))) {
       out.write(new byte[0]);
     }
     return file;
@@ -365,8 +377,8 @@ class LakeDestinationTest {
 
   /** Records {@code batchId} in the warehouse's {@code _weir_loads} as loaded at {@code at}. */
   private static void recordLoaded(Path warehouse, String schema, String batchId, String at) throws Exception {
-    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:duckdb:");
-        java.sql.Statement s = c.createStatement()) {
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+        Statement s = c.createStatement()) {
       s.execute("ATTACH '" + warehouse + "' AS wh");
       s.execute("USE wh");
       s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
@@ -410,8 +422,8 @@ class LakeDestinationTest {
   private static List<String> rows(Path warehouse, String sql) throws Exception {
     if (!Files.exists(warehouse)) return List.of();
     try {
-      return weir.node.DuckDbRows.query(warehouse, sql);
-    } catch (java.sql.SQLException notYet) {
+      return DuckDbRows.query(warehouse, sql);
+    } catch (SQLException notYet) {
       return List.of();
     }
   }

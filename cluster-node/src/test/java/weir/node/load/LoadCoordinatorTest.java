@@ -1,6 +1,7 @@
 package weir.node.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -9,16 +10,23 @@ import akka.pattern.StatusReply;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import static weir.node.Eventually.eventually;
+import weir.loaders.warehouse.WarehouseLoader;
+import weir.node.Backoff;
+import weir.node.metrics.NodeMetrics;
 import weir.persistence.JournalRetention;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
+import weir.persistence.registry.Destination;
 
 class LoadCoordinatorTest {
   private static final ActorTestKit testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
@@ -36,8 +44,8 @@ class LoadCoordinatorTest {
   static final class FakeLoader implements LoadCoordinator.BatchLoader {
     volatile boolean permanent;
     final List<LoadCoordinator.ResyncRequest> reloads = new CopyOnWriteArrayList<>();
-    final java.util.Set<String> down = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    final java.util.Set<String> missing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final Set<String> down = ConcurrentHashMap.newKeySet();
+    final Set<String> missing = ConcurrentHashMap.newKeySet();
     final AtomicInteger reloadFailuresLeft = new AtomicInteger();
     volatile boolean reloadPermanent;
 
@@ -46,7 +54,7 @@ class LoadCoordinatorTest {
         LoadCoordinator.ResyncRequest request) {
       reloads.add(request);
       if (reloadPermanent) {
-        return CompletableFuture.failedFuture(new weir.loaders.warehouse.WarehouseLoader.LoadException(
+        return CompletableFuture.failedFuture(new WarehouseLoader.LoadException(
             "column \"nope\" does not exist", false, null));
       }
       if (reloadFailuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
@@ -70,7 +78,7 @@ class LoadCoordinatorTest {
       }
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         return CompletableFuture.failedFuture(permanent
-            ? new weir.loaders.warehouse.WarehouseLoader.LoadException("password authentication failed", false, null)
+            ? new WarehouseLoader.LoadException("password authentication failed", false, null)
             : new RuntimeException("warehouse down"));
       }
       loadedConnections.add(connection.id());
@@ -82,19 +90,19 @@ class LoadCoordinatorTest {
   }
 
   private final FakeLoader loader = new FakeLoader();
-  private final java.util.concurrent.atomic.AtomicReference<weir.persistence.registry.Destination> destinationEntry =
-      new java.util.concurrent.atomic.AtomicReference<>(destinationWith("old-password"));
+  private final AtomicReference<Destination> destinationEntry =
+      new AtomicReference<>(destinationWith("old-password"));
 
-  private static weir.persistence.registry.Destination destinationWith(String password) {
-    return new weir.persistence.registry.Destination("d", "pg", "postgres", java.util.Map.of("password", password),
-        java.util.Map.of(), 0, 0);
+  private static Destination destinationWith(String password) {
+    return new Destination("d", "pg", "postgres", Map.of("password", password),
+        Map.of(), 0, 0);
   }
   private final String destination = "d" + ids.incrementAndGet();
 
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
       coordinator(long syncIntervalSeconds) {
     return coordinator(syncIntervalSeconds, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
+        new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
   }
 
   private EventSourcedBehaviorTestKit<LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State>
@@ -103,7 +111,7 @@ class LoadCoordinatorTest {
         LoadCoordinator.create(destination, settings, id -> Optional.of(new Connection(id, "test",
                 ConnectionKind.webhook, destination, "demo", "events", 500, 60, syncIntervalSeconds, 1, null, null,
                 "key", null, 0, 0)), () -> Optional.of(destinationEntry.get()), loader, JournalRetention.keepAll(),
-            new weir.node.metrics.NodeMetrics()));
+            new NodeMetrics()));
   }
 
   private static StagedBatch batch(String id, long rows) {
@@ -250,7 +258,7 @@ class LoadCoordinatorTest {
   @Test
   void aBacklogLargerThanOneLoadIsLoadedBackToBackNotASyncIntervalApart() {
     var kit = coordinator(3, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
+        new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), 100));
     for (int i = 0; i < 250; i++) {
       String id = String.format("b%03d", i);
       kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch(id, 1), r));
@@ -262,7 +270,7 @@ class LoadCoordinatorTest {
   @Test
   void aTransientFailureIsRetriedWithinTheSyncIntervalWhateverTheBackoffCap() {
     var kit = coordinator(1, new LoadSettings(Duration.ofMillis(20),
-        new weir.node.Backoff(Duration.ofMillis(20), Duration.ofHours(1)), 100));
+        new Backoff(Duration.ofMillis(20), Duration.ofHours(1)), 100));
     loader.failuresLeft.set(10);
     kit.<StatusReply<Done>>runCommand(r -> new LoadCoordinator.RecordBatch(batch("b1", 1), r));
     // Uncapped, ten doublings from 20 ms wait ~20 s in all; capped at the 1 s interval, ~6 s.

@@ -9,11 +9,21 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import weir.node.NodeApi;
+import weir.node.TestNodes;
 import weir.node.WeirNode;
 
 /**
@@ -33,7 +43,7 @@ class PostgresDestinationTest {
       c.createStatement().execute("CREATE DATABASE analytics OWNER weir");
     }
     Path dataDir = Files.createTempDirectory("weir-pg-dest");
-    node = weir.node.TestNodes.inProcess(dataDir, Map.of("weir.admin.token", TOKEN));
+    node = TestNodes.inProcess(dataDir, Map.of("weir.admin.token", TOKEN));
   }
 
   @AfterAll
@@ -43,11 +53,11 @@ class PostgresDestinationTest {
   }
 
   private static JsonNode admin(String method, String path, String body) throws Exception {
-    return new weir.node.NodeApi(node, TOKEN).admin(method, path, body);
+    return new NodeApi(node, TOKEN).admin(method, path, body);
   }
 
   private static int post(String url, String body, String basicUser) throws Exception {
-    return weir.node.NodeApi.post(url, body, basicUser);
+    return NodeApi.post(url, body, basicUser);
   }
 
 
@@ -95,7 +105,7 @@ class PostgresDestinationTest {
             && count("SELECT count(*) FROM weir_site.pages") == 1 && count("SELECT count(*) FROM weir_site.add_to_cart") == 1) {
           break;
         }
-      } catch (java.sql.SQLException notYet) {
+      } catch (SQLException notYet) {
         // schema not created yet
       }
       assertThat(System.currentTimeMillis()).isLessThan(deadline);
@@ -154,9 +164,9 @@ class PostgresDestinationTest {
     String url = hook.at("/urls/webhook").asText();
     int requests = 2_000;
     int perRequest = 500;
-    java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(4);
-    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+    ExecutorService clients = Executors.newFixedThreadPool(4);
+    AtomicInteger next = new AtomicInteger();
+    List<Future<?>> running = new ArrayList<>();
     long started = System.nanoTime();
     for (int t = 0; t < 4; t++) {
       running.add(clients.submit(() -> {
@@ -176,7 +186,7 @@ class PostgresDestinationTest {
         return null;
       }));
     }
-    for (var f : running) f.get(5, java.util.concurrent.TimeUnit.MINUTES);
+    for (var f : running) f.get(5, TimeUnit.MINUTES);
     clients.shutdown();
     double ingestSeconds = (System.nanoTime() - started) / 1e9;
     long deadline = System.currentTimeMillis() + 180_000;
@@ -184,7 +194,7 @@ class PostgresDestinationTest {
       admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
       try {
         if (count("SELECT count(*) FROM million.events") == 1_000_000) break;
-      } catch (java.sql.SQLException notYet) {
+      } catch (SQLException notYet) {
         // schema not created yet
       }
       assertThat(System.currentTimeMillis()).as("all million rows loaded").isLessThan(deadline);

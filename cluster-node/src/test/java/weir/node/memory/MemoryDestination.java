@@ -100,7 +100,7 @@ public final class MemoryDestination implements DestinationType {
       List<String> loaded = new ArrayList<>();
       List<String> skipped = new ArrayList<>();
       Map<String, Long> inserted = new LinkedHashMap<>();
-      for (StagedBatchFiles batch : request.batches()) {
+      for (LoadBatch batch : request.batches()) {
         if (warehouse.loads.containsKey(batch.batchId())) {
           skipped.add(batch.batchId());
           continue;

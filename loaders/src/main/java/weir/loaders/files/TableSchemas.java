@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,7 +68,7 @@ public final class TableSchemas {
   public static final class RecordSchema {
     private static final JsonFactory JSON = new JsonFactory();
     private final Schema avro;
-    private final Map<String, Slot> slots = new java.util.LinkedHashMap<>();
+    private final Map<String, Slot> slots = new LinkedHashMap<>();
 
     RecordSchema(Schema avro, List<TableSpec.Column> columns) {
       this.avro = avro;
@@ -141,7 +143,7 @@ public final class TableSchemas {
     private static Instant parseInstant(String text) {
       try {
         return Instant.parse(text);
-      } catch (java.time.format.DateTimeParseException e) {
+      } catch (DateTimeParseException e) {
         return OffsetDateTime.parse(text).toInstant();
       }
     }

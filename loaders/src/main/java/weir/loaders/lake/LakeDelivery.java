@@ -7,9 +7,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -57,7 +59,7 @@ public final class LakeDelivery implements WarehouseLoader {
     Map<String, Long> rows = new LinkedHashMap<>();
     Map<String, Set<String>> existing = new LinkedHashMap<>();
     try {
-      for (StagedBatchFiles batch : request.batches()) {
+      for (LoadBatch batch : request.batches()) {
         if (batch.files().isEmpty()) continue;
         String connectionId = batch.files().get(0).key().split("/", 2)[0];
         Set<String> done = existing.get(connectionId);
@@ -95,12 +97,12 @@ public final class LakeDelivery implements WarehouseLoader {
     return deliver(request, false);
   }
 
-  private String manifest(String connectionId, StagedBatchFiles batch, boolean countsKnown) {
+  private String manifest(String connectionId, LoadBatch batch, boolean countsKnown) {
     ObjectNode m = Json.MAPPER.createObjectNode();
     m.put("batch_id", batch.batchId());
     m.put("connection_id", connectionId);
-    m.put("format", format.format().name().toLowerCase(java.util.Locale.ROOT));
-    m.put("compression", format.compression().name().toLowerCase(java.util.Locale.ROOT));
+    m.put("format", format.format().name().toLowerCase(Locale.ROOT));
+    m.put("compression", format.compression().name().toLowerCase(Locale.ROOT));
     m.put("written_at", Instant.now().toString());
     long total = 0;
     long min = Long.MAX_VALUE;
@@ -133,7 +135,7 @@ public final class LakeDelivery implements WarehouseLoader {
 
   /** A data lake's files are its delivery: retention never applies to them, so nothing is reported loaded. */
   @Override
-  public Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds) {
+  public Map<String, Instant> loadedAt(String schema, Collection<String> batchIds) {
     return Map.of();
   }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.regex.Matcher;
@@ -117,9 +118,9 @@ public final class BatchFileWriter {
   }
 
   /** The batch id a staged file's key names; empty when the key is not a staged file's. */
-  public static java.util.Optional<String> batchIdOf(String key) {
+  public static Optional<String> batchIdOf(String key) {
     Matcher m = FILE.matcher(key);
-    return m.find() ? java.util.Optional.of(m.group(5)) : java.util.Optional.empty();
+    return m.find() ? Optional.of(m.group(5)) : Optional.empty();
   }
 
   private static LocalDate day(Matcher m) {

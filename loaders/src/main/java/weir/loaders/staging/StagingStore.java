@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -24,7 +25,7 @@ public interface StagingStore extends AutoCloseable {
   StagedOutput create(String key) throws IOException;
 
   /** Keys of the complete files under {@code prefix} (a folder-like key prefix), sorted. */
-  java.util.List<String> list(String prefix) throws IOException;
+  List<String> list(String prefix) throws IOException;
 
   /** Reads a complete file. */
   InputStream open(String key) throws IOException;

@@ -1,7 +1,22 @@
 package weir.loaders.warehouse;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.GZIPInputStream;
+import weir.loaders.staging.StagedFile;
+import weir.loaders.staging.StagingStore;
 import weir.protocol.ColumnType;
+import weir.protocol.TableSpec;
 
 /**
  * The rules every loader applies to dynamic columns (properties that become columns): the type a column
@@ -12,8 +27,8 @@ public final class ColumnEvolution {
   private ColumnEvolution() {}
 
   /** The columns a row key must not become: the table's declared columns and {@code loaded_at}. */
-  public static Set<String> declared(weir.protocol.TableSpec spec) {
-    Set<String> out = new java.util.HashSet<>();
+  public static Set<String> declared(TableSpec spec) {
+    Set<String> out = new HashSet<>();
     spec.columns().forEach(c -> out.add(c.name()));
     out.add("loaded_at");
     return out;
@@ -51,20 +66,20 @@ public final class ColumnEvolution {
    * The kinds of JSON values of each top-level key of the staged rows (gzip NDJSON), for warehouses that
    * cannot ask the database: keys in {@code skip} and names that are not warehouse-safe are left out.
    */
-  public static java.util.Map<String, Set<JsonKind>> scanKeys(weir.loaders.staging.StagingStore staging,
-      java.util.List<weir.loaders.staging.StagedFile> files, Set<String> skip) throws java.io.IOException {
-    java.util.Map<String, Set<JsonKind>> kinds = new java.util.TreeMap<>();
-    com.fasterxml.jackson.core.JsonFactory json = new com.fasterxml.jackson.core.JsonFactory();
-    for (weir.loaders.staging.StagedFile f : files) {
-      try (java.io.InputStream in = new java.util.zip.GZIPInputStream(new java.io.BufferedInputStream(
+  public static Map<String, Set<JsonKind>> scanKeys(StagingStore staging,
+      List<StagedFile> files, Set<String> skip) throws IOException {
+    Map<String, Set<JsonKind>> kinds = new TreeMap<>();
+    JsonFactory json = new JsonFactory();
+    for (StagedFile f : files) {
+      try (InputStream in = new GZIPInputStream(new BufferedInputStream(
           staging.open(f.key()), 1 << 16), 1 << 16);
-          com.fasterxml.jackson.core.JsonParser p = json.createParser(in)) {
-        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-          while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+          JsonParser p = json.createParser(in)) {
+        while (p.nextToken() == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
             String k = p.currentName();
-            com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+            JsonToken v = p.nextToken();
             if (!skip.contains(k) && dynamicName(k)) {
-              Set<JsonKind> set = kinds.computeIfAbsent(k, x -> java.util.EnumSet.noneOf(JsonKind.class));
+              Set<JsonKind> set = kinds.computeIfAbsent(k, x -> EnumSet.noneOf(JsonKind.class));
               switch (v) {
                 case VALUE_NULL -> { }
                 case VALUE_NUMBER_INT -> set.add(JsonKind.INTEGER);

@@ -453,9 +453,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         forget(c, schema, request.batches());
       }
       Set<String> already = alreadyLoaded(c, schema, request.batches());
-      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
+      List<LoadBatch> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
-      for (StagedBatchFiles b : todo) {
+      for (LoadBatch b : todo) {
         for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
       }
       Map<String, Long> inserted = new LinkedHashMap<>();
@@ -486,14 +486,14 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         }
       }
       record(c, schema, todo);
-      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
+      List<String> loaded = todo.stream().map(LoadBatch::batchId).toList();
       log.debug("Loaded {} batches into {} {} ({} skipped): {}", loaded.size(), describe(), schema, already.size(),
           inserted);
       return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted), deadLetters.size());
     }
   }
 
-  private static Set<String> alreadyLoaded(Connection c, String schema, List<StagedBatchFiles> batches)
+  private static Set<String> alreadyLoaded(Connection c, String schema, List<LoadBatch> batches)
       throws SQLException {
     Set<String> out = new HashSet<>();
     if (batches.isEmpty()) return out;
@@ -508,10 +508,10 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     return out;
   }
 
-  private static void forget(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
+  private static void forget(Connection c, String schema, List<LoadBatch> batches) throws SQLException {
     if (batches.isEmpty()) return;
     try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
-      for (StagedBatchFiles b : batches) {
+      for (LoadBatch b : batches) {
         ps.setString(1, b.batchId());
         ps.addBatch();
       }
@@ -519,11 +519,11 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
-  private static void record(Connection c, String schema, List<StagedBatchFiles> batches) throws SQLException {
+  private static void record(Connection c, String schema, List<LoadBatch> batches) throws SQLException {
     if (batches.isEmpty()) return;
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
       Timestamp now = Timestamp.from(Instant.now());
-      for (StagedBatchFiles b : batches) {
+      for (LoadBatch b : batches) {
         ps.setString(1, b.batchId());
         ps.setTimestamp(2, now);
         ps.setLong(3, b.files().stream().mapToLong(StagedFile::rows).sum());

@@ -1,5 +1,8 @@
 package weir.loaders.warehouse;
 
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import weir.loaders.staging.StagedFile;
@@ -34,7 +37,7 @@ public interface WarehouseLoader extends AutoCloseable {
    * tables when both are null), then loads {@code request.batches()} as {@link #load} does, without
    * skipping batches already recorded in {@code _weir_loads}. Running it twice gives the same tables.
    */
-  LoadResult reload(LoadRequest request, String timestampColumn, java.time.LocalDate from, java.time.LocalDate to)
+  LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException;
 
   /**
@@ -42,11 +45,11 @@ public interface WarehouseLoader extends AutoCloseable {
    * recorded there are absent. Staging retention deletes the files of a batch only when it is found here, loaded
    * longer ago than the retention (never by the event time of its files).
    */
-  Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds) throws LoadException;
+  Map<String, Instant> loadedAt(String schema, Collection<String> batchIds) throws LoadException;
 
   /** A staged batch to load: its id and files. */
-  record StagedBatchFiles(String batchId, List<StagedFile> files) {
-    public StagedBatchFiles {
+  record LoadBatch(String batchId, List<StagedFile> files) {
+    public LoadBatch {
       files = List.copyOf(files);
     }
   }
@@ -58,7 +61,7 @@ public interface WarehouseLoader extends AutoCloseable {
    * @param tables the shape of every table the files name
    * @param batches the batches, oldest first
    */
-  record LoadRequest(String schema, Map<String, TableSpec> tables, List<StagedBatchFiles> batches) {
+  record LoadRequest(String schema, Map<String, TableSpec> tables, List<LoadBatch> batches) {
     public LoadRequest {
       tables = Map.copyOf(tables);
       batches = List.copyOf(batches);

@@ -65,7 +65,7 @@ public final class PostgresLoadBench {
     start = System.nanoTime();
     WarehouseLoader.LoadResult result = new PostgresLoader(url, user, "", "", staging).load(
         new WarehouseLoader.LoadRequest(schema, Map.of("events", WebhookParser.tableSpec("events")),
-            List.of(new WarehouseLoader.StagedBatchFiles("bench-1", files))));
+            List.of(new WarehouseLoader.LoadBatch("bench-1", files))));
     double weir = (System.nanoTime() - start) / 1e9;
 
     try (Connection c = DriverManager.getConnection(url, user, "")) {

@@ -3,6 +3,7 @@ package weir.loaders.bench;
 import akka.actor.ActorSystem;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
+import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import weir.loaders.files.FileFormat;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
@@ -42,11 +44,11 @@ public final class StagingBench {
     long inputBytes = data.stream().mapToLong(r -> r.json().length() + 1).sum();
     System.out.printf("%,d track rows, %.1f MB of NDJSON%n", rows, inputBytes / 1e6);
 
-    ActorSystem system = ActorSystem.create("staging-bench", com.typesafe.config.ConfigFactory.parseString(
-        "akka.loglevel = WARNING").withFallback(com.typesafe.config.ConfigFactory.load()));
+    ActorSystem system = ActorSystem.create("staging-bench", ConfigFactory.parseString(
+        "akka.loglevel = WARNING").withFallback(ConfigFactory.load()));
     S3TestServer s3 = S3TestServer.start(Files.createTempDirectory(work, "s3"), "bench");
     try {
-      Map<String, java.util.function.Supplier<StagingStore>> stores = new LinkedHashMap<>();
+      Map<String, Supplier<StagingStore>> stores = new LinkedHashMap<>();
       stores.put("filesystem", () -> new FilesystemStagingStore(work.resolve("fs")));
       stores.put("s3 (S3Mock)", () -> new S3StagingStore(
           new S3Location("bench", "p", "us-east-1", s3.endpoint(), "k", "s"), system));
@@ -59,7 +61,7 @@ public final class StagingBench {
           FileFormat.parse("parquet", "snappy", FileFormat.DEFAULT_MAX_FILE_BYTES));
       System.out.printf("%-22s %-16s %10s %12s %10s%n", "store", "format", "MB/s in", "rows/s", "file MB");
       int batch = 0;
-      for (Map.Entry<String, java.util.function.Supplier<StagingStore>> store : stores.entrySet()) {
+      for (Map.Entry<String, Supplier<StagingStore>> store : stores.entrySet()) {
         for (FileFormat format : formats) {
           StagingStore s = store.getValue().get();
           BatchFileWriter writer = new BatchFileWriter(s, format, EventTables::specFor);

@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -17,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
+import org.apache.avro.Schema;
 import org.apache.avro.file.DataFileReader;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
@@ -24,10 +28,10 @@ import org.apache.parquet.avro.AvroParquetReader;
 import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.LocalInputFile;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
@@ -74,8 +78,8 @@ class FileFormatsTest {
   private static ObjectNode reparse(ObjectNode o) {
     try {
       return (ObjectNode) Json.MAPPER.readTree(Json.write(o));
-    } catch (java.io.IOException ex) {
-      throw new java.io.UncheckedIOException(ex);
+    } catch (IOException ex) {
+      throw new UncheckedIOException(ex);
     }
   }
 
@@ -153,7 +157,7 @@ class FileFormatsTest {
     List<JsonNode> read = new ArrayList<>();
     for (StagedFile f : files) {
       assertThat(f.key()).endsWith(compression.equals("gzip") ? ".ndjson.gz" : ".ndjson");
-      try (InputStream raw = java.nio.file.Files.newInputStream(root.resolve(f.key()));
+      try (InputStream raw = Files.newInputStream(root.resolve(f.key()));
           InputStream in = compression.equals("gzip") ? new GZIPInputStream(raw) : raw;
           BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         for (String line = lines.readLine(); line != null; line = lines.readLine()) read.add(Json.MAPPER.readTree(line));
@@ -174,7 +178,7 @@ class FileFormatsTest {
     StagedFile f = write(FileFormat.parse("avro", "snappy", FileFormat.DEFAULT_MAX_FILE_BYTES), sent).get(0);
     try (DataFileReader<GenericRecord> reader = new DataFileReader<>(root.resolve(f.key()).toFile(),
         new GenericDatumReader<>())) {
-      assertThat(reader.getSchema().getFields()).extracting(org.apache.avro.Schema.Field::name)
+      assertThat(reader.getSchema().getFields()).extracting(Schema.Field::name)
           .containsExactly("event_id", "received_at", "data");
       GenericRecord r = reader.next();
       assertThat(r.get("event_id").toString()).isEqualTo("h1");

@@ -2,6 +2,7 @@ package weir.loaders.testing;
 
 import com.adobe.testing.s3mock.S3MockApplication;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -29,7 +30,7 @@ public final class S3TestServer implements AutoCloseable {
   private void startOn(int httpPort) {
     // S3Mock's Spring Boot would reconfigure logging (and needs a newer logback than ours): leave logging alone.
     System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-    app = S3MockApplication.start(new java.util.HashMap<>(Map.of(
+    app = S3MockApplication.start(new HashMap<>(Map.of(
         S3MockApplication.PROP_HTTP_PORT, httpPort,
         S3MockApplication.PROP_HTTPS_PORT, 0,
         S3MockApplication.PROP_INITIAL_BUCKETS, buckets,

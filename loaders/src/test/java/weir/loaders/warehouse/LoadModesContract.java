@@ -3,6 +3,8 @@ package weir.loaders.warehouse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -40,8 +42,8 @@ public abstract class LoadModesContract {
   private static Path newRoot() {
     try {
       return Files.createTempDirectory("weir-modes");
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -57,7 +59,7 @@ public abstract class LoadModesContract {
     String batchId = "m" + ids.incrementAndGet();
     var files = new BatchFileWriter(staging).write("c", batchId, List.of(rows));
     return loader(staging).load(new WarehouseLoader.LoadRequest(schema, Map.of(spec.name(), spec),
-        List.of(new WarehouseLoader.StagedBatchFiles(batchId, files))));
+        List.of(new WarehouseLoader.LoadBatch(batchId, files))));
   }
 
   @Test
@@ -78,7 +80,7 @@ public abstract class LoadModesContract {
     var files = new BatchFileWriter(staging).write("c", batchId, List.of(product("p9", "X", 1.0, "2026-11-21T10:00:00Z", null)));
     Files.delete(staging.localPath(files.get(0).key()).orElseThrow());
     assertThatThrownBy(() -> loader(staging).load(new WarehouseLoader.LoadRequest(schema, Map.of("products", spec),
-        List.of(new WarehouseLoader.StagedBatchFiles(batchId, files))))).isInstanceOf(WarehouseLoader.LoadException.class);
+        List.of(new WarehouseLoader.LoadBatch(batchId, files))))).isInstanceOf(WarehouseLoader.LoadException.class);
     assertThat(query(schema, "SELECT id FROM %s.products")).containsExactly("p1");
   }
 

@@ -1,5 +1,6 @@
 package weir.persistence.registry;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Optional;
 import weir.persistence.CborSerializable;
 
@@ -16,7 +17,8 @@ import weir.persistence.CborSerializable;
  * @param batchSize buffered events per slot that trigger a flush
  * @param batchIntervalSeconds age of the oldest buffered event that triggers a flush
  * @param syncIntervalSeconds how often staged batches are loaded
- * @param partitions buffer slots (entities) the connection's traffic is spread over
+ * @param slots buffer slots (entities) the connection's traffic is spread over (persisted as {@code partitions},
+ *     its name before the vocabulary settled on slots)
  * @param signingSecret HMAC secret webhook requests must be signed with, or null
  * @param idField body field that holds the event id, or null
  * @param writeKey the key tracking clients authenticate with
@@ -35,7 +37,7 @@ public record Connection(
     int batchSize,
     int batchIntervalSeconds,
     long syncIntervalSeconds,
-    int partitions,
+    @JsonProperty("partitions") int slots,
     String signingSecret,
     String idField,
     String writeKey,

@@ -66,10 +66,10 @@ public final class Registry
       implements Command {}
 
   /** Read everything (the registry is small: tens to thousands of entries). */
-  public record Get(ActorRef<Snapshot> replyTo) implements Command {}
+  public record Get(ActorRef<Listing> replyTo) implements Command {}
 
   /** What {@link Get} answers: every entry, tombstones included. */
-  public record Snapshot(Map<String, Destination> destinations, Map<String, Connection> connections)
+  public record Listing(Map<String, Destination> destinations, Map<String, Connection> connections)
       implements CborSerializable {}
 
   /** Journal events. */
@@ -204,7 +204,7 @@ public final class Registry
               .thenReply(cmd.replyTo(), s -> StatusReply.success(s.connections().get(cmd.connectionId())));
         })
         .onCommand(Get.class, (state, cmd) ->
-            Effect().reply(cmd.replyTo(), new Snapshot(state.destinations(), state.connections())))
+            Effect().reply(cmd.replyTo(), new Listing(state.destinations(), state.connections())))
         .build();
   }
 
@@ -256,7 +256,7 @@ public final class Registry
         .onEvent(ConnectionDeleted.class, (state, e) -> {
           Connection c = state.connections().get(e.connectionId());
           return state.with(new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
-              c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.partitions(), c.signingSecret(),
+              c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.slots(), c.signingSecret(),
               c.idField(), c.writeKey(), c.appId(), c.createdAtMillis(), e.atMillis()));
         })
         .build();

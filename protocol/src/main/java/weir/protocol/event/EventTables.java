@@ -3,6 +3,7 @@ package weir.protocol.event;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -126,7 +127,7 @@ public final class EventTables {
     ObjectNode canonical;
     try {
       canonical = (ObjectNode) Json.MAPPER.readTree(row.json());
-    } catch (java.io.IOException | ClassCastException e) {
+    } catch (IOException | ClassCastException e) {
       throw new IllegalArgumentException("not a canonical event row: " + row.eventId(), e);
     }
     if (track) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;
@@ -100,7 +101,7 @@ class WebhookParserTest {
     WebhookParser.Result result = withIdField.parse("[{\"id\":\"ord-1\"},{\"id\":42},{\"other\":1}]"
         .getBytes(StandardCharsets.UTF_8), WebhookParser.Format.JSON, Optional.of("hdr"), NOW);
     assertThat(result.rows()).extracting(StagedRow::eventId)
-        .containsExactly("ord-1", "42", Json.sha256OfCanonical((com.fasterxml.jackson.databind.node.ObjectNode)
+        .containsExactly("ord-1", "42", Json.sha256OfCanonical((ObjectNode)
             Json.MAPPER.readTree("{\"other\":1}")));
   }
 

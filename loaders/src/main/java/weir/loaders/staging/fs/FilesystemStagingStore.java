@@ -1,16 +1,21 @@
 package weir.loaders.staging.fs;
 
+import java.io.BufferedOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Stream;
 import weir.loaders.staging.StagingStore;
 
 /**
@@ -35,7 +40,7 @@ public final class FilesystemStagingStore implements StagingStore {
     Files.createDirectories(target.getParent());
     Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".inprogress");
     FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    OutputStream stream = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel), 1 << 16);
+    OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
     return new StagedOutput() {
       private boolean done;
 
@@ -76,13 +81,13 @@ public final class FilesystemStagingStore implements StagingStore {
   }
 
   @Override
-  public java.util.List<String> list(String prefix) throws IOException {
+  public List<String> list(String prefix) throws IOException {
     Path dir = resolve(prefix);
-    if (!Files.isDirectory(dir)) return java.util.List.of();
-    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+    if (!Files.isDirectory(dir)) return List.of();
+    try (Stream<Path> files = Files.walk(dir)) {
       return files.filter(Files::isRegularFile)
           .filter(p -> !p.getFileName().toString().endsWith(".inprogress"))
-          .map(p -> root.relativize(p).toString().replace(java.io.File.separatorChar, '/'))
+          .map(p -> root.relativize(p).toString().replace(File.separatorChar, '/'))
           .sorted()
           .toList();
     }

@@ -16,12 +16,15 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
+import weir.loaders.files.CountingOutputStream;
 import weir.loaders.staging.StagingStore;
 
 /**
@@ -65,10 +68,10 @@ public final class GcsStagingStore implements StagingStore {
   @Override
   public StagedOutput create(String key) {
     BlobId target = BlobId.of(bucket, objectName(key));
-    BlobId temp = BlobId.of(bucket, objectName(key) + "." + java.util.UUID.randomUUID() + INPROGRESS);
+    BlobId temp = BlobId.of(bucket, objectName(key) + "." + UUID.randomUUID() + INPROGRESS);
     WriteChannel channel = storage.writer(BlobInfo.newBuilder(temp).build());
     channel.setChunkSize(CHUNK_BYTES);
-    OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(new java.nio.channels.WritableByteChannel() {
+    OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(new WritableByteChannel() {
       @Override
       public int write(ByteBuffer src) throws IOException {
         try {
@@ -88,7 +91,7 @@ public final class GcsStagingStore implements StagingStore {
         // Closing finalizes the object: only complete() does that.
       }
     }), 1 << 18);
-    weir.loaders.files.CountingOutputStream counting = new weir.loaders.files.CountingOutputStream(stream);
+    CountingOutputStream counting = new CountingOutputStream(stream);
     return new StagedOutput() {
       private boolean done;
 

@@ -19,7 +19,9 @@ import akka.stream.javadsl.StreamConverters;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,6 +37,7 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
+import weir.loaders.files.CountingOutputStream;
 import weir.loaders.staging.StagingStore;
 
 /**
@@ -97,7 +100,7 @@ public final class S3StagingStore implements StagingStore {
     OutputStream stream = new BufferedOutputStream(running.first().first(), 1 << 18);
     UniqueKillSwitch kill = running.first().second();
     CompletionStage<MultipartUploadResult> result = running.second();
-    weir.loaders.files.CountingOutputStream counting = new weir.loaders.files.CountingOutputStream(stream);
+    CountingOutputStream counting = new CountingOutputStream(stream);
     return new StagedOutput() {
       private boolean done;
 
@@ -162,7 +165,7 @@ public final class S3StagingStore implements StagingStore {
     // Fail here, not on the first read, when the object is missing or the store is down.
     Optional<?> meta = await(S3.getObjectMetadata(location.bucket(), objectKey(key)).withAttributes(attributes)
         .runWith(Sink.head(), system), "reading " + describe(key), REQUEST_TIMEOUT);
-    if (meta.isEmpty()) throw new java.nio.file.NoSuchFileException(describe(key));
+    if (meta.isEmpty()) throw new NoSuchFileException(describe(key));
     return S3.getObject(location.bucket(), objectKey(key)).withAttributes(attributes)
         .runWith(StreamConverters.asInputStream(TIMEOUT), system);
   }
@@ -198,7 +201,7 @@ public final class S3StagingStore implements StagingStore {
       return stage.toCompletableFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException(what + " was interrupted");
+      throw new InterruptedIOException(what + " was interrupted");
     } catch (TimeoutException e) {
       throw new IOException(what + " timed out after " + timeout.toSeconds() + " s");
     } catch (ExecutionException e) {

@@ -1,6 +1,7 @@
 package weir.loaders.warehouse.bigquery;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.auth.oauth2.ServiceAccountCredentials;
 import com.google.cloud.bigquery.BigQuery;
 import com.google.cloud.bigquery.BigQueryException;
@@ -35,8 +36,10 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -52,9 +55,9 @@ import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.warehouse.ColumnEvolution;
 import weir.loaders.warehouse.MergeRules;
+import weir.loaders.warehouse.RowIsolation;
 import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.ColumnType;
-import weir.loaders.warehouse.RowIsolation;
 import weir.protocol.DeadLetters;
 import weir.protocol.Json;
 import weir.protocol.StagedRow;
@@ -122,9 +125,9 @@ public final class BigQueryLoader implements WarehouseLoader {
       ensureDataset(dataset);
       ensureTable(dataset, loadsSpec());
       Set<String> already = reload ? Set.of() : alreadyLoaded(dataset, request.batches());
-      List<StagedBatchFiles> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
+      List<LoadBatch> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
-      for (StagedBatchFiles b : todo) {
+      for (LoadBatch b : todo) {
         for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
       }
       StringBuilder script = new StringBuilder("DECLARE weir_round INT64 DEFAULT 0;\nBEGIN TRANSACTION;\n");
@@ -183,7 +186,7 @@ public final class BigQueryLoader implements WarehouseLoader {
       }
       script.append("COMMIT TRANSACTION;\n");
       query(script.toString());
-      List<String> loaded = todo.stream().map(StagedBatchFiles::batchId).toList();
+      List<String> loaded = todo.stream().map(LoadBatch::batchId).toList();
       return new LoadResult(loaded, List.copyOf(already), rows, deadLetters.size());
     } catch (BigQueryException e) {
       throw new LoadException("BigQuery load failed (" + e.getCode() + " " + e.getReason() + "): " + e.getMessage(),
@@ -465,8 +468,8 @@ public final class BigQueryLoader implements WarehouseLoader {
         InsertAllRequest.Builder chunk = InsertAllRequest.newBuilder(stage).setIgnoreUnknownValues(true);
         int n = 0;
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-          com.fasterxml.jackson.databind.node.ObjectNode row =
-              (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(line);
+          ObjectNode row =
+              (ObjectNode) Json.MAPPER.readTree(line);
           // JSON columns take JSON text in streaming inserts (an object would be read as a RECORD).
           staged.forEach((name, type) -> {
             if (type == ColumnType.JSON && row.hasNonNull(name)) row.put(name, Json.write(row.get(name)));
@@ -494,9 +497,9 @@ public final class BigQueryLoader implements WarehouseLoader {
   }
 
   @Override
-  public Map<String, java.time.Instant> loadedAt(String schema, java.util.Collection<String> batchIds)
+  public Map<String, Instant> loadedAt(String schema, Collection<String> batchIds)
       throws LoadException {
-    Map<String, java.time.Instant> out = new HashMap<>();
+    Map<String, Instant> out = new HashMap<>();
     if (batchIds.isEmpty()) return out;
     String dataset = datasetPrefix + schema;
     try {
@@ -505,7 +508,7 @@ public final class BigQueryLoader implements WarehouseLoader {
           + table(dataset, LOADS) + " WHERE batch_id IN UNNEST(@ids)").addNamedParameter("ids",
               QueryParameterValue.array(batchIds.toArray(String[]::new), String.class)).build();
       for (FieldValueList row : bigquery.query(q).iterateAll()) {
-        out.put(row.get(0).getStringValue(), java.time.Instant.ofEpochMilli(row.get(1).getTimestampValue() / 1000));
+        out.put(row.get(0).getStringValue(), Instant.ofEpochMilli(row.get(1).getTimestampValue() / 1000));
       }
       return out;
     } catch (BigQueryException e) {
@@ -517,12 +520,12 @@ public final class BigQueryLoader implements WarehouseLoader {
     }
   }
 
-  private Set<String> alreadyLoaded(String dataset, List<StagedBatchFiles> batches) throws InterruptedException {
+  private Set<String> alreadyLoaded(String dataset, List<LoadBatch> batches) throws InterruptedException {
     Set<String> out = new HashSet<>();
     if (batches.isEmpty()) return out;
     QueryJobConfiguration q = QueryJobConfiguration.newBuilder("SELECT batch_id FROM " + table(dataset, LOADS)
         + " WHERE batch_id IN UNNEST(@ids)").addNamedParameter("ids", QueryParameterValue.array(
-            batches.stream().map(StagedBatchFiles::batchId).toArray(String[]::new), String.class)).build();
+            batches.stream().map(LoadBatch::batchId).toArray(String[]::new), String.class)).build();
     for (FieldValueList row : bigquery.query(q).iterateAll()) out.add(row.get(0).getStringValue());
     return out;
   }

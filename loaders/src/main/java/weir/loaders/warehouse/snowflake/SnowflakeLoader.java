@@ -1,10 +1,16 @@
 package weir.loaders.warehouse.snowflake;
 
 import java.io.IOException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.sql.Connection;
+import java.sql.Driver;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Base64;
@@ -66,8 +72,8 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     private final Path jar;
     private final String url;
     private final Properties properties;
-    private java.net.URLClassLoader loader;
-    private java.sql.Driver driver;
+    private URLClassLoader loader;
+    private Driver driver;
 
     IsolatedDriver(Path jar, String url, Properties properties) {
       this.jar = jar;
@@ -76,23 +82,23 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     }
 
     @Override
-    public synchronized java.sql.Connection connect() throws SQLException {
+    public synchronized Connection connect() throws SQLException {
       if (driver == null) load();
       return driver.connect(url, properties);
     }
 
     private void load() throws SQLException {
-      if (!java.nio.file.Files.isRegularFile(jar)) {
+      if (!Files.isRegularFile(jar)) {
         // SQLState 08001: a retry succeeds once the driver is installed.
         throw new SQLException("The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at " + jar
             + " (it is not bundled with Weir)", "08001");
       }
       try {
-        loader = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()},
+        loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
             ClassLoader.getPlatformClassLoader());
-        driver = (java.sql.Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
+        driver = (Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
             .getDeclaredConstructor().newInstance();
-      } catch (ReflectiveOperationException | java.net.MalformedURLException e) {
+      } catch (ReflectiveOperationException | MalformedURLException e) {
         throw new SQLException("The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
       }
     }
@@ -103,7 +109,7 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
       if (loader != null) {
         try {
           loader.close();
-        } catch (java.io.IOException ignored) {
+        } catch (IOException ignored) {
           // the jar stays open until the JVM exits; nothing else to release
         }
         loader = null;

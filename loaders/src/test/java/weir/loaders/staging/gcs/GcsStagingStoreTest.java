@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.cloud.storage.Storage;
 import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
 import java.util.Random;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import weir.loaders.staging.StagingStore;
 import weir.loaders.staging.StagingStoreContract;
@@ -20,7 +21,7 @@ class GcsStagingStoreTest extends StagingStoreContract {
   protected StagingStore store() {
     Storage storage = LocalStorageHelper.getOptions().getService();
     // The fake may be shared by the JVM: a bucket of its own keeps each test's store empty.
-    bucket = "weir-" + java.util.UUID.randomUUID();
+    bucket = "weir-" + UUID.randomUUID();
     return new GcsStagingStore(storage, bucket, "lake/prefix");
   }
 

@@ -9,7 +9,10 @@ import akka.stream.alpakka.s3.ListMultipartUploadResultUploads;
 import akka.stream.alpakka.s3.S3Attributes;
 import akka.stream.alpakka.s3.javadsl.S3;
 import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -35,9 +38,9 @@ class S3StagingStoreTest extends StagingStoreContract {
   static void start() {
     server = S3TestServer.start(dir.resolve("s3"), BUCKET);
     // As the node's weir-akka.conf: fail fast when the store is down.
-    system = ActorSystem.create("s3-store-test", com.typesafe.config.ConfigFactory.parseString(
+    system = ActorSystem.create("s3-store-test", ConfigFactory.parseString(
         "akka.http.host-connection-pool { max-connection-backoff = 2 s, max-retries = 2 }")
-        .withFallback(com.typesafe.config.ConfigFactory.load()));
+        .withFallback(ConfigFactory.load()));
   }
 
   @AfterAll
@@ -56,7 +59,7 @@ class S3StagingStoreTest extends StagingStoreContract {
     return new S3StagingStore(location("p/" + UUID.randomUUID()), system);
   }
 
-  private static <T> List<T> run(akka.stream.javadsl.Source<T, ?> source, S3Location location) throws Exception {
+  private static <T> List<T> run(Source<T, ?> source, S3Location location) throws Exception {
     return source.withAttributes(S3Attributes.settings(S3StagingStore.settings(location, system)))
         .runWith(Sink.seq(), system).toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
@@ -126,7 +129,7 @@ class S3StagingStoreTest extends StagingStoreContract {
   @Test
   void aMissingObjectIsAClearError() {
     S3StagingStore store = new S3StagingStore(location("p/" + UUID.randomUUID()), system);
-    assertThatThrownBy(() -> store.open("c/t/none.ndjson.gz")).isInstanceOf(java.nio.file.NoSuchFileException.class)
+    assertThatThrownBy(() -> store.open("c/t/none.ndjson.gz")).isInstanceOf(NoSuchFileException.class)
         .hasMessageContaining("s3://" + BUCKET);
   }
 

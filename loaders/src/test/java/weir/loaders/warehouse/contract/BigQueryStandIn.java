@@ -15,9 +15,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
 import weir.protocol.Json;
 
 /**
@@ -55,7 +57,7 @@ public final class BigQueryStandIn implements AutoCloseable {
     String query = x.getRequestURI().getQuery() == null ? "" : x.getRequestURI().getQuery();
     byte[] raw;
     try (InputStream in = "gzip".equals(x.getRequestHeaders().getFirst("Content-Encoding"))
-        ? new java.util.zip.GZIPInputStream(x.getRequestBody()) : x.getRequestBody()) {
+        ? new GZIPInputStream(x.getRequestBody()) : x.getRequestBody()) {
       raw = in.readAllBytes();
     }
     // Upload sessions carry NDJSON (several values), everything else one JSON value.
@@ -171,7 +173,7 @@ public final class BigQueryStandIn implements AutoCloseable {
   private JsonNode pendingUpload;
   /** Uploads whose rows contain this text fail as BigQuery fails a load job over bad data (null: none). */
   volatile String failUploadsContaining;
-  private final java.util.Map<String, ObjectNode> failedJobs = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, ObjectNode> failedJobs = new ConcurrentHashMap<>();
 
   private ObjectNode done(JsonNode request) {
     ObjectNode job = request == null ? Json.MAPPER.createObjectNode() : ((ObjectNode) request).deepCopy();

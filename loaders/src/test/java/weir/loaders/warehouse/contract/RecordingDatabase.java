@@ -5,9 +5,12 @@ import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,7 +26,7 @@ public final class RecordingDatabase {
   public final List<String> statements = new ArrayList<>();
   private final Function<String, List<List<Object>>> answers;
   /** The error a statement fails with (recorded with it), or null: how tests make a warehouse refuse rows. */
-  public volatile Function<String, java.sql.SQLException> failWith = sql -> null;
+  public volatile Function<String, SQLException> failWith = sql -> null;
 
   public RecordingDatabase(Function<String, List<List<Object>>> answers) {
     this.answers = answers;
@@ -35,7 +38,7 @@ public final class RecordingDatabase {
       case "prepareStatement" -> statement((String) a[0]);
       case "commit" -> record("COMMIT");
       case "rollback" -> record("ROLLBACK");
-      case "unwrap" -> throw new java.sql.SQLFeatureNotSupportedException("recording connection");
+      case "unwrap" -> throw new SQLFeatureNotSupportedException("recording connection");
       case "isClosed" -> false;
       case "toString" -> "RecordingDatabase";
       default -> null;
@@ -60,7 +63,7 @@ public final class RecordingDatabase {
       switch (name) {
         case "execute", "executeUpdate", "executeQuery" -> {
           String sql = a != null && a.length > 0 ? (String) a[0] : prepared + (params.isEmpty() ? "" : " -- " + params.values());
-          java.sql.SQLException failure = failWith.apply(sql);
+          SQLException failure = failWith.apply(sql);
           if (failure != null) {
             statements.add(sql + " -- FAILS (" + failure.getSQLState() + "): " + failure.getMessage());
             throw failure;
@@ -76,7 +79,7 @@ public final class RecordingDatabase {
         case "executeBatch" -> {
           statements.addAll(batch);
           int[] counts = new int[batch.size()];
-          java.util.Arrays.fill(counts, 1);
+          Arrays.fill(counts, 1);
           batch.clear();
           return counts;
         }

@@ -1,6 +1,7 @@
 package weir.loaders.warehouse.contract;
 
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +27,7 @@ class RedshiftLoaderContractTest {
     // COPY of a file holding the poison row fails as Redshift reports a load error.
     db.failWith = sql -> sql.startsWith("COPY ") && WarehouseContract.content(root, sql.replaceFirst(
         "^COPY \\S+ FROM 's3://weir-staging/weir/([^']+)'.*$", "$1")).contains("\"poison\"")
-        ? new java.sql.SQLException("Load into table '_weir_stage' failed.  Check 'stl_load_errors' system table for "
+        ? new SQLException("Load into table '_weir_stage' failed.  Check 'stl_load_errors' system table for "
             + "details.", "XX000") : null;
     RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
         "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");

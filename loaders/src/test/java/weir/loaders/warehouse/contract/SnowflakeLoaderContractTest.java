@@ -1,6 +1,9 @@
 package weir.loaders.warehouse.contract;
 
 import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,14 +27,14 @@ class SnowflakeLoaderContractTest {
   void aRowSnowflakeRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
     // COPY INTO after a PUT of a file holding the poison row fails as Snowflake reports a conversion error.
-    java.util.List<String> put = new java.util.ArrayList<>();
+    List<String> put = new ArrayList<>();
     db.failWith = sql -> {
       if (sql.startsWith("PUT 'file://")) put.add(sql.replaceFirst("^PUT 'file://([^']+)'.*$", "$1"));
       if (!sql.startsWith("COPY INTO")) return null;
       boolean poisoned = put.stream().anyMatch(p -> WarehouseContract.content(Path.of("/"), p.substring(1))
           .contains("\"poison\""));
       put.clear();
-      return poisoned ? new java.sql.SQLException("Numeric value 'poison' is not recognized", "22018") : null;
+      return poisoned ? new SQLException("Numeric value 'poison' is not recognized", "22018") : null;
     };
     SnowflakeLoader loader = new SnowflakeLoader(db::connect, WarehouseContract.s3Described(root),
         root.resolve("tmp"), "");

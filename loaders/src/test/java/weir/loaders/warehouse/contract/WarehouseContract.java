@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.zip.GZIPInputStream;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
@@ -92,12 +95,12 @@ public final class WarehouseContract {
         row("daily", "d1", "{\"id\":\"d1\",\"day\":\"2026-11-21T00:00:00Z\",\"n\":4}")));
 
     log.add("-- load: append (tracks, order_completed with a new and a widened column), merge (users)");
-    loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles("c1-0-00000001", events))));
+    loader.load(request(List.of(new WarehouseLoader.LoadBatch("c1-0-00000001", events))));
     log.add("-- load: replace (plans), period (daily)");
-    loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles("c1-0-00000002", other))));
+    loader.load(request(List.of(new WarehouseLoader.LoadBatch("c1-0-00000002", other))));
     log.add("-- reload of 2026-11-21 (tracks)");
     loader.reload(new WarehouseLoader.LoadRequest("app", Map.of("tracks", spec("tracks")), List.of(
-        new WarehouseLoader.StagedBatchFiles("c1-0-00000001", events.stream().filter(f -> f.table().equals("tracks"))
+        new WarehouseLoader.LoadBatch("c1-0-00000001", events.stream().filter(f -> f.table().equals("tracks"))
             .toList()))), "timestamp", LocalDate.parse("2026-11-21"), LocalDate.parse("2026-11-21"));
 
     String actual = String.join(";\n", log).replace(root.toString(), "<staging>")
@@ -110,10 +113,10 @@ public final class WarehouseContract {
 
   /** The text of a staged file (gzip NDJSON) under {@code root}. */
   public static String content(Path root, String key) {
-    try (InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(root.resolve(key)))) {
+    try (InputStream in = new GZIPInputStream(Files.newInputStream(root.resolve(key)))) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -132,7 +135,7 @@ public final class WarehouseContract {
         row("tracks", "poison", "{\"event_id\":\"poison\",\"user_id\":\"poison\"," + base),
         row("tracks", "e3", "{\"event_id\":\"e3\"," + base)));
     log.add("-- load: append (tracks), one row refused");
-    WarehouseLoader.LoadResult result = loader.load(request(List.of(new WarehouseLoader.StagedBatchFiles(
+    WarehouseLoader.LoadResult result = loader.load(request(List.of(new WarehouseLoader.LoadBatch(
         "c1-0-00000009", files))));
     assertThat(result.rejectedRows()).isEqualTo(1);
     assertThat(result.loadedBatchIds()).containsExactly("c1-0-00000009");
@@ -144,8 +147,8 @@ public final class WarehouseContract {
     assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
   }
 
-  private static WarehouseLoader.LoadRequest request(List<WarehouseLoader.StagedBatchFiles> batches) {
-    Map<String, TableSpec> specs = new java.util.LinkedHashMap<>();
+  private static WarehouseLoader.LoadRequest request(List<WarehouseLoader.LoadBatch> batches) {
+    Map<String, TableSpec> specs = new LinkedHashMap<>();
     batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), spec(f.table()))));
     return new WarehouseLoader.LoadRequest("app", specs, batches);
   }

@@ -54,7 +54,7 @@ class DuckDbEventTablesTest {
     Map<String, TableSpec> specs = new LinkedHashMap<>();
     rows.forEach(r -> specs.put(r.table(), EventTables.specFor(r.table())));
     loader.load(new WarehouseLoader.LoadRequest("shop", specs,
-        List.of(new WarehouseLoader.StagedBatchFiles(batchId, files))));
+        List.of(new WarehouseLoader.LoadBatch(batchId, files))));
   }
 
   private static ObjectNode obj() {

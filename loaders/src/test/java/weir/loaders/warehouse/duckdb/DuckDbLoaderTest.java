@@ -18,8 +18,9 @@ import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
 import weir.loaders.warehouse.Rows;
+import weir.loaders.warehouse.WarehouseLoader.LoadBatch;
 import weir.loaders.warehouse.WarehouseLoader;
-import weir.loaders.warehouse.WarehouseLoader.StagedBatchFiles;
+import weir.protocol.DeadLetters;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 import weir.protocol.webhook.WebhookParser;
@@ -36,11 +37,11 @@ class DuckDbLoaderTest {
     loader = new DuckDbLoader(dir.resolve("warehouse.duckdb"), staging);
   }
 
-  private StagedBatchFiles stage(String batchId, String... ids) throws Exception {
+  private LoadBatch stage(String batchId, String... ids) throws Exception {
     List<StagedRow> rows = new ArrayList<>();
     for (String id : ids) rows.add(rowOf(id));
     List<StagedFile> files = new BatchFileWriter(staging).write("c1", batchId, rows);
-    return new StagedBatchFiles(batchId, files);
+    return new LoadBatch(batchId, files);
   }
 
   private static StagedRow rowOf(String id) {
@@ -49,7 +50,7 @@ class DuckDbLoaderTest {
             + "\",\"nested\":{\"n\":1}}}");
   }
 
-  private WarehouseLoader.LoadResult load(StagedBatchFiles... batches) throws Exception {
+  private WarehouseLoader.LoadResult load(LoadBatch... batches) throws Exception {
     return loader.load(new WarehouseLoader.LoadRequest("demo", tables, List.of(batches)));
   }
 
@@ -74,7 +75,7 @@ class DuckDbLoaderTest {
 
   @Test
   void reloadingABatchRecordedInWeirLoadsIsSkipped() throws Exception {
-    StagedBatchFiles b1 = stage("b1", "e1");
+    LoadBatch b1 = stage("b1", "e1");
     load(b1);
     WarehouseLoader.LoadResult again = load(b1);
     assertThat(again.loadedBatchIds()).isEmpty();
@@ -84,8 +85,8 @@ class DuckDbLoaderTest {
 
   @Test
   void aFailingLoadCommitsNothingAndCanBeRetried() throws Exception {
-    StagedBatchFiles good = stage("b1", "e1");
-    StagedBatchFiles broken = stage("b2", "e2");
+    LoadBatch good = stage("b1", "e1");
+    LoadBatch broken = stage("b2", "e2");
     Path brokenFile = staging.localPath(broken.files().get(0).key()).orElseThrow();
     byte[] saved = Files.readAllBytes(brokenFile);
     Files.delete(brokenFile);
@@ -110,9 +111,9 @@ class DuckDbLoaderTest {
     for (int i = 50; i < 60; i++) rows.add(rowOf("g" + i));
     List<StagedFile> files = new BatchFileWriter(staging).write("c1", "b1", rows);
     Map<String, TableSpec> withDeadLetters = Map.of("events", WebhookParser.tableSpec("events"),
-        weir.protocol.DeadLetters.TABLE, weir.protocol.DeadLetters.tableSpec());
+        DeadLetters.TABLE, DeadLetters.tableSpec());
     WarehouseLoader.LoadResult r = loader.load(new WarehouseLoader.LoadRequest("demo", withDeadLetters,
-        List.of(new StagedBatchFiles("b1", files))));
+        List.of(new LoadBatch("b1", files))));
     assertThat(r.loadedBatchIds()).containsExactly("b1");
     assertThat(r.rejectedRows()).isEqualTo(1);
     assertThat(query("SELECT count(*) FROM demo.events")).containsExactly("60");

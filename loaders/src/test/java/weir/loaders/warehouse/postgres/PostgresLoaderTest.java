@@ -27,8 +27,9 @@ import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
 import weir.loaders.warehouse.Rows;
+import weir.loaders.warehouse.WarehouseLoader.LoadBatch;
 import weir.loaders.warehouse.WarehouseLoader;
-import weir.loaders.warehouse.WarehouseLoader.StagedBatchFiles;
+import weir.protocol.DeadLetters;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 import weir.protocol.event.CanonicalEvent;
@@ -70,9 +71,9 @@ class PostgresLoaderTest {
     return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
   }
 
-  private StagedBatchFiles stage(String batchId, List<StagedRow> rows) throws Exception {
+  private LoadBatch stage(String batchId, List<StagedRow> rows) throws Exception {
     List<StagedFile> files = new BatchFileWriter(staging).write("c1", batchId, rows);
-    return new StagedBatchFiles(batchId, files);
+    return new LoadBatch(batchId, files);
   }
 
   private static StagedRow webhookRow(String id, String at) {
@@ -80,17 +81,17 @@ class PostgresLoaderTest {
         + "\",\"received_at\":\"" + at + "\",\"data\":{\"id\":\"" + id + "\",\"n\":{\"deep\":[1,2]},\"q\":\"it's \\\"quoted\\\" \\\\ ok\"}}");
   }
 
-  private WarehouseLoader.LoadResult loadWebhook(StagedBatchFiles... batches) throws Exception {
+  private WarehouseLoader.LoadResult loadWebhook(LoadBatch... batches) throws Exception {
     return loader.load(new WarehouseLoader.LoadRequest(schema, Map.of("events", WebhookParser.tableSpec("events")),
         List.of(batches)));
   }
 
   @Test
   void webhookRowsAreCopiedDeduplicatedAndRecordedInWeirLoads() throws Exception {
-    StagedBatchFiles b1 = stage("b1", List.of(webhookRow("e1", "2026-11-20T10:00:00Z"), webhookRow("e2", "2026-11-20T10:00:01Z"),
+    LoadBatch b1 = stage("b1", List.of(webhookRow("e1", "2026-11-20T10:00:00Z"), webhookRow("e2", "2026-11-20T10:00:01Z"),
         webhookRow("e2", "2026-11-20T10:00:01Z")));
     assertThat(loadWebhook(b1).rowsInserted()).containsEntry("events", 2L);
-    StagedBatchFiles b2 = stage("b2", List.of(webhookRow("e2", "2026-11-20T10:00:01Z"), webhookRow("e3", "2026-11-21T09:00:00Z")));
+    LoadBatch b2 = stage("b2", List.of(webhookRow("e2", "2026-11-20T10:00:01Z"), webhookRow("e3", "2026-11-21T09:00:00Z")));
     WarehouseLoader.LoadResult second = loadWebhook(b1, b2);
     assertThat(second.skippedBatchIds()).containsExactly("b1");
     assertThat(second.rowsInserted()).containsEntry("events", 1L);
@@ -106,8 +107,8 @@ class PostgresLoaderTest {
 
   @Test
   void aFailedLoadCommitsNothingAndTheRetryLoadsEverythingOnce() throws Exception {
-    StagedBatchFiles good = stage("g", List.of(webhookRow("e1", "2026-11-20T10:00:00Z")));
-    StagedBatchFiles broken = stage("x", List.of(webhookRow("e2", "2026-11-20T10:00:00Z")));
+    LoadBatch good = stage("g", List.of(webhookRow("e1", "2026-11-20T10:00:00Z")));
+    LoadBatch broken = stage("x", List.of(webhookRow("e2", "2026-11-20T10:00:00Z")));
     Path file = staging.localPath(broken.files().get(0).key()).orElseThrow();
     byte[] saved = Files.readAllBytes(file);
     Files.delete(file);
@@ -121,7 +122,7 @@ class PostgresLoaderTest {
 
   @Test
   void aWarehouseThatGoesDownFailsTheLoadAsTransientAndTheRetryAfterItsRestartLoadsOnce() throws Exception {
-    StagedBatchFiles b = stage("r1", List.of(webhookRow("e1", "2026-11-20T10:00:00Z"), webhookRow("e2", "2026-11-20T10:00:01Z")));
+    LoadBatch b = stage("r1", List.of(webhookRow("e1", "2026-11-20T10:00:00Z"), webhookRow("e2", "2026-11-20T10:00:01Z")));
     pg.close();
     try {
       assertThatThrownBy(() -> loadWebhook(b)).isInstanceOfSatisfying(WarehouseLoader.LoadException.class,
@@ -138,7 +139,7 @@ class PostgresLoaderTest {
   void aLoadWhoseSessionIsKilledMidTransactionCommitsNothingAndTheRetryLoadsOnce() throws Exception {
     List<StagedRow> rows = new ArrayList<>();
     for (int i = 0; i < 300_000; i++) rows.add(webhookRow("k" + i, "2026-11-20T10:00:00Z"));
-    StagedBatchFiles big = stage("big", rows);
+    LoadBatch big = stage("big", rows);
     Thread killer = new Thread(() -> {
       try (Connection c = DriverManager.getConnection(url(), "postgres", "")) {
         long deadline = System.currentTimeMillis() + 20_000;
@@ -216,8 +217,8 @@ class PostgresLoaderTest {
 
   @Test
   void aPeriodReloadReplacesOnlyThatDayFromTheArchive() throws Exception {
-    StagedBatchFiles day20 = stage("d20", List.of(webhookRow("a", "2026-11-20T10:00:00Z")));
-    StagedBatchFiles day21 = stage("d21", List.of(webhookRow("b", "2026-11-21T10:00:00Z"), webhookRow("c", "2026-11-21T11:00:00Z")));
+    LoadBatch day20 = stage("d20", List.of(webhookRow("a", "2026-11-20T10:00:00Z")));
+    LoadBatch day21 = stage("d21", List.of(webhookRow("b", "2026-11-21T10:00:00Z"), webhookRow("c", "2026-11-21T11:00:00Z")));
     loadWebhook(day20, day21);
     try (Connection c = DriverManager.getConnection(url(), "postgres", "")) {
       c.createStatement().execute("DELETE FROM t_" + schema + ".events WHERE event_id = 'c'");
@@ -242,8 +243,8 @@ class PostgresLoaderTest {
     rows.add(dataRow("nul", "{\"note\":\"nul \\u0000 inside\"}"));
     rows.add(dataRow("huge", "{\"n\":1E+999999}"));
     Map<String, TableSpec> tables = Map.of("events", WebhookParser.tableSpec("events"),
-        weir.protocol.DeadLetters.TABLE, weir.protocol.DeadLetters.tableSpec());
-    StagedBatchFiles batch = stage("b1", rows);
+        DeadLetters.TABLE, DeadLetters.tableSpec());
+    LoadBatch batch = stage("b1", rows);
     WarehouseLoader.LoadResult r = loader.load(new WarehouseLoader.LoadRequest(schema, tables, List.of(batch)));
     assertThat(r.loadedBatchIds()).containsExactly("b1");
     assertThat(r.rejectedRows()).isEqualTo(1);

@@ -9,6 +9,6 @@ import weir.node.load.StagedBatch;
  * persisted it; recording the same batch twice is harmless (at-least-once delivery).
  */
 @FunctionalInterface
-public interface BatchLedger {
+public interface BatchHandoff {
   CompletionStage<Done> record(StagedBatch batch);
 }
