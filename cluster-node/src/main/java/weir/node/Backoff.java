@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Retry delays: exponential from {@code min}, capped at {@code max}, with jitter (half fixed, half random),
- * never below {@code min}. Retries go on at the cap for as long as the failure lasts.
+ * Retry delays: exponential from {@code min}, capped at {@code max}, with jitter (half fixed, half
+ * random), never below {@code min}. Retries go on at the cap for as long as the failure lasts.
  */
 public record Backoff(Duration min, Duration max) {
 

@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Logs members coming up and being removed (left, or downed after a crash), for operators. Nothing else is needed
- * on a loss: sharding starts the lost member's shards, and their remembered entities, on the remaining nodes.
+ * Logs members coming up and being removed (left, or downed after a crash), for operators. Nothing
+ * else is needed on a loss: sharding starts the lost member's shards, and their remembered
+ * entities, on the remaining nodes.
  */
 final class MemberEvents {
   private static final Logger log = LoggerFactory.getLogger(MemberEvents.class);
@@ -19,18 +20,24 @@ final class MemberEvents {
   private MemberEvents() {}
 
   static Behavior<ClusterEvent.MemberEvent> create() {
-    return Behaviors.setup(ctx -> {
-      ActorRef<ClusterEvent.MemberEvent> self = ctx.getSelf();
-      Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(self, ClusterEvent.MemberEvent.class));
-      return Behaviors.receiveMessage(event -> {
-        if (event instanceof ClusterEvent.MemberRemoved removed) {
-          log.warn("Cluster member {} removed ({}); its buffers and coordinators start again on the remaining nodes",
-              removed.member().address(), removed.previousStatus());
-        } else if (event instanceof ClusterEvent.MemberUp up) {
-          log.info("Cluster member {} is up", up.member().address());
-        }
-        return Behaviors.same();
-      });
-    });
+    return Behaviors.setup(
+        ctx -> {
+          ActorRef<ClusterEvent.MemberEvent> self = ctx.getSelf();
+          Cluster.get(ctx.getSystem())
+              .subscriptions()
+              .tell(Subscribe.create(self, ClusterEvent.MemberEvent.class));
+          return Behaviors.receiveMessage(
+              event -> {
+                if (event instanceof ClusterEvent.MemberRemoved removed) {
+                  log.warn(
+                      "Cluster member {} removed ({}); its buffers and coordinators start again on the remaining nodes",
+                      removed.member().address(),
+                      removed.previousStatus());
+                } else if (event instanceof ClusterEvent.MemberUp up) {
+                  log.info("Cluster member {} is up", up.member().address());
+                }
+                return Behaviors.same();
+              });
+        });
   }
 }

@@ -44,12 +44,15 @@ public record NodeSettings(
     Duration drainTimeout) {
 
   /** Single node on embedded defaults, or one node of a cluster. */
-  public enum Mode { single, cluster }
+  public enum Mode {
+    single,
+    cluster
+  }
 
   /**
-   * Whether destinations may stage on (or deliver to) this node's filesystem: always in single mode; in
-   * cluster mode only when the staging directory is shared by every node (WEIR_STAGING_SHARED). Otherwise
-   * they must use S3 or GCS.
+   * Whether destinations may stage on (or deliver to) this node's filesystem: always in single
+   * mode; in cluster mode only when the staging directory is shared by every node
+   * (WEIR_STAGING_SHARED). Otherwise they must use S3 or GCS.
    */
   public boolean localFilesystemStaging() {
     return mode == Mode.single || stagingShared;
@@ -57,62 +60,73 @@ public record NodeSettings(
 
   public static NodeSettings fromConfig(Config config) {
     Config w = config.getConfig("weir");
-    NodeSettings s = new NodeSettings(
-        Mode.valueOf(w.getString("mode").trim().toLowerCase()),
-        Path.of(w.getString("data-dir")).toAbsolutePath().normalize(),
-        w.getString("hostname"),
-        w.getInt("ports.ingest"),
-        w.getInt("ports.admin"),
-        w.getInt("ports.management"),
-        w.getInt("ports.remote"),
-        w.getString("admin.token"),
-        w.getBoolean("admin.metrics-open"),
-        w.getString("master-key"),
-        Arrays.stream(w.getString("cluster.seed-nodes").split(",")).map(String::strip)
-            .filter(x -> !x.isEmpty()).toList(),
-        w.getString("cluster.discovery").strip(),
-        w.getString("cluster.service-name"),
-        w.getInt("cluster.required-contact-points"),
-        w.getString("staging.path").isBlank()
-            ? Path.of(w.getString("data-dir")).toAbsolutePath().normalize().resolve("staging")
-            : Path.of(w.getString("staging.path")).toAbsolutePath().normalize(),
-        w.getBoolean("staging.shared"),
-        w.getBytes("staging.max-file-size"),
-        w.getString("postgres.url"),
-        w.getString("postgres.user"),
-        w.getString("postgres.password"),
-        IngestSettings.fromConfig(w),
-        BufferSettings.fromConfig(w),
-        LoadSettings.fromConfig(w),
-        w.getDuration("registry.ask-timeout"),
-        w.getDuration("registry.refresh-interval"),
-        w.getDuration("registry.miss-refresh-interval"),
-        w.getInt("demo.batch-interval-seconds"),
-        w.getInt("demo.sync-interval-seconds"),
-        w.getDuration("shutdown.drain-timeout"));
+    NodeSettings s =
+        new NodeSettings(
+            Mode.valueOf(w.getString("mode").trim().toLowerCase()),
+            Path.of(w.getString("data-dir")).toAbsolutePath().normalize(),
+            w.getString("hostname"),
+            w.getInt("ports.ingest"),
+            w.getInt("ports.admin"),
+            w.getInt("ports.management"),
+            w.getInt("ports.remote"),
+            w.getString("admin.token"),
+            w.getBoolean("admin.metrics-open"),
+            w.getString("master-key"),
+            Arrays.stream(w.getString("cluster.seed-nodes").split(","))
+                .map(String::strip)
+                .filter(x -> !x.isEmpty())
+                .toList(),
+            w.getString("cluster.discovery").strip(),
+            w.getString("cluster.service-name"),
+            w.getInt("cluster.required-contact-points"),
+            w.getString("staging.path").isBlank()
+                ? Path.of(w.getString("data-dir")).toAbsolutePath().normalize().resolve("staging")
+                : Path.of(w.getString("staging.path")).toAbsolutePath().normalize(),
+            w.getBoolean("staging.shared"),
+            w.getBytes("staging.max-file-size"),
+            w.getString("postgres.url"),
+            w.getString("postgres.user"),
+            w.getString("postgres.password"),
+            IngestSettings.fromConfig(w),
+            BufferSettings.fromConfig(w),
+            LoadSettings.fromConfig(w),
+            w.getDuration("registry.ask-timeout"),
+            w.getDuration("registry.refresh-interval"),
+            w.getDuration("registry.miss-refresh-interval"),
+            w.getInt("demo.batch-interval-seconds"),
+            w.getInt("demo.sync-interval-seconds"),
+            w.getDuration("shutdown.drain-timeout"));
     s.validate();
     return s;
   }
 
   private void validate() {
-    if (ingest.defaultSlots() < 1) throw new IllegalArgumentException("weir.ingest.default-slots must be >= 1");
-    if (demoBatchIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_BATCH_INTERVAL_SECONDS must be >= 1");
-    if (demoSyncIntervalSeconds < 1) throw new IllegalArgumentException("WEIR_DEMO_SYNC_INTERVAL_SECONDS must be >= 1");
+    if (ingest.defaultSlots() < 1)
+      throw new IllegalArgumentException("weir.ingest.default-slots must be >= 1");
+    if (demoBatchIntervalSeconds < 1)
+      throw new IllegalArgumentException("WEIR_DEMO_BATCH_INTERVAL_SECONDS must be >= 1");
+    if (demoSyncIntervalSeconds < 1)
+      throw new IllegalArgumentException("WEIR_DEMO_SYNC_INTERVAL_SECONDS must be >= 1");
     if (mode == Mode.cluster && postgresUrl.isBlank()) {
-      throw new IllegalArgumentException("Cluster mode needs a PostgreSQL journal: set WEIR_PG_URL.");
+      throw new IllegalArgumentException(
+          "Cluster mode needs a PostgreSQL journal: set WEIR_PG_URL.");
     }
     if (mode == Mode.cluster && adminToken.isBlank()) {
-      throw new IllegalArgumentException("Cluster mode needs an admin token: set WEIR_ADMIN_TOKEN.");
+      throw new IllegalArgumentException(
+          "Cluster mode needs an admin token: set WEIR_ADMIN_TOKEN.");
     }
     if (mode == Mode.cluster && masterKey.isBlank()) {
-      throw new IllegalArgumentException("Cluster mode needs a master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
+      throw new IllegalArgumentException(
+          "Cluster mode needs a master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
     }
     if (mode == Mode.cluster && seedNodes.isEmpty() && !discovery.equals("kubernetes-api")) {
-      throw new IllegalArgumentException("Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting) or "
-          + "WEIR_DISCOVERY=kubernetes-api (Akka Cluster Bootstrap).");
+      throw new IllegalArgumentException(
+          "Cluster mode needs WEIR_SEED_NODES (host:port of the nodes' remoting) or "
+              + "WEIR_DISCOVERY=kubernetes-api (Akka Cluster Bootstrap).");
     }
     if (!discovery.isEmpty() && !discovery.equals("kubernetes-api")) {
-      throw new IllegalArgumentException("WEIR_DISCOVERY must be kubernetes-api (or empty); got '" + discovery + "'.");
+      throw new IllegalArgumentException(
+          "WEIR_DISCOVERY must be kubernetes-api (or empty); got '" + discovery + "'.");
     }
   }
 

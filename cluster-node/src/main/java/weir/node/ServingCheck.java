@@ -10,12 +10,13 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 
 /**
- * Readiness check for Akka Management ({@code /health/ready}): ready once the node serves (its HTTP ports are
- * bound: {@link #serving}) and until coordinated shutdown begins, so a load balancer sends traffic only to a
- * node that takes it and stops before the node unbinds and drains.
+ * Readiness check for Akka Management ({@code /health/ready}): ready once the node serves (its HTTP
+ * ports are bound: {@link #serving}) and until coordinated shutdown begins, so a load balancer
+ * sends traffic only to a node that takes it and stops before the node unbinds and drains.
  */
 public final class ServingCheck implements Supplier<CompletionStage<Boolean>> {
-  private static final Map<ActorSystem, Boolean> SERVING = Collections.synchronizedMap(new WeakHashMap<>());
+  private static final Map<ActorSystem, Boolean> SERVING =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   private final ActorSystem system;
 
@@ -30,7 +31,9 @@ public final class ServingCheck implements Supplier<CompletionStage<Boolean>> {
 
   @Override
   public CompletionStage<Boolean> get() {
-    boolean ready = SERVING.getOrDefault(system, false) && CoordinatedShutdown.get(system).getShutdownReason().isEmpty();
+    boolean ready =
+        SERVING.getOrDefault(system, false)
+            && CoordinatedShutdown.get(system).getShutdownReason().isEmpty();
     return CompletableFuture.completedFuture(ready);
   }
 }

@@ -17,7 +17,10 @@ import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
 import weir.persistence.registry.Registry;
 
-/** Questions to Cluster Sharding about where Weir's entities are: this node's shards, or every member's. */
+/**
+ * Questions to Cluster Sharding about where Weir's entities are: this node's shards, or every
+ * member's.
+ */
 public final class Shards {
   /** Weir's sharded entity types. */
   public static final List<EntityTypeKey<?>> TYPES =
@@ -26,29 +29,38 @@ public final class Shards {
   private Shards() {}
 
   /** The shards and entities of {@code key} on this node. */
-  public static CompletableFuture<ShardRegion.CurrentShardRegionState> local(ActorSystem<?> system,
-      EntityTypeKey<?> key) {
+  public static CompletableFuture<ShardRegion.CurrentShardRegionState> local(
+      ActorSystem<?> system, EntityTypeKey<?> key) {
     return AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-            ClusterSharding.get(system).shardState(), r -> new GetShardRegionState(key, r), Duration.ofSeconds(5),
+            ClusterSharding.get(system).shardState(),
+            r -> new GetShardRegionState(key, r),
+            Duration.ofSeconds(5),
             system.scheduler())
         .toCompletableFuture();
   }
 
   /** The ids of the entities of {@code key} on this node. */
-  public static CompletableFuture<Set<String>> localEntityIds(ActorSystem<?> system, EntityTypeKey<?> key) {
-    return local(system, key).thenApply(state -> {
-      Set<String> ids = new TreeSet<>();
-      state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
-      return ids;
-    });
+  public static CompletableFuture<Set<String>> localEntityIds(
+      ActorSystem<?> system, EntityTypeKey<?> key) {
+    return local(system, key)
+        .thenApply(
+            state -> {
+              Set<String> ids = new TreeSet<>();
+              state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
+              return ids;
+            });
   }
 
-  /** Shards and entity counts of {@code key} on every member that answers within {@code timeout}. */
-  public static CompletableFuture<ShardRegion.ClusterShardingStats> cluster(ActorSystem<?> system, EntityTypeKey<?> key,
-      Duration timeout) {
+  /**
+   * Shards and entity counts of {@code key} on every member that answers within {@code timeout}.
+   */
+  public static CompletableFuture<ShardRegion.ClusterShardingStats> cluster(
+      ActorSystem<?> system, EntityTypeKey<?> key, Duration timeout) {
     return AskPattern.<ClusterShardingQuery, ShardRegion.ClusterShardingStats>ask(
-            ClusterSharding.get(system).shardState(), r -> new GetClusterShardingStats(key, timeout, r),
-            timeout.plusSeconds(1), system.scheduler())
+            ClusterSharding.get(system).shardState(),
+            r -> new GetClusterShardingStats(key, timeout, r),
+            timeout.plusSeconds(1),
+            system.scheduler())
         .toCompletableFuture();
   }
 }

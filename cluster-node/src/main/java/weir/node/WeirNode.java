@@ -9,7 +9,6 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.MemberStatus;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
-import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.http.javadsl.server.Directives;
@@ -49,9 +48,9 @@ import weir.persistence.registry.Registry;
 import weir.persistence.secrets.SecretBox;
 
 /**
- * Starts a Weir node: journal schema, actor system and cluster membership, sharded registry, buffers and
- * load coordinators, the ingest and admin HTTP servers, Akka Management, the demo connection, and the
- * shutdown tasks (SIGTERM: unbind, drain, flush every buffer, final load).
+ * Starts a Weir node: journal schema, actor system and cluster membership, sharded registry,
+ * buffers and load coordinators, the ingest and admin HTTP servers, Akka Management, the demo
+ * connection, and the shutdown tasks (SIGTERM: unbind, drain, flush every buffer, final load).
  */
 public final class WeirNode {
   private static final Logger log = LoggerFactory.getLogger(WeirNode.class);
@@ -67,7 +66,10 @@ public final class WeirNode {
 
   private final JournalRetention retention;
 
-  private WeirNode(ActorSystem<Void> system, NodeSettings settings, ConnectionDirectory directory,
+  private WeirNode(
+      ActorSystem<Void> system,
+      NodeSettings settings,
+      ConnectionDirectory directory,
       JournalRetention retention) {
     this.system = system;
     this.settings = settings;
@@ -75,40 +77,72 @@ public final class WeirNode {
     this.retention = retention;
   }
 
-  /** Starts a node from {@code config} (application.conf with overrides); blocks until it serves. */
+  /**
+   * Starts a node from {@code config} (application.conf with overrides); blocks until it serves.
+   */
   public static WeirNode start(Config config) throws Exception {
     NodeSettings settings = NodeSettings.fromConfig(config);
     Files.createDirectories(settings.dataDir());
-    JournalDatabase db = settings.mode() == NodeSettings.Mode.single
-        ? JournalDatabase.h2File(settings.dataDir())
-        : JournalDatabase.postgres(settings.postgresUrl(), settings.postgresUser(), settings.postgresPassword());
+    JournalDatabase db =
+        settings.mode() == NodeSettings.Mode.single
+            ? JournalDatabase.h2File(settings.dataDir())
+            : JournalDatabase.postgres(
+                settings.postgresUrl(), settings.postgresUser(), settings.postgresPassword());
     JournalSchema.ensure(db);
 
-    // The Akka settings that follow from weir.* are set here, so that an override of weir.* (environment,
+    // The Akka settings that follow from weir.* are set here, so that an override of weir.*
+    // (environment,
     // -D, or a test's config) always reaches them.
-    Config akka = db.akkaConfig()
-        .withValue("akka.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
-        .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(settings.remotePort()))
-        .withValue("akka.management.http.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
-        .withValue("akka.management.http.port", ConfigValueFactory.fromAnyRef(settings.managementPort()))
-        .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(settings.seedNodes().stream()
-            .map(hostPort -> "akka://weir@" + hostPort).toList()))
-        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.discovery-method",
-            ConfigValueFactory.fromAnyRef(settings.discovery().isEmpty() ? "akka-dns" : settings.discovery()))
-        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.service-name",
-            ConfigValueFactory.fromAnyRef(settings.serviceName()))
-        .withValue("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr",
-            ConfigValueFactory.fromAnyRef(settings.requiredContactPoints()))
-        .withValue("akka.discovery.kubernetes-api.pod-label-selector", ConfigValueFactory.fromAnyRef("app=%s"))
-        // The drain (flush, final load) runs in service-stop: its phase lasts as long as the drain may.
-        .withValue("akka.coordinated-shutdown.phases.service-stop.timeout",
-            ConfigValueFactory.fromAnyRef((settings.drainTimeout().toSeconds() + 10) + " s"))
-        .withValue("akka.http.server.max-connections", ConfigValueFactory.fromAnyRef(settings.ingest().maxConnections()));
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
+    Config akka =
+        db.akkaConfig()
+            .withValue(
+                "akka.remote.artery.canonical.hostname",
+                ConfigValueFactory.fromAnyRef(settings.hostname()))
+            .withValue(
+                "akka.remote.artery.canonical.port",
+                ConfigValueFactory.fromAnyRef(settings.remotePort()))
+            .withValue(
+                "akka.management.http.hostname", ConfigValueFactory.fromAnyRef(settings.hostname()))
+            .withValue(
+                "akka.management.http.port",
+                ConfigValueFactory.fromAnyRef(settings.managementPort()))
+            .withValue(
+                "akka.cluster.seed-nodes",
+                ConfigValueFactory.fromIterable(
+                    settings.seedNodes().stream()
+                        .map(hostPort -> "akka://weir@" + hostPort)
+                        .toList()))
+            .withValue(
+                "akka.management.cluster.bootstrap.contact-point-discovery.discovery-method",
+                ConfigValueFactory.fromAnyRef(
+                    settings.discovery().isEmpty() ? "akka-dns" : settings.discovery()))
+            .withValue(
+                "akka.management.cluster.bootstrap.contact-point-discovery.service-name",
+                ConfigValueFactory.fromAnyRef(settings.serviceName()))
+            .withValue(
+                "akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr",
+                ConfigValueFactory.fromAnyRef(settings.requiredContactPoints()))
+            .withValue(
+                "akka.discovery.kubernetes-api.pod-label-selector",
+                ConfigValueFactory.fromAnyRef("app=%s"))
+            // The drain (flush, final load) runs in service-stop: its phase lasts as long as the
+            // drain may.
+            .withValue(
+                "akka.coordinated-shutdown.phases.service-stop.timeout",
+                ConfigValueFactory.fromAnyRef((settings.drainTimeout().toSeconds() + 10) + " s"))
+            .withValue(
+                "akka.http.server.max-connections",
+                ConfigValueFactory.fromAnyRef(settings.ingest().maxConnections()));
+    ActorSystem<Void> system =
+        ActorSystem.create(Behaviors.empty(), "weir", akka.withFallback(config));
     try {
-      WeirNode node = new WeirNode(system, settings,
-          new ConnectionDirectory(system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()),
-          JournalRetention.jdbc(db));
+      WeirNode node =
+          new WeirNode(
+              system,
+              settings,
+              new ConnectionDirectory(
+                  system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()),
+              JournalRetention.jdbc(db));
       node.boot();
       return node;
     } catch (Exception e) {
@@ -117,7 +151,9 @@ public final class WeirNode {
     }
   }
 
-  /** Loads {@code application.conf} with the environment overrides (the way {@link Main} starts). */
+  /**
+   * Loads {@code application.conf} with the environment overrides (the way {@link Main} starts).
+   */
   public static Config defaultConfig() {
     return ConfigFactory.load();
   }
@@ -133,11 +169,19 @@ public final class WeirNode {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
       awaitUp(cluster, Duration.ofSeconds(30));
     } else {
-      // Management first: bootstrap needs its endpoints, and health probes should answer while joining.
-      management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+      // Management first: bootstrap needs its endpoints, and health probes should answer while
+      // joining.
+      management =
+          AkkaManagement.get(system)
+              .start()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS)
+              .toString();
       if (settings.seedNodes().isEmpty()) {
-        log.info("Forming or joining the cluster with Akka Cluster Bootstrap ({} discovery of '{}')",
-            settings.discovery(), settings.serviceName());
+        log.info(
+            "Forming or joining the cluster with Akka Cluster Bootstrap ({} discovery of '{}')",
+            settings.discovery(),
+            settings.serviceName());
         ClusterBootstrap.get(system).start();
       } else {
         log.info("Joining the cluster through seed nodes {}", settings.seedNodes());
@@ -145,69 +189,144 @@ public final class WeirNode {
       awaitUp(cluster, Duration.ofSeconds(120));
     }
 
-    SecretBox secrets = SecretBox.resolve(settings.masterKey(), settings.dataDir(),
-        settings.mode() == NodeSettings.Mode.single);
+    SecretBox secrets =
+        SecretBox.resolve(
+            settings.masterKey(), settings.dataDir(), settings.mode() == NodeSettings.Mode.single);
     DestinationTypes types = DestinationTypes.load();
     log.info("Destination types: {}; staging types: {}", types.names(), types.stagingNames());
-    Executor blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
-    DestinationRuntimes runtimes = new DestinationRuntimes(directory::destination, types, blocking, secrets,
-        settings.dataDir(), system, settings.stagedFileMaxBytes());
+    Executor blocking =
+        system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-blocking-dispatcher"));
+    DestinationRuntimes runtimes =
+        new DestinationRuntimes(
+            directory::destination,
+            types,
+            blocking,
+            secrets,
+            settings.dataDir(),
+            system,
+            settings.stagedFileMaxBytes());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
-    ConnectionBuffer.init(system, settings.buffer(), directory::cached, runtimes.stager(),
-        batch -> sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
-            .<Done>askWithStatus(r -> new LoadCoordinator.RecordBatch(batch, r), settings.buffer().handoffTimeout()),
-        retention, metrics);
-    LoadCoordinator.init(system, settings.load(), directory::cached, directory::destination, runtimes.loader(),
-        retention, metrics);
+    ConnectionBuffer.init(
+        system,
+        settings.buffer(),
+        directory::cached,
+        runtimes.stager(),
+        batch ->
+            sharding
+                .entityRefFor(LoadCoordinator.ENTITY_KEY, batch.destinationId())
+                .<Done>askWithStatus(
+                    r -> new LoadCoordinator.RecordBatch(batch, r),
+                    settings.buffer().handoffTimeout()),
+        retention,
+        metrics);
+    LoadCoordinator.init(
+        system,
+        settings.load(),
+        directory::cached,
+        directory::destination,
+        runtimes.loader(),
+        retention,
+        metrics);
 
-    directory.refresh().toCompletableFuture().get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
+    directory
+        .refresh()
+        .toCompletableFuture()
+        .get(settings.registryAskTimeout().toSeconds() * 3, TimeUnit.SECONDS);
     directory.refreshEvery(settings.registryRefreshInterval());
     if (settings.mode() == NodeSettings.Mode.single) {
-      demo = DemoConnection.ensureAll(directory, settings).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      demo =
+          DemoConnection.ensureAll(directory, settings)
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
     }
-    // Buffers holding unflushed events and coordinators with staged batches run after a restart, a rebalance or a
-    // member's loss without new traffic: sharding remembers the entities (remember-entities, in the journal) and
-    // starts them again. Entities of a data directory written before remember-entities was on are not remembered
+    // Buffers holding unflushed events and coordinators with staged batches run after a restart, a
+    // rebalance or a
+    // member's loss without new traffic: sharding remembers the entities (remember-entities, in the
+    // journal) and
+    // starts them again. Entities of a data directory written before remember-entities was on are
+    // not remembered
     // yet: one wake at start-up makes them run (and remembered from then on).
     wakeKnownEntities();
     system.systemActorOf(MemberEvents.create(), "weir-member-events", Props.empty());
     ClusterFigures.register(system, metrics);
 
     NodeDrain.register(system, settings.drainTimeout(), () -> directory.connections().values());
-    // After the drain (service-stop) has loaded what it could: release the loaders' drivers and clients.
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(),
-        "weir-close-destinations", () -> {
-          runtimes.closeAll();
-          return CompletableFuture.completedFuture(Done.getInstance());
-        });
+    // After the drain (service-stop) has loaded what it could: release the loaders' drivers and
+    // clients.
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+            "weir-close-destinations",
+            () -> {
+              runtimes.closeAll();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
-    IngestService ingest = new IngestService(new ShardedIngest(system, settings.ingest(), metrics),
-        settings.ingest(), Materializer.matFromSystem(system), metrics);
+    IngestService ingest =
+        new IngestService(
+            new ShardedIngest(system, settings.ingest(), metrics),
+            settings.ingest(),
+            Materializer.matFromSystem(system),
+            metrics);
     WebhookRoutes webhooks = new WebhookRoutes(directory, ingest, secrets::open);
     SegmentRoutes segment = new SegmentRoutes(directory, ingest);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
-    AdminRoutes admin = new AdminRoutes(system, token, settings.metricsOpen(), metrics, directory, types, secrets,
-        settings.stagingDir(), settings.localFilesystemStaging(), settings.registryAskTimeout(),
-        settings.ingest().defaultSlots(),
-        () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
+    AdminRoutes admin =
+        new AdminRoutes(
+            system,
+            token,
+            settings.metricsOpen(),
+            metrics,
+            directory,
+            types,
+            secrets,
+            settings.stagingDir(),
+            settings.localFilesystemStaging(),
+            settings.registryAskTimeout(),
+            settings.ingest().defaultSlots(),
+            () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
     Duration drain = Duration.ofSeconds(5);
-    ingestAddress = HttpServer.bind(system, settings.hostname(), settings.ingestPort(),
-            Directives.concat(webhooks.route(), segment.route(), snowplow.route()), drain,
-            settings.ingest().headerTimeout())
-        .toCompletableFuture().get(30, TimeUnit.SECONDS);
-    adminAddress = HttpServer.bind(system, settings.hostname(), settings.adminPort(), admin.route(), drain,
-            settings.ingest().headerTimeout())
-        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    ingestAddress =
+        HttpServer.bind(
+                system,
+                settings.hostname(),
+                settings.ingestPort(),
+                Directives.concat(webhooks.route(), segment.route(), snowplow.route()),
+                drain,
+                settings.ingest().headerTimeout())
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    adminAddress =
+        HttpServer.bind(
+                system,
+                settings.hostname(),
+                settings.adminPort(),
+                admin.route(),
+                drain,
+                settings.ingest().headerTimeout())
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
     if (management == null) {
-      management = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+      management =
+          AkkaManagement.get(system)
+              .start()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS)
+              .toString();
     }
 
     ServingCheck.serving(Adapter.toClassic(system));
-    log.info("Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
-        settings.mode(), settings.hostname(), ingestAddress.getPort(), settings.hostname(), adminAddress.getPort(),
-        management, Cluster.get(system).selfMember().address());
+    log.info(
+        "Weir node up ({} mode): ingest=http://{}:{} admin=http://{}:{} management={} remote={}",
+        settings.mode(),
+        settings.hostname(),
+        ingestAddress.getPort(),
+        settings.hostname(),
+        adminAddress.getPort(),
+        management,
+        Cluster.get(system).selfMember().address());
     log.info("Admin token: {}; master key: {}", token.source(), secrets.source());
     if (demo != null) printDemo();
   }
@@ -216,15 +335,30 @@ public final class WeirNode {
     String base = "http://" + settings.hostname() + ":" + ingestAddress.getPort();
     String url = base + "/v1/webhooks/" + demo.webhook().id();
     System.out.println("Demo webhook: " + url);
-    System.out.println("Try it: curl -X POST " + url
-        + " -H 'Content-Type: application/json' -d '{\"event\":\"signup\",\"user\":\"ada\"}'");
-    System.out.println("Rows land in " + settings.dataDir().resolve("warehouse.duckdb") + ", table demo.events, within "
-        + demo.webhook().batchIntervalSeconds() + " s (batch interval) + " + demo.webhook().syncIntervalSeconds()
-        + " s (sync interval).");
-    System.out.println("Demo Segment write key: " + demo.segment().writeKey() + " (endpoint " + base
-        + ", tables in schema demo_segment)");
-    System.out.println("Demo Snowplow app_id: " + demo.snowplow().appId() + " (collector " + base
-        + ", tables in schema demo_snowplow)");
+    System.out.println(
+        "Try it: curl -X POST "
+            + url
+            + " -H 'Content-Type: application/json' -d '{\"event\":\"signup\",\"user\":\"ada\"}'");
+    System.out.println(
+        "Rows land in "
+            + settings.dataDir().resolve("warehouse.duckdb")
+            + ", table demo.events, within "
+            + demo.webhook().batchIntervalSeconds()
+            + " s (batch interval) + "
+            + demo.webhook().syncIntervalSeconds()
+            + " s (sync interval).");
+    System.out.println(
+        "Demo Segment write key: "
+            + demo.segment().writeKey()
+            + " (endpoint "
+            + base
+            + ", tables in schema demo_segment)");
+    System.out.println(
+        "Demo Snowplow app_id: "
+            + demo.snowplow().appId()
+            + " (collector "
+            + base
+            + ", tables in schema demo_snowplow)");
     System.out.flush();
   }
 
@@ -233,18 +367,23 @@ public final class WeirNode {
     ClusterSharding sharding = ClusterSharding.get(system);
     for (Connection c : directory.connections().values()) {
       for (int slot = 0; slot < c.slots(); slot++) {
-        sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot)).tell(new ConnectionBuffer.Wake());
+        sharding
+            .entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
+            .tell(new ConnectionBuffer.Wake());
       }
     }
     for (String destinationId : directory.destinations().keySet()) {
-      sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId).tell(new LoadCoordinator.Wake());
+      sharding
+          .entityRefFor(LoadCoordinator.ENTITY_KEY, destinationId)
+          .tell(new LoadCoordinator.Wake());
     }
   }
 
   private static void awaitUp(Cluster cluster, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
-      if (System.nanoTime() > deadline) throw new IllegalStateException("The node did not join its cluster in " + timeout);
+      if (System.nanoTime() > deadline)
+        throw new IllegalStateException("The node did not join its cluster in " + timeout);
       Thread.sleep(20);
     }
   }
@@ -271,7 +410,9 @@ public final class WeirNode {
 
   /** Runs coordinated shutdown (flush, final load) and waits for the actor system to terminate. */
   public void stop(Duration timeout) throws Exception {
-    CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
-        .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    CoordinatedShutdown.get(system)
+        .runAll(CoordinatedShutdown.unknownReason())
+        .toCompletableFuture()
+        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 }

@@ -13,7 +13,10 @@ import java.util.List;
 public final class DuckDbRows {
   private DuckDbRows() {}
 
-  /** A statement on {@code warehouse} attached read-only as the default catalog (as the loader attaches it). */
+  /**
+   * A statement on {@code warehouse} attached read-only as the default catalog (as the loader
+   * attaches it).
+   */
   private static Statement attached(Connection c, Path warehouse) throws SQLException {
     Statement s = c.createStatement();
     s.execute("ATTACH '" + warehouse + "' AS wh (READ_ONLY)");
@@ -22,10 +25,11 @@ public final class DuckDbRows {
   }
 
   /**
-   * The rows of {@code sql} as "a|b|c" strings. A warehouse locked by a load is retried for a few seconds;
-   * other errors (a table not created yet) are thrown.
+   * The rows of {@code sql} as "a|b|c" strings. A warehouse locked by a load is retried for a few
+   * seconds; other errors (a table not created yet) are thrown.
    */
-  public static List<String> query(Path warehouse, String sql) throws SQLException, InterruptedException {
+  public static List<String> query(Path warehouse, String sql)
+      throws SQLException, InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
           ResultSet rs = attached(c, warehouse).executeQuery(sql)) {

@@ -18,8 +18,8 @@ public final class Eventually {
   }
 
   /**
-   * Retries {@code check} until it passes or {@code timeout} has passed (every 10 ms at first, backing off to
-   * 250 ms); the last failure is thrown, an exception wrapped in an AssertionError.
+   * Retries {@code check} until it passes or {@code timeout} has passed (every 10 ms at first,
+   * backing off to 250 ms); the last failure is thrown, an exception wrapped in an AssertionError.
    */
   public static void eventually(Duration timeout, Check check) {
     long deadline = System.nanoTime() + timeout.toNanos();

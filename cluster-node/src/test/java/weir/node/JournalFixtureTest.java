@@ -25,19 +25,20 @@ import org.junit.jupiter.api.io.TempDir;
 import weir.protocol.Json;
 
 /**
- * Existing data directories keep working (STYLE §3): {@code fixtures/journal-73331c6.zip} is a data directory
- * written by main at 73331c6, before buffers journaled their rows as {@code RowCodec} bytes and before the
- * persisted batches had a file type of the node's own. It was left by a SIGKILL holding every kind of state:
- * batches loaded, batches staged and handed off but not loaded, events buffered (some inside snapshots), dead
- * letters, and a data-lake connection with staged, undelivered files ({@code src/test/fixtures/
- * make-journal-fixture.py} wrote it; {@code expected.json} lists what was acknowledged). Today's node recovers it
- * and loads every acknowledged event exactly once.
+ * Existing data directories keep working (STYLE §3): {@code fixtures/journal-73331c6.zip} is a data
+ * directory written by main at 73331c6, before buffers journaled their rows as {@code RowCodec}
+ * bytes and before the persisted batches had a file type of the node's own. It was left by a
+ * SIGKILL holding every kind of state: batches loaded, batches staged and handed off but not
+ * loaded, events buffered (some inside snapshots), dead letters, and a data-lake connection with
+ * staged, undelivered files ({@code src/test/fixtures/ make-journal-fixture.py} wrote it; {@code
+ * expected.json} lists what was acknowledged). Today's node recovers it and loads every
+ * acknowledged event exactly once.
  */
 class JournalFixtureTest {
 
   @Test
-  void aDataDirectoryWrittenByAnEarlierReleaseRecoversAndLoadsEveryAcknowledgedEventOnce(@TempDir Path tmp)
-      throws Exception {
+  void aDataDirectoryWrittenByAnEarlierReleaseRecoversAndLoadsEveryAcknowledgedEventOnce(
+      @TempDir Path tmp) throws Exception {
     unzip("/fixtures/journal-73331c6.zip", tmp);
     JsonNode expected = Json.MAPPER.readTree(tmp.resolve("expected.json").toFile());
     Path data = tmp.resolve("data");
@@ -52,16 +53,20 @@ class JournalFixtureTest {
       }
       Path warehouse = data.resolve("fixture.duckdb");
       Map<String, JsonNode> tables = new LinkedHashMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = expected.get("tables").fields(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = expected.get("tables").fields();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         if (!e.getKey().startsWith("fx_lake.")) tables.put(e.getKey(), e.getValue());
       }
       String lakeConnection = expected.at("/connections/fx_lake").asText();
       long deadline = System.currentTimeMillis() + 90_000;
       while (true) {
-        for (String id : connections) api.admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+        for (String id : connections)
+          api.admin("POST", "/v1/admin/connections/" + id + "/sync", null);
         if (allLoaded(warehouse, tables) && lakeEventIds(data, lakeConnection).size() >= 30) break;
-        assertThat(System.currentTimeMillis()).as("everything of the fixture loaded").isLessThan(deadline);
+        assertThat(System.currentTimeMillis())
+            .as("everything of the fixture loaded")
+            .isLessThan(deadline);
         Thread.sleep(500);
       }
       for (Map.Entry<String, JsonNode> t : tables.entrySet()) {
@@ -69,21 +74,30 @@ class JournalFixtureTest {
           Set<String> ids = new HashSet<>();
           t.getValue().forEach(id -> ids.add(id.asText()));
           List<String> loaded = DuckDbRows.query(warehouse, "SELECT event_id FROM " + t.getKey());
-          assertThat(loaded).as(t.getKey() + ": every acknowledged event once").hasSameSizeAs(ids)
+          assertThat(loaded)
+              .as(t.getKey() + ": every acknowledged event once")
+              .hasSameSizeAs(ids)
               .containsExactlyInAnyOrderElementsOf(ids);
         } else {
-          assertThat(DuckDbRows.query(warehouse, "SELECT count(*) FROM " + t.getKey())).as(t.getKey())
+          assertThat(DuckDbRows.query(warehouse, "SELECT count(*) FROM " + t.getKey()))
+              .as(t.getKey())
               .containsExactly(t.getValue().asText());
         }
       }
-      assertThat(DuckDbRows.query(warehouse, "SELECT count(*) FROM fx_seg.users")).as("users merged from "
-          + "the identifies").containsExactly("5");
+      assertThat(DuckDbRows.query(warehouse, "SELECT count(*) FROM fx_seg.users"))
+          .as("users merged from " + "the identifies")
+          .containsExactly("5");
       List<String> lake = lakeEventIds(data, lakeConnection);
       List<String> sent = new ArrayList<>();
       expected.at("/tables/fx_lake.events").forEach(id -> sent.add(id.asText()));
-      assertThat(lake).as("the lake's delivered Avro files, once each").containsExactlyInAnyOrderElementsOf(sent);
-      JsonNode status = api.admin("GET", "/v1/admin/connections/" + expected.at("/connections/fx_hook").asText()
-          + "/status", null);
+      assertThat(lake)
+          .as("the lake's delivered Avro files, once each")
+          .containsExactlyInAnyOrderElementsOf(sent);
+      JsonNode status =
+          api.admin(
+              "GET",
+              "/v1/admin/connections/" + expected.at("/connections/fx_hook").asText() + "/status",
+              null);
       assertThat(status.get("dead_letters_total").asLong()).isEqualTo(1);
       assertThat(status.get("buffered_events").asLong()).isZero();
       assertThat(status.get("staged_batches_pending").asLong()).isZero();
@@ -97,7 +111,8 @@ class JournalFixtureTest {
     for (Map.Entry<String, JsonNode> t : tables.entrySet()) {
       long want = t.getValue().isArray() ? t.getValue().size() : t.getValue().asLong();
       try {
-        if (Long.parseLong(DuckDbRows.query(warehouse, "SELECT count(*) FROM " + t.getKey()).get(0)) < want) {
+        if (Long.parseLong(DuckDbRows.query(warehouse, "SELECT count(*) FROM " + t.getKey()).get(0))
+            < want) {
           return false;
         }
       } catch (SQLException notYet) {
@@ -116,7 +131,8 @@ class JournalFixtureTest {
       for (Path m : list.filter(p -> p.toString().endsWith(".json")).toList()) {
         for (JsonNode f : Json.MAPPER.readTree(m.toFile()).get("files")) {
           Path file = data.resolve("fixture-lake").resolve(f.get("key").asText());
-          try (DataFileReader<GenericRecord> r = new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
+          try (DataFileReader<GenericRecord> r =
+              new DataFileReader<>(file.toFile(), new GenericDatumReader<>())) {
             for (GenericRecord rec : r) ids.add(rec.get("event_id").toString());
           }
         }

@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import weir.protocol.Json;
 
-/** A running node's HTTP API as tests use it: admin calls that must succeed, and ingestion posts. */
+/**
+ * A running node's HTTP API as tests use it: admin calls that must succeed, and ingestion posts.
+ */
 public final class NodeApi {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
   private final WeirNode node;
@@ -24,20 +26,36 @@ public final class NodeApi {
 
   /** An admin call that must answer 2xx; its JSON body (null when empty). */
   public JsonNode admin(String method, String path, String body) throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
-        .header("Authorization", "Bearer " + token).method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
+                .header("Authorization", "Bearer " + token)
+                .method(
+                    method,
+                    body == null
+                        ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isLessThan(300);
     return r.body().isEmpty() ? null : Json.MAPPER.readTree(r.body());
   }
 
-  /** POSTs JSON to an ingestion URL (with HTTP Basic auth when {@code basicUser} is set); the status. */
+  /**
+   * POSTs JSON to an ingestion URL (with HTTP Basic auth when {@code basicUser} is set); the
+   * status.
+   */
   public static int post(String url, String body, String basicUser) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (basicUser != null) {
-      b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
-          (basicUser + ":").getBytes(StandardCharsets.UTF_8)));
+      b.header(
+          "Authorization",
+          "Basic "
+              + Base64.getEncoder()
+                  .encodeToString((basicUser + ":").getBytes(StandardCharsets.UTF_8)));
     }
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
   }

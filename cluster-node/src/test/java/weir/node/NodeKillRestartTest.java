@@ -33,10 +33,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The durability promise, end to end, with real processes: a node started with no set-up takes 20,000
- * events over HTTP (single objects, arrays, NDJSON; clients resend some bodies as retries), is killed
- * with SIGKILL mid-stream, restarts, and without any new traffic for the events it already had, every
- * acknowledged event reaches DuckDB exactly once. SIGTERM then exits 0 with nothing left behind.
+ * The durability promise, end to end, with real processes: a node started with no set-up takes
+ * 20,000 events over HTTP (single objects, arrays, NDJSON; clients resend some bodies as retries),
+ * is killed with SIGKILL mid-stream, restarts, and without any new traffic for the events it
+ * already had, every acknowledged event reaches DuckDB exactly once. SIGTERM then exits 0 with
+ * nothing left behind.
  */
 class NodeKillRestartTest {
   private static final int TOTAL_EVENTS = 20_000;
@@ -45,7 +46,8 @@ class NodeKillRestartTest {
   /** One request body and the event numbers (seq) it carries. */
   record Body(String contentType, String text, List<Integer> seqs, String eventIdHeader) {}
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
   private final Set<Integer> attempted = ConcurrentHashMap.newKeySet();
   private final AtomicInteger retriesSent = new AtomicInteger();
@@ -53,7 +55,8 @@ class NodeKillRestartTest {
   @Test
   void acknowledgedEventsSurviveSigkillAndAreLoadedExactlyOnce(@TempDir Path tmp) throws Exception {
     Path data = tmp.resolve("data");
-    Map<String, String> env = Map.of("WEIR_DEMO_BATCH_INTERVAL_SECONDS", "1", "WEIR_DEMO_SYNC_INTERVAL_SECONDS", "2");
+    Map<String, String> env =
+        Map.of("WEIR_DEMO_BATCH_INTERVAL_SECONDS", "1", "WEIR_DEMO_SYNC_INTERVAL_SECONDS", "2");
     List<Body> bodies = bodies();
     ConcurrentLinkedQueue<Body> queue = new ConcurrentLinkedQueue<>(bodies);
     ConcurrentLinkedQueue<Body> failed = new ConcurrentLinkedQueue<>();
@@ -77,19 +80,25 @@ class NodeKillRestartTest {
       Set<Integer> before = Set.copyOf(acknowledged);
       long restartedAt = System.nanoTime();
       awaitLoaded(data, before, Duration.ofSeconds(60));
-      System.out.printf("acknowledged before SIGKILL: %d events (%d requests failed around the kill); "
-              + "all loaded %d ms after the restarted node was ready%n", acknowledgedBeforeKill, failed.size(),
+      System.out.printf(
+          "acknowledged before SIGKILL: %d events (%d requests failed around the kill); "
+              + "all loaded %d ms after the restarted node was ready%n",
+          acknowledgedBeforeKill,
+          failed.size(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt));
       System.out.println("node-2 recovery log:");
-      Files.readAllLines(second.log).stream().filter(l -> l.contains("recovered") || l.contains("Loaded"))
-          .limit(12).forEach(l -> System.out.println("  " + l));
+      Files.readAllLines(second.log).stream()
+          .filter(l -> l.contains("recovered") || l.contains("Loaded"))
+          .limit(12)
+          .forEach(l -> System.out.println("  " + l));
 
       // Clients then retry what failed around the kill, and send the rest.
       queue.addAll(failed);
       failed.clear();
       ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
       List<Future<?>> running = new ArrayList<>();
-      for (int i = 0; i < CLIENTS; i++) running.add(clients.submit(() -> send(second.demoUrl, queue, failed)));
+      for (int i = 0; i < CLIENTS; i++)
+        running.add(clients.submit(() -> send(second.demoUrl, queue, failed)));
       for (Future<?> f : running) f.get(120, TimeUnit.SECONDS);
       clients.shutdown();
       assertThat(failed).isEmpty();
@@ -102,13 +111,18 @@ class NodeKillRestartTest {
     }
 
     Map<Integer, Integer> rowsPerSeq = rowsPerSeq(data);
-    assertThat(rowsPerSeq.keySet()).as("every acknowledged event is loaded").containsAll(acknowledged);
+    assertThat(rowsPerSeq.keySet())
+        .as("every acknowledged event is loaded")
+        .containsAll(acknowledged);
     assertThat(rowsPerSeq.keySet()).as("nothing that was never sent").isSubsetOf(attempted);
     assertThat(rowsPerSeq.values()).as("each exactly once").allMatch(n -> n == 1);
     assertThat(distinctEventIds(data)).isEqualTo(rowsPerSeq.size());
     assertThat(retriesSent.get()).as("the clients did resend bodies").isPositive();
-    System.out.printf("final: %d rows, %d distinct events, %d bodies resent as retries%n",
-        rowsPerSeq.values().stream().mapToInt(Integer::intValue).sum(), rowsPerSeq.size(), retriesSent.get());
+    System.out.printf(
+        "final: %d rows, %d distinct events, %d bodies resent as retries%n",
+        rowsPerSeq.values().stream().mapToInt(Integer::intValue).sum(),
+        rowsPerSeq.size(),
+        retriesSent.get());
   }
 
   /** 20,000 events in bodies of every kind; each event carries a unique seq. */
@@ -151,17 +165,28 @@ class NodeKillRestartTest {
   }
 
   private static String event(int seq) {
-    return "{\"seq\":" + seq + ",\"event\":\"order_completed\",\"amount\":" + (seq % 97) + ".5,"
-        + "\"user\":{\"id\":\"u" + (seq % 1000) + "\"}}";
+    return "{\"seq\":"
+        + seq
+        + ",\"event\":\"order_completed\",\"amount\":"
+        + (seq % 97)
+        + ".5,"
+        + "\"user\":{\"id\":\"u"
+        + (seq % 1000)
+        + "\"}}";
   }
 
-  /** Sends bodies until the queue is empty; a body the node did not acknowledge goes to {@code failed}. */
-  private void send(String url, ConcurrentLinkedQueue<Body> queue, ConcurrentLinkedQueue<Body> failed) {
+  /**
+   * Sends bodies until the queue is empty; a body the node did not acknowledge goes to {@code
+   * failed}.
+   */
+  private void send(
+      String url, ConcurrentLinkedQueue<Body> queue, ConcurrentLinkedQueue<Body> failed) {
     Body body;
     while ((body = queue.poll()) != null) {
       attempted.addAll(body.seqs());
       boolean ok = post(url, body);
-      // A client retry: resend the same body (sometimes even after a success, as a lost answer would).
+      // A client retry: resend the same body (sometimes even after a success, as a lost answer
+      // would).
       if (ok && ThreadLocalRandom.current().nextInt(10) == 0) {
         retriesSent.incrementAndGet();
         post(url, body);
@@ -172,11 +197,15 @@ class NodeKillRestartTest {
   }
 
   private boolean post(String url, Body body) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
-        .header("Content-Type", body.contentType()).POST(HttpRequest.BodyPublishers.ofString(body.text()));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(20))
+            .header("Content-Type", body.contentType())
+            .POST(HttpRequest.BodyPublishers.ofString(body.text()));
     if (body.eventIdHeader() != null) request.header("X-Event-Id", body.eventIdHeader());
     try {
-      HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() == 200) {
         assertThat(response.body()).contains("\"accepted\":" + body.seqs().size());
         return true;
@@ -191,7 +220,8 @@ class NodeKillRestartTest {
     }
   }
 
-  private static void awaitLoaded(Path data, Set<Integer> expected, Duration timeout) throws Exception {
+  private static void awaitLoaded(Path data, Set<Integer> expected, Duration timeout)
+      throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     Set<Integer> loaded = Set.of();
     while (System.nanoTime() < deadline) {
@@ -205,15 +235,21 @@ class NodeKillRestartTest {
     }
     Set<Integer> missing = new TreeSet<>(expected);
     missing.removeAll(loaded);
-    throw new AssertionError(missing.size() + " acknowledged events not loaded after " + timeout + ", e.g. "
-        + missing.stream().limit(10).toList());
+    throw new AssertionError(
+        missing.size()
+            + " acknowledged events not loaded after "
+            + timeout
+            + ", e.g. "
+            + missing.stream().limit(10).toList());
   }
 
   private static Map<Integer, Integer> rowsPerSeq(Path data) throws Exception {
     Map<Integer, Integer> out = new HashMap<>();
     try (Connection c = readOnly(data);
-         ResultSet rs = c.createStatement().executeQuery(
-             "SELECT CAST(data->>'$.seq' AS INTEGER) AS seq, count(*) FROM demo.events GROUP BY 1")) {
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT CAST(data->>'$.seq' AS INTEGER) AS seq, count(*) FROM demo.events GROUP BY 1")) {
       while (rs.next()) out.put(rs.getInt(1), rs.getInt(2));
     }
     return out;
@@ -221,7 +257,8 @@ class NodeKillRestartTest {
 
   private static int distinctEventIds(Path data) throws Exception {
     try (Connection c = readOnly(data);
-         ResultSet rs = c.createStatement().executeQuery("SELECT count(DISTINCT event_id) FROM demo.events")) {
+        ResultSet rs =
+            c.createStatement().executeQuery("SELECT count(DISTINCT event_id) FROM demo.events")) {
       rs.next();
       return rs.getInt(1);
     }

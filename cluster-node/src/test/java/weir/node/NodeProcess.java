@@ -12,12 +12,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Weir node running as a separate JVM ({@code weir.node.Main}) on free ports, as a user runs it: for
- * tests that kill it for real. Its output goes to a log file that the test reads.
+ * A Weir node running as a separate JVM ({@code weir.node.Main}) on free ports, as a user runs it:
+ * for tests that kill it for real. Its output goes to a log file that the test reads.
  */
 final class NodeProcess implements AutoCloseable {
-  private static final Pattern DEMO = Pattern.compile("Demo webhook: (http://\\S+/v1/webhooks/(\\S+))");
-  private static final Pattern UP = Pattern.compile("Weir node up .* ingest=(\\S+) admin=(\\S+) management=(\\S+)");
+  private static final Pattern DEMO =
+      Pattern.compile("Demo webhook: (http://\\S+/v1/webhooks/(\\S+))");
+  private static final Pattern UP =
+      Pattern.compile("Weir node up .* ingest=(\\S+) admin=(\\S+) management=(\\S+)");
 
   final Process process;
   final Path log;
@@ -32,20 +34,28 @@ final class NodeProcess implements AutoCloseable {
     this.log = log;
   }
 
-  static NodeProcess start(Path dataDir, Path log, Map<String, String> env) throws IOException, InterruptedException {
+  static NodeProcess start(Path dataDir, Path log, Map<String, String> env)
+      throws IOException, InterruptedException {
     NodeProcess node = launch(dataDir, log, env, List.of());
     node.awaitReady(Duration.ofSeconds(60));
     return node;
   }
 
-  /** Starts the JVM without waiting (several nodes start together); call {@link #awaitReady} after. */
-  static NodeProcess launch(Path dataDir, Path log, Map<String, String> env, List<String> jvmArgs) throws IOException {
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx512m"));
+  /**
+   * Starts the JVM without waiting (several nodes start together); call {@link #awaitReady} after.
+   */
+  static NodeProcess launch(Path dataDir, Path log, Map<String, String> env, List<String> jvmArgs)
+      throws IOException {
+    String classpath =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
     cmd.addAll(jvmArgs);
     cmd.addAll(List.of("-cp", classpath, "weir.node.Main"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("WEIR_DATA_DIR", dataDir.toString());
     pb.environment().put("WEIR_INGEST_PORT", "0");
     pb.environment().put("WEIR_ADMIN_PORT", "0");
@@ -73,7 +83,8 @@ final class NodeProcess implements AutoCloseable {
         }
         return;
       }
-      if (!process.isAlive()) throw new IllegalStateException("node exited with " + process.exitValue() + ":\n" + out);
+      if (!process.isAlive())
+        throw new IllegalStateException("node exited with " + process.exitValue() + ":\n" + out);
       Thread.sleep(100);
     }
     process.destroyForcibly();

@@ -15,11 +15,14 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * HTTP/1.1 over a plain socket, byte for byte as the test writes it: for requests no well-behaved client would
- * send (malformed framing, invalid bytes, lying Content-Length). One request per connection.
+ * HTTP/1.1 over a plain socket, byte for byte as the test writes it: for requests no well-behaved
+ * client would send (malformed framing, invalid bytes, lying Content-Length). One request per
+ * connection.
  */
 final class RawHttp {
-  /** A response: status (0 when the server closed without one), headers (lower-case names), body. */
+  /**
+   * A response: status (0 when the server closed without one), headers (lower-case names), body.
+   */
   record Response(int status, Map<String, String> headers, byte[] body) {
     String text() {
       return new String(body, StandardCharsets.UTF_8);
@@ -32,7 +35,9 @@ final class RawHttp {
 
   private RawHttp() {}
 
-  /** Sends {@code request} to 127.0.0.1:{@code port} and reads the response until the server closes. */
+  /**
+   * Sends {@code request} to 127.0.0.1:{@code port} and reads the response until the server closes.
+   */
   static Response exchange(int port, byte[] request, Duration timeout) throws IOException {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), (int) timeout.toMillis());
@@ -57,11 +62,19 @@ final class RawHttp {
 
   /** A request: method, target, headers (Host and Connection: close added), body. */
   static byte[] request(String method, String target, Map<String, String> headers, byte[] body) {
-    StringBuilder head = new StringBuilder(method).append(' ').append(target).append(" HTTP/1.1\r\n")
-        .append("Host: 127.0.0.1\r\nConnection: close\r\n");
+    StringBuilder head =
+        new StringBuilder(method)
+            .append(' ')
+            .append(target)
+            .append(" HTTP/1.1\r\n")
+            .append("Host: 127.0.0.1\r\nConnection: close\r\n");
     headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
-    if (body != null && headers.keySet().stream().noneMatch(k -> k.equalsIgnoreCase("Content-Length")
-        || k.equalsIgnoreCase("Transfer-Encoding"))) {
+    if (body != null
+        && headers.keySet().stream()
+            .noneMatch(
+                k ->
+                    k.equalsIgnoreCase("Content-Length")
+                        || k.equalsIgnoreCase("Transfer-Encoding"))) {
       head.append("Content-Length: ").append(body.length).append("\r\n");
     }
     head.append("\r\n");
@@ -89,8 +102,10 @@ final class RawHttp {
     Map<String, String> headers = new LinkedHashMap<>();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
-      if (colon > 0) headers.put(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
-          lines[i].substring(colon + 1).strip());
+      if (colon > 0)
+        headers.put(
+            lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+            lines[i].substring(colon + 1).strip());
     }
     byte[] body = new byte[data.length - end - 4];
     System.arraycopy(data, end + 4, body, 0, body.length);

@@ -14,25 +14,29 @@ import org.slf4j.LoggerFactory;
 /**
  * Deletes the journal events and snapshots that a saved snapshot made unnecessary.
  *
- * <p>Why this exists: Akka 2.8's typed persistence deletes events only after snapshots taken every N events
- * ({@code RetentionCriteria.snapshotEvery}); a snapshot taken on a predicate ({@code shouldSnapshot}), which is
- * when Weir's entities are small (a buffer right after a flush), deletes nothing. Entities call
- * {@link #deleteBefore} from their {@code SnapshotCompleted} signal; it removes, in Akka Persistence JDBC's
- * tables, the events of that persistence id before the snapshot's sequence number and the older snapshots. The
- * event at the snapshot's sequence number stays, so the journal's highest sequence number never goes back;
- * recovery reads the snapshot and the events after it, as before.
+ * <p>Why this exists: Akka 2.8's typed persistence deletes events only after snapshots taken every
+ * N events ({@code RetentionCriteria.snapshotEvery}); a snapshot taken on a predicate ({@code
+ * shouldSnapshot}), which is when Weir's entities are small (a buffer right after a flush), deletes
+ * nothing. Entities call {@link #deleteBefore} from their {@code SnapshotCompleted} signal; it
+ * removes, in Akka Persistence JDBC's tables, the events of that persistence id before the
+ * snapshot's sequence number and the older snapshots. The event at the snapshot's sequence number
+ * stays, so the journal's highest sequence number never goes back; recovery reads the snapshot and
+ * the events after it, as before.
  *
- * <p>Threading: deletions run one at a time on a small queue of their own (never on an actor's thread); a
- * failure is logged and the next snapshot deletes the rest.
+ * <p>Threading: deletions run one at a time on a small queue of their own (never on an actor's
+ * thread); a failure is logged and the next snapshot deletes the rest.
  */
 public interface JournalRetention {
 
-  /** Deletes events with sequence numbers below {@code sequenceNr}, and snapshots below it, asynchronously. */
+  /**
+   * Deletes events with sequence numbers below {@code sequenceNr}, and snapshots below it,
+   * asynchronously.
+   */
   void deleteBefore(String persistenceId, long sequenceNr);
 
   /** Keeps everything (tests with an in-memory journal). */
   static JournalRetention keepAll() {
-    return (persistenceId, sequenceNr) -> { };
+    return (persistenceId, sequenceNr) -> {};
   }
 
   /** Deletion in {@code db}, the database behind the Akka Persistence JDBC journal. */
@@ -40,19 +44,32 @@ public interface JournalRetention {
     return new Jdbc(db);
   }
 
-  /** {@link JournalRetention} on the JDBC journal's own tables ({@code event_journal}, {@code snapshot}). */
+  /**
+   * {@link JournalRetention} on the JDBC journal's own tables ({@code event_journal}, {@code
+   * snapshot}).
+   */
   final class Jdbc implements JournalRetention, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(JournalRetention.class);
-    /** Deletions waiting beyond this are dropped: the next snapshot of the same entity covers them. */
+
+    /**
+     * Deletions waiting beyond this are dropped: the next snapshot of the same entity covers them.
+     */
     private static final int MAX_QUEUED = 10_000;
 
     private final JournalDatabase db;
-    private final ExecutorService executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-        new LinkedBlockingQueue<>(MAX_QUEUED), r -> {
-          Thread t = new Thread(r, "weir-journal-retention");
-          t.setDaemon(true);
-          return t;
-        }, new ThreadPoolExecutor.DiscardPolicy());
+    private final ExecutorService executor =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            0,
+            TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(MAX_QUEUED),
+            r -> {
+              Thread t = new Thread(r, "weir-journal-retention");
+              t.setDaemon(true);
+              return t;
+            },
+            new ThreadPoolExecutor.DiscardPolicy());
     private Connection connection;
 
     Jdbc(JournalDatabase db) {
@@ -61,15 +78,19 @@ public interface JournalRetention {
 
     @Override
     public void deleteBefore(String persistenceId, long sequenceNr) {
-      executor.execute(() -> {
-        try {
-          delete(persistenceId, sequenceNr);
-        } catch (SQLException e) {
-          log.warn("Deleting journal events of {} before {} failed (the next snapshot retries): {}", persistenceId,
-              sequenceNr, e.getMessage());
-          closeQuietly();
-        }
-      });
+      executor.execute(
+          () -> {
+            try {
+              delete(persistenceId, sequenceNr);
+            } catch (SQLException e) {
+              log.warn(
+                  "Deleting journal events of {} before {} failed (the next snapshot retries): {}",
+                  persistenceId,
+                  sequenceNr,
+                  e.getMessage());
+              closeQuietly();
+            }
+          });
     }
 
     // Quoted: the H2 DDL creates lower-case quoted names (PostgreSQL's are lower case either way).
@@ -78,17 +99,20 @@ public interface JournalRetention {
         connection = DriverManager.getConnection(db.url(), db.user(), db.password());
         connection.setAutoCommit(true);
       }
-      try (PreparedStatement events = connection.prepareStatement(
-              "DELETE FROM \"event_journal\" WHERE \"persistence_id\" = ? AND \"sequence_number\" < ?");
-          PreparedStatement snapshots = connection.prepareStatement(
-              "DELETE FROM \"snapshot\" WHERE \"persistence_id\" = ? AND \"sequence_number\" < ?")) {
+      try (PreparedStatement events =
+              connection.prepareStatement(
+                  "DELETE FROM \"event_journal\" WHERE \"persistence_id\" = ? AND \"sequence_number\" < ?");
+          PreparedStatement snapshots =
+              connection.prepareStatement(
+                  "DELETE FROM \"snapshot\" WHERE \"persistence_id\" = ? AND \"sequence_number\" < ?")) {
         events.setString(1, persistenceId);
         events.setLong(2, sequenceNr);
         int n = events.executeUpdate();
         snapshots.setString(1, persistenceId);
         snapshots.setLong(2, sequenceNr);
         snapshots.executeUpdate();
-        if (log.isDebugEnabled()) log.debug("Deleted {} journal events of {} before {}", n, persistenceId, sequenceNr);
+        if (log.isDebugEnabled())
+          log.debug("Deleted {} journal events of {} before {}", n, persistenceId, sequenceNr);
       }
     }
 

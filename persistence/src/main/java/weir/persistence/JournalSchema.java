@@ -15,24 +15,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the Akka Persistence JDBC tables at start, from the DDL shipped in the persistence-jdbc jar.
- * Idempotent: every {@code CREATE TABLE/INDEX} is made {@code IF NOT EXISTS}, statements run one by one
- * with auto-commit, and on PostgreSQL a session advisory lock serialises nodes that start at the same time.
- * The shipped PostgreSQL DDL builds two indexes {@code CONCURRENTLY}; that form waits for every other open
- * transaction, including another node's session waiting on the advisory lock, which deadlocks. Indexes are
- * only ever built here on a new schema, so the plain form is used.
+ * Creates the Akka Persistence JDBC tables at start, from the DDL shipped in the persistence-jdbc
+ * jar. Idempotent: every {@code CREATE TABLE/INDEX} is made {@code IF NOT EXISTS}, statements run
+ * one by one with auto-commit, and on PostgreSQL a session advisory lock serialises nodes that
+ * start at the same time. The shipped PostgreSQL DDL builds two indexes {@code CONCURRENTLY}; that
+ * form waits for every other open transaction, including another node's session waiting on the
+ * advisory lock, which deadlocks. Indexes are only ever built here on a new schema, so the plain
+ * form is used.
  */
 public final class JournalSchema {
   private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
+
   /** Arbitrary, fixed key of the advisory lock that serialises schema creation on PostgreSQL. */
   private static final long PG_SCHEMA_LOCK = 0x5745_4952_0001L;
-  private static final Pattern CREATE = Pattern.compile(
-      "^CREATE\\s+(UNIQUE\\s+)?(TABLE|INDEX)\\s+(?!IF\\s+NOT\\s+EXISTS)",
-      Pattern.CASE_INSENSITIVE);
+
+  private static final Pattern CREATE =
+      Pattern.compile(
+          "^CREATE\\s+(UNIQUE\\s+)?(TABLE|INDEX)\\s+(?!IF\\s+NOT\\s+EXISTS)",
+          Pattern.CASE_INSENSITIVE);
 
   private JournalSchema() {}
 
-  /** Applies the DDL of {@code db}'s dialect; safe to call on every start, from several nodes at once. */
+  /**
+   * Applies the DDL of {@code db}'s dialect; safe to call on every start, from several nodes at
+   * once.
+   */
   public static void ensure(JournalDatabase db) {
     List<String> statements = statements(db.dialect());
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password())) {
@@ -53,16 +60,24 @@ public final class JournalSchema {
       }
       log.info("Journal schema ready ({} statements, {})", statements.size(), db.dialect());
     } catch (SQLException e) {
-      throw new IllegalStateException("Could not create the journal schema on " + db.dialect()
-          + " (" + e.getSQLState() + "): " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "Could not create the journal schema on "
+              + db.dialect()
+              + " ("
+              + e.getSQLState()
+              + "): "
+              + e.getMessage(),
+          e);
     }
   }
 
   /** The dialect's DDL as idempotent statements. */
   static List<String> statements(JournalDatabase.Dialect dialect) {
     String ddl;
-    try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(dialect.ddlResource)) {
-      if (in == null) throw new IllegalStateException("DDL resource missing: " + dialect.ddlResource);
+    try (InputStream in =
+        JournalSchema.class.getClassLoader().getResourceAsStream(dialect.ddlResource)) {
+      if (in == null)
+        throw new IllegalStateException("DDL resource missing: " + dialect.ddlResource);
       ddl = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new IllegalStateException("Cannot read " + dialect.ddlResource, e);
@@ -83,7 +98,8 @@ public final class JournalSchema {
   }
 
   private static String idempotent(String statement) {
-    statement = statement.replaceFirst("(?i)^(CREATE\\s+(?:UNIQUE\\s+)?INDEX)\\s+CONCURRENTLY\\b", "$1");
+    statement =
+        statement.replaceFirst("(?i)^(CREATE\\s+(?:UNIQUE\\s+)?INDEX)\\s+CONCURRENTLY\\b", "$1");
     Matcher m = CREATE.matcher(statement);
     if (!m.find()) return statement;
     return m.replaceFirst(m.group(0) + "IF NOT EXISTS ");

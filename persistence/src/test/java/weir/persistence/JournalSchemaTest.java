@@ -24,7 +24,8 @@ class JournalSchemaTest {
     JournalSchema.ensure(db);
     JournalSchema.ensure(db);
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password())) {
-      assertThat(tables(c, null)).contains("event_journal", "snapshot", "durable_state", "event_tag");
+      assertThat(tables(c, null))
+          .contains("event_journal", "snapshot", "durable_state", "event_tag");
     }
   }
 
@@ -37,10 +38,13 @@ class JournalSchemaTest {
       try {
         List<Future<Object>> starts = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-          starts.add(pool.submit((Callable<Object>) () -> {
-            JournalSchema.ensure(db);
-            return null;
-          }));
+          starts.add(
+              pool.submit(
+                  (Callable<Object>)
+                      () -> {
+                        JournalSchema.ensure(db);
+                        return null;
+                      }));
         }
         for (Future<Object> f : starts) f.get();
       } finally {
@@ -48,10 +52,13 @@ class JournalSchemaTest {
       }
       JournalSchema.ensure(db);
       try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
-        assertThat(tables(c, "public")).contains("event_journal", "snapshot", "durable_state", "event_tag");
-        try (ResultSet rs = c.createStatement().executeQuery(
-            "SELECT count(*) FROM pg_indexes WHERE indexname IN ('event_journal_ordering_idx', 'state_tag_idx', "
-                + "'state_global_offset_idx')")) {
+        assertThat(tables(c, "public"))
+            .contains("event_journal", "snapshot", "durable_state", "event_tag");
+        try (ResultSet rs =
+            c.createStatement()
+                .executeQuery(
+                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('event_journal_ordering_idx', 'state_tag_idx', "
+                        + "'state_global_offset_idx')")) {
           rs.next();
           assertThat(rs.getInt(1)).isEqualTo(3);
         }
@@ -65,7 +72,11 @@ class JournalSchemaTest {
       assertThat(JournalSchema.statements(d))
           .filteredOn(s -> s.toUpperCase().startsWith("CREATE"))
           .isNotEmpty()
-          .allSatisfy(s -> assertThat(s.toUpperCase()).contains("IF NOT EXISTS").doesNotContain("CONCURRENTLY"));
+          .allSatisfy(
+              s ->
+                  assertThat(s.toUpperCase())
+                      .contains("IF NOT EXISTS")
+                      .doesNotContain("CONCURRENTLY"));
     }
   }
 

@@ -1,8 +1,9 @@
 package weir.protocol;
 
 /**
- * The request body as a whole cannot be used (unparseable, empty, unsupported): nothing of it is accepted.
- * {@link #code()} is the stable snake_case error code; the message is safe to return to the client.
+ * The request body as a whole cannot be used (unparseable, empty, unsupported): nothing of it is
+ * accepted. {@link #code()} is the stable snake_case error code; the message is safe to return to
+ * the client.
  */
 public final class BodyException extends Exception {
   private static final long serialVersionUID = 1L;

@@ -26,30 +26,38 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The one Jackson setup for Weir's external JSON (HTTP bodies, staged rows), the one place bodies are read
- * (with precise error codes), and the canonical JSON form used to derive content-addressed event ids.
+ * The one Jackson setup for Weir's external JSON (HTTP bodies, staged rows), the one place bodies
+ * are read (with precise error codes), and the canonical JSON form used to derive content-addressed
+ * event ids.
  *
- * <p>Everything {@link #write} produces is well-formed UTF-16 (and so encodes to UTF-8 exactly): JSON allows
- * a lone surrogate escape such as {@code "\ud800"}, which no UTF-8 store can hold; it is replaced by U+FFFD.
- * Limits of what is read: {@link #MAX_NESTING_DEPTH} levels, Jackson's defaults for number and string lengths.
+ * <p>Everything {@link #write} produces is well-formed UTF-16 (and so encodes to UTF-8 exactly):
+ * JSON allows a lone surrogate escape such as {@code "\ud800"}, which no UTF-8 store can hold; it
+ * is replaced by U+FFFD. Limits of what is read: {@link #MAX_NESTING_DEPTH} levels, Jackson's
+ * defaults for number and string lengths.
  */
 public final class Json {
 
   /** Objects and arrays nested deeper than this are refused ({@code json_too_deep}). */
   public static final int MAX_NESTING_DEPTH = 1000;
 
-  /** Shared, thread-safe mapper for external JSON. Big numbers stay exact; NaN and Infinity are refused. */
+  /**
+   * Shared, thread-safe mapper for external JSON. Big numbers stay exact; NaN and Infinity are
+   * refused.
+   */
   public static final ObjectMapper MAPPER = mapper();
 
   private static ObjectMapper mapper() {
-    ObjectMapper mapper = JsonMapper.builder()
-        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-        .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-        .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-        .build();
-    mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-        .maxNestingDepth(MAX_NESTING_DEPTH).build());
+    ObjectMapper mapper =
+        JsonMapper.builder()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .build();
+    mapper
+        .getFactory()
+        .setStreamReadConstraints(
+            StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build());
     return mapper;
   }
 
@@ -65,8 +73,9 @@ public final class Json {
   }
 
   /**
-   * {@code s} with every unpaired UTF-16 surrogate replaced by U+FFFD, so that it encodes to UTF-8 (journal,
-   * staged files, warehouses) without loss of anything else; {@code s} itself when it has none.
+   * {@code s} with every unpaired UTF-16 surrogate replaced by U+FFFD, so that it encodes to UTF-8
+   * (journal, staged files, warehouses) without loss of anything else; {@code s} itself when it has
+   * none.
    */
   public static String wellFormed(String s) {
     if (s == null) return null;
@@ -87,7 +96,9 @@ public final class Json {
     StringBuilder out = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         out.append(c).append(s.charAt(++i));
       } else {
         out.append(Character.isSurrogate(c) ? '\uFFFD' : c);
@@ -110,7 +121,8 @@ public final class Json {
    */
   public static String utf8(byte[] body) throws BodyException {
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(body))
@@ -124,28 +136,38 @@ public final class Json {
    * Reads one JSON value that must be all of {@code text}.
    *
    * @param what the subject of the error messages ("The body", "Line 3 of the NDJSON body")
-   * @throws BodyException {@code invalid_json} (with line and column), {@code json_too_deep} (nesting beyond
-   *     {@link #MAX_NESTING_DEPTH}) or {@code json_limit_exceeded} (a number or string beyond Jackson's limits)
+   * @throws BodyException {@code invalid_json} (with line and column), {@code json_too_deep}
+   *     (nesting beyond {@link #MAX_NESTING_DEPTH}) or {@code json_limit_exceeded} (a number or
+   *     string beyond Jackson's limits)
    */
   public static JsonNode parse(String text, String what) throws BodyException {
     try (JsonParser parser = MAPPER.createParser(text)) {
       JsonToken first = parser.nextToken();
-      if (first == null) throw new BodyException("invalid_json", what + " is not valid JSON: it is empty.");
+      if (first == null)
+        throw new BodyException("invalid_json", what + " is not valid JSON: it is empty.");
       JsonNode node = MAPPER.readTree(parser);
       if (parser.nextToken() != null) {
-        throw new BodyException("invalid_json", what + " is not valid JSON: unexpected content after the first value.");
+        throw new BodyException(
+            "invalid_json", what + " is not valid JSON: unexpected content after the first value.");
       }
       return node;
     } catch (StreamConstraintsException e) {
       if (e.getMessage() != null && e.getMessage().contains("nesting depth")) {
-        throw new BodyException("json_too_deep", what + " nests objects or arrays deeper than " + MAX_NESTING_DEPTH
-            + " levels.");
+        throw new BodyException(
+            "json_too_deep",
+            what + " nests objects or arrays deeper than " + MAX_NESTING_DEPTH + " levels.");
       }
-      throw new BodyException("json_limit_exceeded", what + " exceeds a JSON limit: " + e.getOriginalMessage() + ".");
+      throw new BodyException(
+          "json_limit_exceeded", what + " exceeds a JSON limit: " + e.getOriginalMessage() + ".");
     } catch (JsonProcessingException e) {
       var at = e.getLocation();
-      throw new BodyException("invalid_json", what + " is not valid JSON (" + e.getOriginalMessage()
-          + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ").");
+      throw new BodyException(
+          "invalid_json",
+          what
+              + " is not valid JSON ("
+              + e.getOriginalMessage()
+              + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
+              + ").");
     } catch (StackOverflowError e) {
       throw new BodyException("json_too_deep", what + " nests objects or arrays too deeply.");
     } catch (IOException e) {
@@ -154,8 +176,9 @@ public final class Json {
   }
 
   /**
-   * The canonical form of a JSON value: object keys sorted (recursively), no insignificant whitespace.
-   * Two objects that differ only in key order or formatting have the same canonical form.
+   * The canonical form of a JSON value: object keys sorted (recursively), no insignificant
+   * whitespace. Two objects that differ only in key order or formatting have the same canonical
+   * form.
    */
   public static String canonical(JsonNode node) {
     StringBuilder out = new StringBuilder();

@@ -7,22 +7,36 @@ import java.util.List;
  * The shape of a warehouse table and how rows are loaded into it.
  *
  * <ul>
- *   <li>{@link Mode#APPEND}: rows are inserted, deduplicated on {@code keyColumn} ({@code event_id}).
- *   <li>{@link Mode#MERGE}: one row per {@code keyColumn}; each column merges by its {@link Merge} rule,
- *       rows applied in {@code orderColumn} order. With a {@link #SOFT_DELETE} column, a staged row that sets
- *       it to true marks the row deleted and keeps its other values.
+ *   <li>{@link Mode#APPEND}: rows are inserted, deduplicated on {@code keyColumn} ({@code
+ *       event_id}).
+ *   <li>{@link Mode#MERGE}: one row per {@code keyColumn}; each column merges by its {@link Merge}
+ *       rule, rows applied in {@code orderColumn} order. With a {@link #SOFT_DELETE} column, a
+ *       staged row that sets it to true marks the row deleted and keeps its other values.
  *   <li>{@link Mode#REPLACE}: the load's rows become the whole table, swapped in atomically.
- *   <li>{@link Mode#PERIOD}: for every UTC day of {@code orderColumn} in the load, the table's rows of that
- *       day are dropped and the load's rows of that day appended, in one transaction.
+ *   <li>{@link Mode#PERIOD}: for every UTC day of {@code orderColumn} in the load, the table's rows
+ *       of that day are dropped and the load's rows of that day appended, in one transaction.
  * </ul>
- * With {@code dynamicColumns}, staged rows may carry more columns than declared: the loader adds them (types
- * inferred from the data) and widens a column when values of another type arrive; columns are never
- * dropped, not even by REPLACE. {@code loadedAt}: the loader adds a {@code loaded_at} column.
+ *
+ * With {@code dynamicColumns}, staged rows may carry more columns than declared: the loader adds
+ * them (types inferred from the data) and widens a column when values of another type arrive;
+ * columns are never dropped, not even by REPLACE. {@code loadedAt}: the loader adds a {@code
+ * loaded_at} column.
  */
-public record TableSpec(String name, List<Column> columns, String keyColumn, Mode mode, boolean dynamicColumns,
-    boolean loadedAt, String orderColumn) {
+public record TableSpec(
+    String name,
+    List<Column> columns,
+    String keyColumn,
+    Mode mode,
+    boolean dynamicColumns,
+    boolean loadedAt,
+    String orderColumn) {
 
-  public enum Mode { APPEND, MERGE, REPLACE, PERIOD }
+  public enum Mode {
+    APPEND,
+    MERGE,
+    REPLACE,
+    PERIOD
+  }
 
   /** The soft-delete column of merge tables. */
   public static final String SOFT_DELETE = "_weir_deleted";
@@ -60,7 +74,8 @@ public record TableSpec(String name, List<Column> columns, String keyColumn, Mod
 
   /** A merge table keyed by the column whose rule is {@link Merge#KEY}. */
   public static TableSpec merged(String name, List<Column> columns, String orderColumn) {
-    String key = columns.stream().filter(c -> c.merge() == Merge.KEY).findFirst().orElseThrow().name();
+    String key =
+        columns.stream().filter(c -> c.merge() == Merge.KEY).findFirst().orElseThrow().name();
     return new TableSpec(name, columns, key, Mode.MERGE, false, true, orderColumn);
   }
 
@@ -74,8 +89,11 @@ public record TableSpec(String name, List<Column> columns, String keyColumn, Mod
     return new TableSpec(name, columns, keyColumn, Mode.REPLACE, false, true, null);
   }
 
-  /** A table loaded by periods: each load replaces the UTC days of {@code periodColumn} it contains. */
-  public static TableSpec periods(String name, List<Column> columns, String keyColumn, String periodColumn) {
+  /**
+   * A table loaded by periods: each load replaces the UTC days of {@code periodColumn} it contains.
+   */
+  public static TableSpec periods(
+      String name, List<Column> columns, String keyColumn, String periodColumn) {
     return new TableSpec(name, columns, keyColumn, Mode.PERIOD, false, true, periodColumn);
   }
 

@@ -19,9 +19,10 @@ import weir.node.registry.ConnectionDirectory;
 import weir.persistence.secrets.SecretBox;
 
 /**
- * The admin port (API.md, Management API): {@code /v1/admin/...} and {@code /metrics}. Every route requires
- * {@code Authorization: Bearer <admin token>} (compared in constant time), except {@code /metrics} when
- * {@code weir.admin.metrics-open} is on. {@code /v1/admin/openapi.json} documents exactly these routes.
+ * The admin port (API.md, Management API): {@code /v1/admin/...} and {@code /metrics}. Every route
+ * requires {@code Authorization: Bearer <admin token>} (compared in constant time), except {@code
+ * /metrics} when {@code weir.admin.metrics-open} is on. {@code /v1/admin/openapi.json} documents
+ * exactly these routes.
  */
 public final class AdminRoutes extends AdminSupport {
   private final AdminToken token;
@@ -32,17 +33,33 @@ public final class AdminRoutes extends AdminSupport {
   private final ClusterRoutes cluster;
   private final byte[] openApi;
 
-  public AdminRoutes(ActorSystem<?> system, AdminToken token, boolean metricsOpen, NodeMetrics metrics,
-      ConnectionDirectory directory, DestinationTypes types, SecretBox secrets, Path stagingDir,
+  public AdminRoutes(
+      ActorSystem<?> system,
+      AdminToken token,
+      boolean metricsOpen,
+      NodeMetrics metrics,
+      ConnectionDirectory directory,
+      DestinationTypes types,
+      SecretBox secrets,
+      Path stagingDir,
       boolean localFilesystemStaging,
-      Duration askTimeout, int defaultSlots,
+      Duration askTimeout,
+      int defaultSlots,
       Supplier<String> ingestBaseUrl) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
-    this.destinations = new DestinationRoutes(directory, types, secrets, stagingDir, localFilesystemStaging);
-    this.connections = new ConnectionRoutes(system, directory, secrets, new ConnectionStatusQuery(system, askTimeout),
-        askTimeout, defaultSlots, ingestBaseUrl);
+    this.destinations =
+        new DestinationRoutes(directory, types, secrets, stagingDir, localFilesystemStaging);
+    this.connections =
+        new ConnectionRoutes(
+            system,
+            directory,
+            secrets,
+            new ConnectionStatusQuery(system, askTimeout),
+            askTimeout,
+            defaultSlots,
+            ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.openApi = OpenApiDocument.render(types);
   }
@@ -50,31 +67,57 @@ public final class AdminRoutes extends AdminSupport {
   public Route route() {
     return concat(
         path("metrics", () -> get(() -> metricsOpen ? metrics() : authenticated(this::metrics))),
-        pathPrefix("v1", () -> pathPrefix("admin", () -> authenticated(() -> concat(
-            destinations.route(),
-            connections.route(),
-            cluster.route(),
-            path("openapi.json", () -> get(() -> complete(HttpResponse.create()
-                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))))))));
+        pathPrefix(
+            "v1",
+            () ->
+                pathPrefix(
+                    "admin",
+                    () ->
+                        authenticated(
+                            () ->
+                                concat(
+                                    destinations.route(),
+                                    connections.route(),
+                                    cluster.route(),
+                                    path(
+                                        "openapi.json",
+                                        () ->
+                                            get(
+                                                () ->
+                                                    complete(
+                                                        HttpResponse.create()
+                                                            .withEntity(
+                                                                HttpEntities.create(
+                                                                    ContentTypes.APPLICATION_JSON,
+                                                                    openApi))))))))));
   }
 
   private Route metrics() {
-    return complete(HttpResponse.create().withEntity(HttpEntities.create(
-        ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
-        metrics.render().getBytes(StandardCharsets.UTF_8))));
+    return complete(
+        HttpResponse.create()
+            .withEntity(
+                HttpEntities.create(
+                    ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8"),
+                    metrics.render().getBytes(StandardCharsets.UTF_8))));
   }
 
   private Route authenticated(Supplier<Route> inner) {
-    return optionalHeaderValueByName("Authorization", header -> {
-      String value = header.orElse("");
-      boolean ok = value.regionMatches(true, 0, "Bearer ", 0, 7) && token.matches(value.substring(7).strip());
-      if (!ok) {
-        return complete(ApiErrors.response(StatusCodes.UNAUTHORIZED, "unauthorized",
-                "Send the admin token as 'Authorization: Bearer <token>'.")
-            .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "weir"))));
-      }
-      return inner.get();
-    });
+    return optionalHeaderValueByName(
+        "Authorization",
+        header -> {
+          String value = header.orElse("");
+          boolean ok =
+              value.regionMatches(true, 0, "Bearer ", 0, 7)
+                  && token.matches(value.substring(7).strip());
+          if (!ok) {
+            return complete(
+                ApiErrors.response(
+                        StatusCodes.UNAUTHORIZED,
+                        "unauthorized",
+                        "Send the admin token as 'Authorization: Bearer <token>'.")
+                    .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "weir"))));
+          }
+          return inner.get();
+        });
   }
-
 }

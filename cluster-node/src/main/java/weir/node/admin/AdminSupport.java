@@ -25,24 +25,38 @@ abstract class AdminSupport extends AllDirectives {
 
   /** The request body as a JSON object, or a 400. */
   protected Route jsonObject(Function<ObjectNode, Route> inner) {
-    return withSizeLimit(MAX_BODY, () -> entity(Unmarshaller.entityToString(), text -> {
-      JsonNode node;
-      try {
-        node = text.isBlank() ? null : Json.MAPPER.readTree(text);
-      } catch (Exception e) {
-        return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_json", "The body is not valid JSON."));
-      }
-      if (!(node instanceof ObjectNode object)) {
-        return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_json",
-            "The body must be a JSON object."));
-      }
-      return inner.apply(object);
-    }));
+    return withSizeLimit(
+        MAX_BODY,
+        () ->
+            entity(
+                Unmarshaller.entityToString(),
+                text -> {
+                  JsonNode node;
+                  try {
+                    node = text.isBlank() ? null : Json.MAPPER.readTree(text);
+                  } catch (Exception e) {
+                    return complete(
+                        ApiErrors.response(
+                            StatusCodes.BAD_REQUEST,
+                            "invalid_json",
+                            "The body is not valid JSON."));
+                  }
+                  if (!(node instanceof ObjectNode object)) {
+                    return complete(
+                        ApiErrors.response(
+                            StatusCodes.BAD_REQUEST,
+                            "invalid_json",
+                            "The body must be a JSON object."));
+                  }
+                  return inner.apply(object);
+                }));
   }
 
   /** Completes with the response, or with the API error a failure maps to. */
   protected Route respond(CompletionStage<HttpResponse> response) {
-    return onComplete(response, result -> complete(result.isSuccess() ? result.get() : failure(result.failed().get())));
+    return onComplete(
+        response,
+        result -> complete(result.isSuccess() ? result.get() : failure(result.failed().get())));
   }
 
   /** The API error for a failure: validation, registry refusal, or an unavailable registry. */
@@ -53,12 +67,18 @@ abstract class AdminSupport extends AllDirectives {
     }
     if (root instanceof StatusReply.ErrorMessage refused) {
       String code = Registry.errorCode(refused.getMessage());
-      int status = code.endsWith("_not_found") ? 404 : code.endsWith("_in_use") || code.endsWith("_exists") ? 409 : 400;
-      return ApiErrors.response(StatusCodes.get(status), code, Registry.errorSentence(refused.getMessage()));
+      int status =
+          code.endsWith("_not_found")
+              ? 404
+              : code.endsWith("_in_use") || code.endsWith("_exists") ? 409 : 400;
+      return ApiErrors.response(
+          StatusCodes.get(status), code, Registry.errorSentence(refused.getMessage()));
     }
     log.warn("Management request failed: {}", RootCause.describe(error));
-    return ApiErrors.unavailable("registry_unavailable",
-        "The registry did not answer in time; the change may not have been applied. Retry.", 1);
+    return ApiErrors.unavailable(
+        "registry_unavailable",
+        "The registry did not answer in time; the change may not have been applied. Retry.",
+        1);
   }
 
   static String instant(long millis) {
@@ -69,7 +89,8 @@ abstract class AdminSupport extends AllDirectives {
   static String text(ObjectNode body, String field) throws BadRequest {
     JsonNode v = body.get(field);
     if (v == null || v.isNull()) return null;
-    if (!v.isTextual()) throw new BadRequest("invalid_field", "Field '" + field + "' must be a string.");
+    if (!v.isTextual())
+      throw new BadRequest("invalid_field", "Field '" + field + "' must be a string.");
     return v.asText();
   }
 
@@ -78,8 +99,9 @@ abstract class AdminSupport extends AllDirectives {
     JsonNode v = body.get(field);
     if (v == null || v.isNull()) return null;
     if (!v.isIntegralNumber() || v.asLong() < min || v.asLong() > max) {
-      throw new BadRequest("invalid_field", "Field '" + field + "' must be a whole number from " + min + " to "
-          + max + ".");
+      throw new BadRequest(
+          "invalid_field",
+          "Field '" + field + "' must be a whole number from " + min + " to " + max + ".");
     }
     return v.asInt();
   }

@@ -10,8 +10,9 @@ import java.security.MessageDigest;
 import weir.persistence.registry.Ids;
 
 /**
- * The management API's bearer token: from configuration ({@code WEIR_ADMIN_TOKEN}), or in single-node mode
- * generated once into {@code <data-dir>/admin-token} with mode 0600. Checks compare in constant time.
+ * The management API's bearer token: from configuration ({@code WEIR_ADMIN_TOKEN}), or in
+ * single-node mode generated once into {@code <data-dir>/admin-token} with mode 0600. Checks
+ * compare in constant time.
  */
 public final class AdminToken {
   public static final String FILE_NAME = "admin-token";
@@ -30,7 +31,9 @@ public final class AdminToken {
     Path file = dataDir.resolve(FILE_NAME);
     if (!Files.exists(file)) {
       try {
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            file,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, Ids.newSecret() + "\n");
       } catch (FileAlreadyExistsException raced) {
         // Another start created it first: use theirs.
@@ -46,6 +49,7 @@ public final class AdminToken {
 
   /** True when {@code candidate} is the token (constant time). */
   public boolean matches(String candidate) {
-    return candidate != null && MessageDigest.isEqual(token, candidate.getBytes(StandardCharsets.UTF_8));
+    return candidate != null
+        && MessageDigest.isEqual(token, candidate.getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -1,6 +1,9 @@
 package weir.node.admin;
 
-/** A management request that cannot be applied: answered {@code 400} (or {@link #status}) with its code. */
+/**
+ * A management request that cannot be applied: answered {@code 400} (or {@link #status}) with its
+ * code.
+ */
 final class BadRequest extends Exception {
   private static final long serialVersionUID = 1L;
   final int status;

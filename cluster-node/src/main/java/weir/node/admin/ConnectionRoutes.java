@@ -39,19 +39,41 @@ import weir.persistence.secrets.SecretBox;
 import weir.protocol.Json;
 
 /**
- * {@code /v1/admin/connections} (API.md): create, list, read, patch (batching and sync settings apply to
- * running buffers and coordinators at once), delete (ingestion stops; what was accepted is still loaded),
- * {@code rotate-write-key}, {@code status}, {@code sync}, {@code resync}, {@code dead-letters}.
+ * {@code /v1/admin/connections} (API.md): create, list, read, patch (batching and sync settings
+ * apply to running buffers and coordinators at once), delete (ingestion stops; what was accepted is
+ * still loaded), {@code rotate-write-key}, {@code status}, {@code sync}, {@code resync}, {@code
+ * dead-letters}.
  */
 final class ConnectionRoutes extends AdminSupport {
-  private static final Set<String> CREATE_FIELDS = Set.of("name", "kind", "destination_id", "schema", "table",
-      "batch_size", "batch_interval_seconds", "sync_interval_minutes", "signing_secret", "id_field", "app_id",
-      "connector", "slots", "partitions");
-  private static final Set<String> PATCH_FIELDS = Set.of("name", "batch_size", "batch_interval_seconds",
-      "sync_interval_minutes", "signing_secret", "id_field", "app_id");
+  private static final Set<String> CREATE_FIELDS =
+      Set.of(
+          "name",
+          "kind",
+          "destination_id",
+          "schema",
+          "table",
+          "batch_size",
+          "batch_interval_seconds",
+          "sync_interval_minutes",
+          "signing_secret",
+          "id_field",
+          "app_id",
+          "connector",
+          "slots",
+          "partitions");
+  private static final Set<String> PATCH_FIELDS =
+      Set.of(
+          "name",
+          "batch_size",
+          "batch_interval_seconds",
+          "sync_interval_minutes",
+          "signing_secret",
+          "id_field",
+          "app_id");
+
   /** Kinds whose ingestion exists in this build. */
-  static final Set<ConnectionKind> AVAILABLE_KINDS = Set.of(ConnectionKind.webhook, ConnectionKind.segment,
-      ConnectionKind.snowplow);
+  static final Set<ConnectionKind> AVAILABLE_KINDS =
+      Set.of(ConnectionKind.webhook, ConnectionKind.segment, ConnectionKind.snowplow);
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -61,8 +83,13 @@ final class ConnectionRoutes extends AdminSupport {
   private final int defaultSlots;
   private final Supplier<String> ingestBaseUrl;
 
-  ConnectionRoutes(ActorSystem<?> system, ConnectionDirectory directory, SecretBox secrets,
-      ConnectionStatusQuery statusQuery, Duration askTimeout, int defaultSlots,
+  ConnectionRoutes(
+      ActorSystem<?> system,
+      ConnectionDirectory directory,
+      SecretBox secrets,
+      ConnectionStatusQuery statusQuery,
+      Duration askTimeout,
+      int defaultSlots,
       Supplier<String> ingestBaseUrl) {
     this.directory = directory;
     this.secrets = secrets;
@@ -74,39 +101,78 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   Route route() {
-    Route collection = pathEndOrSingleSlash(() -> concat(
-        get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
-        post(() -> jsonObject(body -> respond(create(body))))));
-    return pathPrefix("connections", () -> concat(collection, pathPrefix(PathMatchers.segment(), this::item)));
+    Route collection =
+        pathEndOrSingleSlash(
+            () ->
+                concat(
+                    get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
+                    post(() -> jsonObject(body -> respond(create(body))))));
+    return pathPrefix(
+        "connections", () -> concat(collection, pathPrefix(PathMatchers.segment(), this::item)));
   }
 
   private Route item(String id) {
     return concat(
-        pathEndOrSingleSlash(() -> concat(
-            get(() -> withConnection(id, c -> complete(ApiErrors.json(StatusCodes.OK, view(c))))),
-            patch(() -> withConnection(id, c -> jsonObject(body -> respond(update(c, body))))),
-            delete(() -> withConnection(id, c -> respond(delete(c)))))),
+        pathEndOrSingleSlash(
+            () ->
+                concat(
+                    get(
+                        () ->
+                            withConnection(
+                                id, c -> complete(ApiErrors.json(StatusCodes.OK, view(c))))),
+                    patch(
+                        () ->
+                            withConnection(id, c -> jsonObject(body -> respond(update(c, body))))),
+                    delete(() -> withConnection(id, c -> respond(delete(c)))))),
         path("rotate-write-key", () -> post(() -> withConnection(id, c -> respond(rotate(c))))),
         path("status", () -> get(() -> withConnection(id, c -> respond(status(c))))),
         path("sync", () -> post(() -> withConnection(id, c -> respond(sync(c))))),
-        path("resync", () -> post(() -> withConnection(id, c -> jsonObject(body -> respond(resync(c, body)))))),
-        pathPrefix("resyncs", () -> path(PathMatchers.segment(), resyncId -> delete(() -> withConnection(id, c ->
-            respond(cancelResync(c, resyncId)))))),
-        path("dead-letters", () -> get(() -> withConnection(id, c ->
-            parameterOptional("limit", limit -> respond(deadLetters(c, limit)))))));
+        path(
+            "resync",
+            () ->
+                post(() -> withConnection(id, c -> jsonObject(body -> respond(resync(c, body)))))),
+        pathPrefix(
+            "resyncs",
+            () ->
+                path(
+                    PathMatchers.segment(),
+                    resyncId ->
+                        delete(() -> withConnection(id, c -> respond(cancelResync(c, resyncId)))))),
+        path(
+            "dead-letters",
+            () ->
+                get(
+                    () ->
+                        withConnection(
+                            id,
+                            c ->
+                                parameterOptional(
+                                    "limit", limit -> respond(deadLetters(c, limit)))))));
   }
 
   private Route withConnection(String id, Function<Connection, Route> inner) {
-    return onSuccess(directory.connection(id), found -> found.filter(Connection::active).map(inner)
-        .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "connection_not_found",
-            "No connection with id '" + id + "'."))));
+    return onSuccess(
+        directory.connection(id),
+        found ->
+            found
+                .filter(Connection::active)
+                .map(inner)
+                .orElseGet(
+                    () ->
+                        complete(
+                            ApiErrors.response(
+                                StatusCodes.NOT_FOUND,
+                                "connection_not_found",
+                                "No connection with id '" + id + "'."))));
   }
 
   private ObjectNode list() {
     ObjectNode out = Json.MAPPER.createObjectNode();
     ArrayNode items = out.putArray("connections");
-    directory.connections().values().stream().filter(Connection::active)
-        .sorted(Comparator.comparingLong(Connection::createdAtMillis)).forEach(c -> items.add(view(c)));
+    directory.connections().values().stream()
+        .filter(Connection::active)
+        .sorted(Comparator.comparingLong(Connection::createdAtMillis))
+        .forEach(c -> items.add(view(c)));
     return out;
   }
 
@@ -119,43 +185,76 @@ final class ConnectionRoutes extends AdminSupport {
         }
       }
       String name = text(body, "name");
-      if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
+      if (name == null || name.isBlank())
+        throw new BadRequest("invalid_field", "Field 'name' is required.");
       String kindText = text(body, "kind");
-      if (kindText == null) throw new BadRequest("invalid_field", "Field 'kind' is required (webhook, segment, "
-          + "snowplow or connector).");
+      if (kindText == null)
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'kind' is required (webhook, segment, " + "snowplow or connector).");
       ConnectionKind kind;
       try {
         kind = ConnectionKind.valueOf(kindText);
       } catch (IllegalArgumentException e) {
-        throw new BadRequest("invalid_field", "Field 'kind' must be webhook, segment, snowplow or connector; got '"
-            + kindText + "'.");
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'kind' must be webhook, segment, snowplow or connector; got '"
+                + kindText
+                + "'.");
       }
       if (!AVAILABLE_KINDS.contains(kind)) {
-        throw new BadRequest("connection_kind_not_available", "This build ingests webhook, segment and snowplow "
-            + "connections; " + kind + " connections come with a later release.");
+        throw new BadRequest(
+            "connection_kind_not_available",
+            "This build ingests webhook, segment and snowplow "
+                + "connections; "
+                + kind
+                + " connections come with a later release.");
       }
       String destinationId = text(body, "destination_id");
-      if (destinationId == null) throw new BadRequest("invalid_field", "Field 'destination_id' is required.");
-      Destination destination = directory.destination(destinationId).filter(Destination::active)
-          .orElseThrow(() -> new BadRequest("destination_not_found", "Field 'destination_id': no destination with id '"
-              + destinationId + "'."));
+      if (destinationId == null)
+        throw new BadRequest("invalid_field", "Field 'destination_id' is required.");
+      Destination destination =
+          directory
+              .destination(destinationId)
+              .filter(Destination::active)
+              .orElseThrow(
+                  () ->
+                      new BadRequest(
+                          "destination_not_found",
+                          "Field 'destination_id': no destination with id '"
+                              + destinationId
+                              + "'."));
       String schema = identifier(body, "schema", snakeCase(name));
       String table = kind == ConnectionKind.webhook ? identifier(body, "table", "events") : null;
       if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
         throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
       }
       // "partitions": the field's name before the vocabulary settled on slots, still accepted.
-      Integer slots = body.has("slots") ? integer(body, "slots", 1, 64) : integer(body, "partitions", 1, 64);
-      // app_id is unique among snowplow connections: the registry checks it (every node's writes meet there).
+      Integer slots =
+          body.has("slots") ? integer(body, "slots", 1, 64) : integer(body, "partitions", 1, 64);
+      // app_id is unique among snowplow connections: the registry checks it (every node's writes
+      // meet there).
       String appId = text(body, "app_id");
-      Connection c = new Connection(Ids.newId("c"), name, kind, destination.id(), schema, table,
-          orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
-          orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
-          syncIntervalSeconds(body, 15 * 60),
-          slots == null ? defaultSlots : slots,
-          sealed(text(body, "signing_secret")), text(body, "id_field"), Ids.newSecret(), appId,
-          System.currentTimeMillis(), 0);
-      return directory.<Connection>write(r -> new Registry.CreateConnection(c, r))
+      Connection c =
+          new Connection(
+              Ids.newId("c"),
+              name,
+              kind,
+              destination.id(),
+              schema,
+              table,
+              orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
+              orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
+              syncIntervalSeconds(body, 15 * 60),
+              slots == null ? defaultSlots : slots,
+              sealed(text(body, "signing_secret")),
+              text(body, "id_field"),
+              Ids.newSecret(),
+              appId,
+              System.currentTimeMillis(),
+              0);
+      return directory
+          .<Connection>write(r -> new Registry.CreateConnection(c, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
@@ -167,23 +266,43 @@ final class ConnectionRoutes extends AdminSupport {
       for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
         String f = it.next();
         if (!PATCH_FIELDS.contains(f)) {
-          throw new BadRequest(CREATE_FIELDS.contains(f) ? "immutable_field" : "unknown_field", "Field '" + f
-              + "' cannot be changed; changeable: " + String.join(", ", PATCH_FIELDS.stream().sorted().toList()) + ".");
+          throw new BadRequest(
+              CREATE_FIELDS.contains(f) ? "immutable_field" : "unknown_field",
+              "Field '"
+                  + f
+                  + "' cannot be changed; changeable: "
+                  + String.join(", ", PATCH_FIELDS.stream().sorted().toList())
+                  + ".");
         }
       }
       String name = text(body, "name");
-      if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
+      if (name != null && name.isBlank())
+        throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
       String secret = body.has("signing_secret") ? text(body, "signing_secret") : c.signingSecret();
       if (DestinationTypes.MASK.equals(secret)) secret = c.signingSecret();
       else if (body.has("signing_secret")) secret = sealed(secret);
       Integer batchSize = integer(body, "batch_size", 1, 1_000_000);
       Integer interval = integer(body, "batch_interval_seconds", 1, 86_400);
-      Connection next = new Connection(c.id(), name == null ? c.name() : name, c.kind(), c.destinationId(),
-          c.schema(), c.table(), batchSize == null ? c.batchSize() : batchSize,
-          interval == null ? c.batchIntervalSeconds() : interval, syncIntervalSeconds(body, c.syncIntervalSeconds()),
-          c.slots(), secret, body.has("id_field") ? text(body, "id_field") : c.idField(), c.writeKey(),
-          body.has("app_id") ? text(body, "app_id") : c.appId(), c.createdAtMillis(), 0);
-      return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
+      Connection next =
+          new Connection(
+              c.id(),
+              name == null ? c.name() : name,
+              c.kind(),
+              c.destinationId(),
+              c.schema(),
+              c.table(),
+              batchSize == null ? c.batchSize() : batchSize,
+              interval == null ? c.batchIntervalSeconds() : interval,
+              syncIntervalSeconds(body, c.syncIntervalSeconds()),
+              c.slots(),
+              secret,
+              body.has("id_field") ? text(body, "id_field") : c.idField(),
+              c.writeKey(),
+              body.has("app_id") ? text(body, "app_id") : c.appId(),
+              c.createdAtMillis(),
+              0);
+      return directory
+          .<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
@@ -191,57 +310,87 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> delete(Connection c) {
-    return directory.<Connection>write(r -> new Registry.DeleteConnection(c.id(), r))
+    return directory
+        .<Connection>write(r -> new Registry.DeleteConnection(c.id(), r))
         .thenApply(deleted -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
   private CompletionStage<HttpResponse> rotate(Connection c) {
-    Connection next = new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
-        c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.slots(), c.signingSecret(),
-        c.idField(), Ids.newSecret(), c.appId(), c.createdAtMillis(), 0);
-    return directory.<Connection>write(r -> new Registry.UpdateConnection(next, r))
+    Connection next =
+        new Connection(
+            c.id(),
+            c.name(),
+            c.kind(),
+            c.destinationId(),
+            c.schema(),
+            c.table(),
+            c.batchSize(),
+            c.batchIntervalSeconds(),
+            c.syncIntervalSeconds(),
+            c.slots(),
+            c.signingSecret(),
+            c.idField(),
+            Ids.newSecret(),
+            c.appId(),
+            c.createdAtMillis(),
+            0);
+    return directory
+        .<Connection>write(r -> new Registry.UpdateConnection(next, r))
         .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
   }
 
   private CompletionStage<HttpResponse> status(Connection c) {
-    return statusQuery.status(c).thenApply(s -> {
-      ObjectNode body = Json.MAPPER.createObjectNode();
-      body.put("state", s.state());
-      body.put("buffered_events", s.bufferedEvents());
-      body.put("staged_batches_pending", s.stagedBatchesPending());
-      body.put("loaded_rows_total", s.loadedRowsTotal());
-      body.put("last_flush_at", instant(s.lastFlushAtMillis()));
-      body.put("last_sync_at", instant(s.lastSyncAtMillis()));
-      body.put("next_sync_at", instant(s.nextSyncAtMillis()));
-      body.put("last_error", s.lastError());
-      body.put("dead_letters_total", s.deadLettersTotal());
-      body.put("accepted_total", s.acceptedTotal());
-      body.put("loaded_events_total", s.loadedEventsTotal());
-      body.put("resyncs_pending", s.resyncsPending());
-      ArrayNode resyncs = body.putArray("resyncs");
-      for (LoadCoordinator.ResyncView r : s.resyncs()) {
-        ObjectNode o = resyncs.addObject().put("id", r.id());
-        r.tables().forEach(o.putArray("tables")::add);
-        o.put("from", r.from()).put("to", r.to()).put("requested_at", instant(r.requestedAtMillis()))
-            .put("state", r.failed() ? "failed" : "pending").put("attempts", r.attempts()).put("last_error", r.lastError());
-      }
-      ArrayNode failed = body.putArray("failed_batches");
-      for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
-        failed.addObject().put("batch_id", f.batchId()).put("error", f.reason()).put("failed_at", instant(f.atMillis()));
-      }
-      return ApiErrors.json(StatusCodes.OK, body);
-    });
+    return statusQuery
+        .status(c)
+        .thenApply(
+            s -> {
+              ObjectNode body = Json.MAPPER.createObjectNode();
+              body.put("state", s.state());
+              body.put("buffered_events", s.bufferedEvents());
+              body.put("staged_batches_pending", s.stagedBatchesPending());
+              body.put("loaded_rows_total", s.loadedRowsTotal());
+              body.put("last_flush_at", instant(s.lastFlushAtMillis()));
+              body.put("last_sync_at", instant(s.lastSyncAtMillis()));
+              body.put("next_sync_at", instant(s.nextSyncAtMillis()));
+              body.put("last_error", s.lastError());
+              body.put("dead_letters_total", s.deadLettersTotal());
+              body.put("accepted_total", s.acceptedTotal());
+              body.put("loaded_events_total", s.loadedEventsTotal());
+              body.put("resyncs_pending", s.resyncsPending());
+              ArrayNode resyncs = body.putArray("resyncs");
+              for (LoadCoordinator.ResyncView r : s.resyncs()) {
+                ObjectNode o = resyncs.addObject().put("id", r.id());
+                r.tables().forEach(o.putArray("tables")::add);
+                o.put("from", r.from())
+                    .put("to", r.to())
+                    .put("requested_at", instant(r.requestedAtMillis()))
+                    .put("state", r.failed() ? "failed" : "pending")
+                    .put("attempts", r.attempts())
+                    .put("last_error", r.lastError());
+              }
+              ArrayNode failed = body.putArray("failed_batches");
+              for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
+                failed
+                    .addObject()
+                    .put("batch_id", f.batchId())
+                    .put("error", f.reason())
+                    .put("failed_at", instant(f.atMillis()));
+              }
+              return ApiErrors.json(StatusCodes.OK, body);
+            });
   }
 
   private CompletionStage<HttpResponse> sync(Connection c) {
-    return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+    return sharding
+        .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
         .<akka.Done>askWithStatus(r -> new LoadCoordinator.Sync(c.id(), false, r), askTimeout)
-        .thenApply(done -> {
-          ObjectNode body = Json.MAPPER.createObjectNode();
-          body.put("connection_id", c.id());
-          body.put("sync", "started");
-          return ApiErrors.json(StatusCodes.ACCEPTED, body);
-        });
+        .thenApply(
+            done -> {
+              ObjectNode body = Json.MAPPER.createObjectNode();
+              body.put("connection_id", c.id());
+              body.put("sync", "started");
+              return ApiErrors.json(StatusCodes.ACCEPTED, body);
+            });
   }
 
   private CompletionStage<HttpResponse> resync(Connection c, ObjectNode body) {
@@ -249,19 +398,29 @@ final class ConnectionRoutes extends AdminSupport {
       for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
         String f = it.next();
         if (!Set.of("tables", "from", "to").contains(f)) {
-          throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a resync (tables, from, to).");
+          throw new BadRequest(
+              "unknown_field", "Field '" + f + "' is not part of a resync (tables, from, to).");
         }
       }
       List<String> tables = new ArrayList<>();
       JsonNode t = body.get("tables");
       if (t != null && !t.isNull()) {
-        if (!t.isArray()) throw new BadRequest("invalid_field", "Field 'tables' must be an array of table names.");
+        if (!t.isArray())
+          throw new BadRequest("invalid_field", "Field 'tables' must be an array of table names.");
         for (JsonNode n : t) {
-          boolean known = n.isTextual() && (c.kind() == ConnectionKind.webhook ? n.asText().equals(c.table())
-              : n.asText().matches("[a-z_][a-z0-9_]{0,62}"));
+          boolean known =
+              n.isTextual()
+                  && (c.kind() == ConnectionKind.webhook
+                      ? n.asText().equals(c.table())
+                      : n.asText().matches("[a-z_][a-z0-9_]{0,62}"));
           if (!known) {
-            throw new BadRequest("invalid_field", "Field 'tables': '" + n.asText() + "' is not a table of this "
-                + "connection" + (c.kind() == ConnectionKind.webhook ? " (" + c.table() + ")." : "."));
+            throw new BadRequest(
+                "invalid_field",
+                "Field 'tables': '"
+                    + n.asText()
+                    + "' is not a table of this "
+                    + "connection"
+                    + (c.kind() == ConnectionKind.webhook ? " (" + c.table() + ")." : "."));
           }
           tables.add(n.asText());
         }
@@ -273,20 +432,26 @@ final class ConnectionRoutes extends AdminSupport {
         throw new BadRequest("invalid_field", "Field 'from' must not be after 'to'.");
       }
       // An empty list: every table the connection has files for in the archive.
-      LoadCoordinator.ResyncRequest request = new LoadCoordinator.ResyncRequest(c.id(), List.copyOf(tables),
-          from == null ? null : from.toString(), to == null ? null : to.toString());
-      return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+      LoadCoordinator.ResyncRequest request =
+          new LoadCoordinator.ResyncRequest(
+              c.id(),
+              List.copyOf(tables),
+              from == null ? null : from.toString(),
+              to == null ? null : to.toString());
+      return sharding
+          .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
           .<String>askWithStatus(r -> new LoadCoordinator.Resync(request, r), askTimeout)
-          .thenApply(resyncId -> {
-            ObjectNode out = Json.MAPPER.createObjectNode();
-            out.put("connection_id", c.id());
-            out.put("resync", "queued");
-            out.put("id", resyncId);
-            tables.forEach(out.putArray("tables")::add);
-            out.put("from", request.from());
-            out.put("to", request.to());
-            return ApiErrors.json(StatusCodes.ACCEPTED, out);
-          });
+          .thenApply(
+              resyncId -> {
+                ObjectNode out = Json.MAPPER.createObjectNode();
+                out.put("connection_id", c.id());
+                out.put("resync", "queued");
+                out.put("id", resyncId);
+                tables.forEach(out.putArray("tables")::add);
+                out.put("from", request.from());
+                out.put("to", request.to());
+                return ApiErrors.json(StatusCodes.ACCEPTED, out);
+              });
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -294,20 +459,25 @@ final class ConnectionRoutes extends AdminSupport {
 
   /** Removes a queued or failed resync (a running one cannot be removed). */
   private CompletionStage<HttpResponse> cancelResync(Connection c, String resyncId) {
-    return sharding.entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
-        .<akka.Done>askWithStatus(r -> new LoadCoordinator.CancelResync(c.id(), resyncId, r), askTimeout)
-        .handle((done, error) -> {
-          if (error == null) return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
-          String message = RootCause.describe(error);
-          String code = Registry.errorCode(message);
-          if (code.equals("resync_not_found")) {
-            return ApiErrors.response(StatusCodes.NOT_FOUND, code, Registry.errorSentence(message));
-          }
-          if (code.equals("resync_running")) {
-            return ApiErrors.response(StatusCodes.CONFLICT, code, Registry.errorSentence(message));
-          }
-          throw new CompletionException(error);
-        });
+    return sharding
+        .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+        .<akka.Done>askWithStatus(
+            r -> new LoadCoordinator.CancelResync(c.id(), resyncId, r), askTimeout)
+        .handle(
+            (done, error) -> {
+              if (error == null) return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+              String message = RootCause.describe(error);
+              String code = Registry.errorCode(message);
+              if (code.equals("resync_not_found")) {
+                return ApiErrors.response(
+                    StatusCodes.NOT_FOUND, code, Registry.errorSentence(message));
+              }
+              if (code.equals("resync_running")) {
+                return ApiErrors.response(
+                    StatusCodes.CONFLICT, code, Registry.errorSentence(message));
+              }
+              throw new CompletionException(error);
+            });
   }
 
   private CompletionStage<HttpResponse> deadLetters(Connection c, Optional<String> limitParam) {
@@ -316,31 +486,43 @@ final class ConnectionRoutes extends AdminSupport {
       limit = limitParam.map(Integer::parseInt).orElse(100);
       if (limit < 1 || limit > 1000) throw new NumberFormatException();
     } catch (NumberFormatException e) {
-      return CompletableFuture.failedFuture(new BadRequest("invalid_parameter",
-          "Parameter 'limit' must be a whole number from 1 to 1000."));
+      return CompletableFuture.failedFuture(
+          new BadRequest(
+              "invalid_parameter", "Parameter 'limit' must be a whole number from 1 to 1000."));
     }
     List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
     for (int slot = 0; slot < c.slots(); slot++) {
-      slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
-          .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, askTimeout).toCompletableFuture());
+      slots.add(
+          sharding
+              .entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
+              .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, askTimeout)
+              .toCompletableFuture());
     }
-    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-      List<ConnectionBuffer.DeadLetter> all = new ArrayList<>();
-      long total = 0;
-      for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
-        all.addAll(f.join().recentDeadLetters());
-        total += f.join().deadLettersTotal();
-      }
-      all.sort(Comparator.comparingLong(ConnectionBuffer.DeadLetter::receivedAtMillis).reversed());
-      ObjectNode out = Json.MAPPER.createObjectNode();
-      out.put("dead_letters_total", total);
-      ArrayNode items = out.putArray("dead_letters");
-      for (ConnectionBuffer.DeadLetter d : all.subList(0, Math.min(limit, all.size()))) {
-        items.addObject().put("received_at", instant(d.receivedAtMillis())).put("code", d.code())
-            .put("message", d.message()).put("payload", d.payload());
-      }
-      return ApiErrors.json(StatusCodes.OK, out);
-    });
+    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new))
+        .thenApply(
+            ignored -> {
+              List<ConnectionBuffer.DeadLetter> all = new ArrayList<>();
+              long total = 0;
+              for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
+                all.addAll(f.join().recentDeadLetters());
+                total += f.join().deadLettersTotal();
+              }
+              all.sort(
+                  Comparator.comparingLong(ConnectionBuffer.DeadLetter::receivedAtMillis)
+                      .reversed());
+              ObjectNode out = Json.MAPPER.createObjectNode();
+              out.put("dead_letters_total", total);
+              ArrayNode items = out.putArray("dead_letters");
+              for (ConnectionBuffer.DeadLetter d : all.subList(0, Math.min(limit, all.size()))) {
+                items
+                    .addObject()
+                    .put("received_at", instant(d.receivedAtMillis()))
+                    .put("code", d.code())
+                    .put("message", d.message())
+                    .put("payload", d.payload());
+              }
+              return ApiErrors.json(StatusCodes.OK, out);
+            });
   }
 
   /** The API view: the signing secret masked, the write key and ingestion URLs shown. */
@@ -354,7 +536,8 @@ final class ConnectionRoutes extends AdminSupport {
     out.put("table", c.table());
     out.put("batch_size", c.batchSize());
     out.put("batch_interval_seconds", c.batchIntervalSeconds());
-    if (c.syncIntervalSeconds() % 60 == 0) out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60);
+    if (c.syncIntervalSeconds() % 60 == 0)
+      out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60);
     else out.put("sync_interval_minutes", c.syncIntervalSeconds() / 60.0);
     out.put("slots", c.slots());
     out.put("signing_secret", c.signingSecretIfAny().isPresent() ? DestinationTypes.MASK : null);
@@ -373,7 +556,8 @@ final class ConnectionRoutes extends AdminSupport {
       case webhook -> urls.put("webhook", base + "/v1/webhooks/" + c.id());
       case segment -> {
         urls.put("endpoint", base);
-        for (String call : List.of("track", "identify", "page", "screen", "group", "alias", "batch", "import")) {
+        for (String call :
+            List.of("track", "identify", "page", "screen", "group", "alias", "batch", "import")) {
           urls.put(call, base + "/v1/" + call);
         }
       }
@@ -387,7 +571,7 @@ final class ConnectionRoutes extends AdminSupport {
           urls.put("pixel_by_app_id", base + "/i");
         }
       }
-      case connector -> { }
+      case connector -> {}
     }
   }
 
@@ -403,8 +587,10 @@ final class ConnectionRoutes extends AdminSupport {
     JsonNode v = body.get("sync_interval_minutes");
     if (v == null || v.isNull()) return fallback;
     if (!v.isNumber() || v.asDouble() <= 0 || v.asDouble() > 10_080) {
-      throw new BadRequest("invalid_field", "Field 'sync_interval_minutes' must be a number of minutes above 0 "
-          + "and at most 10080 (a week).");
+      throw new BadRequest(
+          "invalid_field",
+          "Field 'sync_interval_minutes' must be a number of minutes above 0 "
+              + "and at most 10080 (a week).");
     }
     return Math.max(1, Math.round(v.asDouble() * 60));
   }
@@ -415,24 +601,34 @@ final class ConnectionRoutes extends AdminSupport {
     try {
       return LocalDate.parse(text);
     } catch (DateTimeParseException e) {
-      throw new BadRequest("invalid_field", "Field '" + field + "' must be a date like 2026-11-21.");
+      throw new BadRequest(
+          "invalid_field", "Field '" + field + "' must be a date like 2026-11-21.");
     }
   }
 
-  private static String identifier(ObjectNode body, String field, String fallback) throws BadRequest {
+  private static String identifier(ObjectNode body, String field, String fallback)
+      throws BadRequest {
     String value = text(body, field);
     if (value == null) return fallback;
     if (!value.matches("[a-z_][a-z0-9_]{0,62}")) {
-      throw new BadRequest("invalid_field", "Field '" + field + "' must be a lower-case SQL identifier "
-          + "(letters, digits, underscores; at most 63 characters; not starting with a digit).");
+      throw new BadRequest(
+          "invalid_field",
+          "Field '"
+              + field
+              + "' must be a lower-case SQL identifier "
+              + "(letters, digits, underscores; at most 63 characters; not starting with a digit).");
     }
     return value;
   }
 
   /** {@code "My Shop (EU)"} → {@code my_shop_eu}: a schema name safe in every warehouse. */
   static String snakeCase(String name) {
-    String s = name.trim().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT)
-        .replaceAll("[^a-z0-9]+", "_").replaceAll("^_+|_+$", "");
+    String s =
+        name.trim()
+            .replaceAll("([a-z0-9])([A-Z])", "$1_$2")
+            .toLowerCase(Locale.ROOT)
+            .replaceAll("[^a-z0-9]+", "_")
+            .replaceAll("^_+|_+$", "");
     if (s.isEmpty()) s = "weir";
     if (Character.isDigit(s.charAt(0))) s = "_" + s;
     return s.length() > 63 ? s.substring(0, 63) : s;

@@ -15,9 +15,20 @@ import weir.persistence.registry.Connection;
 public final class ConnectionStatusQuery {
 
   /** The status of API.md's {@code GET /v1/admin/connections/{id}/status}. */
-  public record ConnectionStatus(String state, long bufferedEvents, long stagedBatchesPending, long loadedRowsTotal,
-      long lastFlushAtMillis, long lastSyncAtMillis, long nextSyncAtMillis, String lastError, long deadLettersTotal,
-      long acceptedTotal, int resyncsPending, long loadedEventsTotal, List<LoadCoordinator.ResyncView> resyncs,
+  public record ConnectionStatus(
+      String state,
+      long bufferedEvents,
+      long stagedBatchesPending,
+      long loadedRowsTotal,
+      long lastFlushAtMillis,
+      long lastSyncAtMillis,
+      long nextSyncAtMillis,
+      String lastError,
+      long deadLettersTotal,
+      long acceptedTotal,
+      int resyncsPending,
+      long loadedEventsTotal,
+      List<LoadCoordinator.ResyncView> resyncs,
       List<LoadCoordinator.FailedBatchView> failedBatches) {}
 
   private final ClusterSharding sharding;
@@ -31,31 +42,51 @@ public final class ConnectionStatusQuery {
   public CompletionStage<ConnectionStatus> status(Connection connection) {
     List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
     for (int slot = 0; slot < connection.slots(); slot++) {
-      slots.add(sharding.entityRefFor(ConnectionBuffer.ENTITY_KEY, connection.slotEntityId(slot))
-          .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, timeout).toCompletableFuture());
+      slots.add(
+          sharding
+              .entityRefFor(ConnectionBuffer.ENTITY_KEY, connection.slotEntityId(slot))
+              .<ConnectionBuffer.BufferStatus>ask(ConnectionBuffer.GetStatus::new, timeout)
+              .toCompletableFuture());
     }
-    CompletableFuture<LoadCoordinator.ConnectionLoadStatus> load = sharding
-        .entityRefFor(LoadCoordinator.ENTITY_KEY, connection.destinationId())
-        .<LoadCoordinator.ConnectionLoadStatus>ask(r -> new LoadCoordinator.GetStatus(connection.id(), r), timeout)
-        .toCompletableFuture();
-    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new)).thenCombine(load, (ignored, l) -> {
-      long buffered = 0, unconfirmed = 0, lastFlush = 0, deadLetters = 0, accepted = 0;
-      String error = l.lastError();
-      for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
-        ConnectionBuffer.BufferStatus s = f.join();
-        buffered += s.bufferedEvents();
-        unconfirmed += s.unconfirmedBatches();
-        lastFlush = Math.max(lastFlush, s.lastFlushAtMillis());
-        deadLetters += s.deadLettersTotal();
-        accepted += s.acceptedTotal();
-        if (error == null && s.lastError() != null) error = s.lastError();
-      }
-      String state = l.paused() ? "paused" : error == null ? "active" : "retrying";
-      // Dead letters: rejected when received (buffers) and refused by the warehouse when loaded (coordinator).
-      return new ConnectionStatus(state, buffered, unconfirmed + l.pendingBatches(),
-          l.loadedRowsTotal(), lastFlush, l.lastSyncAtMillis(), l.nextSyncAtMillis(), error,
-          deadLetters + l.rejectedRowsTotal(), accepted,
-          l.resyncsPending(), l.loadedEventsTotal(), l.resyncs(), l.failedBatches());
-    });
+    CompletableFuture<LoadCoordinator.ConnectionLoadStatus> load =
+        sharding
+            .entityRefFor(LoadCoordinator.ENTITY_KEY, connection.destinationId())
+            .<LoadCoordinator.ConnectionLoadStatus>ask(
+                r -> new LoadCoordinator.GetStatus(connection.id(), r), timeout)
+            .toCompletableFuture();
+    return CompletableFuture.allOf(slots.toArray(CompletableFuture[]::new))
+        .thenCombine(
+            load,
+            (ignored, l) -> {
+              long buffered = 0, unconfirmed = 0, lastFlush = 0, deadLetters = 0, accepted = 0;
+              String error = l.lastError();
+              for (CompletableFuture<ConnectionBuffer.BufferStatus> f : slots) {
+                ConnectionBuffer.BufferStatus s = f.join();
+                buffered += s.bufferedEvents();
+                unconfirmed += s.unconfirmedBatches();
+                lastFlush = Math.max(lastFlush, s.lastFlushAtMillis());
+                deadLetters += s.deadLettersTotal();
+                accepted += s.acceptedTotal();
+                if (error == null && s.lastError() != null) error = s.lastError();
+              }
+              String state = l.paused() ? "paused" : error == null ? "active" : "retrying";
+              // Dead letters: rejected when received (buffers) and refused by the warehouse when
+              // loaded (coordinator).
+              return new ConnectionStatus(
+                  state,
+                  buffered,
+                  unconfirmed + l.pendingBatches(),
+                  l.loadedRowsTotal(),
+                  lastFlush,
+                  l.lastSyncAtMillis(),
+                  l.nextSyncAtMillis(),
+                  error,
+                  deadLetters + l.rejectedRowsTotal(),
+                  accepted,
+                  l.resyncsPending(),
+                  l.loadedEventsTotal(),
+                  l.resyncs(),
+                  l.failedBatches());
+            });
   }
 }

@@ -27,10 +27,10 @@ import weir.persistence.secrets.SecretBox;
 import weir.protocol.Json;
 
 /**
- * {@code /v1/admin/destinations}: create, list, read, patch, delete (API.md). Every type is validated (in a cluster
- * without a shared staging directory, only S3/GCS staging is accepted).
- * Secret fields are sealed before they reach the registry and answered as {@code "********"}; a PATCH that
- * sends {@code "********"} keeps the stored value.
+ * {@code /v1/admin/destinations}: create, list, read, patch, delete (API.md). Every type is
+ * validated (in a cluster without a shared staging directory, only S3/GCS staging is accepted).
+ * Secret fields are sealed before they reach the registry and answered as {@code "********"}; a
+ * PATCH that sends {@code "********"} keeps the stored value.
  */
 final class DestinationRoutes extends AdminSupport {
   private static final Set<String> BODY_FIELDS = Set.of("name", "type", "config");
@@ -43,10 +43,14 @@ final class DestinationRoutes extends AdminSupport {
 
   /**
    * @param stagingDir default filesystem staging of new warehouse destinations
-   * @param localFilesystemStaging whether the node's filesystem may hold staged or delivered files (false in a
-   *     cluster without a shared staging directory: S3 or GCS then)
+   * @param localFilesystemStaging whether the node's filesystem may hold staged or delivered files
+   *     (false in a cluster without a shared staging directory: S3 or GCS then)
    */
-  DestinationRoutes(ConnectionDirectory directory, DestinationTypes types, SecretBox secrets, Path stagingDir,
+  DestinationRoutes(
+      ConnectionDirectory directory,
+      DestinationTypes types,
+      SecretBox secrets,
+      Path stagingDir,
       boolean localFilesystemStaging) {
     this.directory = directory;
     this.types = types;
@@ -56,10 +60,14 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   Route route() {
-    Route collection = pathEndOrSingleSlash(() -> concat(
-        get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
-        post(() -> jsonObject(body -> respond(create(body))))));
-    return pathPrefix("destinations", () -> concat(collection, path(PathMatchers.segment(), this::item)));
+    Route collection =
+        pathEndOrSingleSlash(
+            () ->
+                concat(
+                    get(() -> complete(ApiErrors.json(StatusCodes.OK, list()))),
+                    post(() -> jsonObject(body -> respond(create(body))))));
+    return pathPrefix(
+        "destinations", () -> concat(collection, path(PathMatchers.segment(), this::item)));
   }
 
   private Route item(String id) {
@@ -70,16 +78,29 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   private Route withDestination(String id, Function<Destination, Route> inner) {
-    return onSuccess(directory.refresh(), s -> directory.destination(id).filter(Destination::active).map(inner)
-        .orElseGet(() -> complete(ApiErrors.response(StatusCodes.NOT_FOUND, "destination_not_found",
-            "No destination with id '" + id + "'."))));
+    return onSuccess(
+        directory.refresh(),
+        s ->
+            directory
+                .destination(id)
+                .filter(Destination::active)
+                .map(inner)
+                .orElseGet(
+                    () ->
+                        complete(
+                            ApiErrors.response(
+                                StatusCodes.NOT_FOUND,
+                                "destination_not_found",
+                                "No destination with id '" + id + "'."))));
   }
 
   private ObjectNode list() {
     ObjectNode out = Json.MAPPER.createObjectNode();
     var items = out.putArray("destinations");
-    directory.destinations().values().stream().filter(Destination::active)
-        .sorted(Comparator.comparingLong(Destination::createdAtMillis)).forEach(d -> items.add(view(d)));
+    directory.destinations().values().stream()
+        .filter(Destination::active)
+        .sorted(Comparator.comparingLong(Destination::createdAtMillis))
+        .forEach(d -> items.add(view(d)));
     return out;
   }
 
@@ -88,12 +109,21 @@ final class DestinationRoutes extends AdminSupport {
       checkFields(body);
       String name = text(body, "name");
       String type = text(body, "type");
-      if (name == null || name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' is required.");
+      if (name == null || name.isBlank())
+        throw new BadRequest("invalid_field", "Field 'name' is required.");
       if (type == null) throw new BadRequest("invalid_field", "Field 'type' is required.");
       DestinationTypes.Validated v = validate(type, body.get("config"), defaultStaging());
-      Destination d = new Destination(Ids.newId("d"), name, type, seal(type, v.config(), Map.of()),
-          sealStaging(v.staging(), Map.of()), System.currentTimeMillis(), 0);
-      return directory.<Destination>write(r -> new Registry.CreateDestination(d, r))
+      Destination d =
+          new Destination(
+              Ids.newId("d"),
+              name,
+              type,
+              seal(type, v.config(), Map.of()),
+              sealStaging(v.staging(), Map.of()),
+              System.currentTimeMillis(),
+              0);
+      return directory
+          .<Destination>write(r -> new Registry.CreateDestination(d, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
@@ -105,23 +135,38 @@ final class DestinationRoutes extends AdminSupport {
       checkFields(body);
       String type = text(body, "type");
       if (type != null && !type.equals(current.type())) {
-        throw new BadRequest("immutable_field", "Field 'type' cannot change (" + current.type() + "); create a new "
-            + "destination instead.");
+        throw new BadRequest(
+            "immutable_field",
+            "Field 'type' cannot change ("
+                + current.type()
+                + "); create a new "
+                + "destination instead.");
       }
       String name = text(body, "name");
-      if (name != null && name.isBlank()) throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
-      // Merge: the stored config (secrets opened), with the patch's fields on top; "********" keeps a stored secret.
+      if (name != null && name.isBlank())
+        throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
+      // Merge: the stored config (secrets opened), with the patch's fields on top; "********" keeps
+      // a stored secret.
       ObjectNode merged = storedAsJson(current);
       JsonNode patch = body.get("config");
       if (patch != null && !patch.isNull()) {
-        if (!patch.isObject()) throw new BadRequest("invalid_field", "Field 'config' must be a JSON object.");
+        if (!patch.isObject())
+          throw new BadRequest("invalid_field", "Field 'config' must be a JSON object.");
         mergeInto(merged, (ObjectNode) patch);
       }
-      DestinationTypes.Validated v = validate(current.type(), merged, openStaging(current.staging()));
-      Destination d = new Destination(current.id(), name == null ? current.name() : name, current.type(),
-          seal(current.type(), v.config(), current.config()), sealStaging(v.staging(), current.staging()),
-          current.createdAtMillis(), 0);
-      return directory.<Destination>write(r -> new Registry.UpdateDestination(d, r))
+      DestinationTypes.Validated v =
+          validate(current.type(), merged, openStaging(current.staging()));
+      Destination d =
+          new Destination(
+              current.id(),
+              name == null ? current.name() : name,
+              current.type(),
+              seal(current.type(), v.config(), current.config()),
+              sealStaging(v.staging(), current.staging()),
+              current.createdAtMillis(),
+              0);
+      return directory
+          .<Destination>write(r -> new Registry.UpdateDestination(d, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
@@ -129,7 +174,8 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> delete(Destination d) {
-    return directory.<Destination>write(r -> new Registry.DeleteDestination(d.id(), r))
+    return directory
+        .<Destination>write(r -> new Registry.DeleteDestination(d.id(), r))
         .thenApply(deleted -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
@@ -137,7 +183,9 @@ final class DestinationRoutes extends AdminSupport {
     for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!BODY_FIELDS.contains(f)) {
-        throw new BadRequest("unknown_field", "Field '" + f + "' is not part of a destination (name, type, config).");
+        throw new BadRequest(
+            "unknown_field",
+            "Field '" + f + "' is not part of a destination (name, type, config).");
       }
     }
   }
@@ -146,9 +194,12 @@ final class DestinationRoutes extends AdminSupport {
     return Map.of("type", "filesystem", "path", stagingDir.toString());
   }
 
-  /** The registered types' validation (and, in a cluster without shared staging, shared storage only). */
-  private DestinationTypes.Validated validate(String type, JsonNode config, Map<String, String> defaultStaging)
-      throws BadRequest {
+  /**
+   * The registered types' validation (and, in a cluster without shared staging, shared storage
+   * only).
+   */
+  private DestinationTypes.Validated validate(
+      String type, JsonNode config, Map<String, String> defaultStaging) throws BadRequest {
     try {
       DestinationTypes.Validated v = types.validate(type, config, defaultStaging);
       if (!localFilesystemStaging) types.requireSharedStorage(type, v.staging());
@@ -159,17 +210,20 @@ final class DestinationRoutes extends AdminSupport {
   }
 
   /** Secret fields sealed; a value equal to the stored one keeps its stored (sealed) form. */
-  private Map<String, String> seal(Set<String> secret, Map<String, String> values, Map<String, String> stored) {
+  private Map<String, String> seal(
+      Set<String> secret, Map<String, String> values, Map<String, String> stored) {
     Map<String, String> out = new LinkedHashMap<>();
-    values.forEach((k, v) -> {
-      String before = stored.get(k);
-      boolean unchanged = before != null && secrets.open(before).equals(v);
-      out.put(k, !secret.contains(k) ? v : unchanged ? before : secrets.seal(v));
-    });
+    values.forEach(
+        (k, v) -> {
+          String before = stored.get(k);
+          boolean unchanged = before != null && secrets.open(before).equals(v);
+          out.put(k, !secret.contains(k) ? v : unchanged ? before : secrets.seal(v));
+        });
     return out;
   }
 
-  private Map<String, String> seal(String type, Map<String, String> config, Map<String, String> stored) {
+  private Map<String, String> seal(
+      String type, Map<String, String> config, Map<String, String> stored) {
     return seal(types.secretFields(type), config, stored);
   }
 
@@ -180,14 +234,19 @@ final class DestinationRoutes extends AdminSupport {
 
   private Map<String, String> openStaging(Map<String, String> staging) {
     String type = staging.get("type");
-    return type == null ? staging : DestinationTypes.openSecrets(staging, types.stagingSecretFields(type),
-        secrets::open);
+    return type == null
+        ? staging
+        : DestinationTypes.openSecrets(staging, types.stagingSecretFields(type), secrets::open);
   }
 
-  /** The stored config as the JSON a client would send, secrets opened (validated again, sealed again). */
+  /**
+   * The stored config as the JSON a client would send, secrets opened (validated again, sealed
+   * again).
+   */
   private ObjectNode storedAsJson(Destination d) {
     ObjectNode config = Json.MAPPER.createObjectNode();
-    DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open).forEach(config::put);
+    DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open)
+        .forEach(config::put);
     if (!d.staging().isEmpty()) {
       ObjectNode staging = config.putObject("staging");
       openStaging(d.staging()).forEach(staging::put);
@@ -200,8 +259,13 @@ final class DestinationRoutes extends AdminSupport {
       Map.Entry<String, JsonNode> e = it.next();
       JsonNode v = e.getValue();
       if (v.isTextual() && v.asText().equals(DestinationTypes.MASK)) continue;
-      if (e.getKey().equals("staging") && v.isObject() && target.get("staging") instanceof ObjectNode existing
-          && existing.path("type").asText().equals(v.path("type").asText(existing.path("type").asText()))) {
+      if (e.getKey().equals("staging")
+          && v.isObject()
+          && target.get("staging") instanceof ObjectNode existing
+          && existing
+              .path("type")
+              .asText()
+              .equals(v.path("type").asText(existing.path("type").asText()))) {
         mergeInto(existing, (ObjectNode) v);
         continue;
       }
@@ -219,15 +283,20 @@ final class DestinationRoutes extends AdminSupport {
     ObjectNode config = out.putObject("config");
     masked(types.secretFields(d.type()), d.config(), config);
     if (!d.staging().isEmpty()) {
-      masked(types.stagingSecretFields(d.staging().get("type")), d.staging(), config.putObject("staging"));
+      masked(
+          types.stagingSecretFields(d.staging().get("type")),
+          d.staging(),
+          config.putObject("staging"));
     }
     out.put("created_at", instant(d.createdAtMillis()));
     return out;
   }
 
   private static void masked(Set<String> secret, Map<String, String> values, ObjectNode into) {
-    List<String> keys = values.keySet().stream().sorted((a, b) -> a.equals("type") ? -1 : b.equals("type") ? 1
-        : a.compareTo(b)).toList();
+    List<String> keys =
+        values.keySet().stream()
+            .sorted((a, b) -> a.equals("type") ? -1 : b.equals("type") ? 1 : a.compareTo(b))
+            .toList();
     for (String k : keys) into.put(k, secret.contains(k) ? DestinationTypes.MASK : values.get(k));
   }
 }

@@ -20,9 +20,9 @@ import java.util.function.Supplier;
 import weir.protocol.Json;
 
 /**
- * The node's management API as the {@code admin} verbs call it: JSON in and out, the bearer token on every
- * request, and every failure as a {@link CommandFailure} whose message names the HTTP status and error code, or
- * says the node cannot be reached. The token never appears in a message.
+ * The node's management API as the {@code admin} verbs call it: JSON in and out, the bearer token
+ * on every request, and every failure as a {@link CommandFailure} whose message names the HTTP
+ * status and error code, or says the node cannot be reached. The token never appears in a message.
  */
 final class AdminApi {
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -38,39 +38,51 @@ final class AdminApi {
   }
 
   /**
-   * The API at {@code WEIR_ADMIN_URL} (default {@code http://127.0.0.1:<WEIR_ADMIN_PORT or 8081>}) with the token
-   * from {@code WEIR_ADMIN_TOKEN}, else from {@code admin-token} in {@code WEIR_DATA_DIR} or the configured data
-   * directory.
+   * The API at {@code WEIR_ADMIN_URL} (default {@code http://127.0.0.1:<WEIR_ADMIN_PORT or 8081>})
+   * with the token from {@code WEIR_ADMIN_TOKEN}, else from {@code admin-token} in {@code
+   * WEIR_DATA_DIR} or the configured data directory.
    */
-  static AdminApi fromEnvironment(Map<String, String> env, Supplier<Path> defaultDataDir) throws CommandFailure {
-    String url = env.getOrDefault("WEIR_ADMIN_URL", "http://127.0.0.1:" + env.getOrDefault("WEIR_ADMIN_PORT", "8081"))
-        .replaceAll("/+$", "");
+  static AdminApi fromEnvironment(Map<String, String> env, Supplier<Path> defaultDataDir)
+      throws CommandFailure {
+    String url =
+        env.getOrDefault(
+                "WEIR_ADMIN_URL", "http://127.0.0.1:" + env.getOrDefault("WEIR_ADMIN_PORT", "8081"))
+            .replaceAll("/+$", "");
     try {
       URI uri = URI.create(url);
-      if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+      if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+          || uri.getHost() == null) {
         throw new IllegalArgumentException("not an http(s) URL");
       }
     } catch (IllegalArgumentException e) {
-      throw CommandFailure.misconfigured("WEIR_ADMIN_URL '" + url + "' is not an http(s) URL like "
-          + "http://127.0.0.1:8081.");
+      throw CommandFailure.misconfigured(
+          "WEIR_ADMIN_URL '" + url + "' is not an http(s) URL like " + "http://127.0.0.1:8081.");
     }
     String token = env.get("WEIR_ADMIN_TOKEN");
     if (token == null || token.isBlank()) {
       String dataDir = env.get("WEIR_DATA_DIR");
-      Path file = (dataDir == null ? defaultDataDir.get() : Path.of(dataDir)).resolve("admin-token");
+      Path file =
+          (dataDir == null ? defaultDataDir.get() : Path.of(dataDir)).resolve("admin-token");
       try {
         token = Files.readString(file).strip();
       } catch (IOException e) {
-        throw CommandFailure.misconfigured("No admin token: set WEIR_ADMIN_TOKEN, or WEIR_DATA_DIR to the node's "
-            + "data directory (" + file + " is not readable).");
+        throw CommandFailure.misconfigured(
+            "No admin token: set WEIR_ADMIN_TOKEN, or WEIR_DATA_DIR to the node's "
+                + "data directory ("
+                + file
+                + " is not readable).");
       }
     }
     return new AdminApi(url, token);
   }
 
-  /** The path of one connection's resource, its id encoded (an id is never taken for more path or a query). */
+  /**
+   * The path of one connection's resource, its id encoded (an id is never taken for more path or a
+   * query).
+   */
   static String connectionPath(String connectionId, String resource) {
-    return "/v1/admin/connections/" + URLEncoder.encode(connectionId, StandardCharsets.UTF_8).replace("+", "%20")
+    return "/v1/admin/connections/"
+        + URLEncoder.encode(connectionId, StandardCharsets.UTF_8).replace("+", "%20")
         + resource;
   }
 
@@ -88,9 +100,15 @@ final class AdminApi {
   }
 
   private JsonNode call(String method, String path, JsonNode body) throws CommandFailure {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(REQUEST_TIMEOUT)
-        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-        .method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(Json.write(body))).build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .method(
+                method,
+                body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(Json.write(body)))
+            .build();
     HttpResponse<String> response;
     try {
       response = http.send(request, BodyHandlers.ofString());
@@ -102,14 +120,26 @@ final class AdminApi {
     }
     JsonNode json;
     try {
-      json = response.body().isBlank() ? Json.MAPPER.createObjectNode() : Json.MAPPER.readTree(response.body());
+      json =
+          response.body().isBlank()
+              ? Json.MAPPER.createObjectNode()
+              : Json.MAPPER.readTree(response.body());
     } catch (IOException e) {
-      throw CommandFailure.failed("The admin API at " + baseUrl + " answered " + response.statusCode()
-          + " with a body that is not JSON; is WEIR_ADMIN_URL the node's admin port?");
+      throw CommandFailure.failed(
+          "The admin API at "
+              + baseUrl
+              + " answered "
+              + response.statusCode()
+              + " with a body that is not JSON; is WEIR_ADMIN_URL the node's admin port?");
     }
     if (response.statusCode() >= 300) {
-      throw CommandFailure.failed("Error " + response.statusCode() + " " + json.at("/error/code").asText("error")
-          + ": " + json.at("/error/message").asText(response.body()));
+      throw CommandFailure.failed(
+          "Error "
+              + response.statusCode()
+              + " "
+              + json.at("/error/code").asText("error")
+              + ": "
+              + json.at("/error/message").asText(response.body()));
     }
     return json;
   }

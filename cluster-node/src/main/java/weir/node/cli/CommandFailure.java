@@ -3,9 +3,9 @@ package weir.node.cli;
 import picocli.CommandLine.ExitCode;
 
 /**
- * A command could not do its work: the message is what the operator reads on stderr (no secrets, no stack
- * trace) and the exit status is {@code 1}, or {@code 2} when the setup is wrong (no admin token) and retrying
- * as is cannot help. {@link WeirNodeCommand} reports it.
+ * A command could not do its work: the message is what the operator reads on stderr (no secrets, no
+ * stack trace) and the exit status is {@code 1}, or {@code 2} when the setup is wrong (no admin
+ * token) and retrying as is cannot help. {@link WeirNodeCommand} reports it.
  */
 final class CommandFailure extends Exception {
   private static final long serialVersionUID = 1L;
@@ -21,7 +21,10 @@ final class CommandFailure extends Exception {
     return new CommandFailure(ExitCode.SOFTWARE, message);
   }
 
-  /** The command cannot run as set up (environment or files it needs): exit status 2, nothing was done. */
+  /**
+   * The command cannot run as set up (environment or files it needs): exit status 2, nothing was
+   * done.
+   */
   static CommandFailure misconfigured(String message) {
     return new CommandFailure(ExitCode.USAGE, message);
   }

@@ -6,9 +6,9 @@ import java.time.Duration;
 import java.util.function.Predicate;
 
 /**
- * The progress line of {@code admin sync} and {@code admin resync}: polls the connection's status and rewrites
- * one line in place until the work is done (exit status 0) or the status shows an error (a {@link CommandFailure}:
- * the load is retrying, the command stops waiting).
+ * The progress line of {@code admin sync} and {@code admin resync}: polls the connection's status
+ * and rewrites one line in place until the work is done (exit status 0) or the status shows an
+ * error (a {@link CommandFailure}: the load is retrying, the command stops waiting).
  */
 final class LoadProgress {
   private static final Duration POLL_INTERVAL = Duration.ofMillis(500);
@@ -23,12 +23,19 @@ final class LoadProgress {
     this.out = out;
   }
 
-  /** Until nothing is pending and a sync has finished since {@code before} (or nothing was pending then). */
+  /**
+   * Until nothing is pending and a sync has finished since {@code before} (or nothing was pending
+   * then).
+   */
   int awaitSync(JsonNode before) throws CommandFailure {
     String lastSyncBefore = before.get("last_sync_at").asText("");
     boolean nothingBefore = before.get("staged_batches_pending").asLong() == 0;
-    return await("sync", before, s -> s.get("staged_batches_pending").asLong() == 0
-        && (nothingBefore || !s.get("last_sync_at").asText("").equals(lastSyncBefore)));
+    return await(
+        "sync",
+        before,
+        s ->
+            s.get("staged_batches_pending").asLong() == 0
+                && (nothingBefore || !s.get("last_sync_at").asText("").equals(lastSyncBefore)));
   }
 
   /** Until no resync of the connection is pending. */
@@ -48,9 +55,13 @@ final class LoadProgress {
         throw CommandFailure.failed(what + " interrupted while waiting; it goes on in the node.");
       }
       JsonNode s = api.get(AdminApi.connectionPath(connectionId, "/status"));
-      out.printf("\r%s: %d batches pending, %d resyncs running, %d new rows loaded, %.1f s   ", what,
-          s.get("staged_batches_pending").asLong(), s.path("resyncs_pending").asInt(),
-          s.get("loaded_rows_total").asLong() - rowsBefore, (System.currentTimeMillis() - started) / 1000.0);
+      out.printf(
+          "\r%s: %d batches pending, %d resyncs running, %d new rows loaded, %.1f s   ",
+          what,
+          s.get("staged_batches_pending").asLong(),
+          s.path("resyncs_pending").asInt(),
+          s.get("loaded_rows_total").asLong() - rowsBefore,
+          (System.currentTimeMillis() - started) / 1000.0);
       out.flush();
       if (!s.get("last_error").isNull()) {
         out.println();

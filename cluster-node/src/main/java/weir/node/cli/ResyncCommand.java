@@ -18,30 +18,41 @@ import picocli.CommandLine.TypeConversionException;
 import weir.protocol.Json;
 
 /**
- * {@code admin resync CONNECTION_ID [--tables a,b] [--from DATE] [--to DATE]}: drops the chosen tables or days and
- * reloads them from the staging archive, with progress until no resync is pending.
+ * {@code admin resync CONNECTION_ID [--tables a,b] [--from DATE] [--to DATE]}: drops the chosen
+ * tables or days and reloads them from the staging archive, with progress until no resync is
+ * pending.
  */
-@Command(name = "resync", sortOptions = false,
-    description = "Drop tables or days and reload them from the staging archive, with a progress line until done.")
+@Command(
+    name = "resync",
+    sortOptions = false,
+    description =
+        "Drop tables or days and reload them from the staging archive, with a progress line until done.")
 final class ResyncCommand implements Callable<Integer> {
-  @ParentCommand
-  AdminCommand admin;
+  @ParentCommand AdminCommand admin;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "CONNECTION_ID", description = "e.g. c_...")
   String connectionId;
 
-  @Option(names = "--tables", paramLabel = "TABLE", split = ",",
+  @Option(
+      names = "--tables",
+      paramLabel = "TABLE",
+      split = ",",
       description = "Comma-separated tables (default: every table of the connection).")
   List<String> tables;
 
-  @Option(names = "--from", paramLabel = "YYYY-MM-DD", converter = DateConverter.class,
+  @Option(
+      names = "--from",
+      paramLabel = "YYYY-MM-DD",
+      converter = DateConverter.class,
       description = "First day to reload (default: the start of the archive).")
   LocalDate from;
 
-  @Option(names = "--to", paramLabel = "YYYY-MM-DD", converter = DateConverter.class,
+  @Option(
+      names = "--to",
+      paramLabel = "YYYY-MM-DD",
+      converter = DateConverter.class,
       description = "Last day to reload (default: the end of the archive).")
   LocalDate to;
 
@@ -60,7 +71,9 @@ final class ResyncCommand implements Callable<Integer> {
     return new LoadProgress(api, connectionId, spec.commandLine().getOut()).awaitResyncs(before);
   }
 
-  /** A day as the API takes it; the message says the expected form rather than the parser's details. */
+  /**
+   * A day as the API takes it; the message says the expected form rather than the parser's details.
+   */
   static final class DateConverter implements ITypeConverter<LocalDate> {
     @Override
     public LocalDate convert(String value) {

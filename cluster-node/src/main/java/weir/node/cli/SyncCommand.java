@@ -8,15 +8,20 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code admin sync CONNECTION_ID}: loads the connection's staged batches now and shows progress until done. */
-@Command(name = "sync", description = {"Load a connection's staged batches now, with a progress line until done.",
-    "Events still in a buffer wait for their batch interval."})
+/**
+ * {@code admin sync CONNECTION_ID}: loads the connection's staged batches now and shows progress
+ * until done.
+ */
+@Command(
+    name = "sync",
+    description = {
+      "Load a connection's staged batches now, with a progress line until done.",
+      "Events still in a buffer wait for their batch interval."
+    })
 final class SyncCommand implements Callable<Integer> {
-  @ParentCommand
-  AdminCommand admin;
+  @ParentCommand AdminCommand admin;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "CONNECTION_ID", description = "e.g. c_...")
   String connectionId;

@@ -25,7 +25,8 @@ final class TextTable {
   void print(PrintWriter out) {
     int[] width = new int[columns];
     for (String[] row : rows) {
-      for (int i = 0; i < columns; i++) width[i] = Math.min(MAX_CELL, Math.max(width[i], row[i].length()));
+      for (int i = 0; i < columns; i++)
+        width[i] = Math.min(MAX_CELL, Math.max(width[i], row[i].length()));
     }
     StringBuilder sb = new StringBuilder();
     for (int r = 0; r < rows.size(); r++) {
@@ -36,7 +37,8 @@ final class TextTable {
       }
       sb.append('\n');
       if (r == 0) {
-        for (int i = 0; i < columns; i++) sb.append(i == 0 ? "" : "-+-").append("-".repeat(width[i]));
+        for (int i = 0; i < columns; i++)
+          sb.append(i == 0 ? "" : "-+-").append("-".repeat(width[i]));
         sb.append('\n');
       }
     }

@@ -14,24 +14,35 @@ import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Binds one port's routes, wrapped in Weir's JSON rejection and exception handling, behind a per-connection
- * {@link RequestDeadline} (a client that does not send its request headers in time loses its connection), and
- * registers unbind and drain of in-flight requests with {@code CoordinatedShutdown} (phases service-unbind and
- * service-requests-done), before buffers flush in service-stop. The connection limit is
- * {@code akka.http.server.max-connections} (set from {@code weir.ingest.max-connections}).
+ * Binds one port's routes, wrapped in Weir's JSON rejection and exception handling, behind a
+ * per-connection {@link RequestDeadline} (a client that does not send its request headers in time
+ * loses its connection), and registers unbind and drain of in-flight requests with {@code
+ * CoordinatedShutdown} (phases service-unbind and service-requests-done), before buffers flush in
+ * service-stop. The connection limit is {@code akka.http.server.max-connections} (set from {@code
+ * weir.ingest.max-connections}).
  */
 public final class HttpServer {
   private HttpServer() {}
 
-  public static CompletionStage<InetSocketAddress> bind(ActorSystem<?> system, String host, int port, Route routes,
-      Duration drainDeadline, Duration headerTimeout) {
-    Route handled = Directives.handleExceptions(ApiErrors.exceptionHandler(),
-        () -> Directives.handleRejections(ApiErrors.rejectionHandler(), () -> routes));
+  public static CompletionStage<InetSocketAddress> bind(
+      ActorSystem<?> system,
+      String host,
+      int port,
+      Route routes,
+      Duration drainDeadline,
+      Duration headerTimeout) {
+    Route handled =
+        Directives.handleExceptions(
+            ApiErrors.exceptionHandler(),
+            () -> Directives.handleRejections(ApiErrors.rejectionHandler(), () -> routes));
     // bindFlow materializes this flow once per connection: each connection gets its own deadline.
-    Flow<HttpRequest, HttpResponse, NotUsed> perConnection = Flow.of(HttpRequest.class)
-        .via(new RequestDeadline(headerTimeout))
-        .via(handled.flow(system));
-    return Http.get(system).newServerAt(host, port).bindFlow(perConnection)
+    Flow<HttpRequest, HttpResponse, NotUsed> perConnection =
+        Flow.of(HttpRequest.class)
+            .via(new RequestDeadline(headerTimeout))
+            .via(handled.flow(system));
+    return Http.get(system)
+        .newServerAt(host, port)
+        .bindFlow(perConnection)
         .thenApply(binding -> binding.addToCoordinatedShutdown(drainDeadline, system))
         .thenApply(ServerBinding::localAddress);
   }

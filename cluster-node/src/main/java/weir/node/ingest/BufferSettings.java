@@ -12,12 +12,15 @@ import weir.node.Backoff;
  * @param retry delays of failed flushes and hand-offs
  * @param handoffTimeout how long a hand-off to the load coordinator may take
  */
-public record BufferSettings(Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
+public record BufferSettings(
+    Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
 
   public static BufferSettings fromConfig(Config weir) {
     Config c = weir.getConfig("buffer");
-    return new BufferSettings(c.getDuration("tick-interval"), c.getInt("max-buffered-events"),
-        Backoff.fromConfig(c.getConfig("flush-backoff")), c.getDuration("handoff-timeout"));
+    return new BufferSettings(
+        c.getDuration("tick-interval"),
+        c.getInt("max-buffered-events"),
+        Backoff.fromConfig(c.getConfig("flush-backoff")),
+        c.getDuration("handoff-timeout"));
   }
-
 }

@@ -46,30 +46,33 @@ import weir.protocol.StagedRow;
  * The durable buffer of one slot of one connection (entity id {@code <connectionId>#<slot>}).
  *
  * <p>Accept: every ingestion request becomes one journal event ({@link EventsAppended}: its rows as
- * {@link RowCodec} bytes, one per event plus one per dead letter); the request is answered only after that write
- * succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached this node's {@link SlotBatcher} while
- * the previous write was in flight) and are written in one atomic journal write, one row per request. Flush: when
- * the slot holds {@code batch_size} events or its oldest event is {@code batch_interval_seconds} old (or a flush
- * is requested), the buffered chunks are written to staging by the {@link BatchStager} off the actor; once the
- * files are complete the buffer persists {@link BatchStaged}, which drops those chunks from its state, snapshots
- * (the state is small right after a flush) and deletes the journal events before the snapshot
- * ({@link JournalRetention}): the journal holds what is not staged yet, plus the batches not handed off.
- * Hand-off: every staged batch is then given to the destination's load coordinator through the {@link
- * BatchHandoff} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent after a restart
- * (at-least-once; the coordinator deduplicates by batch id). Failed flushes and hand-offs retry with backoff;
- * events stay in the journal until a staged file holds them.
+ * {@link RowCodec} bytes, one per event plus one per dead letter); the request is answered only
+ * after that write succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached this
+ * node's {@link SlotBatcher} while the previous write was in flight) and are written in one atomic
+ * journal write, one row per request. Flush: when the slot holds {@code batch_size} events or its
+ * oldest event is {@code batch_interval_seconds} old (or a flush is requested), the buffered chunks
+ * are written to staging by the {@link BatchStager} off the actor; once the files are complete the
+ * buffer persists {@link BatchStaged}, which drops those chunks from its state, snapshots (the
+ * state is small right after a flush) and deletes the journal events before the snapshot ({@link
+ * JournalRetention}): the journal holds what is not staged yet, plus the batches not handed off.
+ * Hand-off: every staged batch is then given to the destination's load coordinator through the
+ * {@link BatchHandoff} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent
+ * after a restart (at-least-once; the coordinator deduplicates by batch id). Failed flushes and
+ * hand-offs retry with backoff; events stay in the journal until a staged file holds them.
  *
- * <p>Batch ids are deterministic ({@code <connection>-<slot>-<seq>}): a flush interrupted by a crash is
- * redone under the same id, replacing its files instead of adding new ones.
+ * <p>Batch ids are deterministic ({@code <connection>-<slot>-<seq>}): a flush interrupted by a
+ * crash is redone under the same id, replacing its files instead of adding new ones.
  *
- * <p>Counts: events are accepted events (not table rows: a Segment track becomes two rows when staged, and a
- * rejection a dead-letter row); {@code batch_size} and {@code max-buffered-events} count events.
+ * <p>Counts: events are accepted events (not table rows: a Segment track becomes two rows when
+ * staged, and a rejection a dead-letter row); {@code batch_size} and {@code max-buffered-events}
+ * count events.
  */
 public final class ConnectionBuffer
-    extends EventSourcedBehaviorWithEnforcedReplies<ConnectionBuffer.Command, ConnectionBuffer.Event,
-        ConnectionBuffer.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "ConnectionBuffer");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "ConnectionBuffer");
 
   /** How many recent dead letters a slot keeps readable. */
   static final int RECENT_DEAD_LETTERS = 100;
@@ -82,26 +85,38 @@ public final class ConnectionBuffer
    * The rows and dead letters of one ingestion request.
    *
    * @param events accepted events (the rows besides the dead-letter rows)
-   * @param rows {@link RowCodec} bytes: one row per event, then one {@code _weir_dead_letters} row per rejection
+   * @param rows {@link RowCodec} bytes: one row per event, then one {@code _weir_dead_letters} row
+   *     per rejection
    */
-  public record Request(int events, byte[] rows, List<DeadLetter> deadLetters) implements CborSerializable {
-    /** The request of {@code batch} for {@code connectionId}: its rows, and a dead-letter row per rejection. */
+  public record Request(int events, byte[] rows, List<DeadLetter> deadLetters)
+      implements CborSerializable {
+    /**
+     * The request of {@code batch} for {@code connectionId}: its rows, and a dead-letter row per
+     * rejection.
+     */
     public static Request of(String connectionId, IngestBatch batch) {
       List<StagedRow> rows = batch.rows();
       if (!batch.rejections().isEmpty()) {
         rows = new ArrayList<>(batch.rows());
-        for (Rejection r : batch.rejections()) rows.add(DeadLetters.row(connectionId, r, batch.receivedAt()));
+        for (Rejection r : batch.rejections())
+          rows.add(DeadLetters.row(connectionId, r, batch.receivedAt()));
       }
-      return new Request(batch.rows().size(), RowCodec.encode(rows), batch.rejections().stream()
-          .map(r -> DeadLetter.of(r, batch.receivedAt().toEpochMilli())).toList());
+      return new Request(
+          batch.rows().size(),
+          RowCodec.encode(rows),
+          batch.rejections().stream()
+              .map(r -> DeadLetter.of(r, batch.receivedAt().toEpochMilli()))
+              .toList());
     }
   }
 
   /**
-   * Persist the requests (one journal event each, in one atomic write), then reply with one verdict per
-   * request, in order: accepted, or refused because the slot would exceed {@code max-buffered-events}.
+   * Persist the requests (one journal event each, in one atomic write), then reply with one verdict
+   * per request, in order: accepted, or refused because the slot would exceed {@code
+   * max-buffered-events}.
    */
-  public record AcceptMany(List<Request> requests, ActorRef<StatusReply<Accepted>> replyTo) implements Command {}
+  public record AcceptMany(List<Request> requests, ActorRef<StatusReply<Accepted>> replyTo)
+      implements Command {}
 
   /** Reply to {@link AcceptMany}: per request, whether its rows are now durable. */
   public record Accepted(List<Boolean> accepted) implements CborSerializable {}
@@ -116,13 +131,24 @@ public final class ConnectionBuffer
   public record GetStatus(ActorRef<BufferStatus> replyTo) implements Command {}
 
   /** A slot's figures; events are events, not rows. */
-  public record BufferStatus(String entityId, int bufferedEvents, int unconfirmedBatches, long acceptedTotal,
-      long stagedEventsTotal, long deadLettersTotal, List<DeadLetter> recentDeadLetters, long lastFlushAtMillis,
-      String lastError) implements CborSerializable {}
+  public record BufferStatus(
+      String entityId,
+      int bufferedEvents,
+      int unconfirmedBatches,
+      long acceptedTotal,
+      long stagedEventsTotal,
+      long deadLettersTotal,
+      List<DeadLetter> recentDeadLetters,
+      long lastFlushAtMillis,
+      String lastError)
+      implements CborSerializable {}
 
-  private enum Tick implements Command { INSTANCE }
+  private enum Tick implements Command {
+    INSTANCE
+  }
 
-  private record FlushWritten(String batchId, int chunks, StagedBatch.Written written) implements Command {}
+  private record FlushWritten(String batchId, int chunks, StagedBatch.Written written)
+      implements Command {}
 
   private record FlushFailed(String batchId, String reason) implements Command {}
 
@@ -134,26 +160,35 @@ public final class ConnectionBuffer
   public record DeadLetter(long receivedAtMillis, String code, String message, String payload)
       implements CborSerializable {
     public static DeadLetter of(Rejection r, long receivedAtMillis) {
-      return new DeadLetter(receivedAtMillis, r.code(), r.message(), DeadLetters.truncate(r.payload()));
+      return new DeadLetter(
+          receivedAtMillis, r.code(), r.message(), DeadLetters.truncate(r.payload()));
     }
   }
 
-  // ---- journal (a contract: JournalFixtureTest replays a journal written before these changed) ----
+  // ---- journal (a contract: JournalFixtureTest replays a journal written before these changed)
+  // ----
 
   public sealed interface Event extends CborSerializable {}
 
-  /** One request's events: {@code rows} as {@link RowCodec} bytes (primary rows and dead-letter rows). */
-  public record EventsAppended(int events, byte[] rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
+  /**
+   * One request's events: {@code rows} as {@link RowCodec} bytes (primary rows and dead-letter
+   * rows).
+   */
+  public record EventsAppended(
+      int events, byte[] rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
       implements Event {}
 
   /**
-   * Written before {@link EventsAppended} (replayed, no longer written): one request's rows, every table's row
-   * of each event already derived, as CBOR records.
+   * Written before {@link EventsAppended} (replayed, no longer written): one request's rows, every
+   * table's row of each event already derived, as CBOR records.
    */
-  public record EventsAccepted(List<LegacyRow> rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
-      implements Event {}
+  public record EventsAccepted(
+      List<LegacyRow> rows, List<DeadLetter> deadLetters, long acceptedAtMillis) implements Event {}
 
-  /** A row of an {@link EventsAccepted} event (the fields of the old {@code weir.protocol.StagedRow}). */
+  /**
+   * A row of an {@link EventsAccepted} event (the fields of the old {@code
+   * weir.protocol.StagedRow}).
+   */
   public record LegacyRow(String table, String eventId, long timestampMillis, String json)
       implements CborSerializable {
     StagedRow toRow() {
@@ -172,23 +207,35 @@ public final class ConnectionBuffer
    *
    * @param rows {@link RowCodec} bytes
    * @param events accepted events among them
-   * @param expanded whether the rows already include the rows staging derives ({@code EventTables.expand}):
-   *     true for chunks journaled before {@link EventsAppended}
+   * @param expanded whether the rows already include the rows staging derives ({@code
+   *     EventTables.expand}): true for chunks journaled before {@link EventsAppended}
    */
-  public record Chunk(byte[] rows, int events, long acceptedAtMillis, boolean expanded) implements CborSerializable {
+  public record Chunk(byte[] rows, int events, long acceptedAtMillis, boolean expanded)
+      implements CborSerializable {
     @JsonCreator
-    static Chunk fromJson(@JsonProperty("rows") JsonNode rows, @JsonProperty("events") Integer events,
-        @JsonProperty("acceptedAtMillis") long acceptedAtMillis, @JsonProperty("expanded") Boolean expanded)
+    static Chunk fromJson(
+        @JsonProperty("rows") JsonNode rows,
+        @JsonProperty("events") Integer events,
+        @JsonProperty("acceptedAtMillis") long acceptedAtMillis,
+        @JsonProperty("expanded") Boolean expanded)
         throws IOException {
       if (rows != null && rows.isBinary()) {
-        return new Chunk(rows.binaryValue(), events == null ? 0 : events, acceptedAtMillis, Boolean.TRUE.equals(expanded));
+        return new Chunk(
+            rows.binaryValue(),
+            events == null ? 0 : events,
+            acceptedAtMillis,
+            Boolean.TRUE.equals(expanded));
       }
       // A snapshot written before EventsAppended: rows as a list of row records.
       List<LegacyRow> legacy = new ArrayList<>();
       if (rows != null) {
         for (JsonNode r : rows) {
-          legacy.add(new LegacyRow(r.path("table").asText(), r.path("eventId").asText(),
-              r.path("timestampMillis").asLong(), r.path("json").asText()));
+          legacy.add(
+              new LegacyRow(
+                  r.path("table").asText(),
+                  r.path("eventId").asText(),
+                  r.path("timestampMillis").asLong(),
+                  r.path("json").asText()));
         }
       }
       return legacy(legacy, acceptedAtMillis);
@@ -197,17 +244,20 @@ public final class ConnectionBuffer
     static Chunk legacy(List<LegacyRow> rows, long acceptedAtMillis) {
       Set<String> events = new HashSet<>();
       for (LegacyRow r : rows) if (!r.table().equals(DeadLetters.TABLE)) events.add(r.eventId());
-      return new Chunk(RowCodec.encode(rows.stream().map(LegacyRow::toRow).toList()), events.size(),
-          acceptedAtMillis, true);
+      return new Chunk(
+          RowCodec.encode(rows.stream().map(LegacyRow::toRow).toList()),
+          events.size(),
+          acceptedAtMillis,
+          true);
     }
   }
 
   /**
-   * Immutable state. Chunks (one per accepted request, oldest first) are kept as a persistent list, newest
-   * first, so that accepting a request is O(1) whatever the slot holds; a flush takes whole chunks, so replay
-   * drops exactly what was staged. {@code unconfirmed}: staged batches not yet recorded by the coordinator.
-   * Serialized (snapshots) as the list of chunks oldest first; snapshots written before {@link EventsAppended}
-   * read too.
+   * Immutable state. Chunks (one per accepted request, oldest first) are kept as a persistent list,
+   * newest first, so that accepting a request is O(1) whatever the slot holds; a flush takes whole
+   * chunks, so replay drops exactly what was staged. {@code unconfirmed}: staged batches not yet
+   * recorded by the coordinator. Serialized (snapshots) as the list of chunks oldest first;
+   * snapshots written before {@link EventsAppended} read too.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static final class State implements CborSerializable {
@@ -220,8 +270,15 @@ public final class ConnectionBuffer
     private final List<DeadLetter> recentDeadLetters;
     private final long lastFlushAtMillis;
 
-    private State(ChunkList chunks, List<StagedBatch> unconfirmed, long batchSeq, long acceptedTotal,
-        long stagedEventsTotal, long deadLettersTotal, List<DeadLetter> recentDeadLetters, long lastFlushAtMillis) {
+    private State(
+        ChunkList chunks,
+        List<StagedBatch> unconfirmed,
+        long batchSeq,
+        long acceptedTotal,
+        long stagedEventsTotal,
+        long deadLettersTotal,
+        List<DeadLetter> recentDeadLetters,
+        long lastFlushAtMillis) {
       this.chunks = chunks;
       this.unconfirmed = unconfirmed;
       this.batchSeq = batchSeq;
@@ -233,16 +290,25 @@ public final class ConnectionBuffer
     }
 
     @JsonCreator
-    static State fromJson(@JsonProperty("chunks") List<Chunk> chunks,
-        @JsonProperty("unconfirmed") List<StagedBatch> unconfirmed, @JsonProperty("batchSeq") long batchSeq,
-        @JsonProperty("acceptedTotal") long acceptedTotal, @JsonProperty("stagedEventsTotal") long stagedEventsTotal,
+    static State fromJson(
+        @JsonProperty("chunks") List<Chunk> chunks,
+        @JsonProperty("unconfirmed") List<StagedBatch> unconfirmed,
+        @JsonProperty("batchSeq") long batchSeq,
+        @JsonProperty("acceptedTotal") long acceptedTotal,
+        @JsonProperty("stagedEventsTotal") long stagedEventsTotal,
         @JsonProperty("deadLettersTotal") long deadLettersTotal,
         @JsonProperty("recentDeadLetters") List<DeadLetter> recentDeadLetters,
         @JsonProperty("lastFlushAtMillis") long lastFlushAtMillis) {
       ChunkList list = ChunkList.EMPTY;
       for (Chunk c : chunks == null ? List.<Chunk>of() : chunks) list = list.append(c);
-      return new State(list, unconfirmed == null ? List.of() : List.copyOf(unconfirmed), batchSeq, acceptedTotal,
-          stagedEventsTotal, deadLettersTotal, recentDeadLetters == null ? List.of() : List.copyOf(recentDeadLetters),
+      return new State(
+          list,
+          unconfirmed == null ? List.of() : List.copyOf(unconfirmed),
+          batchSeq,
+          acceptedTotal,
+          stagedEventsTotal,
+          deadLettersTotal,
+          recentDeadLetters == null ? List.of() : List.copyOf(recentDeadLetters),
           lastFlushAtMillis);
     }
 
@@ -317,23 +383,44 @@ public final class ConnectionBuffer
       if (!deadLetters.isEmpty()) {
         List<DeadLetter> all = new ArrayList<>(recentDeadLetters);
         all.addAll(deadLetters);
-        recent = List.copyOf(all.subList(Math.max(0, all.size() - RECENT_DEAD_LETTERS), all.size()));
+        recent =
+            List.copyOf(all.subList(Math.max(0, all.size() - RECENT_DEAD_LETTERS), all.size()));
       }
-      return new State(chunks.append(chunk), unconfirmed, batchSeq, acceptedTotal + chunk.events(),
-          stagedEventsTotal, deadLettersTotal + deadLetters.size(), recent, lastFlushAtMillis);
+      return new State(
+          chunks.append(chunk),
+          unconfirmed,
+          batchSeq,
+          acceptedTotal + chunk.events(),
+          stagedEventsTotal,
+          deadLettersTotal + deadLetters.size(),
+          recent,
+          lastFlushAtMillis);
     }
 
     State staged(BatchStaged e) {
       List<StagedBatch> nextUnconfirmed = new ArrayList<>(unconfirmed);
       nextUnconfirmed.add(e.batch());
-      return new State(chunks.dropOldest(e.chunks()), List.copyOf(nextUnconfirmed), batchSeq + 1, acceptedTotal,
-          stagedEventsTotal + e.batch().stagedEvents(), deadLettersTotal, recentDeadLetters,
+      return new State(
+          chunks.dropOldest(e.chunks()),
+          List.copyOf(nextUnconfirmed),
+          batchSeq + 1,
+          acceptedTotal,
+          stagedEventsTotal + e.batch().stagedEvents(),
+          deadLettersTotal,
+          recentDeadLetters,
           e.batch().stagedAtMillis());
     }
 
     State handedOff(BatchHandedOff e) {
-      return new State(chunks, unconfirmed.stream().filter(b -> !b.batchId().equals(e.batchId())).toList(), batchSeq,
-          acceptedTotal, stagedEventsTotal, deadLettersTotal, recentDeadLetters, lastFlushAtMillis);
+      return new State(
+          chunks,
+          unconfirmed.stream().filter(b -> !b.batchId().equals(e.batchId())).toList(),
+          batchSeq,
+          acceptedTotal,
+          stagedEventsTotal,
+          deadLettersTotal,
+          recentDeadLetters,
+          lastFlushAtMillis);
     }
 
     @JsonIgnore
@@ -342,7 +429,10 @@ public final class ConnectionBuffer
     }
   }
 
-  /** A persistent list of chunks, newest first, with running totals: append O(1), drop-oldest O(kept). */
+  /**
+   * A persistent list of chunks, newest first, with running totals: append O(1), drop-oldest
+   * O(kept).
+   */
   static final class ChunkList {
     static final ChunkList EMPTY = new ChunkList(null, null, 0, 0, 0, 0);
 
@@ -353,7 +443,13 @@ public final class ConnectionBuffer
     private final long bytes;
     private final long oldestAcceptedAtMillis;
 
-    private ChunkList(Chunk head, ChunkList older, int size, int events, long bytes, long oldestAcceptedAtMillis) {
+    private ChunkList(
+        Chunk head,
+        ChunkList older,
+        int size,
+        int events,
+        long bytes,
+        long oldestAcceptedAtMillis) {
       this.head = head;
       this.older = older;
       this.size = size;
@@ -363,7 +459,12 @@ public final class ConnectionBuffer
     }
 
     ChunkList append(Chunk c) {
-      return new ChunkList(c, this, size + 1, events + c.events(), bytes + c.rows().length,
+      return new ChunkList(
+          c,
+          this,
+          size + 1,
+          events + c.events(),
+          bytes + c.rows().length,
           size == 0 ? c.acceptedAtMillis() : oldestAcceptedAtMillis);
     }
 
@@ -417,26 +518,53 @@ public final class ConnectionBuffer
   /**
    * Registers the buffers with Cluster Sharding on this node.
    *
-   * @param connections the local registry cache (settings are read at each flush, so changes apply live)
+   * @param connections the local registry cache (settings are read at each flush, so changes apply
+   *     live)
    */
-  public static void init(ActorSystem<?> system, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
-      JournalRetention retention, NodeMetrics metrics) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, connections,
-        stager, ledger, retention, metrics)));
+  public static void init(
+      ActorSystem<?> system,
+      BufferSettings settings,
+      Function<String, Optional<Connection>> connections,
+      BatchStager stager,
+      BatchHandoff ledger,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    ClusterSharding.get(system)
+        .init(
+            Entity.of(
+                ENTITY_KEY,
+                ctx ->
+                    create(
+                        ctx.getEntityId(),
+                        settings,
+                        connections,
+                        stager,
+                        ledger,
+                        retention,
+                        metrics)));
   }
 
   /**
    * @param entityId {@code <connectionId>#<slot>}
-   * @param connections the local registry cache (settings are read at each flush, so changes apply live)
+   * @param connections the local registry cache (settings are read at each flush, so changes apply
+   *     live)
    */
-  public static Behavior<Command> create(String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
-      JournalRetention retention, NodeMetrics metrics) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new ConnectionBuffer(ctx, entityId, settings, connections, stager, ledger, retention, metrics);
-    }));
+  public static Behavior<Command> create(
+      String entityId,
+      BufferSettings settings,
+      Function<String, Optional<Connection>> connections,
+      BatchStager stager,
+      BatchHandoff ledger,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
+                  return new ConnectionBuffer(
+                      ctx, entityId, settings, connections, stager, ledger, retention, metrics);
+                }));
   }
 
   private final ActorContext<Command> ctx;
@@ -462,10 +590,17 @@ public final class ConnectionBuffer
   private String lastError;
   private final List<ActorRef<StatusReply<Done>>> flushWaiters = new ArrayList<>();
 
-  private ConnectionBuffer(ActorContext<Command> ctx, String entityId, BufferSettings settings,
-      Function<String, Optional<Connection>> connections, BatchStager stager, BatchHandoff ledger,
-      JournalRetention retention, NodeMetrics metrics) {
-    super(PersistenceId.of(ENTITY_KEY.name(), entityId),
+  private ConnectionBuffer(
+      ActorContext<Command> ctx,
+      String entityId,
+      BufferSettings settings,
+      Function<String, Optional<Connection>> connections,
+      BatchStager stager,
+      BatchHandoff ledger,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    super(
+        PersistenceId.of(ENTITY_KEY.name(), entityId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
     this.entityId = entityId;
@@ -485,7 +620,10 @@ public final class ConnectionBuffer
     return State.empty();
   }
 
-  /** Right after a flush the state is small: snapshot it, then {@link JournalRetention} deletes what precedes. */
+  /**
+   * Right after a flush the state is small: snapshot it, then {@link JournalRetention} deletes what
+   * precedes.
+   */
   @Override
   public boolean shouldSnapshot(State state, Event event, long sequenceNr) {
     return event instanceof BatchStaged;
@@ -494,15 +632,24 @@ public final class ConnectionBuffer
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          if (state.bufferedEvents() > 0 || !state.unconfirmed().isEmpty()) {
-            ctx.getLog().info("Buffer {} recovered with {} buffered events and {} batches to hand off",
-                entityId, state.bufferedEvents(), state.unconfirmed().size());
-          }
-          progress(state);
-        })
-        .onSignal(SnapshotCompleted.class, (state, done) ->
-            retention.deleteBefore(done.metadata().persistenceId(), done.metadata().sequenceNr()))
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              if (state.bufferedEvents() > 0 || !state.unconfirmed().isEmpty()) {
+                ctx.getLog()
+                    .info(
+                        "Buffer {} recovered with {} buffered events and {} batches to hand off",
+                        entityId,
+                        state.bufferedEvents(),
+                        state.unconfirmed().size());
+              }
+              progress(state);
+            })
+        .onSignal(
+            SnapshotCompleted.class,
+            (state, done) ->
+                retention.deleteBefore(
+                    done.metadata().persistenceId(), done.metadata().sequenceNr()))
         .build();
   }
 
@@ -511,51 +658,86 @@ public final class ConnectionBuffer
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(AcceptMany.class, this::onAccept)
-        .onCommand(FlushAll.class, (state, cmd) -> {
-          flushWaiters.add(cmd.replyTo());
-          flushRequested = true;
-          flushRetryAtMillis = 0;
-          handOffRetryAtMillis = 0;
-          progress(state);
-          return Effect().noReply();
-        })
+        .onCommand(
+            FlushAll.class,
+            (state, cmd) -> {
+              flushWaiters.add(cmd.replyTo());
+              flushRequested = true;
+              flushRetryAtMillis = 0;
+              handOffRetryAtMillis = 0;
+              progress(state);
+              return Effect().noReply();
+            })
         .onCommand(Wake.class, (state, cmd) -> Effect().noReply())
-        .onCommand(GetStatus.class, (state, cmd) -> Effect().reply(cmd.replyTo(),
-            new BufferStatus(entityId, state.bufferedEvents(), state.unconfirmed().size(), state.acceptedTotal(),
-                state.stagedEventsTotal(), state.deadLettersTotal(), state.recentDeadLetters(),
-                state.lastFlushAtMillis(), lastError)))
-        .onCommand(Tick.class, (state, cmd) -> {
-          progress(state);
-          return Effect().noReply();
-        })
+        .onCommand(
+            GetStatus.class,
+            (state, cmd) ->
+                Effect()
+                    .reply(
+                        cmd.replyTo(),
+                        new BufferStatus(
+                            entityId,
+                            state.bufferedEvents(),
+                            state.unconfirmed().size(),
+                            state.acceptedTotal(),
+                            state.stagedEventsTotal(),
+                            state.deadLettersTotal(),
+                            state.recentDeadLetters(),
+                            state.lastFlushAtMillis(),
+                            lastError)))
+        .onCommand(
+            Tick.class,
+            (state, cmd) -> {
+              progress(state);
+              return Effect().noReply();
+            })
         .onCommand(FlushWritten.class, this::onFlushWritten)
-        .onCommand(FlushFailed.class, (state, cmd) -> {
-          flushInFlight = null;
-          flushFailures++;
-          metrics.increment("weir_retries_total", 1, "stage", "flush");
-          lastError = "flush failed: " + cmd.reason();
-          Duration delay = settings.retry().delay(flushFailures);
-          flushRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
-          ctx.getLog().warn("Flush of {} failed (attempt {}), retrying in {} ms: {}", cmd.batchId(), flushFailures,
-              delay.toMillis(), cmd.reason());
-          return Effect().noReply();
-        })
-        .onCommand(HandOffConfirmed.class, (state, cmd) -> {
-          handOffInFlight = null;
-          handOffFailures = 0;
-          return Effect().persist(new BatchHandedOff(cmd.batchId())).thenRun(this::progress).thenNoReply();
-        })
-        .onCommand(HandOffFailed.class, (state, cmd) -> {
-          handOffInFlight = null;
-          handOffFailures++;
-          metrics.increment("weir_retries_total", 1, "stage", "handoff");
-          lastError = "hand-off failed: " + cmd.reason();
-          Duration delay = settings.retry().delay(handOffFailures);
-          handOffRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
-          ctx.getLog().warn("Hand-off of {} failed (attempt {}), retrying in {} ms: {}", cmd.batchId(),
-              handOffFailures, delay.toMillis(), cmd.reason());
-          return Effect().noReply();
-        })
+        .onCommand(
+            FlushFailed.class,
+            (state, cmd) -> {
+              flushInFlight = null;
+              flushFailures++;
+              metrics.increment("weir_retries_total", 1, "stage", "flush");
+              lastError = "flush failed: " + cmd.reason();
+              Duration delay = settings.retry().delay(flushFailures);
+              flushRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
+              ctx.getLog()
+                  .warn(
+                      "Flush of {} failed (attempt {}), retrying in {} ms: {}",
+                      cmd.batchId(),
+                      flushFailures,
+                      delay.toMillis(),
+                      cmd.reason());
+              return Effect().noReply();
+            })
+        .onCommand(
+            HandOffConfirmed.class,
+            (state, cmd) -> {
+              handOffInFlight = null;
+              handOffFailures = 0;
+              return Effect()
+                  .persist(new BatchHandedOff(cmd.batchId()))
+                  .thenRun(this::progress)
+                  .thenNoReply();
+            })
+        .onCommand(
+            HandOffFailed.class,
+            (state, cmd) -> {
+              handOffInFlight = null;
+              handOffFailures++;
+              metrics.increment("weir_retries_total", 1, "stage", "handoff");
+              lastError = "hand-off failed: " + cmd.reason();
+              Duration delay = settings.retry().delay(handOffFailures);
+              handOffRetryAtMillis = System.currentTimeMillis() + delay.toMillis();
+              ctx.getLog()
+                  .warn(
+                      "Hand-off of {} failed (attempt {}), retrying in {} ms: {}",
+                      cmd.batchId(),
+                      handOffFailures,
+                      delay.toMillis(),
+                      cmd.reason());
+              return Effect().noReply();
+            })
         .build();
   }
 
@@ -574,20 +756,33 @@ public final class ConnectionBuffer
     }
     Accepted reply = new Accepted(List.copyOf(verdicts));
     if (events.isEmpty()) return Effect().reply(cmd.replyTo(), StatusReply.success(reply));
-    return Effect().persist(events).thenRun(this::progress).thenReply(cmd.replyTo(), s -> StatusReply.success(reply));
+    return Effect()
+        .persist(events)
+        .thenRun(this::progress)
+        .thenReply(cmd.replyTo(), s -> StatusReply.success(reply));
   }
 
   private ReplyEffect<Event, State> onFlushWritten(State state, FlushWritten cmd) {
     flushInFlight = null;
-    metrics.observe("weir_flush_seconds", (System.nanoTime() - flushStartedNanos) / 1e9, "connection", connectionId);
-    metrics.increment("weir_flushed_events_total", cmd.written().events(), "connection", connectionId);
+    metrics.observe(
+        "weir_flush_seconds",
+        (System.nanoTime() - flushStartedNanos) / 1e9,
+        "connection",
+        connectionId);
+    metrics.increment(
+        "weir_flushed_events_total", cmd.written().events(), "connection", connectionId);
     flushFailures = 0;
     flushRetryAtMillis = 0;
     lastError = null;
-    String destinationId = connections.apply(connectionId).map(Connection::destinationId).orElse("");
-    StagedBatch batch = StagedBatch.of(cmd.batchId(), connectionId, destinationId, cmd.written(),
-        System.currentTimeMillis());
-    return Effect().persist(new BatchStaged(batch, cmd.chunks())).thenRun(this::progress).thenNoReply();
+    String destinationId =
+        connections.apply(connectionId).map(Connection::destinationId).orElse("");
+    StagedBatch batch =
+        StagedBatch.of(
+            cmd.batchId(), connectionId, destinationId, cmd.written(), System.currentTimeMillis());
+    return Effect()
+        .persist(new BatchStaged(batch, cmd.chunks()))
+        .thenRun(this::progress)
+        .thenNoReply();
   }
 
   /** Starts whatever work is due: a flush, a hand-off; answers flush waiters once drained. */
@@ -597,7 +792,8 @@ public final class ConnectionBuffer
     if (flushInFlight == null && state.chunkCount() > 0 && now >= flushRetryAtMillis) {
       Optional<Connection> connection = connections.apply(connectionId);
       if (connection.isEmpty()) {
-        lastError = "connection " + connectionId + " is not in the registry (cache not loaded yet?)";
+        lastError =
+            "connection " + connectionId + " is not in the registry (cache not loaded yet?)";
       } else if (flushDue(state, connection.get(), now)) {
         startFlush(state, connection.get());
       }
@@ -615,7 +811,10 @@ public final class ConnectionBuffer
   private boolean flushDue(State state, Connection c, long now) {
     return flushRequested
         || state.bufferedEvents() >= c.batchSize()
-        || state.oldestAcceptedAtMillis().map(t -> now - t >= c.batchIntervalSeconds() * 1000L).orElse(false);
+        || state
+            .oldestAcceptedAtMillis()
+            .map(t -> now - t >= c.batchIntervalSeconds() * 1000L)
+            .orElse(false);
   }
 
   private void startFlush(State state, Connection connection) {
@@ -623,9 +822,12 @@ public final class ConnectionBuffer
     List<Chunk> chunks = state.chunks();
     flushInFlight = batchId;
     flushStartedNanos = System.nanoTime();
-    ctx.pipeToSelf(stager.stage(connection, batchId, chunks), (written, error) -> error == null
-        ? new FlushWritten(batchId, chunks.size(), written)
-        : new FlushFailed(batchId, RootCause.describe(error)));
+    ctx.pipeToSelf(
+        stager.stage(connection, batchId, chunks),
+        (written, error) ->
+            error == null
+                ? new FlushWritten(batchId, chunks.size(), written)
+                : new FlushFailed(batchId, RootCause.describe(error)));
   }
 
   private void startHandOff(StagedBatch batch) {
@@ -636,25 +838,34 @@ public final class ConnectionBuffer
       Optional<Connection> connection = connections.apply(connectionId);
       if (connection.isEmpty()) {
         handOffInFlight = null;
-        handOffRetryAtMillis = System.currentTimeMillis() + settings.retry().delay(++handOffFailures).toMillis();
+        handOffRetryAtMillis =
+            System.currentTimeMillis() + settings.retry().delay(++handOffFailures).toMillis();
         return;
       }
       toSend = batch.withDestination(connection.get().destinationId());
     }
     String batchId = batch.batchId();
-    ctx.pipeToSelf(ledger.record(toSend), (done, error) -> error == null
-        ? new HandOffConfirmed(batchId)
-        : new HandOffFailed(batchId, RootCause.describe(error)));
+    ctx.pipeToSelf(
+        ledger.record(toSend),
+        (done, error) ->
+            error == null
+                ? new HandOffConfirmed(batchId)
+                : new HandOffFailed(batchId, RootCause.describe(error)));
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(EventsAppended.class, (state, e) -> state.appended(
-            new Chunk(e.rows(), e.events(), e.acceptedAtMillis(), false), e.deadLetters()))
-        .onEvent(EventsAccepted.class, (state, e) -> state.appended(Chunk.legacy(e.rows(), e.acceptedAtMillis()),
-            e.deadLetters()))
+        .onEvent(
+            EventsAppended.class,
+            (state, e) ->
+                state.appended(
+                    new Chunk(e.rows(), e.events(), e.acceptedAtMillis(), false), e.deadLetters()))
+        .onEvent(
+            EventsAccepted.class,
+            (state, e) ->
+                state.appended(Chunk.legacy(e.rows(), e.acceptedAtMillis()), e.deadLetters()))
         .onEvent(BatchStaged.class, State::staged)
         .onEvent(BatchHandedOff.class, State::handedOff)
         .build();

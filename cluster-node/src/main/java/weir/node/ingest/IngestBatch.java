@@ -6,8 +6,9 @@ import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
 
 /**
- * What one request brings to one connection once parsed: one row per accepted event (its primary row; staging
- * derives the others, see {@code EventTables.expand}) and the elements rejected with their reasons.
+ * What one request brings to one connection once parsed: one row per accepted event (its primary
+ * row; staging derives the others, see {@code EventTables.expand}) and the elements rejected with
+ * their reasons.
  *
  * @param rows one per accepted event, in request order
  * @param rejections rejected elements; each is kept as a dead letter

@@ -4,8 +4,8 @@ import java.util.concurrent.CompletionStage;
 import weir.persistence.registry.Connection;
 
 /**
- * What the ingest service calls to make one request's events durable: completes once they are in the journal.
- * Callers know nothing of entities; tests substitute an in-memory implementation.
+ * What the ingest service calls to make one request's events durable: completes once they are in
+ * the journal. Callers know nothing of entities; tests substitute an in-memory implementation.
  */
 public interface IngestGateway {
 
@@ -25,8 +25,8 @@ public interface IngestGateway {
   record Unavailable(String reason) implements Outcome {}
 
   /**
-   * Persists the events and the rejections of one request (each rejection is kept as a dead letter) into one
-   * of the connection's buffer slots, all or nothing.
+   * Persists the events and the rejections of one request (each rejection is kept as a dead letter)
+   * into one of the connection's buffer slots, all or nothing.
    */
   CompletionStage<Outcome> accept(Connection connection, IngestBatch batch);
 }

@@ -8,9 +8,9 @@ import java.util.List;
 import weir.protocol.BodyException;
 
 /**
- * A request refused as a whole, before or instead of accepting anything: its HTTP status, the stable error code
- * and the sentence of API.md's error body, and for 503s the {@code Retry-After} seconds. {@link IngestService}
- * turns it into the answer, in one place.
+ * A request refused as a whole, before or instead of accepting anything: its HTTP status, the
+ * stable error code and the sentence of API.md's error body, and for 503s the {@code Retry-After}
+ * seconds. {@link IngestService} turns it into the answer, in one place.
  */
 public final class IngestRefusal extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -23,7 +23,11 @@ public final class IngestRefusal extends RuntimeException {
     this(status, code, message, 0, List.of());
   }
 
-  private IngestRefusal(StatusCode status, String code, String message, long retryAfterSeconds,
+  private IngestRefusal(
+      StatusCode status,
+      String code,
+      String message,
+      long retryAfterSeconds,
       List<HttpHeader> headers) {
     super(message, null, false, false);
     this.status = status;
@@ -41,7 +45,8 @@ public final class IngestRefusal extends RuntimeException {
 
   /** 503 with {@code Retry-After}: nothing was accepted, the same request may be sent again. */
   public static IngestRefusal unavailable(String code, String message, long retryAfterSeconds) {
-    return new IngestRefusal(StatusCodes.SERVICE_UNAVAILABLE, code, message, Math.max(1, retryAfterSeconds), List.of());
+    return new IngestRefusal(
+        StatusCodes.SERVICE_UNAVAILABLE, code, message, Math.max(1, retryAfterSeconds), List.of());
   }
 
   /** 400 for a body nothing of which can be used. */

@@ -12,9 +12,10 @@ import java.util.List;
 import weir.protocol.StagedRow;
 
 /**
- * The binary form in which a request's rows are journaled and buffered ({@link ConnectionBuffer.EventsAppended}):
- * compact (UTF-8, no per-field tags), encoded once at the edge, and journal-safe by construction (bytes).
- * Persisted: this format is a contract; a change needs a new version byte and a reader for the old one.
+ * The binary form in which a request's rows are journaled and buffered ({@link
+ * ConnectionBuffer.EventsAppended}): compact (UTF-8, no per-field tags), encoded once at the edge,
+ * and journal-safe by construction (bytes). Persisted: this format is a contract; a change needs a
+ * new version byte and a reader for the old one.
  *
  * <pre>
  * version:u8 (=1)  count:i32  { table:str  eventId:str  timestampMillis:i64  json:str }*count
@@ -29,7 +30,8 @@ public final class RowCodec {
   /** The rows' bytes. */
   public static byte[] encode(List<StagedRow> rows) {
     int estimate = 8;
-    for (StagedRow r : rows) estimate += 24 + r.table().length() + r.eventId().length() + r.json().length();
+    for (StagedRow r : rows)
+      estimate += 24 + r.table().length() + r.eventId().length() + r.json().length();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(estimate);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(VERSION);
@@ -50,7 +52,8 @@ public final class RowCodec {
   public static List<StagedRow> decode(byte[] bytes) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
       byte version = in.readByte();
-      if (version != VERSION) throw new IllegalArgumentException("unknown row encoding version " + version);
+      if (version != VERSION)
+        throw new IllegalArgumentException("unknown row encoding version " + version);
       int n = in.readInt();
       List<StagedRow> rows = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {

@@ -48,10 +48,11 @@ import weir.protocol.webhook.WebhookParser;
 
 /**
  * Builds, per destination, its staging store and warehouse loader from the registry entry, and runs
- * their blocking work on the given blocking executor. This is where the node turns a {@link Destination}
- * config into {@code loaders} objects; buffers and coordinators only see {@link BatchStager} and
- * {@link LoadCoordinator.BatchLoader}. A runtime rebuilt after its destination changed (a PATCH) replaces the
- * old one, which is closed (clients, drivers) once the work still using it is done.
+ * their blocking work on the given blocking executor. This is where the node turns a {@link
+ * Destination} config into {@code loaders} objects; buffers and coordinators only see {@link
+ * BatchStager} and {@link LoadCoordinator.BatchLoader}. A runtime rebuilt after its destination
+ * changed (a PATCH) replaces the old one, which is closed (clients, drivers) once the work still
+ * using it is done.
  */
 public final class DestinationRuntimes {
   private static final Logger log = LoggerFactory.getLogger(DestinationRuntimes.class);
@@ -60,11 +61,17 @@ public final class DestinationRuntimes {
   private static final Duration SWEEP_INTERVAL = Duration.ofHours(1);
 
   /**
-   * One destination, opened ({@link DestinationType#open}), closed when it is replaced and no work uses it any more.
+   * One destination, opened ({@link DestinationType#open}), closed when it is replaced and no work
+   * uses it any more.
    *
-   * @param retentionDays days staged files are kept after loading (-1: forever; 0: deleted once loaded)
+   * @param retentionDays days staged files are kept after loading (-1: forever; 0: deleted once
+   *     loaded)
    */
-  private record Runtime(Destination destination, DestinationRuntime opened, int retentionDays, AtomicInteger users,
+  private record Runtime(
+      Destination destination,
+      DestinationRuntime opened,
+      int retentionDays,
+      AtomicInteger users,
       AtomicBoolean retired) {
 
     StagingStore staging() {
@@ -119,8 +126,14 @@ public final class DestinationRuntimes {
    * @param system runs the S3 client's streams
    * @param maxFileBytes size at which a staged file is split into parts
    */
-  public DestinationRuntimes(Function<String, Optional<Destination>> destinations, DestinationTypes types,
-      Executor blocking, SecretBox secrets, Path dataDir, ClassicActorSystemProvider system, long maxFileBytes) {
+  public DestinationRuntimes(
+      Function<String, Optional<Destination>> destinations,
+      DestinationTypes types,
+      Executor blocking,
+      SecretBox secrets,
+      Path dataDir,
+      ClassicActorSystemProvider system,
+      long maxFileBytes) {
     this.destinations = destinations;
     this.types = types;
     this.blocking = blocking;
@@ -132,57 +145,75 @@ public final class DestinationRuntimes {
 
   /** Writes a buffer's batch to the staging store of the connection's destination. */
   public BatchStager stager() {
-    return (connection, batchId, chunks) -> async(connection, runtime -> stage(runtime, connection, batchId, chunks));
+    return (connection, batchId, chunks) ->
+        async(connection, runtime -> stage(runtime, connection, batchId, chunks));
   }
 
   /** Loads batches into the destination's warehouse. */
   public LoadCoordinator.BatchLoader loader() {
     return new LoadCoordinator.BatchLoader() {
       @Override
-      public CompletionStage<LoadCoordinator.LoadOutcome> load(Connection connection, List<StagedBatch> batches) {
-        return async(connection, runtime -> DestinationRuntimes.this.load(runtime, connection, batches));
+      public CompletionStage<LoadCoordinator.LoadOutcome> load(
+          Connection connection, List<StagedBatch> batches) {
+        return async(
+            connection, runtime -> DestinationRuntimes.this.load(runtime, connection, batches));
       }
 
       @Override
-      public CompletionStage<LoadCoordinator.LoadOutcome> reload(Connection connection,
-          LoadCoordinator.ResyncRequest request) {
-        return async(connection, runtime -> DestinationRuntimes.this.reload(runtime, connection, request));
+      public CompletionStage<LoadCoordinator.LoadOutcome> reload(
+          Connection connection, LoadCoordinator.ResyncRequest request) {
+        return async(
+            connection, runtime -> DestinationRuntimes.this.reload(runtime, connection, request));
       }
     };
   }
 
-  /** Runs {@code work} on the blocking executor with the connection's destination runtime, held while it runs. */
+  /**
+   * Runs {@code work} on the blocking executor with the connection's destination runtime, held
+   * while it runs.
+   */
   private <T> CompletionStage<T> async(Connection connection, Function<Runtime, T> work) {
-    return CompletableFuture.supplyAsync(() -> {
-      Runtime runtime = acquire(connection.destinationId());
-      try {
-        return work.apply(runtime);
-      } finally {
-        runtime.release();
-      }
-    }, blocking);
+    return CompletableFuture.supplyAsync(
+        () -> {
+          Runtime runtime = acquire(connection.destinationId());
+          try {
+            return work.apply(runtime);
+          } finally {
+            runtime.release();
+          }
+        },
+        blocking);
   }
 
-  private LoadCoordinator.LoadOutcome reload(Runtime runtime, Connection connection,
-      LoadCoordinator.ResyncRequest request) {
+  private LoadCoordinator.LoadOutcome reload(
+      Runtime runtime, Connection connection, LoadCoordinator.ResyncRequest request) {
     LocalDate from = request.from() == null ? null : LocalDate.parse(request.from());
     LocalDate to = request.to() == null ? null : LocalDate.parse(request.to());
     Map<String, TableSpec> tables = new LinkedHashMap<>();
     Map<String, List<StagedFile>> byBatch = new TreeMap<>();
     try {
-      List<String> wanted = request.tables().isEmpty() ? archivedTables(runtime.staging(), connection)
-          : request.tables();
+      List<String> wanted =
+          request.tables().isEmpty()
+              ? archivedTables(runtime.staging(), connection)
+              : request.tables();
       for (String table : wanted) {
         tables.put(table, tableSpec(connection, table));
         BatchFileWriter.archivedBatches(runtime.staging(), connection.id(), table, from, to)
-            .forEach((batchId, files) -> byBatch.computeIfAbsent(batchId, b -> new ArrayList<>()).addAll(files));
+            .forEach(
+                (batchId, files) ->
+                    byBatch.computeIfAbsent(batchId, b -> new ArrayList<>()).addAll(files));
       }
-      WarehouseLoader.LoadRequest load = new WarehouseLoader.LoadRequest(connection.schema(), tables,
-          byBatch.entrySet().stream().map(e -> new WarehouseLoader.LoadBatch(e.getKey(), e.getValue()))
-              .toList());
-      WarehouseLoader.LoadResult result = runtime.loader().reload(load, timestampColumn(connection), from, to);
-      return new LoadCoordinator.LoadOutcome(result.loadedBatchIds(), result.totalRowsInserted(),
-          result.rejectedRows());
+      WarehouseLoader.LoadRequest load =
+          new WarehouseLoader.LoadRequest(
+              connection.schema(),
+              tables,
+              byBatch.entrySet().stream()
+                  .map(e -> new WarehouseLoader.LoadBatch(e.getKey(), e.getValue()))
+                  .toList());
+      WarehouseLoader.LoadResult result =
+          runtime.loader().reload(load, timestampColumn(connection), from, to);
+      return new LoadCoordinator.LoadOutcome(
+          result.loadedBatchIds(), result.totalRowsInserted(), result.rejectedRows());
     } catch (IOException e) {
       throw new UncheckedIOException("listing the staging archive failed: " + e.getMessage(), e);
     } catch (WarehouseLoader.LoadException e) {
@@ -191,47 +222,61 @@ public final class DestinationRuntimes {
   }
 
   /**
-   * The column whose UTC day is a row's period: the one staged files are partitioned by (the event time of
-   * tracking events, the arrival time of webhooks).
+   * The column whose UTC day is a row's period: the one staged files are partitioned by (the event
+   * time of tracking events, the arrival time of webhooks).
    */
   static String timestampColumn(Connection connection) {
     return connection.kind() == ConnectionKind.webhook ? "received_at" : "timestamp";
   }
 
-  private StagedBatch.Written stage(Runtime runtime, Connection connection, String batchId,
-      List<ConnectionBuffer.Chunk> chunks) {
+  private StagedBatch.Written stage(
+      Runtime runtime, Connection connection, String batchId, List<ConnectionBuffer.Chunk> chunks) {
     List<StagedRow> rows = new ArrayList<>();
     int events = 0;
-    boolean tracking = connection.kind() == ConnectionKind.segment || connection.kind() == ConnectionKind.snowplow;
+    boolean tracking =
+        connection.kind() == ConnectionKind.segment || connection.kind() == ConnectionKind.snowplow;
     for (ConnectionBuffer.Chunk chunk : chunks) {
       events += chunk.events();
       for (StagedRow row : RowCodec.decode(chunk.rows())) {
         rows.add(row);
-        // Events are journaled as one row; the rows derived from it (per-event table, users) are made here.
+        // Events are journaled as one row; the rows derived from it (per-event table, users) are
+        // made here.
         if (tracking && !chunk.expanded()) rows.addAll(EventTables.expand(row));
       }
     }
     try {
-      List<StagedFile> files = new BatchFileWriter(runtime.staging(), runtime.format(),
-          table -> tableSpec(connection, table)).write(connection.id(), batchId, rows);
-      return new StagedBatch.Written(files.stream().map(StagedBatch.File::of).toList(), rows.size(), events);
+      List<StagedFile> files =
+          new BatchFileWriter(
+                  runtime.staging(), runtime.format(), table -> tableSpec(connection, table))
+              .write(connection.id(), batchId, rows);
+      return new StagedBatch.Written(
+          files.stream().map(StagedBatch.File::of).toList(), rows.size(), events);
     } catch (IOException e) {
       throw new UncheckedIOException("staging " + batchId + " failed: " + e.getMessage(), e);
     }
   }
 
-  private LoadCoordinator.LoadOutcome load(Runtime runtime, Connection connection, List<StagedBatch> batches) {
+  private LoadCoordinator.LoadOutcome load(
+      Runtime runtime, Connection connection, List<StagedBatch> batches) {
     Map<String, TableSpec> specs = new LinkedHashMap<>();
-    batches.forEach(b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
-    WarehouseLoader.LoadRequest request = new WarehouseLoader.LoadRequest(connection.schema(), specs,
-        batches.stream().map(b -> new WarehouseLoader.LoadBatch(b.batchId(), b.stagedFiles())).toList());
+    batches.forEach(
+        b -> b.files().forEach(f -> specs.put(f.table(), tableSpec(connection, f.table()))));
+    WarehouseLoader.LoadRequest request =
+        new WarehouseLoader.LoadRequest(
+            connection.schema(),
+            specs,
+            batches.stream()
+                .map(b -> new WarehouseLoader.LoadBatch(b.batchId(), b.stagedFiles()))
+                .toList());
     WarehouseLoader.LoadResult result;
     try {
       result = runtime.loader().load(request);
     } catch (WarehouseLoader.LoadException | RuntimeException e) {
-      missingFile(runtime.staging(), batches).ifPresent(failure -> {
-        throw failure;
-      });
+      missingFile(runtime.staging(), batches)
+          .ifPresent(
+              failure -> {
+                throw failure;
+              });
       throw new CompletionException(e);
     }
     List<String> done = new ArrayList<>(result.loadedBatchIds());
@@ -241,17 +286,25 @@ public final class DestinationRuntimes {
   }
 
   /**
-   * After a failed load: the first batch with a staged file that is gone (deleted by hand, lost with a disk), as
-   * a failure naming the batch and the file, so that the batch is set aside and the others load. Empty when every
-   * file is there, or the store cannot tell (the original failure stands then).
+   * After a failed load: the first batch with a staged file that is gone (deleted by hand, lost
+   * with a disk), as a failure naming the batch and the file, so that the batch is set aside and
+   * the others load. Empty when every file is there, or the store cannot tell (the original failure
+   * stands then).
    */
-  private static Optional<LoadCoordinator.BatchFailure> missingFile(StagingStore staging, List<StagedBatch> batches) {
+  private static Optional<LoadCoordinator.BatchFailure> missingFile(
+      StagingStore staging, List<StagedBatch> batches) {
     try {
       for (StagedBatch b : batches) {
         for (StagedBatch.File f : b.files()) {
           if (!staging.exists(f.key())) {
-            return Optional.of(new LoadCoordinator.BatchFailure(b.batchId(), "batch " + b.batchId()
-                + ": staged file " + staging.describe(f.key()) + " is missing"));
+            return Optional.of(
+                new LoadCoordinator.BatchFailure(
+                    b.batchId(),
+                    "batch "
+                        + b.batchId()
+                        + ": staged file "
+                        + staging.describe(f.key())
+                        + " is missing"));
           }
         }
       }
@@ -262,11 +315,12 @@ public final class DestinationRuntimes {
   }
 
   /**
-   * Deletes staged files the destination's retention no longer keeps, after a successful load. Only files of
-   * batches the warehouse's {@code _weir_loads} records as loaded are ever deleted, judged by when they were
-   * loaded, never by the event time of their partition: with 0 days, the files of the batches just loaded; with N
-   * days, every archived file of the connection whose batch was loaded more than N days ago (swept at most
-   * hourly). A failure here is logged and retried with a later load; it never fails the load.
+   * Deletes staged files the destination's retention no longer keeps, after a successful load. Only
+   * files of batches the warehouse's {@code _weir_loads} records as loaded are ever deleted, judged
+   * by when they were loaded, never by the event time of their partition: with 0 days, the files of
+   * the batches just loaded; with N days, every archived file of the connection whose batch was
+   * loaded more than N days ago (swept at most hourly). A failure here is logged and retried with a
+   * later load; it never fails the load.
    */
   private void applyRetention(Runtime runtime, Connection connection, List<StagedBatch> batches) {
     if (runtime.retentionDays() < 0) return;
@@ -284,10 +338,11 @@ public final class DestinationRuntimes {
       Instant cutoff = Instant.ofEpochMilli(now).minus(Duration.ofDays(runtime.retentionDays()));
       Map<String, List<String>> keysByBatch = new TreeMap<>();
       for (String key : runtime.staging().list(connection.id())) {
-        BatchFileWriter.batchIdOf(key).ifPresent(id -> keysByBatch.computeIfAbsent(id, b -> new ArrayList<>())
-            .add(key));
+        BatchFileWriter.batchIdOf(key)
+            .ifPresent(id -> keysByBatch.computeIfAbsent(id, b -> new ArrayList<>()).add(key));
       }
-      Map<String, Instant> loaded = runtime.loader().loadedAt(connection.schema(), keysByBatch.keySet());
+      Map<String, Instant> loaded =
+          runtime.loader().loadedAt(connection.schema(), keysByBatch.keySet());
       int deleted = 0;
       for (Map.Entry<String, List<String>> e : keysByBatch.entrySet()) {
         Instant at = loaded.get(e.getKey());
@@ -298,55 +353,78 @@ public final class DestinationRuntimes {
         }
       }
       if (deleted > 0) {
-        log.info("Retention: deleted {} staged files of connection {} loaded more than {} days ago", deleted,
-            connection.id(), runtime.retentionDays());
+        log.info(
+            "Retention: deleted {} staged files of connection {} loaded more than {} days ago",
+            deleted,
+            connection.id(),
+            runtime.retentionDays());
       }
     } catch (IOException | WarehouseLoader.LoadException | RuntimeException e) {
-      log.warn("Retention of staged files of connection {} failed (retried after a later load): {}",
-          connection.id(), e.getMessage());
+      log.warn(
+          "Retention of staged files of connection {} failed (retried after a later load): {}",
+          connection.id(),
+          e.getMessage());
     }
   }
 
-  /** The spec of one table of a connection (webhook: its one table; tracking kinds: the event tables). */
+  /**
+   * The spec of one table of a connection (webhook: its one table; tracking kinds: the event
+   * tables).
+   */
   public static TableSpec tableSpec(Connection connection, String table) {
     if (table.equals(DeadLetters.TABLE)) return DeadLetters.tableSpec();
     return switch (connection.kind()) {
       case webhook -> WebhookParser.tableSpec(table);
       case segment, snowplow -> EventTables.specFor(table);
-      case connector -> throw new IllegalStateException("connector connections are not loadable in this build");
+      case connector ->
+          throw new IllegalStateException("connector connections are not loadable in this build");
     };
   }
 
   /** The tables a connection has files for in the staging archive. */
-  private static List<String> archivedTables(StagingStore staging, Connection connection) throws IOException {
-    return staging.list(connection.id()).stream().map(k -> k.split("/")[1])
-        .filter(t -> !t.equals(LakeDelivery.MANIFESTS)).distinct().sorted().toList();
+  private static List<String> archivedTables(StagingStore staging, Connection connection)
+      throws IOException {
+    return staging.list(connection.id()).stream()
+        .map(k -> k.split("/")[1])
+        .filter(t -> !t.equals(LakeDelivery.MANIFESTS))
+        .distinct()
+        .sorted()
+        .toList();
   }
 
   /**
-   * The destination's runtime, held by the caller until {@link Runtime#release()}; rebuilt when its registry
-   * entry changed (PATCH applies live), the old one retired.
+   * The destination's runtime, held by the caller until {@link Runtime#release()}; rebuilt when its
+   * registry entry changed (PATCH applies live), the old one retired.
    */
   private Runtime acquire(String destinationId) {
-    Destination d = destinations.apply(destinationId).orElseThrow(() ->
-        new IllegalStateException("destination " + destinationId + " is not in the registry cache"));
+    Destination d =
+        destinations
+            .apply(destinationId)
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "destination " + destinationId + " is not in the registry cache"));
     Runtime[] replaced = new Runtime[1];
-    Runtime runtime = runtimes.compute(destinationId, (id, current) -> {
-      if (current != null && current.destination().equals(d)) {
-        current.users().incrementAndGet();
-        return current;
-      }
-      replaced[0] = current;
-      Runtime fresh = build(d);
-      fresh.users().incrementAndGet();
-      return fresh;
-    });
+    Runtime runtime =
+        runtimes.compute(
+            destinationId,
+            (id, current) -> {
+              if (current != null && current.destination().equals(d)) {
+                current.users().incrementAndGet();
+                return current;
+              }
+              replaced[0] = current;
+              Runtime fresh = build(d);
+              fresh.users().incrementAndGet();
+              return fresh;
+            });
     if (replaced[0] != null) replaced[0].retire();
     return runtime;
   }
 
   /**
-   * Closes every runtime (the node is stopping, after its drain): each once the work still using it is done.
+   * Closes every runtime (the node is stopping, after its drain): each once the work still using it
+   * is done.
    */
   public void closeAll() {
     for (String id : List.copyOf(runtimes.keySet())) {
@@ -357,38 +435,52 @@ public final class DestinationRuntimes {
 
   private Runtime build(Destination d) {
     DestinationType type = types.get(d.type());
-    Map<String, String> config = DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open);
-    DestinationContext context = new DestinationContext() {
-      @Override
-      public String destinationId() {
-        return d.id();
-      }
+    Map<String, String> config =
+        DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open);
+    DestinationContext context =
+        new DestinationContext() {
+          @Override
+          public String destinationId() {
+            return d.id();
+          }
 
-      @Override
-      public Path dataDir() {
-        return dataDir;
-      }
+          @Override
+          public Path dataDir() {
+            return dataDir;
+          }
 
-      @Override
-      public long maxFileBytes() {
-        return maxFileBytes;
-      }
+          @Override
+          public long maxFileBytes() {
+            return maxFileBytes;
+          }
 
-      @Override
-      public ClassicActorSystemProvider system() {
-        return system;
-      }
-    };
+          @Override
+          public ClassicActorSystemProvider system() {
+            return system;
+          }
+        };
     StagingStore staging = null;
     if (type.lakeStore() == null) {
       String stagingType = d.staging().getOrDefault("type", "filesystem");
-      staging = types.stagingType(stagingType).orElseThrow(() -> new IllegalStateException("staging type "
-          + stagingType + " is not available on this node")).open(DestinationTypes.openSecrets(d.staging(),
-          types.stagingSecretFields(stagingType), secrets::open), context);
+      staging =
+          types
+              .stagingType(stagingType)
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "staging type " + stagingType + " is not available on this node"))
+              .open(
+                  DestinationTypes.openSecrets(
+                      d.staging(), types.stagingSecretFields(stagingType), secrets::open),
+                  context);
     }
     try {
-      return new Runtime(d, type.open(config, staging, context), type.retentionDays(config, d.staging()),
-          new AtomicInteger(), new AtomicBoolean());
+      return new Runtime(
+          d,
+          type.open(config, staging, context),
+          type.retentionDays(config, d.staging()),
+          new AtomicInteger(),
+          new AtomicBoolean());
     } catch (RuntimeException e) {
       if (staging != null) staging.close();
       throw e;

@@ -44,53 +44,63 @@ import weir.persistence.registry.Connection;
 import weir.persistence.registry.Destination;
 
 /**
- * The load coordinator of one destination (entity id = destination id): a persisted ledger of staged
- * batches waiting to be loaded, the resyncs asked for, and the schedule that runs them.
+ * The load coordinator of one destination (entity id = destination id): a persisted ledger of
+ * staged batches waiting to be loaded, the resyncs asked for, and the schedule that runs them.
  *
- * <p>Buffers hand batches over with {@link RecordBatch} (at-least-once; a batch already in the ledger is
- * acknowledged without a new event). Every {@code sync_interval} of a connection, or on {@link Sync}, the
- * coordinator loads that connection's pending batches through its {@link BatchLoader} (one load at a time per
- * destination, off the actor), then persists {@link BatchesLoaded}, which removes them from the ledger. A load
- * that committed but whose {@link BatchesLoaded} was lost is repeated harmlessly, because the warehouse records
- * batch ids in {@code _weir_loads} in the same transaction as the rows.
+ * <p>Buffers hand batches over with {@link RecordBatch} (at-least-once; a batch already in the
+ * ledger is acknowledged without a new event). Every {@code sync_interval} of a connection, or on
+ * {@link Sync}, the coordinator loads that connection's pending batches through its {@link
+ * BatchLoader} (one load at a time per destination, off the actor), then persists {@link
+ * BatchesLoaded}, which removes them from the ledger. A load that committed but whose {@link
+ * BatchesLoaded} was lost is repeated harmlessly, because the warehouse records batch ids in {@code
+ * _weir_loads} in the same transaction as the rows.
  *
- * <p>Failures, by their reach: a transient one (the warehouse is down) is retried with exponential backoff,
- * capped at the connection's sync interval, for that connection alone — the destination's other connections
- * go on, in turn (the connection waiting longest goes first). A batch that can never load (a staged file is
- * missing) is set aside as failed ({@link BatchFailed}), named with its file in the status, and the rest loads;
- * {@link Sync} of its connection tries it again (after the file was restored). A failure of the destination
- * itself (credentials, permissions, a missing database) pauses the destination, shown in status, until its
- * registry entry changes or a sync is requested; batches stay in the ledger meanwhile. Rows a warehouse cannot
- * store are no failure: the loaders make them dead letters.
+ * <p>Failures, by their reach: a transient one (the warehouse is down) is retried with exponential
+ * backoff, capped at the connection's sync interval, for that connection alone — the destination's
+ * other connections go on, in turn (the connection waiting longest goes first). A batch that can
+ * never load (a staged file is missing) is set aside as failed ({@link BatchFailed}), named with
+ * its file in the status, and the rest loads; {@link Sync} of its connection tries it again (after
+ * the file was restored). A failure of the destination itself (credentials, permissions, a missing
+ * database) pauses the destination, shown in status, until its registry entry changes or a sync is
+ * requested; batches stay in the ledger meanwhile. Rows a warehouse cannot store are no failure:
+ * the loaders make them dead letters.
  *
- * <p>Resyncs are persisted before they are acknowledged ({@link ResyncRequested}, so a 202 survives a restart or
- * a rebalance), run between loads, retried with their own backoff, and one that fails permanently is kept as
- * failed, visible in status and removable ({@link CancelResync}); loads go on meanwhile.
+ * <p>Resyncs are persisted before they are acknowledged ({@link ResyncRequested}, so a 202 survives
+ * a restart or a rebalance), run between loads, retried with their own backoff, and one that fails
+ * permanently is kept as failed, visible in status and removable ({@link CancelResync}); loads go
+ * on meanwhile.
  *
- * <p>Snapshots are taken after each load (the ledger is smallest then) and the journal before them is deleted.
+ * <p>Snapshots are taken after each load (the ledger is smallest then) and the journal before them
+ * is deleted.
  */
 public final class LoadCoordinator
-    extends EventSourcedBehaviorWithEnforcedReplies<LoadCoordinator.Command, LoadCoordinator.Event,
-        LoadCoordinator.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        LoadCoordinator.Command, LoadCoordinator.Event, LoadCoordinator.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "LoadCoordinator");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "LoadCoordinator");
 
   /** Loads one connection's batches into the destination; blocking work runs off the actor. */
   public interface BatchLoader {
     /** Completes with the rows inserted, or fails having committed nothing. */
     CompletionStage<LoadOutcome> load(Connection connection, List<StagedBatch> batches);
 
-    /** Drops the tables or period of {@code request} and reloads them from the staging archive, atomically. */
+    /**
+     * Drops the tables or period of {@code request} and reloads them from the staging archive,
+     * atomically.
+     */
     CompletionStage<LoadOutcome> reload(Connection connection, ResyncRequest request);
   }
 
-  /** Tables (and an optional UTC day range, ISO dates) of a connection to rebuild from the archive. */
+  /**
+   * Tables (and an optional UTC day range, ISO dates) of a connection to rebuild from the archive.
+   */
   public record ResyncRequest(String connectionId, List<String> tables, String from, String to)
       implements CborSerializable {}
 
   /**
-   * What a load committed: the batch ids now recorded in the warehouse, the new rows, and the rows the warehouse
-   * could not store (loaded as dead letters instead).
+   * What a load committed: the batch ids now recorded in the warehouse, the new rows, and the rows
+   * the warehouse could not store (loaded as dead letters instead).
    */
   public record LoadOutcome(List<String> batchIds, long rowsInserted, long rowsRejected) {
     public LoadOutcome(List<String> batchIds, long rowsInserted) {
@@ -118,45 +128,75 @@ public final class LoadCoordinator
   public sealed interface Command extends CborSerializable {}
 
   /** Add a staged batch to the ledger; replies once it is persisted. */
-  public record RecordBatch(StagedBatch batch, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record RecordBatch(StagedBatch batch, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
 
   /**
-   * Load now: the pending batches of {@code connectionId} (or of every connection when null), after moving its
-   * failed batches back to pending. With {@code awaitLoaded}, replies once those connections have no pending
-   * batch (or with an error when a load of them fails); otherwise replies at once that the sync has started.
+   * Load now: the pending batches of {@code connectionId} (or of every connection when null), after
+   * moving its failed batches back to pending. With {@code awaitLoaded}, replies once those
+   * connections have no pending batch (or with an error when a load of them fails); otherwise
+   * replies at once that the sync has started.
    */
   public record Sync(String connectionId, boolean awaitLoaded, ActorRef<StatusReply<Done>> replyTo)
       implements Command {}
 
-  /** Queue a resync; replies with its id once it is persisted (it runs between loads, retried on failure). */
-  public record Resync(ResyncRequest request, ActorRef<StatusReply<String>> replyTo) implements Command {}
+  /**
+   * Queue a resync; replies with its id once it is persisted (it runs between loads, retried on
+   * failure).
+   */
+  public record Resync(ResyncRequest request, ActorRef<StatusReply<String>> replyTo)
+      implements Command {}
 
   /** Remove a queued or failed resync. */
-  public record CancelResync(String connectionId, String resyncId, ActorRef<StatusReply<Done>> replyTo)
+  public record CancelResync(
+      String connectionId, String resyncId, ActorRef<StatusReply<Done>> replyTo)
       implements Command {}
 
   /** Start the entity without other effect. */
   public record Wake() implements Command {}
 
   /** Read the figures of one connection. */
-  public record GetStatus(String connectionId, ActorRef<ConnectionLoadStatus> replyTo) implements Command {}
+  public record GetStatus(String connectionId, ActorRef<ConnectionLoadStatus> replyTo)
+      implements Command {}
 
   /** A resync as the status shows it. */
-  public record ResyncView(String id, List<String> tables, String from, String to, long requestedAtMillis,
-      int attempts, String lastError, boolean failed) implements CborSerializable {}
-
-  /** A failed batch as the status shows it. */
-  public record FailedBatchView(String batchId, String reason, long atMillis) implements CborSerializable {}
-
-  /** Load figures of one connection. */
-  public record ConnectionLoadStatus(int pendingBatches, long pendingRows, long loadedRowsTotal,
-      long lastSyncAtMillis, long nextSyncAtMillis, String lastError, int resyncsPending, boolean paused,
-      List<ResyncView> resyncs, List<FailedBatchView> failedBatches, long loadedEventsTotal, long rejectedRowsTotal)
+  public record ResyncView(
+      String id,
+      List<String> tables,
+      String from,
+      String to,
+      long requestedAtMillis,
+      int attempts,
+      String lastError,
+      boolean failed)
       implements CborSerializable {}
 
-  private enum Tick implements Command { INSTANCE }
+  /** A failed batch as the status shows it. */
+  public record FailedBatchView(String batchId, String reason, long atMillis)
+      implements CborSerializable {}
 
-  private record LoadSucceeded(String connectionId, LoadOutcome outcome, long events) implements Command {}
+  /** Load figures of one connection. */
+  public record ConnectionLoadStatus(
+      int pendingBatches,
+      long pendingRows,
+      long loadedRowsTotal,
+      long lastSyncAtMillis,
+      long nextSyncAtMillis,
+      String lastError,
+      int resyncsPending,
+      boolean paused,
+      List<ResyncView> resyncs,
+      List<FailedBatchView> failedBatches,
+      long loadedEventsTotal,
+      long rejectedRowsTotal)
+      implements CborSerializable {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private record LoadSucceeded(String connectionId, LoadOutcome outcome, long events)
+      implements Command {}
 
   private record LoadFailed(String connectionId, Throwable error) implements Command {}
 
@@ -171,21 +211,30 @@ public final class LoadCoordinator
   public record BatchRecorded(StagedBatch batch) implements Event {}
 
   /**
-   * The batches are committed in the warehouse (rows: new rows inserted by this load; events: the events of
-   * the batches; rejected: rows the warehouse refused, loaded as dead letters; the last two null in events
-   * persisted before they were counted).
+   * The batches are committed in the warehouse (rows: new rows inserted by this load; events: the
+   * events of the batches; rejected: rows the warehouse refused, loaded as dead letters; the last
+   * two null in events persisted before they were counted).
    */
-  public record BatchesLoaded(String connectionId, List<String> batchIds, long rows, long atMillis, Long events,
-      Long rejected) implements Event {}
+  public record BatchesLoaded(
+      String connectionId,
+      List<String> batchIds,
+      long rows,
+      long atMillis,
+      Long events,
+      Long rejected)
+      implements Event {}
 
-  /** A pending batch can never load as it is (a staged file is missing): set aside with the reason. */
+  /**
+   * A pending batch can never load as it is (a staged file is missing): set aside with the reason.
+   */
   public record BatchFailed(String batchId, String reason, long atMillis) implements Event {}
 
   /** A failed batch is pending again (its connection was synced, after its files were restored). */
   public record BatchRetried(String batchId) implements Event {}
 
   /** A resync was asked for (persisted before the 202). */
-  public record ResyncRequested(String resyncId, ResyncRequest request, long atMillis) implements Event {}
+  public record ResyncRequested(String resyncId, ResyncRequest request, long atMillis)
+      implements Event {}
 
   /** A resync is done. */
   public record ResyncFinished(String resyncId) implements Event {}
@@ -197,8 +246,9 @@ public final class LoadCoordinator
   public record ResyncCancelled(String resyncId) implements Event {}
 
   /** Per-connection load figures (the last two null in states persisted before they were kept). */
-  public record ConnectionTotals(long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal,
-      Long rejectedRowsTotal) implements CborSerializable {
+  public record ConnectionTotals(
+      long loadedRowsTotal, long lastSyncAtMillis, Long loadedEventsTotal, Long rejectedRowsTotal)
+      implements CborSerializable {
     long events() {
       return loadedEventsTotal == null ? 0 : loadedEventsTotal;
     }
@@ -209,18 +259,25 @@ public final class LoadCoordinator
   }
 
   /** A batch set aside. */
-  public record FailedBatch(StagedBatch batch, String reason, long atMillis) implements CborSerializable {}
+  public record FailedBatch(StagedBatch batch, String reason, long atMillis)
+      implements CborSerializable {}
 
   /** A resync waiting to run (or failed, with its reason). */
-  public record PendingResync(String id, ResyncRequest request, long requestedAtMillis, String failure)
+  public record PendingResync(
+      String id, ResyncRequest request, long requestedAtMillis, String failure)
       implements CborSerializable {}
 
   /**
-   * Immutable state: pending batches by id (oldest first), per-connection figures, failed batches, resyncs
-   * (oldest first). Snapshots written before failed batches and resyncs were persisted read too (they are empty).
+   * Immutable state: pending batches by id (oldest first), per-connection figures, failed batches,
+   * resyncs (oldest first). Snapshots written before failed batches and resyncs were persisted read
+   * too (they are empty).
    */
-  public record State(Map<String, StagedBatch> pending, Map<String, ConnectionTotals> connections,
-      Map<String, FailedBatch> failed, Map<String, PendingResync> resyncs) implements CborSerializable {
+  public record State(
+      Map<String, StagedBatch> pending,
+      Map<String, ConnectionTotals> connections,
+      Map<String, FailedBatch> failed,
+      Map<String, PendingResync> resyncs)
+      implements CborSerializable {
     public State {
       pending = pending == null ? Map.of() : pending;
       connections = connections == null ? Map.of() : connections;
@@ -247,10 +304,15 @@ public final class LoadCoordinator
         e.batchIds().forEach(nextFailed::remove);
       }
       Map<String, ConnectionTotals> figures = new HashMap<>(connections);
-      ConnectionTotals before = connections.getOrDefault(e.connectionId(), new ConnectionTotals(0, 0, 0L, 0L));
-      figures.put(e.connectionId(), new ConnectionTotals(before.loadedRowsTotal() + e.rows(), e.atMillis(),
-          before.events() + (e.events() == null ? 0 : e.events()),
-          before.rejected() + (e.rejected() == null ? 0 : e.rejected())));
+      ConnectionTotals before =
+          connections.getOrDefault(e.connectionId(), new ConnectionTotals(0, 0, 0L, 0L));
+      figures.put(
+          e.connectionId(),
+          new ConnectionTotals(
+              before.loadedRowsTotal() + e.rows(),
+              e.atMillis(),
+              before.events() + (e.events() == null ? 0 : e.events()),
+              before.rejected() + (e.rejected() == null ? 0 : e.rejected())));
       return new State(next, figures, nextFailed, resyncs);
     }
 
@@ -290,7 +352,8 @@ public final class LoadCoordinator
       PendingResync r = resyncs.get(e.resyncId());
       if (r == null) return this;
       Map<String, PendingResync> next = new LinkedHashMap<>(resyncs);
-      next.put(e.resyncId(), new PendingResync(r.id(), r.request(), r.requestedAtMillis(), e.reason()));
+      next.put(
+          e.resyncId(), new PendingResync(r.id(), r.request(), r.requestedAtMillis(), e.reason()));
       return new State(pending, connections, failed, next);
     }
 
@@ -301,42 +364,81 @@ public final class LoadCoordinator
     /** The oldest resync of the connection that has not failed. */
     Optional<PendingResync> nextResyncOf(String connectionId) {
       return resyncs.values().stream()
-          .filter(r -> r.failure() == null && r.request().connectionId().equals(connectionId)).findFirst();
+          .filter(r -> r.failure() == null && r.request().connectionId().equals(connectionId))
+          .findFirst();
     }
   }
 
   // ---- behaviour ----
 
   /** Registers the coordinators with Cluster Sharding on this node. */
-  public static void init(ActorSystem<?> system, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, Function<String, Optional<Destination>> destinations,
-      BatchLoader loader, JournalRetention retention, NodeMetrics metrics) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, connections,
-        () -> destinations.apply(ctx.getEntityId()), loader, retention, metrics)));
+  public static void init(
+      ActorSystem<?> system,
+      LoadSettings settings,
+      Function<String, Optional<Connection>> connections,
+      Function<String, Optional<Destination>> destinations,
+      BatchLoader loader,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    ClusterSharding.get(system)
+        .init(
+            Entity.of(
+                ENTITY_KEY,
+                ctx ->
+                    create(
+                        ctx.getEntityId(),
+                        settings,
+                        connections,
+                        () -> destinations.apply(ctx.getEntityId()),
+                        loader,
+                        retention,
+                        metrics)));
   }
 
   /**
-   * @param destination the destination's current registry entry (a change lifts a pause after a permanent
-   *     failure)
+   * @param destination the destination's current registry entry (a change lifts a pause after a
+   *     permanent failure)
    */
-  public static Behavior<Command> create(String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, Supplier<Optional<Destination>> destination,
-      BatchLoader loader, JournalRetention retention, NodeMetrics metrics) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
-      return new LoadCoordinator(ctx, destinationId, settings, connections, destination, loader, retention,
-          metrics);
-    }));
+  public static Behavior<Command> create(
+      String destinationId,
+      LoadSettings settings,
+      Function<String, Optional<Connection>> connections,
+      Supplier<Optional<Destination>> destination,
+      BatchLoader loader,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
+                  return new LoadCoordinator(
+                      ctx,
+                      destinationId,
+                      settings,
+                      connections,
+                      destination,
+                      loader,
+                      retention,
+                      metrics);
+                }));
   }
 
-  /** What this coordinator remembers, in memory, of one connection's attempts (redone after a restart). */
+  /**
+   * What this coordinator remembers, in memory, of one connection's attempts (redone after a
+   * restart).
+   */
   private static final class Attempts {
     int failures;
     long retryAtMillis;
     String lastError;
     long lastStartedAtMillis;
     boolean syncRequested;
-    /** The last load took only the first max-batches-per-load batches of a backlog: load again at once. */
+
+    /**
+     * The last load took only the first max-batches-per-load batches of a backlog: load again at
+     * once.
+     */
     boolean catchingUp;
   }
 
@@ -351,11 +453,17 @@ public final class LoadCoordinator
   private final long startedAtMillis = System.currentTimeMillis();
 
   // Work in progress, redone after a restart.
-  /** Set after a destination-level permanent failure: the entry it happened with. Loads wait for a change. */
+  /**
+   * Set after a destination-level permanent failure: the entry it happened with. Loads wait for a
+   * change.
+   */
   private Optional<Destination> pausedWith;
+
   private String pausedReason;
+
   /** The connection being loaded (or resynced), or null. */
   private String inFlight;
+
   private long loadStartedNanos;
   private boolean syncAllRequested;
   private final Map<String, Attempts> attempts = new HashMap<>();
@@ -364,10 +472,17 @@ public final class LoadCoordinator
 
   private record Waiter(String connectionId, ActorRef<StatusReply<Done>> replyTo) {}
 
-  private LoadCoordinator(ActorContext<Command> ctx, String destinationId, LoadSettings settings,
-      Function<String, Optional<Connection>> connections, Supplier<Optional<Destination>> destination,
-      BatchLoader loader, JournalRetention retention, NodeMetrics metrics) {
-    super(PersistenceId.of(ENTITY_KEY.name(), destinationId),
+  private LoadCoordinator(
+      ActorContext<Command> ctx,
+      String destinationId,
+      LoadSettings settings,
+      Function<String, Optional<Connection>> connections,
+      Supplier<Optional<Destination>> destination,
+      BatchLoader loader,
+      JournalRetention retention,
+      NodeMetrics metrics) {
+    super(
+        PersistenceId.of(ENTITY_KEY.name(), destinationId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.ctx = ctx;
     this.destinationId = destinationId;
@@ -393,14 +508,24 @@ public final class LoadCoordinator
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          if (!state.pending().isEmpty() || !state.resyncs().isEmpty()) {
-            ctx.getLog().info("Load coordinator {} recovered with {} pending batches, {} resyncs, {} failed batches",
-                destinationId, state.pending().size(), state.resyncs().size(), state.failed().size());
-          }
-        })
-        .onSignal(SnapshotCompleted.class, (state, done) ->
-            retention.deleteBefore(done.metadata().persistenceId(), done.metadata().sequenceNr()))
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              if (!state.pending().isEmpty() || !state.resyncs().isEmpty()) {
+                ctx.getLog()
+                    .info(
+                        "Load coordinator {} recovered with {} pending batches, {} resyncs, {} failed batches",
+                        destinationId,
+                        state.pending().size(),
+                        state.resyncs().size(),
+                        state.failed().size());
+              }
+            })
+        .onSignal(
+            SnapshotCompleted.class,
+            (state, done) ->
+                retention.deleteBefore(
+                    done.metadata().persistenceId(), done.metadata().sequenceNr()))
         .build();
   }
 
@@ -412,52 +537,93 @@ public final class LoadCoordinator
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
-        .onCommand(RecordBatch.class, (state, cmd) -> {
-          String id = cmd.batch().batchId();
-          if (state.pending().containsKey(id) || state.failed().containsKey(id)) {
-            return Effect().reply(cmd.replyTo(), StatusReply.ack());
-          }
-          return Effect().persist(new BatchRecorded(cmd.batch())).thenReply(cmd.replyTo(), s -> StatusReply.ack());
-        })
+        .onCommand(
+            RecordBatch.class,
+            (state, cmd) -> {
+              String id = cmd.batch().batchId();
+              if (state.pending().containsKey(id) || state.failed().containsKey(id)) {
+                return Effect().reply(cmd.replyTo(), StatusReply.ack());
+              }
+              return Effect()
+                  .persist(new BatchRecorded(cmd.batch()))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.ack());
+            })
         .onCommand(Sync.class, this::onSync)
-        .onCommand(Resync.class, (state, cmd) -> {
-          String id = "r_" + Long.toString(System.currentTimeMillis(), 36) + "_"
-              + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
-          return Effect().persist(new ResyncRequested(id, cmd.request(), System.currentTimeMillis()))
-              .thenRun(this::progress).thenReply(cmd.replyTo(), s -> StatusReply.success(id));
-        })
-        .onCommand(CancelResync.class, (state, cmd) -> {
-          PendingResync r = state.resyncs().get(cmd.resyncId());
-          if (r == null || !r.request().connectionId().equals(cmd.connectionId())) {
-            return Effect().reply(cmd.replyTo(), StatusReply.error("resync_not_found: No resync with id '"
-                + cmd.resyncId() + "' for this connection."));
-          }
-          if (cmd.resyncId().equals(inFlightResync)) {
-            return Effect().reply(cmd.replyTo(), StatusReply.error("resync_running: Resync " + cmd.resyncId()
-                + " is running now; it cannot be removed until it ends."));
-          }
-          resyncAttempts.remove(cmd.resyncId());
-          return Effect().persist(new ResyncCancelled(cmd.resyncId())).thenReply(cmd.replyTo(), s -> StatusReply.ack());
-        })
-        .onCommand(ResyncSucceeded.class, (state, cmd) -> {
-          inFlight = null;
-          inFlightResync = null;
-          resyncAttempts.remove(cmd.resyncId());
-          PendingResync r = state.resyncs().get(cmd.resyncId());
-          if (r != null) {
-            ctx.getLog().info("Resync of connection {} tables {} ({} .. {}) done: {} batches reloaded, {} rows ({})",
-                r.request().connectionId(), r.request().tables(), r.request().from(), r.request().to(),
-                cmd.outcome().batchIds().size(), cmd.outcome().rowsInserted(), r.id());
-          }
-          return Effect().persist(new ResyncFinished(cmd.resyncId())).thenRun(this::progress).thenNoReply();
-        })
+        .onCommand(
+            Resync.class,
+            (state, cmd) -> {
+              String id =
+                  "r_"
+                      + Long.toString(System.currentTimeMillis(), 36)
+                      + "_"
+                      + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
+              return Effect()
+                  .persist(new ResyncRequested(id, cmd.request(), System.currentTimeMillis()))
+                  .thenRun(this::progress)
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(id));
+            })
+        .onCommand(
+            CancelResync.class,
+            (state, cmd) -> {
+              PendingResync r = state.resyncs().get(cmd.resyncId());
+              if (r == null || !r.request().connectionId().equals(cmd.connectionId())) {
+                return Effect()
+                    .reply(
+                        cmd.replyTo(),
+                        StatusReply.error(
+                            "resync_not_found: No resync with id '"
+                                + cmd.resyncId()
+                                + "' for this connection."));
+              }
+              if (cmd.resyncId().equals(inFlightResync)) {
+                return Effect()
+                    .reply(
+                        cmd.replyTo(),
+                        StatusReply.error(
+                            "resync_running: Resync "
+                                + cmd.resyncId()
+                                + " is running now; it cannot be removed until it ends."));
+              }
+              resyncAttempts.remove(cmd.resyncId());
+              return Effect()
+                  .persist(new ResyncCancelled(cmd.resyncId()))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.ack());
+            })
+        .onCommand(
+            ResyncSucceeded.class,
+            (state, cmd) -> {
+              inFlight = null;
+              inFlightResync = null;
+              resyncAttempts.remove(cmd.resyncId());
+              PendingResync r = state.resyncs().get(cmd.resyncId());
+              if (r != null) {
+                ctx.getLog()
+                    .info(
+                        "Resync of connection {} tables {} ({} .. {}) done: {} batches reloaded, {} rows ({})",
+                        r.request().connectionId(),
+                        r.request().tables(),
+                        r.request().from(),
+                        r.request().to(),
+                        cmd.outcome().batchIds().size(),
+                        cmd.outcome().rowsInserted(),
+                        r.id());
+              }
+              return Effect()
+                  .persist(new ResyncFinished(cmd.resyncId()))
+                  .thenRun(this::progress)
+                  .thenNoReply();
+            })
         .onCommand(ResyncAttemptFailed.class, this::onResyncFailed)
         .onCommand(Wake.class, (state, cmd) -> Effect().noReply())
-        .onCommand(GetStatus.class, (state, cmd) -> Effect().reply(cmd.replyTo(), status(state, cmd.connectionId())))
-        .onCommand(Tick.class, (state, cmd) -> {
-          progress(state);
-          return Effect().noReply();
-        })
+        .onCommand(
+            GetStatus.class,
+            (state, cmd) -> Effect().reply(cmd.replyTo(), status(state, cmd.connectionId())))
+        .onCommand(
+            Tick.class,
+            (state, cmd) -> {
+              progress(state);
+              return Effect().noReply();
+            })
         .onCommand(LoadSucceeded.class, this::onLoadSucceeded)
         .onCommand(LoadFailed.class, this::onLoadFailed)
         .build();
@@ -478,14 +644,23 @@ public final class LoadCoordinator
     if (cmd.awaitLoaded()) waiters.add(new Waiter(cmd.connectionId(), cmd.replyTo()));
     else cmd.replyTo().tell(StatusReply.ack());
     if (pausedWith != null) {
-      ctx.getLog().info("Sync of {} asked for: loads of destination {} resume", cmd.connectionId(), destinationId);
+      ctx.getLog()
+          .info(
+              "Sync of {} asked for: loads of destination {} resume",
+              cmd.connectionId(),
+              destinationId);
     }
     pausedWith = null;
     pausedReason = null;
     // A sync also retries the connection's failed batches (after their files were restored).
-    List<Event> retried = state.failed().values().stream()
-        .filter(f -> cmd.connectionId() == null || f.batch().connectionId().equals(cmd.connectionId()))
-        .map(f -> (Event) new BatchRetried(f.batch().batchId())).toList();
+    List<Event> retried =
+        state.failed().values().stream()
+            .filter(
+                f ->
+                    cmd.connectionId() == null
+                        || f.batch().connectionId().equals(cmd.connectionId()))
+            .map(f -> (Event) new BatchRetried(f.batch().batchId()))
+            .toList();
     if (retried.isEmpty()) {
       progress(state);
       return Effect().noReply();
@@ -499,19 +674,42 @@ public final class LoadCoordinator
     a.failures = 0;
     a.retryAtMillis = 0;
     a.lastError = null;
-    metrics.observe("weir_load_seconds", (System.nanoTime() - loadStartedNanos) / 1e9, "destination", destinationId);
-    metrics.increment("weir_loaded_rows_total", cmd.outcome().rowsInserted(), "connection", cmd.connectionId());
+    metrics.observe(
+        "weir_load_seconds",
+        (System.nanoTime() - loadStartedNanos) / 1e9,
+        "destination",
+        destinationId);
+    metrics.increment(
+        "weir_loaded_rows_total", cmd.outcome().rowsInserted(), "connection", cmd.connectionId());
     metrics.increment("weir_loaded_events_total", cmd.events(), "connection", cmd.connectionId());
     if (cmd.outcome().rowsRejected() > 0) {
-      metrics.increment("weir_rejected_rows_total", cmd.outcome().rowsRejected(), "connection", cmd.connectionId());
-      ctx.getLog().warn("The warehouse refused {} rows of connection {}: they are dead letters in _weir_dead_letters",
-          cmd.outcome().rowsRejected(), cmd.connectionId());
+      metrics.increment(
+          "weir_rejected_rows_total",
+          cmd.outcome().rowsRejected(),
+          "connection",
+          cmd.connectionId());
+      ctx.getLog()
+          .warn(
+              "The warehouse refused {} rows of connection {}: they are dead letters in _weir_dead_letters",
+              cmd.outcome().rowsRejected(),
+              cmd.connectionId());
     }
-    ctx.getLog().info("Loaded {} batches of connection {} into {}: {} new rows", cmd.outcome().batchIds().size(),
-        cmd.connectionId(), destinationId, cmd.outcome().rowsInserted());
+    ctx.getLog()
+        .info(
+            "Loaded {} batches of connection {} into {}: {} new rows",
+            cmd.outcome().batchIds().size(),
+            cmd.connectionId(),
+            destinationId,
+            cmd.outcome().rowsInserted());
     return Effect()
-        .persist(new BatchesLoaded(cmd.connectionId(), cmd.outcome().batchIds(), cmd.outcome().rowsInserted(),
-            System.currentTimeMillis(), cmd.events(), cmd.outcome().rowsRejected()))
+        .persist(
+            new BatchesLoaded(
+                cmd.connectionId(),
+                cmd.outcome().batchIds(),
+                cmd.outcome().rowsInserted(),
+                System.currentTimeMillis(),
+                cmd.events(),
+                cmd.outcome().rowsRejected()))
         .thenRun(this::progress)
         .thenNoReply();
   }
@@ -521,11 +719,19 @@ public final class LoadCoordinator
     Throwable error = RootCause.of(cmd.error());
     String reason = RootCause.describe(error);
     if (error instanceof BatchFailure failure && state.pending().containsKey(failure.batchId())) {
-      // This batch alone can never load: set it aside (named in the status), load the others at once.
-      ctx.getLog().error("Batch {} of connection {} cannot be loaded into {} and is set aside: {}", failure.batchId(),
-          cmd.connectionId(), destinationId, reason);
-      return Effect().persist(new BatchFailed(failure.batchId(), reason, System.currentTimeMillis()))
-          .thenRun(this::progress).thenNoReply();
+      // This batch alone can never load: set it aside (named in the status), load the others at
+      // once.
+      ctx.getLog()
+          .error(
+              "Batch {} of connection {} cannot be loaded into {} and is set aside: {}",
+              failure.batchId(),
+              cmd.connectionId(),
+              destinationId,
+              reason);
+      return Effect()
+          .persist(new BatchFailed(failure.batchId(), reason, System.currentTimeMillis()))
+          .thenRun(this::progress)
+          .thenNoReply();
     }
     failWaiters(cmd.connectionId(), reason);
     metrics.increment("weir_retries_total", 1, "stage", "load");
@@ -538,8 +744,14 @@ public final class LoadCoordinator
     a.lastError = reason;
     Duration delay = retryDelay(a.failures, cmd.connectionId());
     a.retryAtMillis = System.currentTimeMillis() + delay.toMillis();
-    ctx.getLog().warn("Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",
-        cmd.connectionId(), destinationId, a.failures, delay.toMillis(), reason);
+    ctx.getLog()
+        .warn(
+            "Load of connection {} into {} failed (attempt {}), retrying in {} ms: {}",
+            cmd.connectionId(),
+            destinationId,
+            a.failures,
+            delay.toMillis(),
+            reason);
     progress(state);
     return Effect().noReply();
   }
@@ -554,40 +766,66 @@ public final class LoadCoordinator
     if (r == null) return Effect().noReply();
     if (permanent(error) || error instanceof BatchFailure) {
       // Kept as failed (visible, removable); the destination's loads go on.
-      ctx.getLog().error("Resync {} of connection {} failed permanently; it stays failed until removed: {}",
-          cmd.resyncId(), r.request().connectionId(), reason);
+      ctx.getLog()
+          .error(
+              "Resync {} of connection {} failed permanently; it stays failed until removed: {}",
+              cmd.resyncId(),
+              r.request().connectionId(),
+              reason);
       resyncAttempts.remove(cmd.resyncId());
-      return Effect().persist(new ResyncFailed(cmd.resyncId(), reason)).thenRun(this::progress).thenNoReply();
+      return Effect()
+          .persist(new ResyncFailed(cmd.resyncId(), reason))
+          .thenRun(this::progress)
+          .thenNoReply();
     }
     Attempts a = resyncAttempts.computeIfAbsent(cmd.resyncId(), id -> new Attempts());
     a.failures++;
     a.lastError = reason;
     Duration delay = retryDelay(a.failures, r.request().connectionId());
     a.retryAtMillis = System.currentTimeMillis() + delay.toMillis();
-    ctx.getLog().warn("Resync {} of connection {} failed (attempt {}), retrying in {} ms: {}", cmd.resyncId(),
-        r.request().connectionId(), a.failures, delay.toMillis(), reason);
+    ctx.getLog()
+        .warn(
+            "Resync {} of connection {} failed (attempt {}), retrying in {} ms: {}",
+            cmd.resyncId(),
+            r.request().connectionId(),
+            a.failures,
+            delay.toMillis(),
+            reason);
     progress(state);
     return Effect().noReply();
   }
 
-  /** Exponential backoff, never longer than the connection's sync interval (users expect the schedule). */
+  /**
+   * Exponential backoff, never longer than the connection's sync interval (users expect the
+   * schedule).
+   */
   private Duration retryDelay(int failures, String connectionId) {
     Duration delay = settings.retry().delay(failures);
-    Duration interval = connections.apply(connectionId).map(c -> Duration.ofSeconds(Math.max(1,
-        c.syncIntervalSeconds()))).orElse(delay);
+    Duration interval =
+        connections
+            .apply(connectionId)
+            .map(c -> Duration.ofSeconds(Math.max(1, c.syncIntervalSeconds())))
+            .orElse(delay);
     return interval.compareTo(delay) < 0 ? interval : delay;
   }
 
   private void pause(String reason, String what) {
     pausedWith = destination.get();
     pausedReason = "loads paused until the destination's settings change: " + reason;
-    ctx.getLog().error("{} into {} failed permanently; loads of this destination are paused until its settings "
-        + "change or a sync is asked for: {}", what, destinationId, reason);
+    ctx.getLog()
+        .error(
+            "{} into {} failed permanently; loads of this destination are paused until its settings "
+                + "change or a sync is asked for: {}",
+            what,
+            destinationId,
+            reason);
   }
 
   private void failWaiters(String connectionId, String reason) {
-    List<Waiter> failed = waiters.stream()
-        .filter(w -> w.connectionId() == null || w.connectionId().equals(connectionId)).toList();
+    List<Waiter> failed =
+        waiters.stream()
+            .filter(w -> w.connectionId() == null || w.connectionId().equals(connectionId))
+            .toList();
     failed.forEach(w -> w.replyTo().tell(StatusReply.error("load failed: " + reason)));
     waiters.removeAll(failed);
   }
@@ -605,13 +843,17 @@ public final class LoadCoordinator
       pausedReason = null;
     }
     metrics.set("weir_pending_batches", state.pending().size(), "destination", destinationId);
-    long oldest = state.pending().values().stream().mapToLong(StagedBatch::stagedAtMillis).min().orElse(now);
-    metrics.set("weir_load_lag_seconds", Math.max(0, now - oldest) / 1000, "destination", destinationId);
+    long oldest =
+        state.pending().values().stream().mapToLong(StagedBatch::stagedAtMillis).min().orElse(now);
+    metrics.set(
+        "weir_load_lag_seconds", Math.max(0, now - oldest) / 1000, "destination", destinationId);
     if (inFlight == null && pausedWith == null) startNext(state, now);
     answerWaiters(state);
   }
 
-  /** Starts the work of the connection that waited longest among those with work due (fair order). */
+  /**
+   * Starts the work of the connection that waited longest among those with work due (fair order).
+   */
   private void startNext(State state, long now) {
     Set<String> candidates = new LinkedHashSet<>();
     state.resyncs().values().forEach(r -> candidates.add(r.request().connectionId()));
@@ -633,7 +875,9 @@ public final class LoadCoordinator
         }
       }
       Attempts a = attempts(connectionId);
-      if (!state.pendingOf(connectionId).isEmpty() && now >= a.retryAtMillis && loadDue(state, connection.get(), now)) {
+      if (!state.pendingOf(connectionId).isEmpty()
+          && now >= a.retryAtMillis
+          && loadDue(state, connection.get(), now)) {
         startLoad(state, connection.get());
         return;
       }
@@ -647,7 +891,10 @@ public final class LoadCoordinator
 
   private long nextSyncAt(State state, Connection c) {
     ConnectionTotals totals = state.connections().get(c.id());
-    long last = totals == null || totals.lastSyncAtMillis() == 0 ? startedAtMillis : totals.lastSyncAtMillis();
+    long last =
+        totals == null || totals.lastSyncAtMillis() == 0
+            ? startedAtMillis
+            : totals.lastSyncAtMillis();
     return last + c.syncIntervalSeconds() * 1000L;
   }
 
@@ -656,7 +903,8 @@ public final class LoadCoordinator
     Attempts a = attempts(connection.id());
     if (batches.size() > settings.maxBatchesPerLoad()) {
       batches = batches.subList(0, settings.maxBatchesPerLoad());
-      // A backlog (after an outage): the next load follows this one at once, not a sync interval later.
+      // A backlog (after an outage): the next load follows this one at once, not a sync interval
+      // later.
       a.catchingUp = true;
     } else {
       a.catchingUp = false;
@@ -672,9 +920,12 @@ public final class LoadCoordinator
     } catch (RuntimeException e) {
       result = CompletableFuture.failedFuture(e);
     }
-    ctx.pipeToSelf(result, (outcome, error) -> error == null
-        ? new LoadSucceeded(connectionId, outcome, events)
-        : new LoadFailed(connectionId, error));
+    ctx.pipeToSelf(
+        result,
+        (outcome, error) ->
+            error == null
+                ? new LoadSucceeded(connectionId, outcome, events)
+                : new LoadFailed(connectionId, error));
   }
 
   private void startResync(Connection connection, PendingResync resync) {
@@ -688,49 +939,93 @@ public final class LoadCoordinator
       result = CompletableFuture.failedFuture(e);
     }
     String id = resync.id();
-    ctx.pipeToSelf(result, (outcome, error) -> error == null
-        ? new ResyncSucceeded(id, outcome)
-        : new ResyncAttemptFailed(id, error));
+    ctx.pipeToSelf(
+        result,
+        (outcome, error) ->
+            error == null ? new ResyncSucceeded(id, outcome) : new ResyncAttemptFailed(id, error));
   }
 
   private void answerWaiters(State state) {
-    attempts.forEach((id, a) -> {
-      if (a.syncRequested && state.pendingOf(id).isEmpty() && !id.equals(inFlight)) a.syncRequested = false;
-    });
+    attempts.forEach(
+        (id, a) -> {
+          if (a.syncRequested && state.pendingOf(id).isEmpty() && !id.equals(inFlight))
+            a.syncRequested = false;
+        });
     if (syncAllRequested && state.pending().isEmpty() && inFlight == null) syncAllRequested = false;
     if (waiters.isEmpty()) return;
-    List<Waiter> done = waiters.stream().filter(w -> inFlight == null || w.connectionId() != null
-            && !w.connectionId().equals(inFlight))
-        .filter(w -> w.connectionId() == null ? state.pending().isEmpty() : state.pendingOf(w.connectionId()).isEmpty())
-        .toList();
+    List<Waiter> done =
+        waiters.stream()
+            .filter(
+                w ->
+                    inFlight == null
+                        || w.connectionId() != null && !w.connectionId().equals(inFlight))
+            .filter(
+                w ->
+                    w.connectionId() == null
+                        ? state.pending().isEmpty()
+                        : state.pendingOf(w.connectionId()).isEmpty())
+            .toList();
     done.forEach(w -> w.replyTo().tell(StatusReply.ack()));
     waiters.removeAll(done);
   }
 
   private ConnectionLoadStatus status(State state, String connectionId) {
     List<StagedBatch> pending = state.pendingOf(connectionId);
-    ConnectionTotals totals = state.connections().getOrDefault(connectionId, new ConnectionTotals(0, 0, 0L, 0L));
+    ConnectionTotals totals =
+        state.connections().getOrDefault(connectionId, new ConnectionTotals(0, 0, 0L, 0L));
     long next = connections.apply(connectionId).map(c -> nextSyncAt(state, c)).orElse(0L);
     Attempts a = attempts.get(connectionId);
-    List<ResyncView> resyncs = state.resyncs().values().stream()
-        .filter(r -> r.request().connectionId().equals(connectionId))
-        .map(r -> {
-          Attempts ra = resyncAttempts.get(r.id());
-          return new ResyncView(r.id(), r.request().tables(), r.request().from(), r.request().to(),
-              r.requestedAtMillis(), ra == null ? 0 : ra.failures, r.failure() != null ? r.failure()
-                  : ra == null ? null : ra.lastError, r.failure() != null);
-        }).toList();
-    List<FailedBatchView> failed = state.failed().values().stream()
-        .filter(f -> f.batch().connectionId().equals(connectionId))
-        .map(f -> new FailedBatchView(f.batch().batchId(), f.reason(), f.atMillis())).toList();
-    String lastError = pausedReason != null ? pausedReason : a != null && a.lastError != null ? a.lastError
-        : resyncs.stream().map(ResyncView::lastError).filter(Objects::nonNull).findFirst()
-            .orElse(failed.isEmpty() ? null : "batch " + failed.get(0).batchId() + " cannot be loaded: "
-                + failed.get(0).reason());
-    return new ConnectionLoadStatus(pending.size(), pending.stream().mapToLong(StagedBatch::rows).sum(),
-        totals.loadedRowsTotal(), totals.lastSyncAtMillis(), next, lastError,
-        (int) resyncs.stream().filter(r -> !r.failed()).count(), pausedWith != null, resyncs, failed,
-        totals.events(), totals.rejected());
+    List<ResyncView> resyncs =
+        state.resyncs().values().stream()
+            .filter(r -> r.request().connectionId().equals(connectionId))
+            .map(
+                r -> {
+                  Attempts ra = resyncAttempts.get(r.id());
+                  return new ResyncView(
+                      r.id(),
+                      r.request().tables(),
+                      r.request().from(),
+                      r.request().to(),
+                      r.requestedAtMillis(),
+                      ra == null ? 0 : ra.failures,
+                      r.failure() != null ? r.failure() : ra == null ? null : ra.lastError,
+                      r.failure() != null);
+                })
+            .toList();
+    List<FailedBatchView> failed =
+        state.failed().values().stream()
+            .filter(f -> f.batch().connectionId().equals(connectionId))
+            .map(f -> new FailedBatchView(f.batch().batchId(), f.reason(), f.atMillis()))
+            .toList();
+    String lastError =
+        pausedReason != null
+            ? pausedReason
+            : a != null && a.lastError != null
+                ? a.lastError
+                : resyncs.stream()
+                    .map(ResyncView::lastError)
+                    .filter(Objects::nonNull)
+                    .findFirst()
+                    .orElse(
+                        failed.isEmpty()
+                            ? null
+                            : "batch "
+                                + failed.get(0).batchId()
+                                + " cannot be loaded: "
+                                + failed.get(0).reason());
+    return new ConnectionLoadStatus(
+        pending.size(),
+        pending.stream().mapToLong(StagedBatch::rows).sum(),
+        totals.loadedRowsTotal(),
+        totals.lastSyncAtMillis(),
+        next,
+        lastError,
+        (int) resyncs.stream().filter(r -> !r.failed()).count(),
+        pausedWith != null,
+        resyncs,
+        failed,
+        totals.events(),
+        totals.rejected());
   }
 
   @Override

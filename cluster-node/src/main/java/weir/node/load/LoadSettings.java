@@ -15,8 +15,9 @@ public record LoadSettings(Duration tickInterval, Backoff retry, int maxBatchesP
 
   public static LoadSettings fromConfig(Config weir) {
     Config c = weir.getConfig("load");
-    return new LoadSettings(c.getDuration("tick-interval"), Backoff.fromConfig(c.getConfig("backoff")),
+    return new LoadSettings(
+        c.getDuration("tick-interval"),
+        Backoff.fromConfig(c.getConfig("backoff")),
         c.getInt("max-batches-per-load"));
   }
-
 }

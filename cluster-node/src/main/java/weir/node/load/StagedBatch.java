@@ -5,9 +5,10 @@ import weir.loaders.staging.StagedFile;
 import weir.persistence.CborSerializable;
 
 /**
- * A flushed batch whose files are complete in staging: what a buffer hands to its destination's load
- * coordinator. Persisted by both (buffer: {@code BatchStaged}, coordinator: {@code BatchRecorded}), so its shape
- * is a journal contract: fields may be added (absent in old payloads), never renamed or removed.
+ * A flushed batch whose files are complete in staging: what a buffer hands to its destination's
+ * load coordinator. Persisted by both (buffer: {@code BatchStaged}, coordinator: {@code
+ * BatchRecorded}), so its shape is a journal contract: fields may be added (absent in old
+ * payloads), never renamed or removed.
  *
  * @param batchId unique, deterministic per buffer slot ({@code <connection>-<slot>-<seq>})
  * @param connectionId the connection
@@ -17,17 +18,34 @@ import weir.persistence.CborSerializable;
  * @param stagedAtMillis when the files were completed
  * @param events accepted events in the batch; null in batches persisted before events were counted
  */
-public record StagedBatch(String batchId, String connectionId, String destinationId, List<File> files,
-    long rows, long stagedAtMillis, Long events) implements CborSerializable {
+public record StagedBatch(
+    String batchId,
+    String connectionId,
+    String destinationId,
+    List<File> files,
+    long rows,
+    long stagedAtMillis,
+    Long events)
+    implements CborSerializable {
   public StagedBatch {
     files = List.copyOf(files);
   }
 
-  /** One complete staged file, as the node persists it (the fields of the loaders' {@link StagedFile}). */
-  public record File(String table, String key, long rows, long minTimestampMillis, long maxTimestampMillis,
-      long bytes) implements CborSerializable {
+  /**
+   * One complete staged file, as the node persists it (the fields of the loaders' {@link
+   * StagedFile}).
+   */
+  public record File(
+      String table,
+      String key,
+      long rows,
+      long minTimestampMillis,
+      long maxTimestampMillis,
+      long bytes)
+      implements CborSerializable {
     public static File of(StagedFile f) {
-      return new File(f.table(), f.key(), f.rows(), f.minTimestampMillis(), f.maxTimestampMillis(), f.bytes());
+      return new File(
+          f.table(), f.key(), f.rows(), f.minTimestampMillis(), f.maxTimestampMillis(), f.bytes());
     }
 
     public StagedFile toStagedFile() {
@@ -42,9 +60,19 @@ public record StagedBatch(String batchId, String connectionId, String destinatio
     }
   }
 
-  public static StagedBatch of(String batchId, String connectionId, String destinationId, Written written,
+  public static StagedBatch of(
+      String batchId,
+      String connectionId,
+      String destinationId,
+      Written written,
       long stagedAtMillis) {
-    return new StagedBatch(batchId, connectionId, destinationId, written.files(), written.rows(), stagedAtMillis,
+    return new StagedBatch(
+        batchId,
+        connectionId,
+        destinationId,
+        written.files(),
+        written.rows(),
+        stagedAtMillis,
         (long) written.events());
   }
 

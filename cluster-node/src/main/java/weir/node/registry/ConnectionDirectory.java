@@ -26,12 +26,12 @@ import weir.persistence.registry.Destination;
 import weir.persistence.registry.Registry;
 
 /**
- * This node's read-through cache of the {@link Registry}: the ingestion hot path reads connections from
- * memory; a miss (a connection created on another node a moment ago) refreshes from the registry, at
- * most once per {@code missRefreshInterval}, coalescing concurrent misses. Every change written through a
- * directory is announced on a cluster-wide topic, and every node's directory refreshes when it hears one, so
- * a change (a rotated write key, a new batch size) applies on all nodes at once; a periodic refresh is the
- * safety net.
+ * This node's read-through cache of the {@link Registry}: the ingestion hot path reads connections
+ * from memory; a miss (a connection created on another node a moment ago) refreshes from the
+ * registry, at most once per {@code missRefreshInterval}, coalescing concurrent misses. Every
+ * change written through a directory is announced on a cluster-wide topic, and every node's
+ * directory refreshes when it hears one, so a change (a rotated write key, a new batch size)
+ * applies on all nodes at once; a periodic refresh is the safety net.
  */
 public final class ConnectionDirectory implements ConnectionLookup {
   private static final Logger log = LoggerFactory.getLogger(ConnectionDirectory.class);
@@ -40,10 +40,13 @@ public final class ConnectionDirectory implements ConnectionLookup {
   private final Duration askTimeout;
   private final Duration missRefreshInterval;
   private volatile Registry.Listing snapshot = new Registry.Listing(Map.of(), Map.of());
+
   /** Active connections by (kind, write key) and (kind, app id), rebuilt with each snapshot. */
   private volatile Map<String, Connection> byWriteKey = Map.of();
+
   private volatile Map<String, Connection> byAppId = Map.of();
-  private final AtomicReference<CompletableFuture<Registry.Listing>> inFlight = new AtomicReference<>();
+  private final AtomicReference<CompletableFuture<Registry.Listing>> inFlight =
+      new AtomicReference<>();
   private volatile long lastRefreshAtMillis;
 
   /** The notice published after a registry change. */
@@ -51,30 +54,43 @@ public final class ConnectionDirectory implements ConnectionLookup {
 
   private final ActorRef<Topic.Command<RegistryChanged>> changes;
 
-  public ConnectionDirectory(ActorSystem<?> system, Duration askTimeout, Duration missRefreshInterval) {
+  public ConnectionDirectory(
+      ActorSystem<?> system, Duration askTimeout, Duration missRefreshInterval) {
     this.system = system;
     this.askTimeout = askTimeout;
     this.missRefreshInterval = missRefreshInterval;
-    this.changes = system.systemActorOf(Topic.create(RegistryChanged.class,
-        "weir-registry-changes"), "weir-registry-changes-" + UUID.randomUUID(), Props.empty());
-    ActorRef<RegistryChanged> listener = system.systemActorOf(
-        Behaviors.receiveMessage(changed -> {
-          refreshQuietly();
-          return Behaviors.same();
-        }), "weir-registry-listener-" + UUID.randomUUID(), Props.empty());
+    this.changes =
+        system.systemActorOf(
+            Topic.create(RegistryChanged.class, "weir-registry-changes"),
+            "weir-registry-changes-" + UUID.randomUUID(),
+            Props.empty());
+    ActorRef<RegistryChanged> listener =
+        system.systemActorOf(
+            Behaviors.receiveMessage(
+                changed -> {
+                  refreshQuietly();
+                  return Behaviors.same();
+                }),
+            "weir-registry-listener-" + UUID.randomUUID(),
+            Props.empty());
     changes.tell(Topic.subscribe(listener));
   }
 
   /** Refreshes every {@code interval} for as long as the actor system runs. */
   public void refreshEvery(Duration interval) {
-    system.scheduler().scheduleWithFixedDelay(interval, interval, this::refreshQuietly, system.executionContext());
+    system
+        .scheduler()
+        .scheduleWithFixedDelay(
+            interval, interval, this::refreshQuietly, system.executionContext());
   }
 
   private void refreshQuietly() {
-    refresh().exceptionally(e -> {
-      log.warn("Registry refresh failed: {}", e.toString());
-      return null;
-    });
+    refresh()
+        .exceptionally(
+            e -> {
+              log.warn("Registry refresh failed: {}", e.toString());
+              return null;
+            });
   }
 
   /** Reloads the registry into the cache; concurrent calls share one ask. */
@@ -82,15 +98,18 @@ public final class ConnectionDirectory implements ConnectionLookup {
     CompletableFuture<Registry.Listing> mine = new CompletableFuture<>();
     CompletableFuture<Registry.Listing> existing = inFlight.compareAndExchange(null, mine);
     if (existing != null) return existing;
-    registry().<Registry.Listing>ask(Registry.Get::new, askTimeout).whenComplete((s, e) -> {
-      if (s != null) {
-        index(s);
-        lastRefreshAtMillis = System.currentTimeMillis();
-      }
-      inFlight.set(null);
-      if (e != null) mine.completeExceptionally(e);
-      else mine.complete(s);
-    });
+    registry()
+        .<Registry.Listing>ask(Registry.Get::new, askTimeout)
+        .whenComplete(
+            (s, e) -> {
+              if (s != null) {
+                index(s);
+                lastRefreshAtMillis = System.currentTimeMillis();
+              }
+              inFlight.set(null);
+              if (e != null) mine.completeExceptionally(e);
+              else mine.complete(s);
+            });
     return mine;
   }
 
@@ -120,19 +139,28 @@ public final class ConnectionDirectory implements ConnectionLookup {
     return lookup(s -> Optional.ofNullable(s.connections().get(connectionId)));
   }
 
-  /** The active connection of {@code kind} whose write key is {@code writeKey} (refreshing on a miss). */
+  /**
+   * The active connection of {@code kind} whose write key is {@code writeKey} (refreshing on a
+   * miss).
+   */
   @Override
   public CompletionStage<Optional<Connection>> byWriteKey(ConnectionKind kind, String writeKey) {
     return lookup(s -> Optional.ofNullable(byWriteKey.get(kind + "\n" + writeKey)));
   }
 
-  /** The active connection of {@code kind} whose {@code app_id} is {@code appId} (refreshing on a miss). */
+  /**
+   * The active connection of {@code kind} whose {@code app_id} is {@code appId} (refreshing on a
+   * miss).
+   */
   @Override
   public CompletionStage<Optional<Connection>> byAppId(ConnectionKind kind, String appId) {
     return lookup(s -> Optional.ofNullable(byAppId.get(kind + "\n" + appId)));
   }
 
-  /** Installs a registry snapshot and the key indexes the ingestion hot path looks connections up by. */
+  /**
+   * Installs a registry snapshot and the key indexes the ingestion hot path looks connections up
+   * by.
+   */
   private void index(Registry.Listing s) {
     Map<String, Connection> keys = new HashMap<>();
     Map<String, Connection> apps = new HashMap<>();
@@ -146,8 +174,8 @@ public final class ConnectionDirectory implements ConnectionLookup {
     snapshot = s;
   }
 
-  private CompletionStage<Optional<Connection>> lookup(Function<Registry.Listing,
-      Optional<Connection>> find) {
+  private CompletionStage<Optional<Connection>> lookup(
+      Function<Registry.Listing, Optional<Connection>> find) {
     Optional<Connection> hit = find.apply(snapshot);
     if (hit.isPresent()) return CompletableFuture.completedFuture(hit);
     if (System.currentTimeMillis() - lastRefreshAtMillis < missRefreshInterval.toMillis()) {
@@ -167,16 +195,22 @@ public final class ConnectionDirectory implements ConnectionLookup {
   }
 
   /**
-   * Sends a change to the registry and, once it is persisted, refreshes this node's cache so the change
-   * applies here at once. Fails with the registry's {@code "<code>: <sentence>"} error when refused.
+   * Sends a change to the registry and, once it is persisted, refreshes this node's cache so the
+   * change applies here at once. Fails with the registry's {@code "<code>: <sentence>"} error when
+   * refused.
    */
   public <T> CompletionStage<T> write(
       Function<ActorRef<StatusReply<T>>, Registry.Command> command) {
-    return registry().<T>askWithStatus(r -> command.apply(r), askTimeout)
-        .thenCompose(result -> refresh().thenApply(s -> {
-          changes.tell(Topic.publish(new RegistryChanged()));
-          return result;
-        }));
+    return registry()
+        .<T>askWithStatus(r -> command.apply(r), askTimeout)
+        .thenCompose(
+            result ->
+                refresh()
+                    .thenApply(
+                        s -> {
+                          changes.tell(Topic.publish(new RegistryChanged()));
+                          return result;
+                        }));
   }
 
   private EntityRef<Registry.Command> registry() {

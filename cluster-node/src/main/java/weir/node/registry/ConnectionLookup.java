@@ -6,9 +6,10 @@ import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 
 /**
- * How the ingestion routes find a request's connection: by id, by write key, by Snowplow app id. A failed stage
- * means the registry could not be read (the routes answer 503); an empty one, that there is no such connection.
- * {@link ConnectionDirectory} is the node's implementation; tests use in-memory ones.
+ * How the ingestion routes find a request's connection: by id, by write key, by Snowplow app id. A
+ * failed stage means the registry could not be read (the routes answer 503); an empty one, that
+ * there is no such connection. {@link ConnectionDirectory} is the node's implementation; tests use
+ * in-memory ones.
  */
 public interface ConnectionLookup {
   CompletionStage<Optional<Connection>> connection(String connectionId);

@@ -44,9 +44,9 @@ import weir.protocol.Json;
 import weir.protocol.webhook.WebhookSignature;
 
 /**
- * The management API over real HTTP against a real node (in this JVM, free ports, temp data dir): every
- * route and error code, auth on every documented route, the OpenAPI document, and secrets that never
- * show up in responses, logs or the journal.
+ * The management API over real HTTP against a real node (in this JVM, free ports, temp data dir):
+ * every route and error code, auth on every documented route, the OpenAPI document, and secrets
+ * that never show up in responses, logs or the journal.
  */
 class AdminApiTest {
   private static final String TOKEN = "test-admin-token-0123456789";
@@ -58,13 +58,17 @@ class AdminApiTest {
   private static String admin;
   private static String ingest;
   private static final HttpClient http = HttpClient.newHttpClient();
+
   /** Every response body this test received, searched for secrets at the end. */
   private static final List<String> bodies = new CopyOnWriteArrayList<>();
+
   private static final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
   @BeforeAll
   static void start() throws Exception {
-    Logger root = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    Logger root =
+        ((LoggerContext) LoggerFactory.getILoggerFactory())
+            .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     logs.start();
     root.addAppender(logs);
     dataDir = Files.createTempDirectory("weir-admin-test");
@@ -81,9 +85,15 @@ class AdminApiTest {
   record Reply(int status, JsonNode json, String text, HttpResponse<String> raw) {}
 
   static Reply call(String method, String url, String body, String token) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-        .header("Content-Type", "application/json");
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(20))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json");
     if (token != null) b.header("Authorization", "Bearer " + token);
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     bodies.add(r.body());
@@ -107,22 +117,41 @@ class AdminApiTest {
   }
 
   static String duckdbDestination(String name) throws Exception {
-    Reply r = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"" + name + "\",\"type\":\"duckdb\","
-        + "\"config\":{\"path\":\"" + name + ".duckdb\"}}");
+    Reply r =
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\""
+                + name
+                + "\",\"type\":\"duckdb\","
+                + "\"config\":{\"path\":\""
+                + name
+                + ".duckdb\"}}");
     assertThat(r.status()).as(r.text()).isEqualTo(201);
     return r.json().get("id").asText();
   }
 
   static JsonNode webhookConnection(String destinationId, String extra) throws Exception {
-    Reply r = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Shop Events " + System.nanoTime()
-        + "\",\"kind\":\"webhook\",\"destination_id\":\"" + destinationId + "\"" + extra + "}");
+    Reply r =
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"Shop Events "
+                + System.nanoTime()
+                + "\",\"kind\":\"webhook\",\"destination_id\":\""
+                + destinationId
+                + "\""
+                + extra
+                + "}");
     assertThat(r.status()).as(r.text()).isEqualTo(201);
     return r.json();
   }
 
   static int post(String url, String body, Map<String, String> headers) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(b::header);
     HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     bodies.add(r.body());
@@ -148,7 +177,8 @@ class AdminApiTest {
     assertThat(doc.status()).isEqualTo(200);
     SwaggerParseResult parsed = new OpenAPIV3Parser().readContents(doc.text());
     assertThat(parsed.getMessages()).isEmpty();
-    assertThat(parsed.getOpenAPI().getPaths()).containsKeys("/v1/admin/connections/{id}/status", "/metrics");
+    assertThat(parsed.getOpenAPI().getPaths())
+        .containsKeys("/v1/admin/connections/{id}/status", "/metrics");
   }
 
   @Test
@@ -157,16 +187,19 @@ class AdminApiTest {
     List<String> checked = new ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = doc.get("paths").fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> p = it.next();
-      if (p.getValue().has("servers")) continue; // the ingestion port's webhook route: per-connection auth
+      if (p.getValue().has("servers"))
+        continue; // the ingestion port's webhook route: per-connection auth
       String path = p.getKey().replaceAll("\\{[^}]+\\}", "nonexistent");
       for (String method : List.of("get", "post", "patch", "delete")) {
         if (!p.getValue().has(method)) continue;
         String body = method.equals("get") || method.equals("delete") ? null : "{}";
         assertError(call(method.toUpperCase(), admin + path, body, null), 401, "unauthorized");
-        assertError(call(method.toUpperCase(), admin + path, body, "wrong-token"), 401, "unauthorized");
+        assertError(
+            call(method.toUpperCase(), admin + path, body, "wrong-token"), 401, "unauthorized");
         Reply withToken = call(method.toUpperCase(), admin + path, body, TOKEN);
         if (withToken.status() == 404) {
-          assertThat(withToken.json().at("/error/code").asText()).as(method + " " + path)
+          assertThat(withToken.json().at("/error/code").asText())
+              .as(method + " " + path)
               .isIn("connection_not_found", "destination_not_found");
         }
         checked.add(method + " " + path);
@@ -188,7 +221,11 @@ class AdminApiTest {
   @Test
   void destinationsCanBeCreatedListedReadPatchedAndDeleted() throws Exception {
     String id = duckdbDestination("crud_wh");
-    assertThat(adminCall("GET", "/v1/admin/destinations", null).json().get("destinations").findValuesAsText("id"))
+    assertThat(
+            adminCall("GET", "/v1/admin/destinations", null)
+                .json()
+                .get("destinations")
+                .findValuesAsText("id"))
         .contains(id);
     Reply one = adminCall("GET", "/v1/admin/destinations/" + id, null);
     assertThat(one.json().get("type").asText()).isEqualTo("duckdb");
@@ -197,81 +234,151 @@ class AdminApiTest {
     Reply patched = adminCall("PATCH", "/v1/admin/destinations/" + id, "{\"name\":\"renamed\"}");
     assertThat(patched.status()).isEqualTo(200);
     assertThat(patched.json().get("name").asText()).isEqualTo("renamed");
-    assertError(adminCall("PATCH", "/v1/admin/destinations/" + id, "{\"type\":\"postgres\"}"), 400, "immutable_field");
+    assertError(
+        adminCall("PATCH", "/v1/admin/destinations/" + id, "{\"type\":\"postgres\"}"),
+        400,
+        "immutable_field");
 
     String connection = webhookConnection(id, "").get("id").asText();
-    assertError(adminCall("DELETE", "/v1/admin/destinations/" + id, null), 409, "destination_in_use");
-    assertThat(adminCall("DELETE", "/v1/admin/connections/" + connection, null).status()).isEqualTo(204);
+    assertError(
+        adminCall("DELETE", "/v1/admin/destinations/" + id, null), 409, "destination_in_use");
+    assertThat(adminCall("DELETE", "/v1/admin/connections/" + connection, null).status())
+        .isEqualTo(204);
     assertThat(adminCall("DELETE", "/v1/admin/destinations/" + id, null).status()).isEqualTo(204);
-    assertError(adminCall("GET", "/v1/admin/destinations/" + id, null), 404, "destination_not_found");
+    assertError(
+        adminCall("GET", "/v1/admin/destinations/" + id, null), 404, "destination_not_found");
   }
 
   @Test
   void everyDestinationTypeIsValidatedAndUnavailableOnesAreRefusedClearly() throws Exception {
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"type\":\"duckdb\",\"config\":{\"path\":\"x\"}}"),
-        400, "invalid_field");
-    Reply unknownType = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"oracle\",\"config\":{}}");
+    assertError(
+        adminCall(
+            "POST", "/v1/admin/destinations", "{\"type\":\"duckdb\",\"config\":{\"path\":\"x\"}}"),
+        400,
+        "invalid_field");
+    Reply unknownType =
+        adminCall(
+            "POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"oracle\",\"config\":{}}");
     assertError(unknownType, 400, "invalid_field");
-    Reply missing = adminCall("POST", "/v1/admin/destinations",
-        "{\"name\":\"n\",\"type\":\"postgres\",\"config\":{\"url\":\"jdbc:postgresql://db/x\",\"user\":\"u\"}}");
+    Reply missing =
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"postgres\",\"config\":{\"url\":\"jdbc:postgresql://db/x\",\"user\":\"u\"}}");
     assertError(missing, 400, "invalid_field");
     assertThat(missing.json().at("/error/message").asText()).contains("config.password");
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"duckdb\","
-        + "\"config\":{\"path\":\"x\",\"colour\":\"red\"}}"), 400, "unknown_field");
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"redshift\",\"config\":{"
-        + "\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn\"}}"),
-        400, "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"filesystem\",\"config\":{"
-        + "\"path\":\"/tmp/x\",\"format\":\"avro\",\"compression\":\"gzip\"}}"), 400, "invalid_field");
-    Reply retention = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"duckdb\",\"config\":{"
-        + "\"path\":\"x\",\"staging\":{\"type\":\"filesystem\",\"path\":\"s\",\"retention_days\":-1}}}");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"duckdb\","
+                + "\"config\":{\"path\":\"x\",\"colour\":\"red\"}}"),
+        400,
+        "unknown_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"redshift\",\"config\":{"
+                + "\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn\"}}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"filesystem\",\"config\":{"
+                + "\"path\":\"/tmp/x\",\"format\":\"avro\",\"compression\":\"gzip\"}}"),
+        400,
+        "invalid_field");
+    Reply retention =
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"duckdb\",\"config\":{"
+                + "\"path\":\"x\",\"staging\":{\"type\":\"filesystem\",\"path\":\"s\",\"retention_days\":-1}}}");
     assertError(retention, 400, "invalid_field");
-    assertThat(retention.json().at("/error/message").asText()).contains("config.staging.retention_days");
-    Reply badKey = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"gcs\",\"config\":{"
-        + "\"bucket\":\"b\",\"service_account_json\":\"{}\"}}");
+    assertThat(retention.json().at("/error/message").asText())
+        .contains("config.staging.retention_days");
+    Reply badKey =
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"gcs\",\"config\":{"
+                + "\"bucket\":\"b\",\"service_account_json\":\"{}\"}}");
     assertError(badKey, 400, "invalid_field");
     assertThat(badKey.json().at("/error/message").asText()).contains("config.service_account_json");
 
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"bigquery\",\"config\":"
-        + "{\"project_id\":\"p\",\"streaming_insert\":\"maybe\",\"service_account_json\":"
-        + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}}"), 400, "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"snowflake\",\"config\":{"
-        + "\"account\":\"a\",\"user\":\"u\",\"private_key\":\"not a key\",\"warehouse\":\"w\",\"database\":\"d\"}}"),
-        400, "invalid_field");
-    Map<String, String> storage = Map.of(
-        "bigquery", "{\"project_id\":\"p\",\"streaming_insert\":\"true\",\"service_account_json\":"
-            + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}",
-        "redshift", "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
-            + "\"delete_staged_files\":\"true\",\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
-        "snowflake", "{\"account\":\"a\",\"user\":\"u\",\"private_key\":" + Json.MAPPER.writeValueAsString(rsaKeyPem())
-            + ",\"warehouse\":\"w\",\"database\":\"d\"}",
-        "s3", "{\"bucket\":\"b\",\"region\":\"us-east-1\",\"format\":\"parquet\"}",
-        "gcs", "{\"bucket\":\"b\",\"service_account_json\":" + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT) + "}",
-        "filesystem", "{\"path\":\"/tmp/lake\",\"format\":\"ndjson\",\"compression\":\"none\"}");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"bigquery\",\"config\":"
+                + "{\"project_id\":\"p\",\"streaming_insert\":\"maybe\",\"service_account_json\":"
+                + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT)
+                + "}}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"n\",\"type\":\"snowflake\",\"config\":{"
+                + "\"account\":\"a\",\"user\":\"u\",\"private_key\":\"not a key\",\"warehouse\":\"w\",\"database\":\"d\"}}"),
+        400,
+        "invalid_field");
+    Map<String, String> storage =
+        Map.of(
+            "bigquery",
+                "{\"project_id\":\"p\",\"streaming_insert\":\"true\",\"service_account_json\":"
+                    + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT)
+                    + "}",
+            "redshift",
+                "{\"url\":\"jdbc:redshift://h:5439/d\",\"user\":\"u\",\"password\":\"p\",\"iam_role_arn\":\"arn:aws:iam::1:role/r\","
+                    + "\"delete_staged_files\":\"true\",\"staging\":{\"type\":\"s3\",\"bucket\":\"b\",\"region\":\"us-east-1\"}}",
+            "snowflake",
+                "{\"account\":\"a\",\"user\":\"u\",\"private_key\":"
+                    + Json.MAPPER.writeValueAsString(rsaKeyPem())
+                    + ",\"warehouse\":\"w\",\"database\":\"d\"}",
+            "s3", "{\"bucket\":\"b\",\"region\":\"us-east-1\",\"format\":\"parquet\"}",
+            "gcs",
+                "{\"bucket\":\"b\",\"service_account_json\":"
+                    + Json.MAPPER.writeValueAsString(SERVICE_ACCOUNT)
+                    + "}",
+            "filesystem",
+                "{\"path\":\"/tmp/lake\",\"format\":\"ndjson\",\"compression\":\"none\"}");
     for (Map.Entry<String, String> e : storage.entrySet()) {
-      Reply r = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"n\",\"type\":\"" + e.getKey()
-          + "\",\"config\":" + e.getValue() + "}");
+      Reply r =
+          adminCall(
+              "POST",
+              "/v1/admin/destinations",
+              "{\"name\":\"n\",\"type\":\"" + e.getKey() + "\",\"config\":" + e.getValue() + "}");
       assertThat(r.status()).as(e.getKey() + ": " + r.text()).isEqualTo(201);
       assertThat(r.text()).doesNotContain("BEGIN PRIVATE KEY");
     }
   }
 
-  /** A real RSA private key in PKCS#8 PEM form (the shape Snowflake key-pair authentication takes). */
+  /**
+   * A real RSA private key in PKCS#8 PEM form (the shape Snowflake key-pair authentication takes).
+   */
   static String rsaKeyPem() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);
-    return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(
-        g.generateKeyPair().getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
+    return "-----BEGIN PRIVATE KEY-----\n"
+        + Base64.getMimeEncoder().encodeToString(g.generateKeyPair().getPrivate().getEncoded())
+        + "\n-----END PRIVATE KEY-----\n";
   }
 
   /** The shape of a Google service account key (the key itself is not a real one). */
-  static final String SERVICE_ACCOUNT = "{\"type\":\"service_account\",\"project_id\":\"p\",\"client_email\":"
-      + "\"weir@p.iam.gserviceaccount.com\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n\"}";
+  static final String SERVICE_ACCOUNT =
+      "{\"type\":\"service_account\",\"project_id\":\"p\",\"client_email\":"
+          + "\"weir@p.iam.gserviceaccount.com\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n\"}";
 
   // ---- connections ----
 
   @Test
-  void connectionsAreCreatedWithWriteKeyAndUrlsAndIngestionFollowsTheirLifecycle() throws Exception {
+  void connectionsAreCreatedWithWriteKeyAndUrlsAndIngestionFollowsTheirLifecycle()
+      throws Exception {
     String destination = duckdbDestination("conn_wh");
     JsonNode c = webhookConnection(destination, ",\"batch_size\":10");
     String id = c.get("id").asText();
@@ -283,18 +390,37 @@ class AdminApiTest {
     assertThat(url).isEqualTo(ingest + "/v1/webhooks/" + id);
     assertThat(post(url, "{\"a\":1}", Map.of())).isEqualTo(200);
 
-    assertThat(adminCall("GET", "/v1/admin/connections", null).json().get("connections").findValuesAsText("id"))
+    assertThat(
+            adminCall("GET", "/v1/admin/connections", null)
+                .json()
+                .get("connections")
+                .findValuesAsText("id"))
         .contains(id);
-    assertThat(adminCall("GET", "/v1/admin/connections/" + id, null).json().get("batch_size").asInt()).isEqualTo(10);
-    assertThat(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":20}").json().get("batch_size")
-        .asInt()).isEqualTo(20);
-    assertError(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"kind\":\"segment\"}"), 400, "immutable_field");
-    assertError(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":0}"), 400, "invalid_field");
-    assertError(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"colour\":1}"), 400, "unknown_field");
+    assertThat(
+            adminCall("GET", "/v1/admin/connections/" + id, null).json().get("batch_size").asInt())
+        .isEqualTo(10);
+    assertThat(
+            adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":20}")
+                .json()
+                .get("batch_size")
+                .asInt())
+        .isEqualTo(20);
+    assertError(
+        adminCall("PATCH", "/v1/admin/connections/" + id, "{\"kind\":\"segment\"}"),
+        400,
+        "immutable_field");
+    assertError(
+        adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":0}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall("PATCH", "/v1/admin/connections/" + id, "{\"colour\":1}"), 400, "unknown_field");
 
     String oldKey = c.get("write_key").asText();
     Reply rotated = adminCall("POST", "/v1/admin/connections/" + id + "/rotate-write-key", null);
-    assertThat(rotated.json().get("write_key").asText()).isNotEqualTo(oldKey).hasSizeGreaterThanOrEqualTo(22);
+    assertThat(rotated.json().get("write_key").asText())
+        .isNotEqualTo(oldKey)
+        .hasSizeGreaterThanOrEqualTo(22);
 
     assertThat(adminCall("DELETE", "/v1/admin/connections/" + id, null).status()).isEqualTo(204);
     assertError(adminCall("GET", "/v1/admin/connections/" + id, null), 404, "connection_not_found");
@@ -306,8 +432,14 @@ class AdminApiTest {
   @Test
   void segmentAndSnowplowConnectionsGetTheirExactIngestionUrls() throws Exception {
     String destination = duckdbDestination("tracking_wh");
-    Reply segment = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Web App\",\"kind\":\"segment\","
-        + "\"destination_id\":\"" + destination + "\"}");
+    Reply segment =
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"Web App\",\"kind\":\"segment\","
+                + "\"destination_id\":\""
+                + destination
+                + "\"}");
     assertThat(segment.status()).as(segment.text()).isEqualTo(201);
     assertThat(segment.json().get("schema").asText()).isEqualTo("web_app");
     assertThat(segment.json().get("table").isNull()).isTrue();
@@ -315,41 +447,102 @@ class AdminApiTest {
     assertThat(segment.json().at("/urls/endpoint").asText()).isEqualTo(ingest);
     String track = "{\"userId\":\"u\",\"event\":\"E\"}";
     String oldKey = segment.json().get("write_key").asText();
-    Function<String, String> basic = k -> "Basic "
-        + Base64.getEncoder().encodeToString((k + ":").getBytes(StandardCharsets.UTF_8));
-    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey)))).isEqualTo(200);
-    String newKey = adminCall("POST", "/v1/admin/connections/" + segment.json().get("id").asText() + "/rotate-write-key",
-        null).json().get("write_key").asText();
+    Function<String, String> basic =
+        k ->
+            "Basic "
+                + Base64.getEncoder().encodeToString((k + ":").getBytes(StandardCharsets.UTF_8));
     assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey))))
-        .as("the old write key stops working at once").isEqualTo(401);
-    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(newKey)))).isEqualTo(200);
-    Reply snowplow = adminCall("POST", "/v1/admin/connections", "{\"name\":\"Site\",\"kind\":\"snowplow\","
-        + "\"destination_id\":\"" + destination + "\",\"app_id\":\"site-web\"}");
+        .isEqualTo(200);
+    String newKey =
+        adminCall(
+                "POST",
+                "/v1/admin/connections/" + segment.json().get("id").asText() + "/rotate-write-key",
+                null)
+            .json()
+            .get("write_key")
+            .asText();
+    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(oldKey))))
+        .as("the old write key stops working at once")
+        .isEqualTo(401);
+    assertThat(post(ingest + "/v1/track", track, Map.of("Authorization", basic.apply(newKey))))
+        .isEqualTo(200);
+    Reply snowplow =
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"Site\",\"kind\":\"snowplow\","
+                + "\"destination_id\":\""
+                + destination
+                + "\",\"app_id\":\"site-web\"}");
     String id = snowplow.json().get("id").asText();
     assertThat(snowplow.json().at("/urls/tp2").asText())
         .isEqualTo(ingest + "/s/" + id + "/com.snowplowanalytics.snowplow/tp2");
     assertThat(snowplow.json().at("/urls/tp2_by_app_id").asText())
         .isEqualTo(ingest + "/com.snowplowanalytics.snowplow/tp2");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"Site 2\",\"kind\":\"snowplow\","
-        + "\"destination_id\":\"" + destination + "\",\"app_id\":\"site-web\"}"), 409, "app_id_in_use");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"Site 2\",\"kind\":\"snowplow\","
+                + "\"destination_id\":\""
+                + destination
+                + "\",\"app_id\":\"site-web\"}"),
+        409,
+        "app_id_in_use");
   }
 
   @Test
   void invalidConnectionsAreRefusedNamingTheField() throws Exception {
     String destination = duckdbDestination("bad_conn_wh");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"connector\",\"destination_id\":\""
-        + destination + "\"}"), 400, "connection_kind_not_available");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"pigeon\",\"destination_id\":\""
-        + destination + "\"}"), 400, "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/connections",
-        "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\"d_missing\"}"), 400, "destination_not_found");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\""
-        + destination + "\",\"schema\":\"Bad-Schema\"}"), 400, "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\""
-        + destination + "\",\"surprise\":true}"), 400, "unknown_field");
-    assertError(adminCall("POST", "/v1/admin/connections", "{\"kind\":\"webhook\",\"destination_id\":\""
-        + destination + "\"}"), 400, "invalid_field");
-    assertError(adminCall("GET", "/v1/admin/connections/c_nope/dead-letters?limit=0", null), 404,
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"connector\",\"destination_id\":\"" + destination + "\"}"),
+        400,
+        "connection_kind_not_available");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"pigeon\",\"destination_id\":\"" + destination + "\"}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\"d_missing\"}"),
+        400,
+        "destination_not_found");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\""
+                + destination
+                + "\",\"schema\":\"Bad-Schema\"}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\""
+                + destination
+                + "\",\"surprise\":true}"),
+        400,
+        "unknown_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"kind\":\"webhook\",\"destination_id\":\"" + destination + "\"}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall("GET", "/v1/admin/connections/c_nope/dead-letters?limit=0", null),
+        404,
         "connection_not_found");
   }
 
@@ -362,8 +555,12 @@ class AdminApiTest {
     assertThat(post(url, "[{\"n\":1},{\"n\":2},3,{\"n\":4}]", Map.of())).isEqualTo(200);
     assertThat(post(url, "{\"n\":5}", Map.of())).isEqualTo(200);
 
-    JsonNode staged = awaitStatus(id, s -> s.get("buffered_events").asInt() == 0
-        && s.get("staged_batches_pending").asInt() > 0);
+    JsonNode staged =
+        awaitStatus(
+            id,
+            s ->
+                s.get("buffered_events").asInt() == 0
+                    && s.get("staged_batches_pending").asInt() > 0);
     assertThat(staged.get("loaded_rows_total").asInt()).isZero();
     assertThat(staged.get("accepted_total").asInt()).isEqualTo(4);
     assertThat(staged.get("last_flush_at").isTextual()).isTrue();
@@ -378,28 +575,41 @@ class AdminApiTest {
     assertThat(loaded.get("state").asText()).isEqualTo("active");
 
     Reply dead = adminCall("GET", "/v1/admin/connections/" + id + "/dead-letters?limit=10", null);
-    assertThat(dead.json().get("dead_letters")).singleElement().satisfies(d -> {
-      assertThat(d.get("code").asText()).isEqualTo("not_an_object");
-      assertThat(d.get("payload").asText()).isEqualTo("3");
-      assertThat(d.get("received_at").isTextual()).isTrue();
-    });
-    assertError(adminCall("GET", "/v1/admin/connections/" + id + "/dead-letters?limit=abc", null), 400,
+    assertThat(dead.json().get("dead_letters"))
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.get("code").asText()).isEqualTo("not_an_object");
+              assertThat(d.get("payload").asText()).isEqualTo("3");
+              assertThat(d.get("received_at").isTextual()).isTrue();
+            });
+    assertError(
+        adminCall("GET", "/v1/admin/connections/" + id + "/dead-letters?limit=abc", null),
+        400,
         "invalid_parameter");
 
     String schema = c.get("schema").asText();
     Path warehouse = dataDir.resolve("status_wh.duckdb");
     assertThat(rows(warehouse, schema)).isEqualTo(4);
     assertThat(deadLetterRows(warehouse, schema)).containsExactly("not_an_object|3");
-    assertError(adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"tables\":[\"nope\"]}"), 400,
+    assertError(
+        adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"tables\":[\"nope\"]}"),
+        400,
         "invalid_field");
-    assertError(adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"from\":\"yesterday\"}"), 400,
+    assertError(
+        adminCall("POST", "/v1/admin/connections/" + id + "/resync", "{\"from\":\"yesterday\"}"),
+        400,
         "invalid_field");
     String today = LocalDate.now(ZoneOffset.UTC).toString();
-    Reply resync = adminCall("POST", "/v1/admin/connections/" + id + "/resync",
-        "{\"tables\":[\"events\"],\"from\":\"" + today + "\",\"to\":\"" + today + "\"}");
+    Reply resync =
+        adminCall(
+            "POST",
+            "/v1/admin/connections/" + id + "/resync",
+            "{\"tables\":[\"events\"],\"from\":\"" + today + "\",\"to\":\"" + today + "\"}");
     assertThat(resync.status()).as(resync.text()).isEqualTo(202);
     long deadline = System.currentTimeMillis() + 20_000;
-    while (!logs.list.stream().anyMatch(e -> e.getFormattedMessage().startsWith("Resync of connection " + id))) {
+    while (!logs.list.stream()
+        .anyMatch(e -> e.getFormattedMessage().startsWith("Resync of connection " + id))) {
       assertThat(System.currentTimeMillis()).isLessThan(deadline);
       Thread.sleep(100);
     }
@@ -409,21 +619,29 @@ class AdminApiTest {
   @Test
   void patchingTheBatchSizeWhileIngestingAppliesAtOnceAndLosesNothing() throws Exception {
     String destination = duckdbDestination("patch_wh");
-    JsonNode c = webhookConnection(destination, ",\"batch_size\":100000,\"batch_interval_seconds\":3600,"
-        + "\"partitions\":1");
+    JsonNode c =
+        webhookConnection(
+            destination,
+            ",\"batch_size\":100000,\"batch_interval_seconds\":3600," + "\"partitions\":1");
     String id = c.get("id").asText();
     String url = c.at("/urls/webhook").asText();
     int sent = 0;
-    for (int i = 0; i < 30; i++, sent += 10) assertThat(post(url, batch(sent, 10), Map.of())).isEqualTo(200);
+    for (int i = 0; i < 30; i++, sent += 10)
+      assertThat(post(url, batch(sent, 10), Map.of())).isEqualTo(200);
     assertThat(awaitStatus(id, s -> true).get("buffered_events").asInt()).isEqualTo(300);
 
-    assertThat(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":50}").status()).isEqualTo(200);
-    for (int i = 0; i < 50; i++, sent += 10) assertThat(post(url, batch(sent, 10), Map.of())).isEqualTo(200);
-    // The new size flushed the backlog: what is left is below it, waiting for the (one hour) interval.
+    assertThat(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_size\":50}").status())
+        .isEqualTo(200);
+    for (int i = 0; i < 50; i++, sent += 10)
+      assertThat(post(url, batch(sent, 10), Map.of())).isEqualTo(200);
+    // The new size flushed the backlog: what is left is below it, waiting for the (one hour)
+    // interval.
     JsonNode afterSize = awaitStatus(id, s -> s.get("buffered_events").asInt() < 50);
     assertThat(afterSize.get("accepted_total").asInt()).isEqualTo(sent);
     // A shorter interval applies live too and flushes the rest.
-    assertThat(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_interval_seconds\":1}").status())
+    assertThat(
+            adminCall("PATCH", "/v1/admin/connections/" + id, "{\"batch_interval_seconds\":1}")
+                .status())
         .isEqualTo(200);
     awaitStatus(id, s -> s.get("buffered_events").asInt() == 0);
     adminCall("POST", "/v1/admin/connections/" + id + "/sync", null);
@@ -434,7 +652,8 @@ class AdminApiTest {
 
   private static String batch(int from, int n) {
     StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < n; i++) sb.append(i == 0 ? "" : ",").append("{\"seq\":").append(from + i).append('}');
+    for (int i = 0; i < n; i++)
+      sb.append(i == 0 ? "" : ",").append("{\"seq\":").append(from + i).append('}');
     return sb.append(']').toString();
   }
 
@@ -443,7 +662,9 @@ class AdminApiTest {
     p.setProperty("duckdb.read_only", "true");
     List<String> out = new ArrayList<>();
     try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
-         ResultSet rs = c.createStatement().executeQuery("SELECT code, payload FROM " + schema + "._weir_dead_letters")) {
+        ResultSet rs =
+            c.createStatement()
+                .executeQuery("SELECT code, payload FROM " + schema + "._weir_dead_letters")) {
       while (rs.next()) out.add(rs.getString(1) + "|" + rs.getString(2));
     }
     return out;
@@ -454,8 +675,10 @@ class AdminApiTest {
     p.setProperty("duckdb.read_only", "true");
     for (int attempt = 0; ; attempt++) {
       try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
-           ResultSet rs = c.createStatement().executeQuery("SELECT count(DISTINCT event_id), count(*) FROM "
-               + schema + ".events")) {
+          ResultSet rs =
+              c.createStatement()
+                  .executeQuery(
+                      "SELECT count(DISTINCT event_id), count(*) FROM " + schema + ".events")) {
         rs.next();
         assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2));
         return rs.getLong(1);
@@ -472,10 +695,13 @@ class AdminApiTest {
   void clusterShowsThisNodeUpWithItsShards() throws Exception {
     Reply r = adminCall("GET", "/v1/admin/cluster", null);
     assertThat(r.status()).isEqualTo(200);
-    assertThat(r.json().get("members")).singleElement()
+    assertThat(r.json().get("members"))
+        .singleElement()
         .satisfies(m -> assertThat(m.get("status").asText()).isEqualTo("Up"));
     assertThat(r.json().get("self_address").asText()).startsWith("akka://weir@127.0.0.1:");
-    assertThat(r.json().get("shards").get(r.json().get("self_address").asText()).has("WeirRegistry")).isTrue();
+    assertThat(
+            r.json().get("shards").get(r.json().get("self_address").asText()).has("WeirRegistry"))
+        .isTrue();
   }
 
   @Test
@@ -487,7 +713,8 @@ class AdminApiTest {
     assertError(call("GET", admin + "/metrics", null, null), 401, "unauthorized");
     Reply m = adminCall("GET", "/metrics", null);
     assertThat(m.raw().headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
-    assertThat(m.text()).contains("# TYPE weir_ingest_events_total counter")
+    assertThat(m.text())
+        .contains("# TYPE weir_ingest_events_total counter")
         .contains("weir_ingest_events_total{connection=\"" + id + "\"} 3")
         .contains("# TYPE weir_journal_write_seconds histogram")
         .contains("weir_journal_write_seconds_bucket{le=\"+Inf\"}");
@@ -503,36 +730,66 @@ class AdminApiTest {
     assertThat(c.get("signing_secret").asText()).isEqualTo("********");
     String url = c.at("/urls/webhook").asText();
     byte[] body = "{\"signed\":true}".getBytes(StandardCharsets.UTF_8);
-    assertThat(post(url, "{\"signed\":true}", Map.of(WebhookSignature.HEADER, WebhookSignature.sign(SIGNING_SECRET, body))))
+    assertThat(
+            post(
+                url,
+                "{\"signed\":true}",
+                Map.of(WebhookSignature.HEADER, WebhookSignature.sign(SIGNING_SECRET, body))))
         .isEqualTo(200);
     assertThat(post(url, "{\"signed\":true}", Map.of())).isEqualTo(401);
 
     // A PATCH that sends the mask keeps the stored secret.
-    assertThat(adminCall("PATCH", "/v1/admin/connections/" + id, "{\"signing_secret\":\"********\",\"batch_size\":7}")
-        .json().get("signing_secret").asText()).isEqualTo("********");
-    assertThat(post(url, "{\"signed\":true}", Map.of(WebhookSignature.HEADER, WebhookSignature.sign(SIGNING_SECRET, body))))
+    assertThat(
+            adminCall(
+                    "PATCH",
+                    "/v1/admin/connections/" + id,
+                    "{\"signing_secret\":\"********\",\"batch_size\":7}")
+                .json()
+                .get("signing_secret")
+                .asText())
+        .isEqualTo("********");
+    assertThat(
+            post(
+                url,
+                "{\"signed\":true}",
+                Map.of(WebhookSignature.HEADER, WebhookSignature.sign(SIGNING_SECRET, body))))
         .isEqualTo(200);
-    // A destination with a password: stored sealed, answered masked, kept by a PATCH that sends the mask.
-    Reply pg = adminCall("POST", "/v1/admin/destinations", "{\"name\":\"pg\",\"type\":\"postgres\",\"config\":{"
-        + "\"url\":\"jdbc:postgresql://db:5432/x\",\"user\":\"u\",\"password\":\"" + PG_PASSWORD + "\"}}");
+    // A destination with a password: stored sealed, answered masked, kept by a PATCH that sends the
+    // mask.
+    Reply pg =
+        adminCall(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"pg\",\"type\":\"postgres\",\"config\":{"
+                + "\"url\":\"jdbc:postgresql://db:5432/x\",\"user\":\"u\",\"password\":\""
+                + PG_PASSWORD
+                + "\"}}");
     assertThat(pg.status()).as(pg.text()).isEqualTo(201);
     assertThat(pg.json().at("/config/password").asText()).isEqualTo("********");
     String pgId = pg.json().get("id").asText();
-    Reply patched = adminCall("PATCH", "/v1/admin/destinations/" + pgId,
-        "{\"config\":{\"password\":\"********\",\"schema_prefix\":\"weir_\"}}");
+    Reply patched =
+        adminCall(
+            "PATCH",
+            "/v1/admin/destinations/" + pgId,
+            "{\"config\":{\"password\":\"********\",\"schema_prefix\":\"weir_\"}}");
     assertThat(patched.json().at("/config/password").asText()).isEqualTo("********");
     assertThat(patched.json().at("/config/schema_prefix").asText()).isEqualTo("weir_");
     String sealed = node.directory().destination(pgId).orElseThrow().config().get("password");
     assertThat(sealed).startsWith("enc:v1:").doesNotContain(PG_PASSWORD);
 
     assertThat(bodies).noneMatch(b -> b.contains(SIGNING_SECRET) || b.contains(PG_PASSWORD));
-    assertThat(logs.list).noneMatch(e -> e.getFormattedMessage().contains(SIGNING_SECRET)
-        || e.getFormattedMessage().contains(PG_PASSWORD));
+    assertThat(logs.list)
+        .noneMatch(
+            e ->
+                e.getFormattedMessage().contains(SIGNING_SECRET)
+                    || e.getFormattedMessage().contains(PG_PASSWORD));
     JournalDatabase db = JournalDatabase.h2File(dataDir);
     int rows = 0;
     try (Connection h2 = DriverManager.getConnection(db.url(), db.user(), db.password())) {
-      for (String sql : List.of("SELECT \"event_payload\" FROM \"event_journal\"",
-          "SELECT \"snapshot_payload\" FROM \"snapshot\"")) {
+      for (String sql :
+          List.of(
+              "SELECT \"event_payload\" FROM \"event_journal\"",
+              "SELECT \"snapshot_payload\" FROM \"snapshot\"")) {
         try (ResultSet rs = h2.createStatement().executeQuery(sql)) {
           while (rs.next()) {
             String raw = new String(rs.getBytes(1), StandardCharsets.ISO_8859_1);

@@ -35,7 +35,12 @@ class AdminCommandTest {
     dataDir = Files.createTempDirectory("weir-cli-test");
     node = TestNodes.inProcess(dataDir, Map.of());
     // The token is read from the data dir, as on an operator's machine.
-    env = Map.of("WEIR_ADMIN_URL", "http://127.0.0.1:" + node.adminPort(), "WEIR_DATA_DIR", dataDir.toString());
+    env =
+        Map.of(
+            "WEIR_ADMIN_URL",
+            "http://127.0.0.1:" + node.adminPort(),
+            "WEIR_DATA_DIR",
+            dataDir.toString());
   }
 
   @AfterAll
@@ -49,10 +54,17 @@ class AdminCommandTest {
   private static Run admin(Map<String, String> environment, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    String[] command = Stream.concat(Stream.of("admin"), Arrays.stream(args)).toArray(String[]::new);
-    int status = WeirNodeCommand.execute(command, environment, () -> Path.of("data"), new PrintStream(out, true),
-        new PrintStream(err, true));
-    return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    String[] command =
+        Stream.concat(Stream.of("admin"), Arrays.stream(args)).toArray(String[]::new);
+    int status =
+        WeirNodeCommand.execute(
+            command,
+            environment,
+            () -> Path.of("data"),
+            new PrintStream(out, true),
+            new PrintStream(err, true));
+    return new Run(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   private static String capture(String text, String regex) {
@@ -62,13 +74,24 @@ class AdminCommandTest {
   }
 
   @Test
-  void anOperatorCreatesADestinationAndConnectionSendsEventsAndSyncsWithProgress() throws Exception {
-    Run dest = admin(env, "destinations", "create", "cli_wh", "duckdb", "{\"path\":\"cli.duckdb\"}");
+  void anOperatorCreatesADestinationAndConnectionSendsEventsAndSyncsWithProgress()
+      throws Exception {
+    Run dest =
+        admin(env, "destinations", "create", "cli_wh", "duckdb", "{\"path\":\"cli.duckdb\"}");
     assertThat(dest.status()).as(dest.err()).isZero();
     String destinationId = capture(dest.out(), "Created destination (d_\\w+)");
 
-    Run conn = admin(env, "connections", "create", "CLI Orders", destinationId, "--batch-interval-seconds", "1",
-        "--batch-size", "1000");
+    Run conn =
+        admin(
+            env,
+            "connections",
+            "create",
+            "CLI Orders",
+            destinationId,
+            "--batch-interval-seconds",
+            "1",
+            "--batch-size",
+            "1000");
     assertThat(conn.status()).as(conn.err()).isZero();
     String connectionId = capture(conn.out(), "Created connection (c_\\w+)");
     assertThat(conn.out()).contains("cli_orders.events").contains("write key: ");
@@ -76,19 +99,32 @@ class AdminCommandTest {
 
     HttpClient http = HttpClient.newHttpClient();
     for (String body : List.of("[{\"o\":1},{\"o\":2}]", "[{\"o\":3}, \"oops\"]")) {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
-          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(r.statusCode()).isEqualTo(200);
     }
 
     Run list = admin(env, "connections");
-    assertThat(list.out()).contains(connectionId).contains("CLI Orders").contains("| webhook").contains("rows)");
-    assertThat(admin(env, "destinations").out()).contains(destinationId).contains("duckdb").contains("filesystem");
+    assertThat(list.out())
+        .contains(connectionId)
+        .contains("CLI Orders")
+        .contains("| webhook")
+        .contains("rows)");
+    assertThat(admin(env, "destinations").out())
+        .contains(destinationId)
+        .contains("duckdb")
+        .contains("filesystem");
 
     // Wait for the 1 s flush, then sync: a progress line, then done.
     long deadline = System.currentTimeMillis() + 20_000;
-    while (!admin(env, "status", connectionId).out().matches("(?s).*staged_batches_pending\\s+\\|\\s+[1-9].*")) {
+    while (!admin(env, "status", connectionId)
+        .out()
+        .matches("(?s).*staged_batches_pending\\s+\\|\\s+[1-9].*")) {
       assertThat(System.currentTimeMillis()).isLessThan(deadline);
       Thread.sleep(100);
     }
@@ -97,11 +133,16 @@ class AdminCommandTest {
     assertThat(sync.out()).contains("\rsync: ").contains("sync done.");
     Run status = admin(env, "status", connectionId);
     // 3 events and 1 row in _weir_dead_letters
-    assertThat(status.out()).containsPattern("loaded_rows_total\\s+\\|\\s+4").containsPattern("accepted_total\\s+\\|\\s+3")
+    assertThat(status.out())
+        .containsPattern("loaded_rows_total\\s+\\|\\s+4")
+        .containsPattern("accepted_total\\s+\\|\\s+3")
         .containsPattern("buffered_events\\s+\\|\\s+0");
 
     Run dead = admin(env, "dead-letters", connectionId);
-    assertThat(dead.out()).contains("not_an_object").contains("\"oops\"").contains("1 dead letters in total");
+    assertThat(dead.out())
+        .contains("not_an_object")
+        .contains("\"oops\"")
+        .contains("1 dead letters in total");
 
     Run resync = admin(env, "resync", connectionId, "--tables", "events");
     assertThat(resync.status()).as(resync.err()).isZero();
@@ -123,10 +164,15 @@ class AdminCommandTest {
     Run notFound = admin(env, "status", "c_nope");
     assertThat(notFound.status()).isEqualTo(1);
     assertThat(notFound.err()).contains("404 connection_not_found");
-    Run badToken = admin(Map.of("WEIR_ADMIN_URL", env.get("WEIR_ADMIN_URL"), "WEIR_ADMIN_TOKEN", "nope"), "connections");
+    Run badToken =
+        admin(
+            Map.of("WEIR_ADMIN_URL", env.get("WEIR_ADMIN_URL"), "WEIR_ADMIN_TOKEN", "nope"),
+            "connections");
     assertThat(badToken.status()).isEqualTo(1);
     assertThat(badToken.err()).contains("401 unauthorized");
-    Run noNode = admin(Map.of("WEIR_ADMIN_URL", "http://127.0.0.1:1", "WEIR_ADMIN_TOKEN", "x"), "connections");
+    Run noNode =
+        admin(
+            Map.of("WEIR_ADMIN_URL", "http://127.0.0.1:1", "WEIR_ADMIN_TOKEN", "x"), "connections");
     assertThat(noNode.status()).isEqualTo(1);
     assertThat(noNode.err()).contains("Cannot reach the admin API");
   }

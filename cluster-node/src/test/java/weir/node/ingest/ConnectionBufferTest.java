@@ -7,8 +7,8 @@ import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.pattern.StatusReply;
-import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
@@ -31,7 +31,8 @@ import weir.persistence.registry.ConnectionKind;
 import weir.protocol.StagedRow;
 
 class ConnectionBufferTest {
-  private static final ActorTestKit testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(EventSourcedBehaviorTestKit.config());
 
   @AfterAll
   static void shutdown() {
@@ -45,17 +46,22 @@ class ConnectionBufferTest {
     final AtomicInteger calls = new AtomicInteger();
 
     @Override
-    public CompletableFuture<StagedBatch.Written> stage(Connection connection, String batchId,
-        List<ConnectionBuffer.Chunk> chunks) {
+    public CompletableFuture<StagedBatch.Written> stage(
+        Connection connection, String batchId, List<ConnectionBuffer.Chunk> chunks) {
       calls.incrementAndGet();
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         return CompletableFuture.failedFuture(new IOException("disk full"));
       }
-      List<StagedRow> rows = chunks.stream().flatMap(c -> RowCodec.decode(c.rows()).stream()).toList();
+      List<StagedRow> rows =
+          chunks.stream().flatMap(c -> RowCodec.decode(c.rows()).stream()).toList();
       staged.put(batchId, rows);
       int events = chunks.stream().mapToInt(ConnectionBuffer.Chunk::events).sum();
-      return CompletableFuture.completedFuture(new StagedBatch.Written(List.of(new StagedBatch.File("events",
-          batchId + ".ndjson.gz", rows.size(), 0, 0, 10)), rows.size(), events));
+      return CompletableFuture.completedFuture(
+          new StagedBatch.Written(
+              List.of(
+                  new StagedBatch.File("events", batchId + ".ndjson.gz", rows.size(), 0, 0, 10)),
+              rows.size(),
+              events));
     }
   }
 
@@ -66,7 +72,8 @@ class ConnectionBufferTest {
 
     @Override
     public CompletableFuture<Done> record(StagedBatch batch) {
-      if (down) return CompletableFuture.failedFuture(new RuntimeException("coordinator unreachable"));
+      if (down)
+        return CompletableFuture.failedFuture(new RuntimeException("coordinator unreachable"));
       recorded.add(batch);
       return CompletableFuture.completedFuture(Done.getInstance());
     }
@@ -83,42 +90,83 @@ class ConnectionBufferTest {
   }
 
   private Connection connection(int batchSize, int intervalSeconds) {
-    return new Connection(connectionId, "test", ConnectionKind.webhook, "d1", "demo", "events", batchSize,
-        intervalSeconds, 900, 1, null, null, "key", null, 0, 0);
+    return new Connection(
+        connectionId,
+        "test",
+        ConnectionKind.webhook,
+        "d1",
+        "demo",
+        "events",
+        batchSize,
+        intervalSeconds,
+        900,
+        1,
+        null,
+        null,
+        "key",
+        null,
+        0,
+        0);
   }
 
-  private EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
+  private EventSourcedBehaviorTestKit<
+          ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, Duration tick, int maxBuffered) {
-    BufferSettings settings = new BufferSettings(tick, maxBuffered,
-        new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)), Duration.ofSeconds(3));
-    return EventSourcedBehaviorTestKit.create(testKit.system(), ConnectionBuffer.create(connection.id() + "#0",
-        settings, id -> Optional.of(connection), stager, ledger, JournalRetention.keepAll(),
-        new NodeMetrics()));
+    BufferSettings settings =
+        new BufferSettings(
+            tick,
+            maxBuffered,
+            new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)),
+            Duration.ofSeconds(3));
+    return EventSourcedBehaviorTestKit.create(
+        testKit.system(),
+        ConnectionBuffer.create(
+            connection.id() + "#0",
+            settings,
+            id -> Optional.of(connection),
+            stager,
+            ledger,
+            JournalRetention.keepAll(),
+            new NodeMetrics()));
   }
 
   private static List<StagedRow> rows(String... ids) {
     return Arrays.stream(ids)
-        .map(id -> new StagedRow("events", id, 1_700_000_000_000L, "{\"event_id\":\"" + id + "\"}")).toList();
+        .map(id -> new StagedRow("events", id, 1_700_000_000_000L, "{\"event_id\":\"" + id + "\"}"))
+        .toList();
   }
 
-  private static CommandResultWithReply<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State,
-      StatusReply<ConnectionBuffer.Accepted>> accept(
-      EventSourcedBehaviorTestKit<ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State> kit,
-      List<StagedRow> rows) {
-    return kit.runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(request(rows, List.of())), r));
+  private static CommandResultWithReply<
+          ConnectionBuffer.Command,
+          ConnectionBuffer.Event,
+          ConnectionBuffer.State,
+          StatusReply<ConnectionBuffer.Accepted>>
+      accept(
+          EventSourcedBehaviorTestKit<
+                  ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
+              kit,
+          List<StagedRow> rows) {
+    return kit.runCommand(
+        r -> new ConnectionBuffer.AcceptMany(List.of(request(rows, List.of())), r));
   }
 
-  private static ConnectionBuffer.Request request(List<StagedRow> rows, List<ConnectionBuffer.DeadLetter> dl) {
+  private static ConnectionBuffer.Request request(
+      List<StagedRow> rows, List<ConnectionBuffer.DeadLetter> dl) {
     return new ConnectionBuffer.Request(rows.size(), RowCodec.encode(rows), dl);
   }
-
 
   @Test
   void aRequestIsOneJournalEventAndTheReplyComesAfterIt() {
     var kit = buffer(connection(100, 3600), Duration.ofHours(1), 1000);
     var result = accept(kit, rows("a", "b", "c"));
-    assertThat(result.events()).singleElement().isInstanceOfSatisfying(ConnectionBuffer.EventsAppended.class,
-        e -> assertThat(RowCodec.decode(e.rows())).extracting(StagedRow::eventId).containsExactly("a", "b", "c"));
+    assertThat(result.events())
+        .singleElement()
+        .isInstanceOfSatisfying(
+            ConnectionBuffer.EventsAppended.class,
+            e ->
+                assertThat(RowCodec.decode(e.rows()))
+                    .extracting(StagedRow::eventId)
+                    .containsExactly("a", "b", "c"));
     assertThat(result.reply().getValue()).isEqualTo(new ConnectionBuffer.Accepted(List.of(true)));
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
     assertThat(stager.calls).hasValue(0);
@@ -129,17 +177,23 @@ class ConnectionBufferTest {
     var kit = buffer(connection(4, 3600), Duration.ofHours(1), 1000);
     accept(kit, rows("a", "b"));
     accept(kit, rows("c", "d", "e"));
-    eventually(() -> {
-      assertThat(kit.getState().bufferedEvents()).isZero();
-      assertThat(kit.getState().unconfirmed()).isEmpty();
-    });
+    eventually(
+        () -> {
+          assertThat(kit.getState().bufferedEvents()).isZero();
+          assertThat(kit.getState().unconfirmed()).isEmpty();
+        });
     String batchId = connectionId + "-0-00000001";
-    assertThat(stager.staged.get(batchId)).extracting(StagedRow::eventId).containsExactly("a", "b", "c", "d", "e");
-    assertThat(ledger.recorded).singleElement().satisfies(b -> {
-      assertThat(b.batchId()).isEqualTo(batchId);
-      assertThat(b.destinationId()).isEqualTo("d1");
-      assertThat(b.rows()).isEqualTo(5);
-    });
+    assertThat(stager.staged.get(batchId))
+        .extracting(StagedRow::eventId)
+        .containsExactly("a", "b", "c", "d", "e");
+    assertThat(ledger.recorded)
+        .singleElement()
+        .satisfies(
+            b -> {
+              assertThat(b.batchId()).isEqualTo(batchId);
+              assertThat(b.destinationId()).isEqualTo("d1");
+              assertThat(b.rows()).isEqualTo(5);
+            });
     assertThat(kit.getState().stagedEventsTotal()).isEqualTo(5);
   }
 
@@ -173,13 +227,16 @@ class ConnectionBufferTest {
     assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
 
     kit.restart();
-    assertThat(kit.getState().unconfirmed()).extracting(StagedBatch::batchId)
+    assertThat(kit.getState().unconfirmed())
+        .extracting(StagedBatch::batchId)
         .containsExactly(connectionId + "-0-00000001");
     assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
 
     ledger.down = false;
     eventually(() -> assertThat(kit.getState().unconfirmed()).isEmpty());
-    assertThat(ledger.recorded).extracting(StagedBatch::batchId).contains(connectionId + "-0-00000001");
+    assertThat(ledger.recorded)
+        .extracting(StagedBatch::batchId)
+        .contains(connectionId + "-0-00000001");
   }
 
   @Test
@@ -191,7 +248,8 @@ class ConnectionBufferTest {
     assertThat(kit.getState().bufferedEvents()).isEqualTo(3);
     assertThat(kit.getState().acceptedTotal()).isEqualTo(23);
     assertThat(kit.getState().stagedEventsTotal()).isEqualTo(20);
-    assertThat(kit.getState().chunks()).extracting(c -> RowCodec.decode(c.rows()).get(0).eventId())
+    assertThat(kit.getState().chunks())
+        .extracting(c -> RowCodec.decode(c.rows()).get(0).eventId())
         .containsExactly("e20", "e21", "e22");
   }
 
@@ -208,12 +266,19 @@ class ConnectionBufferTest {
   @Test
   void groupedRequestsAreOneJournalEventEachWithOneVerdictEach() {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 5);
-    var result = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
-        request(rows("a", "b"), List.of()),
-        request(rows("c", "d", "e", "f"), List.of()),
-        request(rows("g"), List.of())), r));
+    var result =
+        kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(
+            r ->
+                new ConnectionBuffer.AcceptMany(
+                    List.of(
+                        request(rows("a", "b"), List.of()),
+                        request(rows("c", "d", "e", "f"), List.of()),
+                        request(rows("g"), List.of())),
+                    r));
     assertThat(result.reply().getValue().accepted()).containsExactly(true, false, true);
-    assertThat(result.events()).hasSize(2).allSatisfy(e -> assertThat(e).isInstanceOf(ConnectionBuffer.EventsAppended.class));
+    assertThat(result.events())
+        .hasSize(2)
+        .allSatisfy(e -> assertThat(e).isInstanceOf(ConnectionBuffer.EventsAppended.class));
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
   }
 
@@ -231,9 +296,11 @@ class ConnectionBufferTest {
   @Test
   void deadLettersAreCountedAndKeptWithTheirReason() {
     var kit = buffer(connection(1000, 3600), Duration.ofHours(1), 1000);
-    var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
-    kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(
-        List.of(request(rows("a"), List.of(dl))), r));
+    var dl =
+        new ConnectionBuffer.DeadLetter(
+            1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
+    kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(
+        r -> new ConnectionBuffer.AcceptMany(List.of(request(rows("a"), List.of(dl))), r));
     kit.restart();
     TestProbe<ConnectionBuffer.BufferStatus> probe = testKit.createTestProbe();
     kit.runCommand(new ConnectionBuffer.GetStatus(probe.getRef()));
@@ -246,17 +313,31 @@ class ConnectionBufferTest {
   void batchSizeAndTheOverloadLimitCountEventsNotRows() {
     var kit = buffer(connection(3, 3600), Duration.ofHours(1), 4);
     // Two events, each rejected element kept as a dead-letter row beside them: 4 rows, 2 events.
-    var dl = new ConnectionBuffer.DeadLetter(1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
-    var result = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
-        new ConnectionBuffer.Request(2, RowCodec.encode(rows("a", "b", "dl1", "dl2")), List.of(dl, dl))), r));
+    var dl =
+        new ConnectionBuffer.DeadLetter(
+            1L, "not_an_object", "Element 1 is a JSON number, not an object.", "2");
+    var result =
+        kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(
+            r ->
+                new ConnectionBuffer.AcceptMany(
+                    List.of(
+                        new ConnectionBuffer.Request(
+                            2, RowCodec.encode(rows("a", "b", "dl1", "dl2")), List.of(dl, dl))),
+                    r));
     assertThat(result.reply().getValue().accepted()).containsExactly(true);
     assertThat(result.state().bufferedEvents()).isEqualTo(2);
     assertThat(result.state().acceptedTotal()).isEqualTo(2);
     assertThat(result.state().deadLettersTotal()).isEqualTo(2);
     assertThat(stager.calls).as("2 events < batch_size 3: no flush").hasValue(0);
     // 2 + 3 events > 4: refused, whatever the rows.
-    var refused = kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(r -> new ConnectionBuffer.AcceptMany(List.of(
-        new ConnectionBuffer.Request(3, RowCodec.encode(rows("c", "d", "e")), List.of())), r));
+    var refused =
+        kit.<StatusReply<ConnectionBuffer.Accepted>>runCommand(
+            r ->
+                new ConnectionBuffer.AcceptMany(
+                    List.of(
+                        new ConnectionBuffer.Request(
+                            3, RowCodec.encode(rows("c", "d", "e")), List.of())),
+                    r));
     assertThat(refused.reply().getValue().accepted()).containsExactly(false);
   }
 }

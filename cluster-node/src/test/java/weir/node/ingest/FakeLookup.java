@@ -9,7 +9,10 @@ import weir.node.registry.ConnectionLookup;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 
-/** An in-memory registry for route tests; while {@link #down} is set, every lookup fails like a registry timeout. */
+/**
+ * An in-memory registry for route tests; while {@link #down} is set, every lookup fails like a
+ * registry timeout.
+ */
 final class FakeLookup implements ConnectionLookup {
   private final Map<String, Connection> connections;
   volatile boolean down;
@@ -20,8 +23,8 @@ final class FakeLookup implements ConnectionLookup {
 
   private CompletionStage<Optional<Connection>> find(Predicate<Connection> p) {
     if (down) return CompletableFuture.failedFuture(new RuntimeException("registry timeout"));
-    return CompletableFuture.completedFuture(connections.values().stream().filter(c -> c.active() && p.test(c))
-        .findFirst());
+    return CompletableFuture.completedFuture(
+        connections.values().stream().filter(c -> c.active() && p.test(c)).findFirst());
   }
 
   @Override

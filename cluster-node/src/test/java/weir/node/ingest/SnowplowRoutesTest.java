@@ -22,10 +22,32 @@ import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.protocol.Json;
 
-/** The Snowplow collector routes when things go wrong: the pixel stays a GIF, tp2 answers JSON with CORS. */
+/**
+ * The Snowplow collector routes when things go wrong: the pixel stays a GIF, tp2 answers JSON with
+ * CORS.
+ */
 class SnowplowRoutesTest extends JUnitRouteTest {
-  private final FakeLookup lookup = new FakeLookup(Map.of("sp", new Connection("sp", "sp", ConnectionKind.snowplow,
-      "d1", "sp", null, 500, 60, 900, 4, null, null, "wk", "shop", 0, 0)));
+  private final FakeLookup lookup =
+      new FakeLookup(
+          Map.of(
+              "sp",
+              new Connection(
+                  "sp",
+                  "sp",
+                  ConnectionKind.snowplow,
+                  "d1",
+                  "sp",
+                  null,
+                  500,
+                  60,
+                  900,
+                  4,
+                  null,
+                  null,
+                  "wk",
+                  "shop",
+                  0,
+                  0)));
   private final WebhookRoutesTest.FakeIngest ingest = new WebhookRoutesTest.FakeIngest();
 
   @BeforeEach
@@ -39,24 +61,36 @@ class SnowplowRoutesTest extends JUnitRouteTest {
   }
 
   private Route route() {
-    IngestSettings settings = new IngestSettings(1 << 20, Duration.ofSeconds(3), Duration.ofSeconds(3),
-        Duration.ofSeconds(2), 4);
-    SnowplowRoutes routes = new SnowplowRoutes(lookup, new IngestService(ingest, settings, materializer(),
-        new NodeMetrics()), new NodeMetrics());
-    return Directives.handleExceptions(ApiErrors.exceptionHandler(),
+    IngestSettings settings =
+        new IngestSettings(
+            1 << 20, Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(2), 4);
+    SnowplowRoutes routes =
+        new SnowplowRoutes(
+            lookup,
+            new IngestService(ingest, settings, materializer(), new NodeMetrics()),
+            new NodeMetrics());
+    return Directives.handleExceptions(
+        ApiErrors.exceptionHandler(),
         () -> Directives.handleRejections(ApiErrors.rejectionHandler(), routes::route));
   }
 
   private TestRouteResult pixel() {
-    return testRoute(route()).run(HttpRequest.GET("/i?e=pv&aid=shop&eid=e1&url=https%3A%2F%2Fshop%2F")
-        .addHeader(RawHeader.create("Origin", "https://shop")));
+    return testRoute(route())
+        .run(
+            HttpRequest.GET("/i?e=pv&aid=shop&eid=e1&url=https%3A%2F%2Fshop%2F")
+                .addHeader(RawHeader.create("Origin", "https://shop")));
   }
 
   private TestRouteResult tp2() {
-    return testRoute(route()).run(HttpRequest.POST("/com.snowplowanalytics.snowplow/tp2")
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"schema\":\"iglu:com.snowplowanalytics."
-            + "snowplow/payload_data/jsonschema/1-0-4\",\"data\":[{\"e\":\"pv\",\"aid\":\"shop\",\"eid\":\"e2\"}]}"))
-        .addHeader(RawHeader.create("Origin", "https://shop")));
+    return testRoute(route())
+        .run(
+            HttpRequest.POST("/com.snowplowanalytics.snowplow/tp2")
+                .withEntity(
+                    HttpEntities.create(
+                        ContentTypes.APPLICATION_JSON,
+                        "{\"schema\":\"iglu:com.snowplowanalytics."
+                            + "snowplow/payload_data/jsonschema/1-0-4\",\"data\":[{\"e\":\"pv\",\"aid\":\"shop\",\"eid\":\"e2\"}]}"))
+                .addHeader(RawHeader.create("Origin", "https://shop")));
   }
 
   @Test
@@ -68,14 +102,17 @@ class SnowplowRoutesTest extends JUnitRouteTest {
     TestRouteResult gif = pixel();
     gif.assertStatusCode(503);
     gif.assertMediaType(MediaTypes.IMAGE_GIF);
-    assertThat(gif.response().getHeader("Access-Control-Allow-Origin").map(h -> h.value())).contains("https://shop");
+    assertThat(gif.response().getHeader("Access-Control-Allow-Origin").map(h -> h.value()))
+        .contains("https://shop");
 
     TestRouteResult json = tp2();
     json.assertStatusCode(503);
     assertThat(json.response().entity().getContentType()).isEqualTo(ContentTypes.APPLICATION_JSON);
-    assertThat(Json.MAPPER.readTree(json.entityString()).at("/error/code").asText()).isEqualTo("registry_unavailable");
+    assertThat(Json.MAPPER.readTree(json.entityString()).at("/error/code").asText())
+        .isEqualTo("registry_unavailable");
     assertThat(json.response().getHeader("Retry-After")).isPresent();
-    assertThat(json.response().getHeader("Access-Control-Allow-Origin").map(h -> h.value())).contains("https://shop");
+    assertThat(json.response().getHeader("Access-Control-Allow-Origin").map(h -> h.value()))
+        .contains("https://shop");
     assertThat(ingest.requests).hasSize(1);
   }
 

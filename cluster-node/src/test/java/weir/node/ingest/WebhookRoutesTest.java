@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -53,13 +52,15 @@ class WebhookRoutesTest extends JUnitRouteTest {
   }
 
   private static Connection connection(String id, ConnectionKind kind, String secret) {
-    return new Connection(id, id, kind, "d1", "demo", "events", 500, 60, 900, 4, secret, null, "wk", null, 0, 0);
+    return new Connection(
+        id, id, kind, "d1", "demo", "events", 500, 60, 900, 4, secret, null, "wk", null, 0, 0);
   }
 
-  private final Map<String, Connection> registry = Map.of(
-      "open", connection("open", ConnectionKind.webhook, null),
-      "signed", connection("signed", ConnectionKind.webhook, "sealed:s3cret"),
-      "seg", connection("seg", ConnectionKind.segment, null));
+  private final Map<String, Connection> registry =
+      Map.of(
+          "open", connection("open", ConnectionKind.webhook, null),
+          "signed", connection("signed", ConnectionKind.webhook, "sealed:s3cret"),
+          "seg", connection("seg", ConnectionKind.segment, null));
   private final FakeIngest ingest = new FakeIngest();
   private final FakeLookup lookup = new FakeLookup(registry);
 
@@ -74,19 +75,26 @@ class WebhookRoutesTest extends JUnitRouteTest {
   }
 
   private Route route() {
-    IngestSettings settings = new IngestSettings(1024, Duration.ofSeconds(3), Duration.ofSeconds(3),
-        Duration.ofSeconds(2), 4);
-    WebhookRoutes routes = new WebhookRoutes(lookup, new IngestService(ingest, settings, materializer(),
-        new NodeMetrics()), sealed -> sealed.replace("sealed:", ""));
-    return Directives.handleExceptions(ApiErrors.exceptionHandler(),
+    IngestSettings settings =
+        new IngestSettings(
+            1024, Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(2), 4);
+    WebhookRoutes routes =
+        new WebhookRoutes(
+            lookup,
+            new IngestService(ingest, settings, materializer(), new NodeMetrics()),
+            value -> value.replace("sealed:", ""));
+    return Directives.handleExceptions(
+        ApiErrors.exceptionHandler(),
         () -> Directives.handleRejections(ApiErrors.rejectionHandler(), routes::route));
   }
 
   private TestRouteResult post(String id, String contentType, String body) {
     HttpRequest request = HttpRequest.POST("/v1/webhooks/" + id);
     if (contentType != null) {
-      request = request.withEntity(HttpEntities.create(
-          ContentTypes.parse(contentType), body.getBytes(StandardCharsets.UTF_8)));
+      request =
+          request.withEntity(
+              HttpEntities.create(
+                  ContentTypes.parse(contentType), body.getBytes(StandardCharsets.UTF_8)));
     } else {
       request = request.withEntity(body.getBytes(StandardCharsets.UTF_8));
     }
@@ -127,7 +135,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
     assertThat(body.get("rejected")).hasSize(1);
     assertThat(body.at("/rejected/0/index").asInt()).isEqualTo(1);
     assertThat(body.at("/rejected/0/code").asText()).isEqualTo("not_an_object");
-    assertThat(ingest.deadLetters.get(0)).singleElement()
+    assertThat(ingest.deadLetters.get(0))
+        .singleElement()
         .satisfies(d -> assertThat(d.payload()).isEqualTo("7"));
   }
 
@@ -172,23 +181,30 @@ class WebhookRoutesTest extends JUnitRouteTest {
     String body = "{\"a\":1}";
     assertError(post("signed", "application/json", body), 401, "missing_signature");
 
-    HttpRequest wrong = HttpRequest.POST("/v1/webhooks/signed")
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
-        .addHeader(RawHeader.create(WebhookSignature.HEADER, WebhookSignature.sign("other", body.getBytes())));
+    HttpRequest wrong =
+        HttpRequest.POST("/v1/webhooks/signed")
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+            .addHeader(
+                RawHeader.create(
+                    WebhookSignature.HEADER, WebhookSignature.sign("other", body.getBytes())));
     assertError(testRoute(route()).run(wrong), 401, "invalid_signature");
 
-    HttpRequest right = HttpRequest.POST("/v1/webhooks/signed")
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
-        .addHeader(RawHeader.create(WebhookSignature.HEADER, WebhookSignature.sign("s3cret", body.getBytes())));
+    HttpRequest right =
+        HttpRequest.POST("/v1/webhooks/signed")
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+            .addHeader(
+                RawHeader.create(
+                    WebhookSignature.HEADER, WebhookSignature.sign("s3cret", body.getBytes())));
     testRoute(route()).run(right).assertStatusCode(200);
     assertThat(ingest.requests).hasSize(1);
   }
 
   @Test
   void theEventIdHeaderNamesASingleEvent() {
-    HttpRequest r = HttpRequest.POST("/v1/webhooks/open")
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"a\":1}"))
-        .addHeader(RawHeader.create("X-Event-Id", "evt-42"));
+    HttpRequest r =
+        HttpRequest.POST("/v1/webhooks/open")
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"a\":1}"))
+            .addHeader(RawHeader.create("X-Event-Id", "evt-42"));
     testRoute(route()).run(r).assertStatusCode(200);
     assertThat(ingest.requests.get(0).get(0).eventId()).isEqualTo("evt-42");
   }
@@ -211,9 +227,11 @@ class WebhookRoutesTest extends JUnitRouteTest {
   }
 
   private TestRouteResult postEncoded(String encoding, byte[] body) {
-    return testRoute(route()).run(HttpRequest.POST("/v1/webhooks/open")
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
-        .addHeader(RawHeader.create("Content-Encoding", encoding)));
+    return testRoute(route())
+        .run(
+            HttpRequest.POST("/v1/webhooks/open")
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+                .addHeader(RawHeader.create("Content-Encoding", encoding)));
   }
 
   private static byte[] gzip(byte[] data) throws Exception {
@@ -226,7 +244,8 @@ class WebhookRoutesTest extends JUnitRouteTest {
 
   @Test
   void gzipAndDeflateBodiesAreDecodedAndTheLimitAppliesToTheDecodedSize() throws Exception {
-    TestRouteResult gz = postEncoded("gzip", gzip("[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8)));
+    TestRouteResult gz =
+        postEncoded("gzip", gzip("[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8)));
     gz.assertStatusCode(200);
     assertThat(json(gz).get("accepted").asInt()).isEqualTo(2);
     ByteArrayOutputStream zlib = new ByteArrayOutputStream();
@@ -237,20 +256,27 @@ class WebhookRoutesTest extends JUnitRouteTest {
     assertThat(ingest.requests).extracting(List::size).containsExactly(2, 1);
     assertThat(ingest.requests.get(1).get(0).json()).contains("\"b\":3");
 
-    // 1 KiB limit: 200 KiB of zeros compress to a few hundred bytes, and are refused once 1 KiB is inflated.
-    byte[] bomb = gzip(("{\"x\":\"" + "0".repeat(200 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8));
+    // 1 KiB limit: 200 KiB of zeros compress to a few hundred bytes, and are refused once 1 KiB is
+    // inflated.
+    byte[] bomb =
+        gzip(("{\"x\":\"" + "0".repeat(200 * 1024) + "\"}").getBytes(StandardCharsets.UTF_8));
     assertThat(bomb.length).isLessThan(1024);
     assertError(postEncoded("gzip", bomb), 413, "payload_too_large");
-    assertError(postEncoded("gzip", "not gzip at all".getBytes(StandardCharsets.UTF_8)), 400, "invalid_body");
-    assertError(postEncoded("br", "{}".getBytes(StandardCharsets.UTF_8)), 415, "unsupported_encoding");
+    assertError(
+        postEncoded("gzip", "not gzip at all".getBytes(StandardCharsets.UTF_8)),
+        400,
+        "invalid_body");
+    assertError(
+        postEncoded("br", "{}".getBytes(StandardCharsets.UTF_8)), 415, "unsupported_encoding");
     assertThat(ingest.requests).hasSize(2);
   }
 
   @Test
   void wrongMethodsAndUnknownPathsAreJsonErrors() throws Exception {
-    assertError(testRoute(route()).run(HttpRequest.GET("/v1/webhooks/open")), 405, "method_not_allowed");
-    assertError(testRoute(route()).run(HttpRequest.PUT("/v1/webhooks/open")), 405, "method_not_allowed");
+    assertError(
+        testRoute(route()).run(HttpRequest.GET("/v1/webhooks/open")), 405, "method_not_allowed");
+    assertError(
+        testRoute(route()).run(HttpRequest.PUT("/v1/webhooks/open")), 405, "method_not_allowed");
     assertError(testRoute(route()).run(HttpRequest.GET("/v1/nothing-here")), 404, "not_found");
   }
-
 }

@@ -28,10 +28,11 @@ import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.Json;
 
 /**
- * A destination type that exists only in the tests: what adding a type takes (this one class and one line in
- * {@code META-INF/services/weir.loaders.destination.DestinationType} of the test resources). Its "warehouse" is
- * a map in this JVM, named by the destination's {@code name} setting; it counts the runtimes it opened and closed
- * so that tests can see a PATCH close the previous one.
+ * A destination type that exists only in the tests: what adding a type takes (this one class and
+ * one line in {@code META-INF/services/weir.loaders.destination.DestinationType} of the test
+ * resources). Its "warehouse" is a map in this JVM, named by the destination's {@code name}
+ * setting; it counts the runtimes it opened and closed so that tests can see a PATCH close the
+ * previous one.
  */
 public final class MemoryDestination implements DestinationType {
   /** One in-memory warehouse: rows per table, batches loaded, runtimes opened and closed. */
@@ -61,8 +62,10 @@ public final class MemoryDestination implements DestinationType {
 
   @Override
   public ConfigSpec spec() {
-    return ConfigSpec.of(ConfigSpec.required("name", "Which in-memory warehouse of the test JVM to load into."),
-        ConfigSpec.secret("token", false, "A pretend credential, to show secrets are sealed and masked."));
+    return ConfigSpec.of(
+        ConfigSpec.required("name", "Which in-memory warehouse of the test JVM to load into."),
+        ConfigSpec.secret(
+            "token", false, "A pretend credential, to show secrets are sealed and masked."));
   }
 
   @Override
@@ -73,12 +76,14 @@ public final class MemoryDestination implements DestinationType {
   @Override
   public void validate(String prefix, Map<String, String> config) throws InvalidConfig {
     if (!config.get("name").matches("[a-z0-9-]+")) {
-      throw new InvalidConfig("Field '" + prefix + ".name' must be lower-case letters, digits and dashes.");
+      throw new InvalidConfig(
+          "Field '" + prefix + ".name' must be lower-case letters, digits and dashes.");
     }
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
     Warehouse warehouse = warehouse(config.get("name"));
     warehouse.opened.incrementAndGet();
     if (config.containsKey("token")) warehouse.tokens.add(config.get("token"));
@@ -107,7 +112,10 @@ public final class MemoryDestination implements DestinationType {
         }
         for (StagedFile file : batch.files()) {
           List<JsonNode> rows = read(file);
-          warehouse.rows.computeIfAbsent(request.schema() + "." + file.table(), t -> new CopyOnWriteArrayList<>())
+          warehouse
+              .rows
+              .computeIfAbsent(
+                  request.schema() + "." + file.table(), t -> new CopyOnWriteArrayList<>())
               .addAll(rows);
           inserted.merge(file.table(), (long) rows.size(), Long::sum);
         }
@@ -119,9 +127,12 @@ public final class MemoryDestination implements DestinationType {
 
     private List<JsonNode> read(StagedFile file) throws LoadException {
       List<JsonNode> rows = new ArrayList<>();
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(new GZIPInputStream(staging.open(file.key())),
-          StandardCharsets.UTF_8))) {
-        for (String line = in.readLine(); line != null; line = in.readLine()) rows.add(Json.MAPPER.readTree(line));
+      try (BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(
+                  new GZIPInputStream(staging.open(file.key())), StandardCharsets.UTF_8))) {
+        for (String line = in.readLine(); line != null; line = in.readLine())
+          rows.add(Json.MAPPER.readTree(line));
       } catch (IOException e) {
         throw new LoadException("reading " + file.key() + " failed: " + e.getMessage(), true, e);
       }
@@ -129,7 +140,8 @@ public final class MemoryDestination implements DestinationType {
     }
 
     @Override
-    public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+    public LoadResult reload(
+        LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
         throws LoadException {
       throw new LoadException("the memory destination does not resync", false, null);
     }

@@ -5,10 +5,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The settings a destination or staging type takes: each field's name, kind, whether it is required, whether it is
- * a secret (encrypted at rest, answered as {@code "********"}, never logged), and a sentence for the docs. The node
- * validates configs generically against it (unknown, missing, empty and mistyped fields, named in the error) and
- * leaves the checks only a type knows to {@link DestinationType#validate}; the OpenAPI document lists it.
+ * The settings a destination or staging type takes: each field's name, kind, whether it is
+ * required, whether it is a secret (encrypted at rest, answered as {@code "********"}, never
+ * logged), and a sentence for the docs. The node validates configs generically against it (unknown,
+ * missing, empty and mistyped fields, named in the error) and leaves the checks only a type knows
+ * to {@link DestinationType#validate}; the OpenAPI document lists it.
  *
  * <p>Modelled on Kafka Connect's {@code ConfigDef}: declared once, next to the code that reads it.
  */
@@ -27,9 +28,11 @@ public record ConfigSpec(List<Field> fields) {
   /**
    * One setting.
    *
-   * @param expected for the error message of a mistyped value ("a whole number of days, 0 or more"); may be null
+   * @param expected for the error message of a mistyped value ("a whole number of days, 0 or
+   *     more"); may be null
    */
-  public record Field(String name, Kind kind, boolean required, boolean secret, String doc, String expected) {}
+  public record Field(
+      String name, Kind kind, boolean required, boolean secret, String doc, String expected) {}
 
   public ConfigSpec {
     fields = List.copyOf(fields);

@@ -17,9 +17,9 @@ import java.util.stream.Collectors;
 import weir.protocol.Json;
 
 /**
- * The destination and staging types on the classpath ({@link ServiceLoader}), and what the node does with any of
- * them through their specs: validate a config (every error names its field), tell its secret fields, open its
- * secrets, refuse node-local storage in a cluster that shares none.
+ * The destination and staging types on the classpath ({@link ServiceLoader}), and what the node
+ * does with any of them through their specs: validate a config (every error names its field), tell
+ * its secret fields, open its secrets, refuse node-local storage in a cluster that shares none.
  */
 public final class DestinationTypes {
   /** How a secret value is answered, and the value a PATCH sends to keep the stored one. */
@@ -28,7 +28,8 @@ public final class DestinationTypes {
   private final Map<String, DestinationType> types;
   private final Map<String, StagingType> stagingTypes;
 
-  private DestinationTypes(Collection<DestinationType> types, Collection<StagingType> stagingTypes) {
+  private DestinationTypes(
+      Collection<DestinationType> types, Collection<StagingType> stagingTypes) {
     Map<String, DestinationType> t = new TreeMap<>();
     for (DestinationType type : types) {
       if (t.put(type.name(), type) != null) {
@@ -37,16 +38,19 @@ public final class DestinationTypes {
     }
     Map<String, StagingType> s = new TreeMap<>();
     for (StagingType type : stagingTypes) {
-      if (s.put(type.name(), type) != null) throw new IllegalStateException("two staging types are named " + type.name());
+      if (s.put(type.name(), type) != null)
+        throw new IllegalStateException("two staging types are named " + type.name());
     }
     this.types = Map.copyOf(t);
     this.stagingTypes = Map.copyOf(s);
     for (DestinationType type : types) {
       for (String st : type.stagingTypes()) {
-        if (!s.containsKey(st)) throw new IllegalStateException(type.name() + " stages in unknown type " + st);
+        if (!s.containsKey(st))
+          throw new IllegalStateException(type.name() + " stages in unknown type " + st);
       }
       if (type.lakeStore() != null && !s.containsKey(type.lakeStore())) {
-        throw new IllegalStateException(type.name() + " delivers into unknown store type " + type.lakeStore());
+        throw new IllegalStateException(
+            type.name() + " delivers into unknown store type " + type.lakeStore());
       }
     }
   }
@@ -60,7 +64,8 @@ public final class DestinationTypes {
     return new DestinationTypes(types, staging);
   }
 
-  public static DestinationTypes of(Collection<DestinationType> types, Collection<StagingType> stagingTypes) {
+  public static DestinationTypes of(
+      Collection<DestinationType> types, Collection<StagingType> stagingTypes) {
     return new DestinationTypes(types, stagingTypes);
   }
 
@@ -84,21 +89,29 @@ public final class DestinationTypes {
 
   /** The type of a registered destination (its type was validated when it was created). */
   public DestinationType get(String name) {
-    return type(name).orElseThrow(() -> new IllegalStateException("destination type " + name + " is not available "
-        + "on this node"));
+    return type(name)
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "destination type " + name + " is not available " + "on this node"));
   }
 
-  /** A validated config: flat settings and, for warehouses, the staging settings ({@code type} first). */
+  /**
+   * A validated config: flat settings and, for warehouses, the staging settings ({@code type}
+   * first).
+   */
   public record Validated(Map<String, String> config, Map<String, String> staging) {}
 
   /**
-   * Validates {@code config} (a JSON object, secrets in clear) for {@code type}. {@code defaultStaging} is used by
-   * warehouses when no staging object is given.
+   * Validates {@code config} (a JSON object, secrets in clear) for {@code type}. {@code
+   * defaultStaging} is used by warehouses when no staging object is given.
    */
-  public Validated validate(String type, JsonNode config, Map<String, String> defaultStaging) throws InvalidConfig {
+  public Validated validate(String type, JsonNode config, Map<String, String> defaultStaging)
+      throws InvalidConfig {
     DestinationType t = types.get(type);
     if (t == null) {
-      throw new InvalidConfig("Field 'type' must be one of " + String.join(", ", names()) + "; got '" + type + "'.");
+      throw new InvalidConfig(
+          "Field 'type' must be one of " + String.join(", ", names()) + "; got '" + type + "'.");
     }
     if (config == null || config.isNull()) config = Json.MAPPER.createObjectNode();
     if (!config.isObject()) throw new InvalidConfig("Field 'config' must be a JSON object.");
@@ -112,20 +125,32 @@ public final class DestinationTypes {
       List<String> allowed = t.stagingTypes();
       if (stagingNode == null || stagingNode.isNull()) {
         if (t.stagingRequired()) {
-          throw new InvalidConfig("Field 'config.staging' is required for a " + type + " destination ("
-              + t.stagingRequiredReason() + ").");
+          throw new InvalidConfig(
+              "Field 'config.staging' is required for a "
+                  + type
+                  + " destination ("
+                  + t.stagingRequiredReason()
+                  + ").");
         }
         staging = defaultStaging;
       } else {
         if (!stagingNode.isObject() || !stagingNode.path("type").isTextual()) {
-          throw new InvalidConfig("Field 'config.staging' must be an object with a 'type' (" + String.join(", ", allowed)
-              + ").");
+          throw new InvalidConfig(
+              "Field 'config.staging' must be an object with a 'type' ("
+                  + String.join(", ", allowed)
+                  + ").");
         }
         ObjectNode s = ((ObjectNode) stagingNode).deepCopy();
         String stagingType = s.remove("type").asText();
         if (!allowed.contains(stagingType)) {
-          throw new InvalidConfig("Field 'config.staging.type' must be one of " + String.join(", ", allowed) + " for a "
-              + type + " destination; got '" + stagingType + "'.");
+          throw new InvalidConfig(
+              "Field 'config.staging.type' must be one of "
+                  + String.join(", ", allowed)
+                  + " for a "
+                  + type
+                  + " destination; got '"
+                  + stagingType
+                  + "'.");
         }
         StagingType st = stagingTypes.get(stagingType);
         Map<String, String> m = new LinkedHashMap<>();
@@ -135,30 +160,47 @@ public final class DestinationTypes {
         staging = m;
       }
     } else if (stagingNode != null && !stagingNode.isNull()) {
-      throw new InvalidConfig("unknown_field", "Field 'config.staging' does not apply to a " + type
-          + " destination: it is a storage destination itself.");
+      throw new InvalidConfig(
+          "unknown_field",
+          "Field 'config.staging' does not apply to a "
+              + type
+              + " destination: it is a storage destination itself.");
     }
     return new Validated(flat, staging);
   }
 
   /** A staging object's settings: its type's, and how long staged files are kept. */
   public static ConfigSpec stagingSpec(StagingType type) {
-    return type.spec().and(ConfigSpec.count("retention_days", "Days staged files are kept after their batch was "
-        + "loaded (0: deleted once loaded; absent: kept forever).", "a whole number of days, 0 or more (0: delete "
-        + "staged files once loaded; absent: keep them forever)"));
+    return type.spec()
+        .and(
+            ConfigSpec.count(
+                "retention_days",
+                "Days staged files are kept after their batch was "
+                    + "loaded (0: deleted once loaded; absent: kept forever).",
+                "a whole number of days, 0 or more (0: delete "
+                    + "staged files once loaded; absent: keep them forever)"));
   }
 
-  private static Map<String, String> flatten(String prefix, String type, String what, ConfigSpec spec,
-      ObjectNode object) throws InvalidConfig {
+  private static Map<String, String> flatten(
+      String prefix, String type, String what, ConfigSpec spec, ObjectNode object)
+      throws InvalidConfig {
     Map<String, String> out = new LinkedHashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = object.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String name = prefix + "." + e.getKey();
       Optional<ConfigSpec.Field> field = spec.field(e.getKey());
       if (field.isEmpty()) {
-        throw new InvalidConfig("unknown_field", "Field '" + name + "' is not a setting of a " + type
-            + " destination; known: " + spec.fields().stream().map(ConfigSpec.Field::name)
-                .collect(Collectors.joining(", ")) + ".");
+        throw new InvalidConfig(
+            "unknown_field",
+            "Field '"
+                + name
+                + "' is not a setting of a "
+                + type
+                + " destination; known: "
+                + spec.fields().stream()
+                    .map(ConfigSpec.Field::name)
+                    .collect(Collectors.joining(", "))
+                + ".");
       }
       JsonNode v = e.getValue();
       if (v.isNull()) continue;
@@ -178,34 +220,49 @@ public final class DestinationTypes {
             throw new InvalidConfig("Field '" + name + "' must be " + field.get().expected() + ".");
           }
         }
-        case STRING -> { }
+        case STRING -> {}
       }
       out.put(e.getKey(), text);
     }
     for (ConfigSpec.Field f : spec.fields()) {
       if (f.required() && !out.containsKey(f.name())) {
-        throw new InvalidConfig("Field '" + prefix + "." + f.name() + "' is required for a " + type + " " + what + ".");
+        throw new InvalidConfig(
+            "Field '" + prefix + "." + f.name() + "' is required for a " + type + " " + what + ".");
       }
     }
     return out;
   }
 
   /**
-   * In a cluster whose nodes share no staging directory, files must go to storage every node sees: a warehouse
-   * stages in a shared store, and no data lake delivers to a node's own disk.
+   * In a cluster whose nodes share no staging directory, files must go to storage every node sees:
+   * a warehouse stages in a shared store, and no data lake delivers to a node's own disk.
    */
   public void requireSharedStorage(String type, Map<String, String> staging) throws InvalidConfig {
     DestinationType t = get(type);
-    List<String> shared = stagingTypes.values().stream().filter(s -> !s.local()).map(StagingType::name).sorted()
-        .toList();
+    List<String> shared =
+        stagingTypes.values().stream()
+            .filter(s -> !s.local())
+            .map(StagingType::name)
+            .sorted()
+            .toList();
     if (t.lakeStore() != null && stagingTypes.get(t.lakeStore()).local()) {
-      throw new InvalidConfig("Field 'type' cannot be " + type + " in this cluster: its nodes share no staging "
-          + "directory (WEIR_STAGING_SHARED is not set); deliver to " + String.join(" or ", shared) + " instead.");
+      throw new InvalidConfig(
+          "Field 'type' cannot be "
+              + type
+              + " in this cluster: its nodes share no staging "
+              + "directory (WEIR_STAGING_SHARED is not set); deliver to "
+              + String.join(" or ", shared)
+              + " instead.");
     }
     String stagingType = staging.get("type");
-    if (stagingType != null && stagingTypes.containsKey(stagingType) && stagingTypes.get(stagingType).local()) {
-      throw new InvalidConfig("Field 'config.staging' must be an " + String.join(" or ", shared) + " staging object in "
-          + "this cluster: its nodes share no staging directory (WEIR_STAGING_SHARED is not set).");
+    if (stagingType != null
+        && stagingTypes.containsKey(stagingType)
+        && stagingTypes.get(stagingType).local()) {
+      throw new InvalidConfig(
+          "Field 'config.staging' must be an "
+              + String.join(" or ", shared)
+              + " staging object in "
+              + "this cluster: its nodes share no staging directory (WEIR_STAGING_SHARED is not set).");
     }
   }
 
@@ -222,13 +279,17 @@ public final class DestinationTypes {
   }
 
   private static Set<String> secrets(ConfigSpec spec) {
-    return spec.fields().stream().filter(ConfigSpec.Field::secret).map(ConfigSpec.Field::name)
+    return spec.fields().stream()
+        .filter(ConfigSpec.Field::secret)
+        .map(ConfigSpec.Field::name)
         .collect(Collectors.toUnmodifiableSet());
   }
 
-  /** {@code values} with every secret field passed through {@code open} (sealed at rest → clear). */
-  public static Map<String, String> openSecrets(Map<String, String> values, Set<String> secretFields,
-      UnaryOperator<String> open) {
+  /**
+   * {@code values} with every secret field passed through {@code open} (sealed at rest → clear).
+   */
+  public static Map<String, String> openSecrets(
+      Map<String, String> values, Set<String> secretFields, UnaryOperator<String> open) {
     Map<String, String> out = new LinkedHashMap<>();
     values.forEach((k, v) -> out.put(k, secretFields.contains(k) ? open.apply(v) : v));
     return out;

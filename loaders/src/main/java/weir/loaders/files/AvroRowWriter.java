@@ -15,19 +15,27 @@ final class AvroRowWriter implements RowFileWriter {
   private final CountingOutputStream counting;
   private final DataFileWriter<GenericRecord> writer;
 
-  /** @param blockBytes uncompressed size of a block (what is buffered before it is compressed and written) */
-  AvroRowWriter(TableSchemas.RecordSchema schema, FileFormat.Compression compression, OutputStream out,
-      int blockBytes) throws IOException {
+  /**
+   * @param blockBytes uncompressed size of a block (what is buffered before it is compressed and
+   *     written)
+   */
+  AvroRowWriter(
+      TableSchemas.RecordSchema schema,
+      FileFormat.Compression compression,
+      OutputStream out,
+      int blockBytes)
+      throws IOException {
     this.schema = schema;
     this.counting = new CountingOutputStream(out);
     Schema avro = schema.avro();
     writer = new DataFileWriter<>(new GenericDatumWriter<GenericRecord>(avro));
-    writer.setCodec(switch (compression) {
-      case DEFLATE -> CodecFactory.deflateCodec(1);
-      case SNAPPY -> CodecFactory.snappyCodec();
-      case NONE -> CodecFactory.nullCodec();
-      default -> throw new IllegalArgumentException(compression + " does not apply to Avro");
-    });
+    writer.setCodec(
+        switch (compression) {
+          case DEFLATE -> CodecFactory.deflateCodec(1);
+          case SNAPPY -> CodecFactory.snappyCodec();
+          case NONE -> CodecFactory.nullCodec();
+          default -> throw new IllegalArgumentException(compression + " does not apply to Avro");
+        });
     writer.setSyncInterval(blockBytes);
     writer.create(avro, counting);
   }

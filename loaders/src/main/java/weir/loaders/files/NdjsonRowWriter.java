@@ -20,15 +20,19 @@ final class NdjsonRowWriter implements RowFileWriter {
   NdjsonRowWriter(OutputStream out, FileFormat.Compression compression) throws IOException {
     counting = new CountingOutputStream(out);
     if (compression == FileFormat.Compression.GZIP) {
-      gzip = new GZIPOutputStream(counting, 1 << 16) {
-        {
-          def.setLevel(Deflater.BEST_SPEED);
-        }
-      };
-      writer = new OutputStreamWriter(new BufferedOutputStream(gzip, 1 << 16), StandardCharsets.UTF_8);
+      gzip =
+          new GZIPOutputStream(counting, 1 << 16) {
+            {
+              def.setLevel(Deflater.BEST_SPEED);
+            }
+          };
+      writer =
+          new OutputStreamWriter(new BufferedOutputStream(gzip, 1 << 16), StandardCharsets.UTF_8);
     } else {
       gzip = null;
-      writer = new OutputStreamWriter(new BufferedOutputStream(counting, 1 << 16), StandardCharsets.UTF_8);
+      writer =
+          new OutputStreamWriter(
+              new BufferedOutputStream(counting, 1 << 16), StandardCharsets.UTF_8);
     }
   }
 

@@ -14,8 +14,9 @@ import org.apache.parquet.io.PositionOutputStream;
 import weir.protocol.StagedRow;
 
 /**
- * A Parquet file of the table's schema ({@link TableSchemas}, through parquet-avro), written straight into the
- * staged file's stream: one row group (at most {@link #ROW_GROUP_BYTES}) is buffered in memory at a time.
+ * A Parquet file of the table's schema ({@link TableSchemas}, through parquet-avro), written
+ * straight into the staged file's stream: one row group (at most {@link #ROW_GROUP_BYTES}) is
+ * buffered in memory at a time.
  */
 final class ParquetRowWriter implements RowFileWriter {
   static final int ROW_GROUP_BYTES = 32 * 1024 * 1024;
@@ -23,22 +24,27 @@ final class ParquetRowWriter implements RowFileWriter {
   private final TableSchemas.RecordSchema schema;
   private final ParquetWriter<GenericRecord> writer;
 
-  ParquetRowWriter(TableSchemas.RecordSchema schema, FileFormat.Compression compression, OutputStream out)
+  ParquetRowWriter(
+      TableSchemas.RecordSchema schema, FileFormat.Compression compression, OutputStream out)
       throws IOException {
     this.schema = schema;
-    writer = AvroParquetWriter.<GenericRecord>builder(new StreamOutputFile(out))
-        .withConf(new PlainParquetConfiguration())
-        .withSchema(schema.avro())
-        .withDataModel(GenericData.get())
-        .withCompressionCodec(switch (compression) {
-          case SNAPPY -> CompressionCodecName.SNAPPY;
-          case GZIP -> CompressionCodecName.GZIP;
-          case NONE -> CompressionCodecName.UNCOMPRESSED;
-          default -> throw new IllegalArgumentException(compression + " does not apply to Parquet");
-        })
-        .withRowGroupSize((long) ROW_GROUP_BYTES)
-        .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
-        .build();
+    writer =
+        AvroParquetWriter.<GenericRecord>builder(new StreamOutputFile(out))
+            .withConf(new PlainParquetConfiguration())
+            .withSchema(schema.avro())
+            .withDataModel(GenericData.get())
+            .withCompressionCodec(
+                switch (compression) {
+                  case SNAPPY -> CompressionCodecName.SNAPPY;
+                  case GZIP -> CompressionCodecName.GZIP;
+                  case NONE -> CompressionCodecName.UNCOMPRESSED;
+                  default ->
+                      throw new IllegalArgumentException(
+                          compression + " does not apply to Parquet");
+                })
+            .withRowGroupSize((long) ROW_GROUP_BYTES)
+            .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+            .build();
   }
 
   @Override
@@ -56,7 +62,10 @@ final class ParquetRowWriter implements RowFileWriter {
     writer.close();
   }
 
-  /** Parquet's output abstraction over a plain stream (Parquet only appends and asks for the position). */
+  /**
+   * Parquet's output abstraction over a plain stream (Parquet only appends and asks for the
+   * position).
+   */
   private static final class StreamOutputFile implements OutputFile {
     private final OutputStream out;
 
@@ -66,7 +75,8 @@ final class ParquetRowWriter implements RowFileWriter {
 
     @Override
     public PositionOutputStream create(long blockSizeHint) {
-      // The position is the count of bytes written; closing only flushes (the staged output completes the stream).
+      // The position is the count of bytes written; closing only flushes (the staged output
+      // completes the stream).
       CountingOutputStream counting = new CountingOutputStream(out);
       return new PositionOutputStream() {
         @Override

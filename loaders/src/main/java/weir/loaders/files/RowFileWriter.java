@@ -7,17 +7,23 @@ import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
- * Writes the rows of one table into one file of a {@link FileFormat}, streaming: memory stays bounded by the
- * format's block (a gzip window, an Avro block, a Parquet row group) whatever the file's size.
+ * Writes the rows of one table into one file of a {@link FileFormat}, streaming: memory stays
+ * bounded by the format's block (a gzip window, an Avro block, a Parquet row group) whatever the
+ * file's size.
  */
 public interface RowFileWriter {
 
   void write(StagedRow row) throws IOException;
 
-  /** Bytes of the file so far, including what the format still buffers (used to split at a size cap). */
+  /**
+   * Bytes of the file so far, including what the format still buffers (used to split at a size
+   * cap).
+   */
   long size();
 
-  /** Writes the format's trailer and flushes everything into the stream; does not close the stream. */
+  /**
+   * Writes the format's trailer and flushes everything into the stream; does not close the stream.
+   */
   void finish() throws IOException;
 
   /**
@@ -25,13 +31,20 @@ public interface RowFileWriter {
    *
    * @param specs the shape of each table (Avro and Parquet schemas are derived from it)
    */
-  static RowFileWriter open(FileFormat format, String table, Function<String, TableSpec> specs, OutputStream out)
+  static RowFileWriter open(
+      FileFormat format, String table, Function<String, TableSpec> specs, OutputStream out)
       throws IOException {
     return switch (format.format()) {
       case NDJSON -> new NdjsonRowWriter(out, format.compression());
-      case AVRO -> new AvroRowWriter(TableSchemas.forTable(specs.apply(table)), format.compression(), out,
-          (int) Math.max(16 * 1024, Math.min(1 << 20, format.maxFileBytes() / 8)));
-      case PARQUET -> new ParquetRowWriter(TableSchemas.forTable(specs.apply(table)), format.compression(), out);
+      case AVRO ->
+          new AvroRowWriter(
+              TableSchemas.forTable(specs.apply(table)),
+              format.compression(),
+              out,
+              (int) Math.max(16 * 1024, Math.min(1 << 20, format.maxFileBytes() / 8)));
+      case PARQUET ->
+          new ParquetRowWriter(
+              TableSchemas.forTable(specs.apply(table)), format.compression(), out);
     };
   }
 }

@@ -23,13 +23,14 @@ import weir.loaders.warehouse.WarehouseLoader;
 import weir.protocol.Json;
 
 /**
- * The "load" of a data-lake destination ({@code s3}, {@code gcs}, {@code filesystem}): the batch's files are
- * already where the user wants them (staged there in the destination's format), so delivering a batch means
- * writing its manifest, {@code <connection>/_manifests/<batch-id>.json}, last: a reader that lists the
- * manifests knows which files are complete and what they hold. Folders starting with {@code _} are skipped by
- * Hive, Spark, Presto and Athena table scans.
+ * The "load" of a data-lake destination ({@code s3}, {@code gcs}, {@code filesystem}): the batch's
+ * files are already where the user wants them (staged there in the destination's format), so
+ * delivering a batch means writing its manifest, {@code <connection>/_manifests/<batch-id>.json},
+ * last: a reader that lists the manifests knows which files are complete and what they hold.
+ * Folders starting with {@code _} are skipped by Hive, Spark, Presto and Athena table scans.
  *
- * <p>Idempotent: a batch whose manifest exists is skipped; a manifest is written atomically by the store.
+ * <p>Idempotent: a batch whose manifest exists is skipped; a manifest is written atomically by the
+ * store.
  */
 public final class LakeDelivery implements WarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(LakeDelivery.class);
@@ -73,7 +74,8 @@ public final class LakeDelivery implements WarehouseLoader {
           continue;
         }
         try (StagingStore.StagedOutput out = store.create(key)) {
-          out.stream().write(manifest(connectionId, batch, countsKnown).getBytes(StandardCharsets.UTF_8));
+          out.stream()
+              .write(manifest(connectionId, batch, countsKnown).getBytes(StandardCharsets.UTF_8));
           out.complete();
         }
         done.add(key);
@@ -81,18 +83,21 @@ public final class LakeDelivery implements WarehouseLoader {
         batch.files().forEach(f -> rows.merge(f.table(), f.rows(), Long::sum));
       }
     } catch (IOException e) {
-      throw new LoadException("Writing manifests to " + store.describe("") + " failed: " + e.getMessage(), true, e);
+      throw new LoadException(
+          "Writing manifests to " + store.describe("") + " failed: " + e.getMessage(), true, e);
     }
-    if (!written.isEmpty()) log.debug("Delivered {} batches to {}", written.size(), store.describe(""));
+    if (!written.isEmpty())
+      log.debug("Delivered {} batches to {}", written.size(), store.describe(""));
     return new LoadResult(written, skipped, rows);
   }
 
   /**
-   * The files are the archive: a resync writes the manifests that are missing (listing only the files: row
-   * counts and timestamps, unknown from a listing, are left out), nothing is dropped.
+   * The files are the archive: a resync writes the manifests that are missing (listing only the
+   * files: row counts and timestamps, unknown from a listing, are left out), nothing is dropped.
    */
   @Override
-  public LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+  public LoadResult reload(
+      LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException {
     return deliver(request, false);
   }
@@ -133,7 +138,10 @@ public final class LakeDelivery implements WarehouseLoader {
     return Json.write(m);
   }
 
-  /** A data lake's files are its delivery: retention never applies to them, so nothing is reported loaded. */
+  /**
+   * A data lake's files are its delivery: retention never applies to them, so nothing is reported
+   * loaded.
+   */
   @Override
   public Map<String, Instant> loadedAt(String schema, Collection<String> batchIds) {
     return Map.of();

@@ -13,17 +13,18 @@ import weir.loaders.files.FileFormat;
 import weir.loaders.staging.StagingStore;
 
 /**
- * A data-lake destination over a staging type: the connection's files are delivered into that store in the
- * destination's {@code format} and {@code compression}, with a manifest per batch ({@link LakeDelivery}); nothing
- * is loaded anywhere else. The subclasses in the store packages ({@code s3}, {@code gcs}, {@code filesystem}) name
- * the store.
+ * A data-lake destination over a staging type: the connection's files are delivered into that store
+ * in the destination's {@code format} and {@code compression}, with a manifest per batch ({@link
+ * LakeDelivery}); nothing is loaded anywhere else. The subclasses in the store packages ({@code
+ * s3}, {@code gcs}, {@code filesystem}) name the store.
  */
 public abstract class LakeType implements DestinationType {
   private static final Set<String> FORMATS = Set.of("ndjson", "avro", "parquet");
-  private static final Map<String, List<String>> COMPRESSIONS = Map.of(
-      "ndjson", List.of("gzip", "none"),
-      "avro", List.of("deflate", "snappy", "none"),
-      "parquet", List.of("snappy", "gzip", "none"));
+  private static final Map<String, List<String>> COMPRESSIONS =
+      Map.of(
+          "ndjson", List.of("gzip", "none"),
+          "avro", List.of("deflate", "snappy", "none"),
+          "parquet", List.of("snappy", "gzip", "none"));
 
   private final StagingType store;
 
@@ -38,10 +39,14 @@ public abstract class LakeType implements DestinationType {
 
   @Override
   public ConfigSpec spec() {
-    return store.spec().and(
-        ConfigSpec.optional("format", "ndjson (default), avro or parquet."),
-        ConfigSpec.optional("compression", "ndjson: gzip (default) or none; avro: deflate (default), snappy or "
-            + "none; parquet: snappy (default), gzip or none."));
+    return store
+        .spec()
+        .and(
+            ConfigSpec.optional("format", "ndjson (default), avro or parquet."),
+            ConfigSpec.optional(
+                "compression",
+                "ndjson: gzip (default) or none; avro: deflate (default), snappy or "
+                    + "none; parquet: snappy (default), gzip or none."));
   }
 
   @Override
@@ -63,17 +68,25 @@ public abstract class LakeType implements DestinationType {
     }
     String compression = config.getOrDefault("compression", COMPRESSIONS.get(format).get(0));
     if (!COMPRESSIONS.get(format).contains(compression)) {
-      throw new InvalidConfig("Field '" + prefix + ".compression' must be one of "
-          + String.join(", ", COMPRESSIONS.get(format)) + " for " + format + " files.");
+      throw new InvalidConfig(
+          "Field '"
+              + prefix
+              + ".compression' must be one of "
+              + String.join(", ", COMPRESSIONS.get(format))
+              + " for "
+              + format
+              + " files.");
     }
     config.put("format", format);
     config.put("compression", compression);
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
     StagingStore own = store.open(config, context);
-    FileFormat format = FileFormat.parse(config.get("format"), config.get("compression"), context.maxFileBytes());
+    FileFormat format =
+        FileFormat.parse(config.get("format"), config.get("compression"), context.maxFileBytes());
     return new DestinationRuntime(own, format, new LakeDelivery(own, format));
   }
 

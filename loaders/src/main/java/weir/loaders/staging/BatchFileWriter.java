@@ -20,19 +20,21 @@ import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
- * Writes one flushed batch into a {@link StagingStore}, one file per table and UTC hour of the event time,
- * Hive-style: {@code <connection>/<table>/year=YYYY/month=MM/day=DD/hour=HH/<batch-id><ext>}. A file that
- * reaches the format's size cap is closed and the rows go on in {@code <batch-id>.1<ext>}, {@code .2}, ...
+ * Writes one flushed batch into a {@link StagingStore}, one file per table and UTC hour of the
+ * event time, Hive-style: {@code
+ * <connection>/<table>/year=YYYY/month=MM/day=DD/hour=HH/<batch-id><ext>}. A file that reaches the
+ * format's size cap is closed and the rows go on in {@code <batch-id>.1<ext>}, {@code .2}, ...
  *
- * <p>Files are named after the batch id, so writing the same batch again replaces its files instead of
- * adding new ones (the split is deterministic for the same rows). Each file is completed atomically; if any
- * write fails, the file being written is aborted and the exception propagates (the caller retries the whole
- * batch).
+ * <p>Files are named after the batch id, so writing the same batch again replaces its files instead
+ * of adding new ones (the split is deterministic for the same rows). Each file is completed
+ * atomically; if any write fails, the file being written is aborted and the exception propagates
+ * (the caller retries the whole batch).
  */
 public final class BatchFileWriter {
   /** The file name of a staged part: batch id, optional part number, extension. */
-  private static final Pattern FILE = Pattern.compile(
-      "/year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/hour=(\\d{2})/([^/.]+)(?:\\.(\\d+))?(\\.ndjson\\.gz|\\.ndjson|\\.avro|\\.parquet)$");
+  private static final Pattern FILE =
+      Pattern.compile(
+          "/year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/hour=(\\d{2})/([^/.]+)(?:\\.(\\d+))?(\\.ndjson\\.gz|\\.ndjson|\\.avro|\\.parquet)$");
 
   private final StagingStore store;
   private final FileFormat format;
@@ -40,9 +42,12 @@ public final class BatchFileWriter {
 
   /** Writes gzip NDJSON, the format every warehouse loader reads. */
   public BatchFileWriter(StagingStore store) {
-    this(store, FileFormat.NDJSON_GZIP, table -> {
-      throw new IllegalStateException("NDJSON needs no table spec");
-    });
+    this(
+        store,
+        FileFormat.NDJSON_GZIP,
+        table -> {
+          throw new IllegalStateException("NDJSON needs no table spec");
+        });
   }
 
   /**
@@ -60,8 +65,10 @@ public final class BatchFileWriter {
    * @param connectionId the connection the rows belong to (first path segment)
    * @param batchId unique id of the batch (file name); must not contain '.' or '/'
    */
-  public List<StagedFile> write(String connectionId, String batchId, List<StagedRow> rows) throws IOException {
-    if (batchId.contains(".") || batchId.contains("/")) throw new IllegalArgumentException("bad batch id " + batchId);
+  public List<StagedFile> write(String connectionId, String batchId, List<StagedRow> rows)
+      throws IOException {
+    if (batchId.contains(".") || batchId.contains("/"))
+      throw new IllegalArgumentException("bad batch id " + batchId);
     Map<String, List<StagedRow>> byPartition = new LinkedHashMap<>();
     for (StagedRow row : rows) {
       byPartition.computeIfAbsent(partition(connectionId, row), k -> new ArrayList<>()).add(row);
@@ -73,7 +80,8 @@ public final class BatchFileWriter {
     return List.copyOf(files);
   }
 
-  private void writeParts(String folder, String batchId, List<StagedRow> rows, List<StagedFile> files)
+  private void writeParts(
+      String folder, String batchId, List<StagedRow> rows, List<StagedFile> files)
       throws IOException {
     int next = 0;
     int part = 0;
@@ -100,19 +108,22 @@ public final class BatchFileWriter {
   }
 
   /**
-   * The staged files of {@code table} in the archive whose day partition is within {@code [from, to]}
-   * (either bound may be null), grouped by batch id, oldest batch first. Row counts and timestamps of
-   * files found this way are unknown (0).
+   * The staged files of {@code table} in the archive whose day partition is within {@code [from,
+   * to]} (either bound may be null), grouped by batch id, oldest batch first. Row counts and
+   * timestamps of files found this way are unknown (0).
    */
-  public static Map<String, List<StagedFile>> archivedBatches(StagingStore store, String connectionId,
-      String table, LocalDate from, LocalDate to) throws IOException {
+  public static Map<String, List<StagedFile>> archivedBatches(
+      StagingStore store, String connectionId, String table, LocalDate from, LocalDate to)
+      throws IOException {
     Map<String, List<StagedFile>> byBatch = new TreeMap<>();
     for (String key : store.list(connectionId + "/" + table)) {
       Matcher m = FILE.matcher(key);
       if (!m.find()) continue;
       LocalDate d = day(m);
       if ((from != null && d.isBefore(from)) || (to != null && d.isAfter(to))) continue;
-      byBatch.computeIfAbsent(m.group(5), b -> new ArrayList<>()).add(new StagedFile(table, key, 0, 0, 0, 0));
+      byBatch
+          .computeIfAbsent(m.group(5), b -> new ArrayList<>())
+          .add(new StagedFile(table, key, 0, 0, 0, 0));
     }
     return byBatch;
   }
@@ -124,13 +135,15 @@ public final class BatchFileWriter {
   }
 
   private static LocalDate day(Matcher m) {
-    return LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
+    return LocalDate.of(
+        Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
   }
 
   /** The folder of a row's file: {@code <connection>/<table>/year=/month=/day=/hour=/}. */
   static String partition(String connectionId, StagedRow row) {
     ZonedDateTime t = Instant.ofEpochMilli(row.timestampMillis()).atZone(ZoneOffset.UTC);
-    return String.format("%s/%s/year=%04d/month=%02d/day=%02d/hour=%02d/", connectionId, row.table(),
-        t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour());
+    return String.format(
+        "%s/%s/year=%04d/month=%02d/day=%02d/hour=%02d/",
+        connectionId, row.table(), t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour());
   }
 }

@@ -9,9 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Staged files as local paths, for loaders that can only read local files (DuckDB without httpfs, which
- * needs a download and fails offline): a file of a local store is used where it is; a remote one is copied
- * into {@code tempDir} and deleted again on {@link #close()}.
+ * Staged files as local paths, for loaders that can only read local files (DuckDB without httpfs,
+ * which needs a download and fails offline): a file of a local store is used where it is; a remote
+ * one is copied into {@code tempDir} and deleted again on {@link #close()}.
  */
 public final class LocalFiles implements AutoCloseable {
   private final StagingStore store;
@@ -23,7 +23,10 @@ public final class LocalFiles implements AutoCloseable {
     this.tempDir = tempDir;
   }
 
-  /** The local path of {@code key}, keeping its file name's extension (readers pick the format from it). */
+  /**
+   * The local path of {@code key}, keeping its file name's extension (readers pick the format from
+   * it).
+   */
   public Path path(String key) throws IOException {
     var local = store.localPath(key);
     if (local.isPresent()) return local.get();

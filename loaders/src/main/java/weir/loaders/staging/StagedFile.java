@@ -10,5 +10,10 @@ package weir.loaders.staging;
  * @param maxTimestampMillis latest event time in the file
  * @param bytes size of the file
  */
-public record StagedFile(String table, String key, long rows, long minTimestampMillis, long maxTimestampMillis,
+public record StagedFile(
+    String table,
+    String key,
+    long rows,
+    long minTimestampMillis,
+    long maxTimestampMillis,
     long bytes) {}

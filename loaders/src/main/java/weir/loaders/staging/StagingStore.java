@@ -11,13 +11,13 @@ import java.util.Optional;
  * Where staged files wait for loading and are archived (local filesystem, S3, GCS).
  *
  * <p>Lifecycle of a file: {@link #create} opens it under a temporary name (open → write), then
- * {@link StagedOutput#complete()} makes it visible under its final key atomically, or
- * {@link StagedOutput#abort()} discards it. A reader never sees a partial file under a final key.
+ * {@link StagedOutput#complete()} makes it visible under its final key atomically, or {@link
+ * StagedOutput#abort()} discards it. A reader never sees a partial file under a final key.
  * Completing a key that already exists replaces it whole, so re-staging a batch is idempotent.
  *
- * <p>Threading: implementations are thread-safe; one {@link StagedOutput} is used by one thread. All
- * methods block: call them from a blocking dispatcher, never from an actor's default one. {@link #close()}
- * releases the store's clients once nobody uses it any more.
+ * <p>Threading: implementations are thread-safe; one {@link StagedOutput} is used by one thread.
+ * All methods block: call them from a blocking dispatcher, never from an actor's default one.
+ * {@link #close()} releases the store's clients once nobody uses it any more.
  */
 public interface StagingStore extends AutoCloseable {
 
@@ -30,7 +30,9 @@ public interface StagingStore extends AutoCloseable {
   /** Reads a complete file. */
   InputStream open(String key) throws IOException;
 
-  /** Whether a complete file is under {@code key}; fails (IOException) when the store cannot tell. */
+  /**
+   * Whether a complete file is under {@code key}; fails (IOException) when the store cannot tell.
+   */
   boolean exists(String key) throws IOException;
 
   /** The file as a local path, for loaders that read local files; empty for remote stores. */
@@ -52,12 +54,15 @@ public interface StagingStore extends AutoCloseable {
     OutputStream stream();
 
     /**
-     * Flushes, makes the file durable and visible under its key; returns its size in bytes. Call once; on
-     * failure nothing is visible under the key that was not there before, and {@link #abort()} cleans up.
+     * Flushes, makes the file durable and visible under its key; returns its size in bytes. Call
+     * once; on failure nothing is visible under the key that was not there before, and {@link
+     * #abort()} cleans up.
      */
     long complete() throws IOException;
 
-    /** Discards the file. Safe to call after a failure, and after {@link #complete()} (no effect). */
+    /**
+     * Discards the file. Safe to call after a failure, and after {@link #complete()} (no effect).
+     */
     void abort();
 
     /** Aborts unless completed. */

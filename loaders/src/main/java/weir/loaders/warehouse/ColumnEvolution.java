@@ -19,9 +19,9 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
- * The rules every loader applies to dynamic columns (properties that become columns): the type a column
- * gets from the JSON values seen for it, and how an existing column widens when values of another type
- * arrive. Columns are never dropped or narrowed.
+ * The rules every loader applies to dynamic columns (properties that become columns): the type a
+ * column gets from the JSON values seen for it, and how an existing column widens when values of
+ * another type arrive. Columns are never dropped or narrowed.
  */
 public final class ColumnEvolution {
   private ColumnEvolution() {}
@@ -40,9 +40,18 @@ public final class ColumnEvolution {
   }
 
   /** JSON value kinds, as a loader reports them for one key. */
-  public enum JsonKind { INTEGER, NUMBER, BOOLEAN, STRING, OTHER }
+  public enum JsonKind {
+    INTEGER,
+    NUMBER,
+    BOOLEAN,
+    STRING,
+    OTHER
+  }
 
-  /** The column type for the kinds seen (nulls ignored): integers LONG, numbers DOUBLE, booleans BOOLEAN, else STRING. */
+  /**
+   * The column type for the kinds seen (nulls ignored): integers LONG, numbers DOUBLE, booleans
+   * BOOLEAN, else STRING.
+   */
   public static ColumnType typeOf(Set<JsonKind> kinds) {
     if (kinds.isEmpty()) return ColumnType.STRING;
     if (kinds.equals(Set.of(JsonKind.INTEGER))) return ColumnType.LONG;
@@ -52,8 +61,9 @@ public final class ColumnEvolution {
   }
 
   /**
-   * The type an existing column must have to take {@code incoming} values: itself when compatible (same,
-   * DOUBLE taking LONG, STRING taking anything), DOUBLE for LONG meeting DOUBLE, else STRING.
+   * The type an existing column must have to take {@code incoming} values: itself when compatible
+   * (same, DOUBLE taking LONG, STRING taking anything), DOUBLE for LONG meeting DOUBLE, else
+   * STRING.
    */
   public static ColumnType widen(ColumnType existing, ColumnType incoming) {
     if (existing == incoming || existing == ColumnType.STRING) return existing;
@@ -63,16 +73,18 @@ public final class ColumnEvolution {
   }
 
   /**
-   * The kinds of JSON values of each top-level key of the staged rows (gzip NDJSON), for warehouses that
-   * cannot ask the database: keys in {@code skip} and names that are not warehouse-safe are left out.
+   * The kinds of JSON values of each top-level key of the staged rows (gzip NDJSON), for warehouses
+   * that cannot ask the database: keys in {@code skip} and names that are not warehouse-safe are
+   * left out.
    */
-  public static Map<String, Set<JsonKind>> scanKeys(StagingStore staging,
-      List<StagedFile> files, Set<String> skip) throws IOException {
+  public static Map<String, Set<JsonKind>> scanKeys(
+      StagingStore staging, List<StagedFile> files, Set<String> skip) throws IOException {
     Map<String, Set<JsonKind>> kinds = new TreeMap<>();
     JsonFactory json = new JsonFactory();
     for (StagedFile f : files) {
-      try (InputStream in = new GZIPInputStream(new BufferedInputStream(
-          staging.open(f.key()), 1 << 16), 1 << 16);
+      try (InputStream in =
+              new GZIPInputStream(
+                  new BufferedInputStream(staging.open(f.key()), 1 << 16), 1 << 16);
           JsonParser p = json.createParser(in)) {
         while (p.nextToken() == JsonToken.START_OBJECT) {
           while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -81,7 +93,7 @@ public final class ColumnEvolution {
             if (!skip.contains(k) && dynamicName(k)) {
               Set<JsonKind> set = kinds.computeIfAbsent(k, x -> EnumSet.noneOf(JsonKind.class));
               switch (v) {
-                case VALUE_NULL -> { }
+                case VALUE_NULL -> {}
                 case VALUE_NUMBER_INT -> set.add(JsonKind.INTEGER);
                 case VALUE_NUMBER_FLOAT -> set.add(JsonKind.NUMBER);
                 case VALUE_TRUE, VALUE_FALSE -> set.add(JsonKind.BOOLEAN);

@@ -7,7 +7,8 @@ import weir.protocol.TableSpec;
 
 /**
  * The SQL of merge mode's column rules ({@link TableSpec.Merge}), shared by every warehouse: the
- * {@code col = expr, ...} list of an upsert's update, where the incoming row wins by the table's order column.
+ * {@code col = expr, ...} list of an upsert's update, where the incoming row wins by the table's
+ * order column.
  */
 public final class MergeRules {
   private MergeRules() {}
@@ -19,28 +20,67 @@ public final class MergeRules {
    * @param theirs how the incoming row is named (e.g. {@code s}, {@code excluded})
    * @param now the dialect's current time (for {@code loaded_at})
    * @param ident quotes an identifier in the dialect
-   * @param jsonMerge the SQL that merges JSON object {@code patch} (second) over {@code base} (first)
+   * @param jsonMerge the SQL that merges JSON object {@code patch} (second) over {@code base}
+   *     (first)
    */
-  public static String updates(TableSpec spec, String mine, String theirs, String now, UnaryOperator<String> ident,
+  public static String updates(
+      TableSpec spec,
+      String mine,
+      String theirs,
+      String now,
+      UnaryOperator<String> ident,
       BinaryOperator<String> jsonMerge) {
     String order = ident.apply(spec.orderColumn());
     String newer = theirs + "." + order + " >= " + mine + "." + order;
-    String updates = spec.columns().stream().filter(col -> col.merge() != TableSpec.Merge.KEY).map(col -> {
-      String n = ident.apply(col.name());
-      String a = mine + "." + n;
-      String b = theirs + "." + n;
-      String expr = switch (col.merge()) {
-        case LATEST -> "CASE WHEN " + newer + " THEN coalesce(" + b + ", " + a + ") ELSE coalesce(" + a + ", " + b
-            + ") END";
-        case JSON_PATCH -> "CASE WHEN " + newer + " THEN " + jsonMerge.apply(a, b) + " ELSE " + jsonMerge.apply(b, a)
-            + " END";
-        // coalesce both sides: least/greatest of a NULL is NULL in some warehouses (Snowflake, BigQuery).
-        case MIN -> "least(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
-        case MAX -> "greatest(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
-        case KEY -> throw new IllegalStateException();
-      };
-      return n + " = " + expr;
-    }).collect(Collectors.joining(", "));
+    String updates =
+        spec.columns().stream()
+            .filter(col -> col.merge() != TableSpec.Merge.KEY)
+            .map(
+                col -> {
+                  String n = ident.apply(col.name());
+                  String a = mine + "." + n;
+                  String b = theirs + "." + n;
+                  String expr =
+                      switch (col.merge()) {
+                        case LATEST ->
+                            "CASE WHEN "
+                                + newer
+                                + " THEN coalesce("
+                                + b
+                                + ", "
+                                + a
+                                + ") ELSE coalesce("
+                                + a
+                                + ", "
+                                + b
+                                + ") END";
+                        case JSON_PATCH ->
+                            "CASE WHEN "
+                                + newer
+                                + " THEN "
+                                + jsonMerge.apply(a, b)
+                                + " ELSE "
+                                + jsonMerge.apply(b, a)
+                                + " END";
+                        // coalesce both sides: least/greatest of a NULL is NULL in some warehouses
+                        // (Snowflake, BigQuery).
+                        case MIN ->
+                            "least(coalesce(" + a + ", " + b + "), coalesce(" + b + ", " + a + "))";
+                        case MAX ->
+                            "greatest(coalesce("
+                                + a
+                                + ", "
+                                + b
+                                + "), coalesce("
+                                + b
+                                + ", "
+                                + a
+                                + "))";
+                        case KEY -> throw new IllegalStateException();
+                      };
+                  return n + " = " + expr;
+                })
+            .collect(Collectors.joining(", "));
     return spec.loadedAt() ? updates + ", loaded_at = " + now : updates;
   }
 }

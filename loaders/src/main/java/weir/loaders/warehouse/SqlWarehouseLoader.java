@@ -23,29 +23,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.StagingStore;
+import weir.protocol.ColumnType;
 import weir.protocol.DeadLetters;
 import weir.protocol.Json;
-import weir.protocol.ColumnType;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
- * The load transaction every SQL warehouse shares, with the dialect left to subclasses: open a connection,
- * ensure the schema and {@code _weir_loads}, (for a reload) drop the tables' rows of the period and forget
- * the batches, skip batches already recorded, load each table's files ({@link #loadTable}), record the
- * batch ids, commit — or roll everything back and throw a {@link LoadException} that says whether a retry
- * may succeed ({@link #isTransient}).
+ * The load transaction every SQL warehouse shares, with the dialect left to subclasses: open a
+ * connection, ensure the schema and {@code _weir_loads}, (for a reload) drop the tables' rows of
+ * the period and forget the batches, skip batches already recorded, load each table's files ({@link
+ * #loadTable}), record the batch ids, commit — or roll everything back and throw a {@link
+ * LoadException} that says whether a retry may succeed ({@link #isTransient}).
  *
- * <p>A table whose load fails with an error about its rows ({@link #isRowError}) never stops the load: the
- * transaction is rolled back, {@link RowIsolation} finds the rows the warehouse cannot store, and the load runs
- * again with those rows as dead letters in {@code _weir_dead_letters} (the warehouse's error as the reason).
+ * <p>A table whose load fails with an error about its rows ({@link #isRowError}) never stops the
+ * load: the transaction is rolled back, {@link RowIsolation} finds the rows the warehouse cannot
+ * store, and the load runs again with those rows as dead letters in {@code _weir_dead_letters} (the
+ * warehouse's error as the reason).
  */
 public abstract class SqlWarehouseLoader implements WarehouseLoader {
   private static final Logger log = LoggerFactory.getLogger(SqlWarehouseLoader.class);
 
   private final String schemaPrefix;
 
-  /** @param schemaPrefix prepended to every connection's schema name (null or empty: none) */
+  /**
+   * @param schemaPrefix prepended to every connection's schema name (null or empty: none)
+   */
   protected SqlWarehouseLoader(String schemaPrefix) {
     this.schemaPrefix = schemaPrefix == null ? "" : schemaPrefix;
   }
@@ -56,7 +59,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   @Override
-  public final LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
+  public final LoadResult reload(
+      LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException {
     return run(request, new Period(timestampColumn, from, to));
   }
@@ -67,16 +71,25 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     Map<String, Instant> out = new HashMap<>();
     if (batchIds.isEmpty()) return out;
     String quoted = schema(schema);
-    try (Connection c = open(); Statement s = c.createStatement()) {
+    try (Connection c = open();
+        Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS " + quoted);
-      s.execute("CREATE TABLE IF NOT EXISTS " + quoted + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
-          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + quoted
+              + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
+              + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
       List<String> ids = List.copyOf(batchIds);
       for (int from = 0; from < ids.size(); from += 500) {
         List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 500));
         String marks = chunk.stream().map(b -> "?").collect(Collectors.joining(","));
-        try (PreparedStatement ps = c.prepareStatement("SELECT batch_id, loaded_at FROM " + quoted
-            + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT batch_id, loaded_at FROM "
+                    + quoted
+                    + "._weir_loads WHERE batch_id IN ("
+                    + marks
+                    + ")")) {
           for (int i = 0; i < chunk.size(); i++) ps.setString(i + 1, chunk.get(i));
           try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) out.put(rs.getString(1), rs.getTimestamp(2).toInstant());
@@ -86,10 +99,13 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       if (!c.getAutoCommit()) c.commit();
       return out;
     } catch (SQLException e) {
-      throw new LoadException(describe() + " could not read _weir_loads (" + e.getSQLState() + "): " + e.getMessage(),
-          isTransient(e), e);
+      throw new LoadException(
+          describe() + " could not read _weir_loads (" + e.getSQLState() + "): " + e.getMessage(),
+          isTransient(e),
+          e);
     } catch (IOException e) {
-      throw new LoadException(describe() + " could not read _weir_loads: " + e.getMessage(), true, e);
+      throw new LoadException(
+          describe() + " could not read _weir_loads: " + e.getMessage(), true, e);
     }
   }
 
@@ -100,9 +116,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   protected abstract boolean isTransient(SQLException e);
 
   /**
-   * Whether {@code e} is about the rows being loaded (a value out of range, an invalid one), not about the
-   * warehouse or the connection: such rows become dead letters. Default: SQLSTATE class 22 (data exception) and
-   * 54 (program limit exceeded: a row too large).
+   * Whether {@code e} is about the rows being loaded (a value out of range, an invalid one), not
+   * about the warehouse or the connection: such rows become dead letters. Default: SQLSTATE class
+   * 22 (data exception) and 54 (program limit exceeded: a row too large).
    */
   protected boolean isRowError(SQLException e) {
     String state = e.getSQLState();
@@ -113,20 +129,27 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   protected abstract StagingStore staging();
 
   /**
-   * The SQLSTATE classes worth retrying in every SQL warehouse: no state (a driver or network failure),
-   * connection (08), resources (53), operator intervention and shutdown (57), transaction rollback,
-   * serialization and deadlock (40), system errors (58). Credentials (28), permissions and syntax (42) and
-   * missing objects are not.
+   * The SQLSTATE classes worth retrying in every SQL warehouse: no state (a driver or network
+   * failure), connection (08), resources (53), operator intervention and shutdown (57), transaction
+   * rollback, serialization and deadlock (40), system errors (58). Credentials (28), permissions
+   * and syntax (42) and missing objects are not.
    */
   protected static boolean transientSqlState(String state) {
-    return state == null || state.startsWith("08") || state.startsWith("53") || state.startsWith("57")
-        || state.startsWith("40") || state.startsWith("58");
+    return state == null
+        || state.startsWith("08")
+        || state.startsWith("53")
+        || state.startsWith("57")
+        || state.startsWith("40")
+        || state.startsWith("58");
   }
 
   /** The warehouse in messages, e.g. "PostgreSQL" (never credentials). */
   protected abstract String describe();
 
-  /** The quoted schema a logical schema name maps to: the destination's {@code schema_prefix} and the name. */
+  /**
+   * The quoted schema a logical schema name maps to: the destination's {@code schema_prefix} and
+   * the name.
+   */
   protected final String schema(String logical) {
     return ident(schemaPrefix + logical);
   }
@@ -143,26 +166,31 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   // The load of one table: the template below, and the dialect's steps it calls.
 
   /**
-   * The temporary table of a load's rows with their typed columns and {@code _weir_rank} (1, 2, ... per key in
-   * the order of the table's {@code orderColumn}), made by {@link #rankRows}.
+   * The temporary table of a load's rows with their typed columns and {@code _weir_rank} (1, 2, ...
+   * per key in the order of the table's {@code orderColumn}), made by {@link #rankRows}.
    */
   protected static final String SOURCE = "_weir_src";
 
   /**
-   * Loads one table's files, the same way in every SQL warehouse: the dialect reads the files ({@link #readFiles}),
-   * the dynamic columns they bring are added or widened ({@link #dynamicKeys}, {@link #evolveColumns}), the dialect
-   * puts the rows, typed, in a ranked source ({@link #rankRows}); then by the table's mode: append the first row of
-   * each new key; drop the UTC days the load covers and append (period); fill a new table and swap it in
-   * (replace); or upsert rank by rank, each column by its merge rule (merge). Returns the rows inserted or merged.
+   * Loads one table's files, the same way in every SQL warehouse: the dialect reads the files
+   * ({@link #readFiles}), the dynamic columns they bring are added or widened ({@link
+   * #dynamicKeys}, {@link #evolveColumns}), the dialect puts the rows, typed, in a ranked source
+   * ({@link #rankRows}); then by the table's mode: append the first row of each new key; drop the
+   * UTC days the load covers and append (period); fill a new table and swap it in (replace); or
+   * upsert rank by rank, each column by its merge rule (merge). Returns the rows inserted or
+   * merged.
    */
-  protected final long loadTable(Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+  protected final long loadTable(
+      Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
     String target = schema + "." + ident(spec.name());
     readFiles(c, s, spec, files);
     Map<String, ColumnType> columns = new LinkedHashMap<>();
     for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
     if (spec.dynamicColumns()) {
-      columns.putAll(evolveColumns(s, schema, spec, dynamicKeys(s, spec, files, ColumnEvolution.declared(spec))));
+      columns.putAll(
+          evolveColumns(
+              s, schema, spec, dynamicKeys(s, spec, files, ColumnEvolution.declared(spec))));
     }
     List<String> names = List.copyOf(columns.keySet());
     String source = rankRows(s, spec, columns, files);
@@ -172,11 +200,21 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       }
       case PERIOD -> {
         String day = utcDate(ident(spec.orderColumn()));
-        s.execute("DELETE FROM " + target + " WHERE " + day + " IN (SELECT DISTINCT " + day + " FROM " + source + ")");
+        s.execute(
+            "DELETE FROM "
+                + target
+                + " WHERE "
+                + day
+                + " IN (SELECT DISTINCT "
+                + day
+                + " FROM "
+                + source
+                + ")");
         return s.executeUpdate(appendNew(target, source, spec, names));
       }
       case REPLACE -> {
-        // Build the new table next to the old one (same columns, so none is ever dropped), then swap.
+        // Build the new table next to the old one (same columns, so none is ever dropped), then
+        // swap.
         String freshName = spec.name() + "__weir_new";
         String fresh = schema + "." + ident(freshName);
         s.execute("DROP TABLE IF EXISTS " + fresh);
@@ -192,77 +230,127 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
           rounds = rs.getInt(1);
         }
         long total = 0;
-        for (int round = 1; round <= rounds; round++) total += s.executeUpdate(mergeRound(target, source, spec, names,
-            round));
+        for (int round = 1; round <= rounds; round++)
+          total += s.executeUpdate(mergeRound(target, source, spec, names, round));
         return total;
       }
       default -> throw new IllegalStateException("unknown mode " + spec.mode());
     }
   }
 
-  /** Step 1: makes the files' rows readable by SQL (a raw JSON table); nothing when {@link #rankRows} copies them. */
+  /**
+   * Step 1: makes the files' rows readable by SQL (a raw JSON table); nothing when {@link
+   * #rankRows} copies them.
+   */
   protected void readFiles(Connection c, Statement s, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {}
 
   /**
-   * Step 2, for tables with dynamic columns: the top-level keys of the rows beyond {@code declared}, with the kinds
-   * of their values. Default: read from the staged files.
+   * Step 2, for tables with dynamic columns: the top-level keys of the rows beyond {@code
+   * declared}, with the kinds of their values. Default: read from the staged files.
    */
-  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(Statement s, TableSpec spec,
-      List<StagedFile> files, Set<String> declared) throws SQLException, IOException {
+  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(
+      Statement s, TableSpec spec, List<StagedFile> files, Set<String> declared)
+      throws SQLException, IOException {
     return ColumnEvolution.scanKeys(staging(), files, declared);
   }
 
   /**
-   * Step 3: the rows with their {@code columns} (name → type), rows without a key left out, as a relation to
-   * select from — normally {@link #SOURCE}, ranked per key; a dialect whose {@link #appendNew} needs no rank may
-   * give a subquery instead, except in merge mode.
+   * Step 3: the rows with their {@code columns} (name → type), rows without a key left out, as a
+   * relation to select from — normally {@link #SOURCE}, ranked per key; a dialect whose {@link
+   * #appendNew} needs no rank may give a subquery instead, except in merge mode.
    */
-  protected abstract String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns,
-      List<StagedFile> files) throws SQLException, IOException;
+  protected abstract String rankRows(
+      Statement s, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
+      throws SQLException, IOException;
 
   /**
-   * Append and period: inserts the first row of each key not in {@code target} yet. Default: rank 1 where no row
-   * of the key exists.
+   * Append and period: inserts the first row of each key not in {@code target} yet. Default: rank 1
+   * where no row of the key exists.
    */
   protected String appendNew(String target, String source, TableSpec spec, List<String> names) {
     String list = list(names);
     String key = ident(spec.keyColumn());
-    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + source + " AS s WHERE s._weir_rank = 1"
-        + " AND NOT EXISTS (SELECT 1 FROM " + target + " AS t WHERE t." + key + " = s." + key + ")";
+    return "INSERT INTO "
+        + target
+        + " ("
+        + list
+        + ") SELECT "
+        + list
+        + " FROM "
+        + source
+        + " AS s WHERE s._weir_rank = 1"
+        + " AND NOT EXISTS (SELECT 1 FROM "
+        + target
+        + " AS t WHERE t."
+        + key
+        + " = s."
+        + key
+        + ")";
   }
 
   /** Replace: inserts the first row of each key into the new, empty table. */
-  protected String insertFirstOfEachKey(String fresh, String source, TableSpec spec, List<String> names) {
+  protected String insertFirstOfEachKey(
+      String fresh, String source, TableSpec spec, List<String> names) {
     String list = list(names);
-    return "INSERT INTO " + fresh + " (" + list + ") SELECT " + list + " FROM " + source + " WHERE _weir_rank = 1";
+    return "INSERT INTO "
+        + fresh
+        + " ("
+        + list
+        + ") SELECT "
+        + list
+        + " FROM "
+        + source
+        + " WHERE _weir_rank = 1";
   }
 
   /** The UTC date of a timestamp expression. */
   protected abstract String utcDate(String expr);
 
-  /** Replace: the statements that create {@code fresh}, empty, with the columns (and defaults) of {@code target}. */
+  /**
+   * Replace: the statements that create {@code fresh}, empty, with the columns (and defaults) of
+   * {@code target}.
+   */
   protected abstract List<String> createTableLike(String fresh, String target, TableSpec spec);
 
-  /** Replace: the statements that make {@code fresh} (same schema) the table {@code name}, dropping the old one. */
+  /**
+   * Replace: the statements that make {@code fresh} (same schema) the table {@code name}, dropping
+   * the old one.
+   */
   protected List<String> swap(String schema, String fresh, String name) {
-    return List.of("DROP TABLE " + schema + "." + ident(name), "ALTER TABLE " + schema + "." + ident(fresh)
-        + " RENAME TO " + ident(name));
+    return List.of(
+        "DROP TABLE " + schema + "." + ident(name),
+        "ALTER TABLE " + schema + "." + ident(fresh) + " RENAME TO " + ident(name));
   }
 
   /**
-   * Merge: the statement that upserts the rows of rank {@code round} (a statement may update a row only once),
-   * each column by its {@link TableSpec.Merge} rule ({@link #mergeUpdates}). Default: {@code INSERT ... ON
-   * CONFLICT DO UPDATE}, the existing row named by the table.
+   * Merge: the statement that upserts the rows of rank {@code round} (a statement may update a row
+   * only once), each column by its {@link TableSpec.Merge} rule ({@link #mergeUpdates}). Default:
+   * {@code INSERT ... ON CONFLICT DO UPDATE}, the existing row named by the table.
    */
-  protected String mergeRound(String target, String source, TableSpec spec, List<String> names, int round) {
+  protected String mergeRound(
+      String target, String source, TableSpec spec, List<String> names, int round) {
     String list = list(names);
-    return "INSERT INTO " + target + " (" + list + ") SELECT " + list + " FROM " + source + " WHERE _weir_rank = "
-        + round + " ON CONFLICT (" + ident(spec.keyColumn()) + ") DO UPDATE SET " + mergeUpdates(spec, target,
-        "excluded", now());
+    return "INSERT INTO "
+        + target
+        + " ("
+        + list
+        + ") SELECT "
+        + list
+        + " FROM "
+        + source
+        + " WHERE _weir_rank = "
+        + round
+        + " ON CONFLICT ("
+        + ident(spec.keyColumn())
+        + ") DO UPDATE SET "
+        + mergeUpdates(spec, target, "excluded", now());
   }
 
-  /** The SET list of a merge: each column of {@code spec} by its rule, {@code mine} the existing row. */
+  /**
+   * The SET list of a merge: each column of {@code spec} by its rule, {@code mine} the existing
+   * row.
+   */
   protected final String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
     return MergeRules.updates(spec, mine, theirs, now, SqlWarehouseLoader::ident, this::jsonMerge);
   }
@@ -284,26 +372,43 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /**
-   * The statements that change {@code column} to {@code type}, existing values cast. Default: a new column of the
-   * wide type, filled, swapped in by rename (for warehouses that cannot change a column's type in place).
+   * The statements that change {@code column} to {@code type}, existing values cast. Default: a new
+   * column of the wide type, filled, swapped in by rename (for warehouses that cannot change a
+   * column's type in place).
    */
   protected List<String> widenColumn(String target, String column, ColumnType type) {
     String tmp = ident(column + "__weir_wide");
-    return List.of("ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(type),
-        "UPDATE " + target + " SET " + tmp + " = CAST(" + ident(column) + " AS " + sqlType(type) + ")",
+    return List.of(
+        "ALTER TABLE " + target + " ADD COLUMN " + tmp + " " + sqlType(type),
+        "UPDATE "
+            + target
+            + " SET "
+            + tmp
+            + " = CAST("
+            + ident(column)
+            + " AS "
+            + sqlType(type)
+            + ")",
         "ALTER TABLE " + target + " DROP COLUMN " + ident(column),
         "ALTER TABLE " + target + " RENAME COLUMN " + tmp + " TO " + ident(column));
   }
 
   /**
-   * Adds the dynamic columns a load brings (keys found in its rows, with the kinds of their values) and widens
-   * existing ones by the {@link ColumnEvolution} rules; returns the dynamic columns with their types.
+   * Adds the dynamic columns a load brings (keys found in its rows, with the kinds of their values)
+   * and widens existing ones by the {@link ColumnEvolution} rules; returns the dynamic columns with
+   * their types.
    */
-  private Map<String, ColumnType> evolveColumns(Statement s, String schema, TableSpec spec,
-      Map<String, Set<ColumnEvolution.JsonKind>> kinds) throws SQLException {
+  private Map<String, ColumnType> evolveColumns(
+      Statement s, String schema, TableSpec spec, Map<String, Set<ColumnEvolution.JsonKind>> kinds)
+      throws SQLException {
     Map<String, ColumnType> existing = new HashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT column_name, data_type FROM information_schema.columns WHERE "
-        + "table_schema = " + literal(unquote(schema)) + " AND table_name = " + literal(spec.name()))) {
+    try (ResultSet rs =
+        s.executeQuery(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                + "table_schema = "
+                + literal(unquote(schema))
+                + " AND table_name = "
+                + literal(spec.name()))) {
       while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
     }
     String target = schema + "." + ident(spec.name());
@@ -332,12 +437,17 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     return names.stream().map(SqlWarehouseLoader::ident).collect(Collectors.joining(", "));
   }
 
-  /** A timestamp-with-time-zone literal of {@code text} ("2026-11-21 00:00:00+00") in this dialect. */
+  /**
+   * A timestamp-with-time-zone literal of {@code text} ("2026-11-21 00:00:00+00") in this dialect.
+   */
   protected String timestampLiteral(String text) {
     return "TIMESTAMPTZ " + literal(text);
   }
 
-  /** What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null: unbounded). */
+  /**
+   * What a reload replaces: rows whose timestamp column is within [from, to] UTC days (null:
+   * unbounded).
+   */
   protected record Period(String column, LocalDate from, LocalDate to) {
     boolean whole() {
       return from == null && to == null;
@@ -346,7 +456,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     String where(UnaryOperator<String> timestamp) {
       List<String> terms = new ArrayList<>();
       if (from != null) terms.add(ident(column) + " >= " + timestamp.apply(from + " 00:00:00+00"));
-      if (to != null) terms.add(ident(column) + " < " + timestamp.apply(to.plusDays(1) + " 00:00:00+00"));
+      if (to != null)
+        terms.add(ident(column) + " < " + timestamp.apply(to.plusDays(1) + " 00:00:00+00"));
       return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
     }
   }
@@ -374,29 +485,51 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
           LoadResult result = load(c, request, reload, isolated, isolation);
           c.commit();
           if (result.rejectedRows() > 0) {
-            log.warn("{} refused {} rows of schema {}; they are dead letters in _weir_dead_letters: {}", describe(),
-                result.rejectedRows(), request.schema(), isolated.values().stream().flatMap(i -> i.deadLetters()
-                    .stream()).findFirst().map(StagedRow::json).map(j -> Json.truncate(j, 300)).orElse(""));
+            log.warn(
+                "{} refused {} rows of schema {}; they are dead letters in _weir_dead_letters: {}",
+                describe(),
+                result.rejectedRows(),
+                request.schema(),
+                isolated.values().stream()
+                    .flatMap(i -> i.deadLetters().stream())
+                    .findFirst()
+                    .map(StagedRow::json)
+                    .map(j -> Json.truncate(j, 300))
+                    .orElse(""));
           }
           return result;
         } catch (SQLException | IOException | LoadException | RuntimeException e) {
           rollback(c, e);
-          if (!(e instanceof TableFailure f) || isolated.containsKey(f.spec.name())
-              || !(f.getCause() instanceof SQLException sql) || !isRowError(sql)) {
+          if (!(e instanceof TableFailure f)
+              || isolated.containsKey(f.spec.name())
+              || !(f.getCause() instanceof SQLException sql)
+              || !isRowError(sql)) {
             throw e instanceof TableFailure f2 ? unwrap(f2) : e;
           }
-          log.info("{} refused rows of {}.{} ({}); finding them", describe(), request.schema(), f.spec.name(),
+          log.info(
+              "{} refused rows of {}.{} ({}); finding them",
+              describe(),
+              request.schema(),
+              f.spec.name(),
               sql.getMessage());
           String schema = schema(request.schema());
-          isolated.put(f.spec.name(), isolation.isolate(f.spec.name(), f.files, file -> trial(c, schema, f.spec, file),
-              t -> t instanceof SQLException x && isRowError(x)));
+          isolated.put(
+              f.spec.name(),
+              isolation.isolate(
+                  f.spec.name(),
+                  f.files,
+                  file -> trial(c, schema, f.spec, file),
+                  t -> t instanceof SQLException x && isRowError(x)));
         }
       }
     } catch (SQLException e) {
-      throw new LoadException(describe() + " load failed (" + e.getSQLState() + "): " + e.getMessage(), isTransient(e),
+      throw new LoadException(
+          describe() + " load failed (" + e.getSQLState() + "): " + e.getMessage(),
+          isTransient(e),
           e);
     } catch (IOException e) {
-      throw new LoadException(describe() + " load failed reading or writing a file: " + e.getMessage(), true, e);
+      throw new LoadException(
+          describe() + " load failed reading or writing a file: " + e.getMessage(), true, e);
     } catch (LoadException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
@@ -419,7 +552,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /** Loads one file into the table, then rolls back: throws what the warehouse says of its rows. */
-  private void trial(Connection c, String schema, TableSpec spec, StagedFile file) throws Exception {
+  private void trial(Connection c, String schema, TableSpec spec, StagedFile file)
+      throws Exception {
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       prepare(s);
@@ -430,39 +564,57 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
-  private LoadResult load(Connection c, LoadRequest request, Period reload, Map<String, RowIsolation.Isolated> isolated,
-      RowIsolation isolation) throws SQLException, IOException, LoadException {
+  private LoadResult load(
+      Connection c,
+      LoadRequest request,
+      Period reload,
+      Map<String, RowIsolation.Isolated> isolated,
+      RowIsolation isolation)
+      throws SQLException, IOException, LoadException {
     String schema = schema(request.schema());
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-      s.execute("CREATE TABLE IF NOT EXISTS " + schema + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
-          + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + schema
+              + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
+              + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
       prepare(s);
       if (reload != null) {
         for (TableSpec spec : request.tables().values()) {
           s.execute(createTable(schema, spec));
-          boolean hasColumn = spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
+          boolean hasColumn =
+              spec.columns().stream().anyMatch(col -> col.name().equals(reload.column()));
           if (hasColumn) {
-            s.execute("DELETE FROM " + schema + "." + ident(spec.name()) + reload.where(this::timestampLiteral));
+            s.execute(
+                "DELETE FROM "
+                    + schema
+                    + "."
+                    + ident(spec.name())
+                    + reload.where(this::timestampLiteral));
           } else if (reload.whole()) {
             s.execute("DELETE FROM " + schema + "." + ident(spec.name()));
           }
-          // A table without the period column (users: merged from identifies) keeps its rows in a period
+          // A table without the period column (users: merged from identifies) keeps its rows in a
+          // period
           // reload; merging the period's files again is idempotent.
         }
         forget(c, schema, request.batches());
       }
       Set<String> already = alreadyLoaded(c, schema, request.batches());
-      List<LoadBatch> todo = request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
+      List<LoadBatch> todo =
+          request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
       for (LoadBatch b : todo) {
-        for (StagedFile f : b.files()) filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
+        for (StagedFile f : b.files())
+          filesByTable.computeIfAbsent(f.table(), t -> new ArrayList<>()).add(f);
       }
       Map<String, Long> inserted = new LinkedHashMap<>();
       List<StagedRow> deadLetters = new ArrayList<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
         TableSpec spec = request.tables().get(e.getKey());
-        if (spec == null) throw new LoadException("No table spec for table " + e.getKey(), false, null);
+        if (spec == null)
+          throw new LoadException("No table spec for table " + e.getKey(), false, null);
         RowIsolation.Isolated rows = isolated.get(spec.name());
         List<StagedFile> files = rows == null ? e.getValue() : rows.files();
         if (rows != null) deadLetters.addAll(rows.deadLetters());
@@ -477,7 +629,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       if (!deadLetters.isEmpty()) {
         TableSpec spec = DeadLetters.tableSpec();
         List<String> scratch = new ArrayList<>();
-        StagedFile file = isolation.write(spec.name(), deadLetters.stream().map(StagedRow::json).toList(), scratch);
+        StagedFile file =
+            isolation.write(
+                spec.name(), deadLetters.stream().map(StagedRow::json).toList(), scratch);
         try {
           s.execute(createTable(schema, spec));
           inserted.merge(spec.name(), loadTable(c, s, schema, spec, List.of(file)), Long::sum);
@@ -487,7 +641,12 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       }
       record(c, schema, todo);
       List<String> loaded = todo.stream().map(LoadBatch::batchId).toList();
-      log.debug("Loaded {} batches into {} {} ({} skipped): {}", loaded.size(), describe(), schema, already.size(),
+      log.debug(
+          "Loaded {} batches into {} {} ({} skipped): {}",
+          loaded.size(),
+          describe(),
+          schema,
+          already.size(),
           inserted);
       return new LoadResult(loaded, List.copyOf(already), Map.copyOf(inserted), deadLetters.size());
     }
@@ -498,8 +657,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     Set<String> out = new HashSet<>();
     if (batches.isEmpty()) return out;
     String marks = batches.stream().map(b -> "?").collect(Collectors.joining(","));
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT batch_id FROM " + schema + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT batch_id FROM " + schema + "._weir_loads WHERE batch_id IN (" + marks + ")")) {
       for (int i = 0; i < batches.size(); i++) ps.setString(i + 1, batches.get(i).batchId());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) out.add(rs.getString(1));
@@ -508,9 +668,11 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     return out;
   }
 
-  private static void forget(Connection c, String schema, List<LoadBatch> batches) throws SQLException {
+  private static void forget(Connection c, String schema, List<LoadBatch> batches)
+      throws SQLException {
     if (batches.isEmpty()) return;
-    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("DELETE FROM " + schema + "._weir_loads WHERE batch_id = ?")) {
       for (LoadBatch b : batches) {
         ps.setString(1, b.batchId());
         ps.addBatch();
@@ -519,9 +681,11 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
-  private static void record(Connection c, String schema, List<LoadBatch> batches) throws SQLException {
+  private static void record(Connection c, String schema, List<LoadBatch> batches)
+      throws SQLException {
     if (batches.isEmpty()) return;
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO " + schema + "._weir_loads VALUES (?, ?, ?)")) {
       Timestamp now = Timestamp.from(Instant.now());
       for (LoadBatch b : batches) {
         ps.setString(1, b.batchId());

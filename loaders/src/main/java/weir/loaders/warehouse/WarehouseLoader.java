@@ -12,11 +12,12 @@ import weir.protocol.TableSpec;
  * Loads staged batches into one warehouse destination. The load coordinator calls it; each
  * implementation knows only its own SQL and API.
  *
- * <p>One {@link #load} call: ensure the schema, tables and the {@code _weir_loads} ledger table exist;
- * skip batches already recorded in {@code _weir_loads}; insert the rows of the remaining batches whose
- * {@code event_id} is not in the target yet (and only one row per {@code event_id} from the batch); record
- * the batch ids in {@code _weir_loads}; all of the inserts and records commit in one transaction.
- * Re-running a load that failed, or that succeeded but whose acknowledgement was lost, is harmless.
+ * <p>One {@link #load} call: ensure the schema, tables and the {@code _weir_loads} ledger table
+ * exist; skip batches already recorded in {@code _weir_loads}; insert the rows of the remaining
+ * batches whose {@code event_id} is not in the target yet (and only one row per {@code event_id}
+ * from the batch); record the batch ids in {@code _weir_loads}; all of the inserts and records
+ * commit in one transaction. Re-running a load that failed, or that succeeded but whose
+ * acknowledgement was lost, is harmless.
  *
  * <p>Threading: blocking; the coordinator runs at most one load per destination at a time, on a
  * blocking dispatcher. {@link #close()} releases the loader's clients once nobody uses it any more.
@@ -27,23 +28,23 @@ public interface WarehouseLoader extends AutoCloseable {
   @Override
   default void close() {}
 
-
   /** Loads {@code request}; throws when nothing was committed. */
   LoadResult load(LoadRequest request) throws LoadException;
 
   /**
-   * Rebuilds tables (or one period of them) from the staging archive, in one transaction: deletes the
-   * rows of {@code request.tables()} whose {@code timestampColumn} falls in {@code [from, to]} (whole
-   * tables when both are null), then loads {@code request.batches()} as {@link #load} does, without
-   * skipping batches already recorded in {@code _weir_loads}. Running it twice gives the same tables.
+   * Rebuilds tables (or one period of them) from the staging archive, in one transaction: deletes
+   * the rows of {@code request.tables()} whose {@code timestampColumn} falls in {@code [from, to]}
+   * (whole tables when both are null), then loads {@code request.batches()} as {@link #load} does,
+   * without skipping batches already recorded in {@code _weir_loads}. Running it twice gives the
+   * same tables.
    */
   LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException;
 
   /**
-   * When each of {@code batchIds} was recorded as loaded in {@code schema}'s {@code _weir_loads}; batches not
-   * recorded there are absent. Staging retention deletes the files of a batch only when it is found here, loaded
-   * longer ago than the retention (never by the event time of its files).
+   * When each of {@code batchIds} was recorded as loaded in {@code schema}'s {@code _weir_loads};
+   * batches not recorded there are absent. Staging retention deletes the files of a batch only when
+   * it is found here, loaded longer ago than the retention (never by the event time of its files).
    */
   Map<String, Instant> loadedAt(String schema, Collection<String> batchIds) throws LoadException;
 
@@ -74,11 +75,16 @@ public interface WarehouseLoader extends AutoCloseable {
    * @param loadedBatchIds batches recorded in {@code _weir_loads} by this load
    * @param skippedBatchIds batches that were already recorded (loaded before)
    * @param rowsInserted new rows per table
-   * @param rejectedRows rows the warehouse could not store, loaded into {@code _weir_dead_letters} instead
+   * @param rejectedRows rows the warehouse could not store, loaded into {@code _weir_dead_letters}
+   *     instead
    */
-  record LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted,
+  record LoadResult(
+      List<String> loadedBatchIds,
+      List<String> skippedBatchIds,
+      Map<String, Long> rowsInserted,
       long rejectedRows) {
-    public LoadResult(List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted) {
+    public LoadResult(
+        List<String> loadedBatchIds, List<String> skippedBatchIds, Map<String, Long> rowsInserted) {
       this(loadedBatchIds, skippedBatchIds, rowsInserted, 0);
     }
 
@@ -87,7 +93,10 @@ public interface WarehouseLoader extends AutoCloseable {
     }
   }
 
-  /** A load failed and committed nothing. {@link #transientFailure()} says whether a retry may succeed. */
+  /**
+   * A load failed and committed nothing. {@link #transientFailure()} says whether a retry may
+   * succeed.
+   */
   final class LoadException extends Exception {
     private static final long serialVersionUID = 1L;
     private final boolean transientFailure;

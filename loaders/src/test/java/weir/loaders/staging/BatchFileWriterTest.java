@@ -26,27 +26,41 @@ class BatchFileWriterTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static StagedRow row(String table, String id, String at) {
-    return new StagedRow(table, id, Instant.parse(at).toEpochMilli(),
-        "{\"event_id\":\"" + id + "\",\"received_at\":\"" + at + "\",\"data\":{\"id\":\"" + id + "\"}}");
+    return new StagedRow(
+        table,
+        id,
+        Instant.parse(at).toEpochMilli(),
+        "{\"event_id\":\""
+            + id
+            + "\",\"received_at\":\""
+            + at
+            + "\",\"data\":{\"id\":\""
+            + id
+            + "\"}}");
   }
 
   @Test
   void writesOneGzipNdjsonFilePerTableAndHourUnderHivePaths(@TempDir Path root) throws Exception {
     FilesystemStagingStore store = new FilesystemStagingStore(root);
-    List<StagedRow> rows = List.of(
-        row("events", "a", "2026-11-21T10:59:59.999Z"),
-        row("events", "b", "2026-11-21T11:00:00Z"),
-        row("events", "c", "2026-11-21T10:00:00Z"),
-        row("other", "d", "2026-11-21T10:30:00Z"));
+    List<StagedRow> rows =
+        List.of(
+            row("events", "a", "2026-11-21T10:59:59.999Z"),
+            row("events", "b", "2026-11-21T11:00:00Z"),
+            row("events", "c", "2026-11-21T10:00:00Z"),
+            row("other", "d", "2026-11-21T10:30:00Z"));
     List<StagedFile> files = new BatchFileWriter(store).write("conn1", "conn1-0-00000001", rows);
 
-    assertThat(files).extracting(StagedFile::key).containsExactly(
-        "conn1/events/year=2026/month=11/day=21/hour=10/conn1-0-00000001.ndjson.gz",
-        "conn1/events/year=2026/month=11/day=21/hour=11/conn1-0-00000001.ndjson.gz",
-        "conn1/other/year=2026/month=11/day=21/hour=10/conn1-0-00000001.ndjson.gz");
+    assertThat(files)
+        .extracting(StagedFile::key)
+        .containsExactly(
+            "conn1/events/year=2026/month=11/day=21/hour=10/conn1-0-00000001.ndjson.gz",
+            "conn1/events/year=2026/month=11/day=21/hour=11/conn1-0-00000001.ndjson.gz",
+            "conn1/other/year=2026/month=11/day=21/hour=10/conn1-0-00000001.ndjson.gz");
     assertThat(files.get(0).rows()).isEqualTo(2);
-    assertThat(files.get(0).minTimestampMillis()).isEqualTo(Instant.parse("2026-11-21T10:00:00Z").toEpochMilli());
-    assertThat(files.get(0).maxTimestampMillis()).isEqualTo(Instant.parse("2026-11-21T10:59:59.999Z").toEpochMilli());
+    assertThat(files.get(0).minTimestampMillis())
+        .isEqualTo(Instant.parse("2026-11-21T10:00:00Z").toEpochMilli());
+    assertThat(files.get(0).maxTimestampMillis())
+        .isEqualTo(Instant.parse("2026-11-21T10:59:59.999Z").toEpochMilli());
     assertThat(files.get(0).bytes()).isEqualTo(Files.size(root.resolve(files.get(0).key())));
 
     List<JsonNode> firstFile = readBack(root.resolve(files.get(0).key()));
@@ -62,8 +76,13 @@ class BatchFileWriterTest {
     FilesystemStagingStore store = new FilesystemStagingStore(root);
     BatchFileWriter writer = new BatchFileWriter(store);
     writer.write("c", "c-0-1", List.of(row("events", "a", "2026-11-21T10:00:00Z")));
-    List<StagedFile> again = writer.write("c", "c-0-1",
-        List.of(row("events", "a", "2026-11-21T10:00:00Z"), row("events", "b", "2026-11-21T10:00:01Z")));
+    List<StagedFile> again =
+        writer.write(
+            "c",
+            "c-0-1",
+            List.of(
+                row("events", "a", "2026-11-21T10:00:00Z"),
+                row("events", "b", "2026-11-21T10:00:01Z")));
     assertThat(readBack(root.resolve(again.get(0).key()))).hasSize(2);
     try (Stream<Path> all = Files.walk(root)) {
       assertThat(all.filter(Files::isRegularFile)).hasSize(1);
@@ -82,13 +101,16 @@ class BatchFileWriterTest {
     try (Stream<Path> all = Files.walk(root)) {
       assertThat(all.filter(Files::isRegularFile)).isEmpty();
     }
-    assertThatThrownBy(() -> store.create("../escape")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.create("../escape"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   static List<JsonNode> readBack(Path file) throws IOException {
     List<JsonNode> out = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(
-        new GZIPInputStream(Files.newInputStream(file)), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(
+                new GZIPInputStream(Files.newInputStream(file)), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) out.add(JSON.readTree(line));
     }

@@ -48,13 +48,23 @@ public abstract class StagingStoreContract {
     byte[] bytes = randomBytes(300_000, 1);
     assertThat(write(store, "c1/events/year=2026/month=11/day=21/hour=10/b-1.ndjson.gz", bytes))
         .isEqualTo(bytes.length);
-    write(store, "c1/events/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz", "x".getBytes(StandardCharsets.UTF_8));
-    write(store, "c1/other/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz", "y".getBytes(StandardCharsets.UTF_8));
-    write(store, "c1/events2/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz", "z".getBytes(StandardCharsets.UTF_8));
+    write(
+        store,
+        "c1/events/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz",
+        "x".getBytes(StandardCharsets.UTF_8));
+    write(
+        store,
+        "c1/other/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz",
+        "y".getBytes(StandardCharsets.UTF_8));
+    write(
+        store,
+        "c1/events2/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz",
+        "z".getBytes(StandardCharsets.UTF_8));
 
-    assertThat(store.list("c1/events")).containsExactly(
-        "c1/events/year=2026/month=11/day=21/hour=10/b-1.ndjson.gz",
-        "c1/events/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz");
+    assertThat(store.list("c1/events"))
+        .containsExactly(
+            "c1/events/year=2026/month=11/day=21/hour=10/b-1.ndjson.gz",
+            "c1/events/year=2026/month=11/day=21/hour=11/b-2.ndjson.gz");
     assertThat(store.list("c1")).hasSize(4);
     assertThat(store.list("nothing-here")).isEmpty();
     assertThat(sha256(read(store, "c1/events/year=2026/month=11/day=21/hour=10/b-1.ndjson.gz")))

@@ -6,8 +6,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A real S3-compatible HTTP server in the test JVM (Adobe's S3Mock), on a free port, keeping its files in a
- * directory so that it can be stopped and started again on the same port with the same contents.
+ * A real S3-compatible HTTP server in the test JVM (Adobe's S3Mock), on a free port, keeping its
+ * files in a directory so that it can be stopped and started again on the same port with the same
+ * contents.
  */
 public final class S3TestServer implements AutoCloseable {
   private final Path root;
@@ -28,15 +29,25 @@ public final class S3TestServer implements AutoCloseable {
   }
 
   private void startOn(int httpPort) {
-    // S3Mock's Spring Boot would reconfigure logging (and needs a newer logback than ours): leave logging alone.
+    // S3Mock's Spring Boot would reconfigure logging (and needs a newer logback than ours): leave
+    // logging alone.
     System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-    app = S3MockApplication.start(new HashMap<>(Map.of(
-        S3MockApplication.PROP_HTTP_PORT, httpPort,
-        S3MockApplication.PROP_HTTPS_PORT, 0,
-        S3MockApplication.PROP_INITIAL_BUCKETS, buckets,
-        S3MockApplication.PROP_ROOT_DIRECTORY, root.toAbsolutePath().toString(),
-        "com.adobe.testing.s3mock.domain.retain-files-on-exit", true,
-        S3MockApplication.PROP_SILENT, true)));
+    app =
+        S3MockApplication.start(
+            new HashMap<>(
+                Map.of(
+                    S3MockApplication.PROP_HTTP_PORT,
+                    httpPort,
+                    S3MockApplication.PROP_HTTPS_PORT,
+                    0,
+                    S3MockApplication.PROP_INITIAL_BUCKETS,
+                    buckets,
+                    S3MockApplication.PROP_ROOT_DIRECTORY,
+                    root.toAbsolutePath().toString(),
+                    "com.adobe.testing.s3mock.domain.retain-files-on-exit",
+                    true,
+                    S3MockApplication.PROP_SILENT,
+                    true)));
     port = app.getHttpPort();
   }
 

@@ -5,8 +5,8 @@ import java.util.Optional;
 import weir.persistence.CborSerializable;
 
 /**
- * A registered source of events and where they go. Persisted inside the registry's events: adding a field
- * is fine (absent in old payloads means null), renaming or removing one needs a migration.
+ * A registered source of events and where they go. Persisted inside the registry's events: adding a
+ * field is fine (absent in old payloads means null), renaming or removing one needs a migration.
  *
  * @param id stable identifier, used in ingestion URLs and staged paths
  * @param name human name
@@ -17,15 +17,15 @@ import weir.persistence.CborSerializable;
  * @param batchSize buffered events per slot that trigger a flush
  * @param batchIntervalSeconds age of the oldest buffered event that triggers a flush
  * @param syncIntervalSeconds how often staged batches are loaded
- * @param slots buffer slots (entities) the connection's traffic is spread over (persisted as {@code partitions},
- *     its name before the vocabulary settled on slots)
+ * @param slots buffer slots (entities) the connection's traffic is spread over (persisted as {@code
+ *     partitions}, its name before the vocabulary settled on slots)
  * @param signingSecret HMAC secret webhook requests must be signed with, or null
  * @param idField body field that holds the event id, or null
  * @param writeKey the key tracking clients authenticate with
  * @param appId the Snowplow {@code aid} that routes events to this connection, or null
  * @param createdAtMillis creation time
- * @param deletedAtMillis when it was deleted (0: active). A deleted connection takes no new events, but
- *     stays in the registry so that what it had accepted is still flushed and loaded.
+ * @param deletedAtMillis when it was deleted (0: active). A deleted connection takes no new events,
+ *     but stays in the registry so that what it had accepted is still flushed and loaded.
  */
 public record Connection(
     String id,
@@ -66,7 +66,18 @@ public record Connection(
   @Override
   public String toString() {
     // Secrets never reach a log line through toString.
-    return "Connection[" + id + " " + name + " " + kind + " -> " + destinationId + " " + schema + "."
-        + table + "]";
+    return "Connection["
+        + id
+        + " "
+        + name
+        + " "
+        + kind
+        + " -> "
+        + destinationId
+        + " "
+        + schema
+        + "."
+        + table
+        + "]";
   }
 }

@@ -5,7 +5,8 @@ import java.util.Optional;
 import weir.persistence.CborSerializable;
 
 /**
- * A registered place events are delivered to: a warehouse (with a staging store) or a storage bucket.
+ * A registered place events are delivered to: a warehouse (with a staging store) or a storage
+ * bucket.
  *
  * @param id stable identifier
  * @param name human name
@@ -13,7 +14,8 @@ import weir.persistence.CborSerializable;
  * @param config type-specific settings (strings)
  * @param staging where staged files wait and are archived: {@code type} plus its settings
  * @param createdAtMillis creation time
- * @param deletedAtMillis when it was deleted (0: active); kept as a tombstone so pending loads can finish
+ * @param deletedAtMillis when it was deleted (0: active); kept as a tombstone so pending loads can
+ *     finish
  */
 public record Destination(
     String id,

@@ -11,7 +11,9 @@ public final class Ids {
 
   private Ids() {}
 
-  /** A connection or destination id: a prefix and 16 base32 characters (80 random bits), URL-safe. */
+  /**
+   * A connection or destination id: a prefix and 16 base32 characters (80 random bits), URL-safe.
+   */
   public static String newId(String prefix) {
     StringBuilder out = new StringBuilder(prefix.toLowerCase(Locale.ROOT)).append('_');
     for (int i = 0; i < 16; i++) out.append(ALPHABET[RANDOM.nextInt(ALPHABET.length)]);

@@ -21,33 +21,36 @@ import java.util.Optional;
 import weir.persistence.CborSerializable;
 
 /**
- * The durable registry of destinations and connections: one event-sourced entity for the whole cluster
- * (a sharded entity with the fixed id {@link #ENTITY_ID}, so every node reaches the same one). Nodes read
- * it through a local read-through cache; only administrative changes write to it.
+ * The durable registry of destinations and connections: one event-sourced entity for the whole
+ * cluster (a sharded entity with the fixed id {@link #ENTITY_ID}, so every node reaches the same
+ * one). Nodes read it through a local read-through cache; only administrative changes write to it.
  *
- * <p>Deletes leave tombstones ({@code deletedAtMillis}): a deleted connection takes no new events but its
- * buffers can still flush and load what they accepted. Errors are {@code StatusReply} errors whose message
- * starts with a stable code: {@code "<code>: <sentence>"} (see {@link #errorCode}).
+ * <p>Deletes leave tombstones ({@code deletedAtMillis}): a deleted connection takes no new events
+ * but its buffers can still flush and load what they accepted. Errors are {@code StatusReply}
+ * errors whose message starts with a stable code: {@code "<code>: <sentence>"} (see {@link
+ * #errorCode}).
  *
- * <p>Guarantee: a change is acknowledged only after its event is in the journal. Secret values arrive
- * already sealed ({@code SecretBox}); the registry never sees them in clear.
+ * <p>Guarantee: a change is acknowledged only after its event is in the journal. Secret values
+ * arrive already sealed ({@code SecretBox}); the registry never sees them in clear.
  */
 public final class Registry
-    extends EventSourcedBehaviorWithEnforcedReplies<Registry.Command, Registry.Event, Registry.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        Registry.Command, Registry.Event, Registry.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "WeirRegistry");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "WeirRegistry");
   public static final String ENTITY_ID = "registry";
 
   /** Messages the registry takes. */
   public sealed interface Command extends CborSerializable {}
 
   /** Add a destination; fails when the id is taken. */
-  public record CreateDestination(Destination destination, ActorRef<StatusReply<Destination>> replyTo)
-      implements Command {}
+  public record CreateDestination(
+      Destination destination, ActorRef<StatusReply<Destination>> replyTo) implements Command {}
 
   /** Replace an active destination (same id). */
-  public record UpdateDestination(Destination destination, ActorRef<StatusReply<Destination>> replyTo)
-      implements Command {}
+  public record UpdateDestination(
+      Destination destination, ActorRef<StatusReply<Destination>> replyTo) implements Command {}
 
   /** Delete a destination; fails while an active connection uses it. */
   public record DeleteDestination(String destinationId, ActorRef<StatusReply<Destination>> replyTo)
@@ -137,7 +140,9 @@ public final class Registry
   }
 
   private Registry(PersistenceId persistenceId) {
-    super(persistenceId, SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    super(
+        persistenceId,
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
   }
 
   @Override
@@ -158,53 +163,82 @@ public final class Registry
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
-        .onCommand(CreateDestination.class, (state, cmd) -> {
-          if (state.destinations().containsKey(cmd.destination().id())) {
-            return Effect().reply(cmd.replyTo(),
-                error("destination_exists", "A destination with id " + cmd.destination().id() + " exists."));
-          }
-          return Effect().persist(new DestinationCreated(cmd.destination()))
-              .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
-        })
-        .onCommand(UpdateDestination.class, (state, cmd) -> {
-          if (state.activeDestination(cmd.destination().id()).isEmpty()) {
-            return Effect().reply(cmd.replyTo(), notFound("destination", cmd.destination().id()));
-          }
-          return Effect().persist(new DestinationUpdated(cmd.destination()))
-              .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
-        })
+        .onCommand(
+            CreateDestination.class,
+            (state, cmd) -> {
+              if (state.destinations().containsKey(cmd.destination().id())) {
+                return Effect()
+                    .reply(
+                        cmd.replyTo(),
+                        error(
+                            "destination_exists",
+                            "A destination with id " + cmd.destination().id() + " exists."));
+              }
+              return Effect()
+                  .persist(new DestinationCreated(cmd.destination()))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
+            })
+        .onCommand(
+            UpdateDestination.class,
+            (state, cmd) -> {
+              if (state.activeDestination(cmd.destination().id()).isEmpty()) {
+                return Effect()
+                    .reply(cmd.replyTo(), notFound("destination", cmd.destination().id()));
+              }
+              return Effect()
+                  .persist(new DestinationUpdated(cmd.destination()))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(cmd.destination()));
+            })
         .onCommand(DeleteDestination.class, this::onDeleteDestination)
-        .onCommand(CreateConnection.class, (state, cmd) -> {
-          Connection c = cmd.connection();
-          if (state.connections().containsKey(c.id())) {
-            return Effect().reply(cmd.replyTo(),
-                error("connection_exists", "A connection with id " + c.id() + " exists."));
-          }
-          if (state.activeDestination(c.destinationId()).isEmpty()) {
-            return Effect().reply(cmd.replyTo(), notFound("destination", c.destinationId()));
-          }
-          Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
-          if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
-          return Effect().persist(new ConnectionCreated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
-        })
-        .onCommand(UpdateConnection.class, (state, cmd) -> {
-          Connection c = cmd.connection();
-          if (state.activeConnection(c.id()).isEmpty()) {
-            return Effect().reply(cmd.replyTo(), notFound("connection", c.id()));
-          }
-          Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
-          if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
-          return Effect().persist(new ConnectionUpdated(c)).thenReply(cmd.replyTo(), s -> StatusReply.success(c));
-        })
-        .onCommand(DeleteConnection.class, (state, cmd) -> {
-          if (state.activeConnection(cmd.connectionId()).isEmpty()) {
-            return Effect().reply(cmd.replyTo(), notFound("connection", cmd.connectionId()));
-          }
-          return Effect().persist(new ConnectionDeleted(cmd.connectionId(), System.currentTimeMillis()))
-              .thenReply(cmd.replyTo(), s -> StatusReply.success(s.connections().get(cmd.connectionId())));
-        })
-        .onCommand(Get.class, (state, cmd) ->
-            Effect().reply(cmd.replyTo(), new Listing(state.destinations(), state.connections())))
+        .onCommand(
+            CreateConnection.class,
+            (state, cmd) -> {
+              Connection c = cmd.connection();
+              if (state.connections().containsKey(c.id())) {
+                return Effect()
+                    .reply(
+                        cmd.replyTo(),
+                        error("connection_exists", "A connection with id " + c.id() + " exists."));
+              }
+              if (state.activeDestination(c.destinationId()).isEmpty()) {
+                return Effect().reply(cmd.replyTo(), notFound("destination", c.destinationId()));
+              }
+              Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
+              if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
+              return Effect()
+                  .persist(new ConnectionCreated(c))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(c));
+            })
+        .onCommand(
+            UpdateConnection.class,
+            (state, cmd) -> {
+              Connection c = cmd.connection();
+              if (state.activeConnection(c.id()).isEmpty()) {
+                return Effect().reply(cmd.replyTo(), notFound("connection", c.id()));
+              }
+              Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
+              if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
+              return Effect()
+                  .persist(new ConnectionUpdated(c))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(c));
+            })
+        .onCommand(
+            DeleteConnection.class,
+            (state, cmd) -> {
+              if (state.activeConnection(cmd.connectionId()).isEmpty()) {
+                return Effect().reply(cmd.replyTo(), notFound("connection", cmd.connectionId()));
+              }
+              return Effect()
+                  .persist(new ConnectionDeleted(cmd.connectionId(), System.currentTimeMillis()))
+                  .thenReply(
+                      cmd.replyTo(),
+                      s -> StatusReply.success(s.connections().get(cmd.connectionId())));
+            })
+        .onCommand(
+            Get.class,
+            (state, cmd) ->
+                Effect()
+                    .reply(cmd.replyTo(), new Listing(state.destinations(), state.connections())))
         .build();
   }
 
@@ -212,28 +246,51 @@ public final class Registry
     if (state.activeDestination(cmd.destinationId()).isEmpty()) {
       return Effect().reply(cmd.replyTo(), notFound("destination", cmd.destinationId()));
     }
-    Optional<Connection> user = state.connections().values().stream()
-        .filter(c -> c.active() && c.destinationId().equals(cmd.destinationId())).findFirst();
+    Optional<Connection> user =
+        state.connections().values().stream()
+            .filter(c -> c.active() && c.destinationId().equals(cmd.destinationId()))
+            .findFirst();
     if (user.isPresent()) {
-      return Effect().reply(cmd.replyTo(), error("destination_in_use", "Destination " + cmd.destinationId()
-          + " is used by connection " + user.get().id() + "; delete or move that connection first."));
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              error(
+                  "destination_in_use",
+                  "Destination "
+                      + cmd.destinationId()
+                      + " is used by connection "
+                      + user.get().id()
+                      + "; delete or move that connection first."));
     }
-    return Effect().persist(new DestinationDeleted(cmd.destinationId(), System.currentTimeMillis()))
-        .thenReply(cmd.replyTo(), s -> StatusReply.success(s.destinations().get(cmd.destinationId())));
+    return Effect()
+        .persist(new DestinationDeleted(cmd.destinationId(), System.currentTimeMillis()))
+        .thenReply(
+            cmd.replyTo(), s -> StatusReply.success(s.destinations().get(cmd.destinationId())));
   }
 
   /**
-   * A Snowplow app id routes events to exactly one connection: checked here, where every node's writes meet (a
-   * node's cache could be stale, and two nodes could both accept the same id).
+   * A Snowplow app id routes events to exactly one connection: checked here, where every node's
+   * writes meet (a node's cache could be stale, and two nodes could both accept the same id).
    */
   private static Optional<StatusReply<Connection>> appIdTaken(State state, Connection c) {
     if (c.kind() != ConnectionKind.snowplow || c.appId() == null) return Optional.empty();
     return state.connections().values().stream()
-        .filter(o -> o.active() && !o.id().equals(c.id()) && o.kind() == ConnectionKind.snowplow
-            && c.appId().equals(o.appId()))
+        .filter(
+            o ->
+                o.active()
+                    && !o.id().equals(c.id())
+                    && o.kind() == ConnectionKind.snowplow
+                    && c.appId().equals(o.appId()))
         .findFirst()
-        .map(o -> error("app_id_in_use", "Another snowplow connection (" + o.id() + ") already has app_id '"
-            + c.appId() + "'."));
+        .map(
+            o ->
+                error(
+                    "app_id_in_use",
+                    "Another snowplow connection ("
+                        + o.id()
+                        + ") already has app_id '"
+                        + c.appId()
+                        + "'."));
   }
 
   private static <T> StatusReply<T> notFound(String what, String id) {
@@ -246,19 +303,45 @@ public final class Registry
         .forAnyState()
         .onEvent(DestinationCreated.class, (state, e) -> state.with(e.destination()))
         .onEvent(DestinationUpdated.class, (state, e) -> state.with(e.destination()))
-        .onEvent(DestinationDeleted.class, (state, e) -> {
-          Destination d = state.destinations().get(e.destinationId());
-          return state.with(new Destination(d.id(), d.name(), d.type(), d.config(), d.staging(), d.createdAtMillis(),
-              e.atMillis()));
-        })
+        .onEvent(
+            DestinationDeleted.class,
+            (state, e) -> {
+              Destination d = state.destinations().get(e.destinationId());
+              return state.with(
+                  new Destination(
+                      d.id(),
+                      d.name(),
+                      d.type(),
+                      d.config(),
+                      d.staging(),
+                      d.createdAtMillis(),
+                      e.atMillis()));
+            })
         .onEvent(ConnectionCreated.class, (state, e) -> state.with(e.connection()))
         .onEvent(ConnectionUpdated.class, (state, e) -> state.with(e.connection()))
-        .onEvent(ConnectionDeleted.class, (state, e) -> {
-          Connection c = state.connections().get(e.connectionId());
-          return state.with(new Connection(c.id(), c.name(), c.kind(), c.destinationId(), c.schema(), c.table(),
-              c.batchSize(), c.batchIntervalSeconds(), c.syncIntervalSeconds(), c.slots(), c.signingSecret(),
-              c.idField(), c.writeKey(), c.appId(), c.createdAtMillis(), e.atMillis()));
-        })
+        .onEvent(
+            ConnectionDeleted.class,
+            (state, e) -> {
+              Connection c = state.connections().get(e.connectionId());
+              return state.with(
+                  new Connection(
+                      c.id(),
+                      c.name(),
+                      c.kind(),
+                      c.destinationId(),
+                      c.schema(),
+                      c.table(),
+                      c.batchSize(),
+                      c.batchIntervalSeconds(),
+                      c.syncIntervalSeconds(),
+                      c.slots(),
+                      c.signingSecret(),
+                      c.idField(),
+                      c.writeKey(),
+                      c.appId(),
+                      c.createdAtMillis(),
+                      e.atMillis()));
+            })
         .build();
   }
 }

@@ -15,11 +15,12 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Encrypts secret configuration values at rest with AES-256-GCM under the master key
- * ({@code WEIR_MASTER_KEY}, base64 of 32 bytes; in single-node mode generated once into
- * {@code <data-dir>/master-key}, mode 0600). Sealed values look like {@code enc:v1:<base64(iv|ciphertext|tag)>}
- * and are what the registry persists; the clear value exists only in memory where a loader or a signature
- * check needs it. Neither the key nor a clear value ever appears in an exception message.
+ * Encrypts secret configuration values at rest with AES-256-GCM under the master key ({@code
+ * WEIR_MASTER_KEY}, base64 of 32 bytes; in single-node mode generated once into {@code
+ * <data-dir>/master-key}, mode 0600). Sealed values look like {@code
+ * enc:v1:<base64(iv|ciphertext|tag)>} and are what the registry persists; the clear value exists
+ * only in memory where a loader or a signature check needs it. Neither the key nor a clear value
+ * ever appears in an exception message.
  */
 public final class SecretBox {
   public static final String PREFIX = "enc:v1:";
@@ -34,8 +35,12 @@ public final class SecretBox {
 
   private SecretBox(byte[] key, String source) {
     if (key.length != 32) {
-      throw new IllegalArgumentException("The master key must be 32 bytes (base64 of 32 random bytes), got "
-          + key.length + " bytes from " + source + ".");
+      throw new IllegalArgumentException(
+          "The master key must be 32 bytes (base64 of 32 random bytes), got "
+              + key.length
+              + " bytes from "
+              + source
+              + ".");
     }
     this.key = new SecretKeySpec(key, "AES");
     this.source = source;
@@ -52,18 +57,22 @@ public final class SecretBox {
   }
 
   /**
-   * The configured key, or (when {@code configured} is blank and {@code generate} is true) the one stored
-   * in, or newly generated into, {@code dir/master-key}.
+   * The configured key, or (when {@code configured} is blank and {@code generate} is true) the one
+   * stored in, or newly generated into, {@code dir/master-key}.
    */
-  public static SecretBox resolve(String configured, Path dir, boolean generate) throws IOException {
+  public static SecretBox resolve(String configured, Path dir, boolean generate)
+      throws IOException {
     if (!configured.isBlank()) return fromBase64(configured, "WEIR_MASTER_KEY");
     Path file = dir.resolve(FILE_NAME);
     if (!Files.exists(file)) {
-      if (!generate) throw new IllegalStateException("No master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
+      if (!generate)
+        throw new IllegalStateException("No master key: set WEIR_MASTER_KEY (base64 of 32 bytes).");
       byte[] fresh = new byte[32];
       new SecureRandom().nextBytes(fresh);
       try {
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.createFile(
+            file,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(file, Base64.getEncoder().encodeToString(fresh) + "\n");
       } catch (FileAlreadyExistsException raced) {
         // Another start created it first: use theirs.
@@ -96,7 +105,8 @@ public final class SecretBox {
       System.arraycopy(ct, 0, out, iv.length, ct.length);
       return PREFIX + Base64.getEncoder().encodeToString(out);
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("Encrypting a secret failed (" + e.getClass().getSimpleName() + ")");
+      throw new IllegalStateException(
+          "Encrypting a secret failed (" + e.getClass().getSimpleName() + ")");
     }
   }
 
@@ -110,8 +120,10 @@ public final class SecretBox {
       cipher.updateAAD(AAD);
       return new String(cipher.doFinal(in, IV_BYTES, in.length - IV_BYTES), StandardCharsets.UTF_8);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
-      throw new IllegalStateException("A stored secret cannot be decrypted with the master key from " + source
-          + " (wrong key?)");
+      throw new IllegalStateException(
+          "A stored secret cannot be decrypted with the master key from "
+              + source
+              + " (wrong key?)");
     }
   }
 }

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 class RegistryTest {
-  private static final ActorTestKit testKit = ActorTestKit.create(EventSourcedBehaviorTestKit.config());
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(EventSourcedBehaviorTestKit.config());
 
   @AfterAll
   static void shutdown() {
@@ -18,40 +19,69 @@ class RegistryTest {
   }
 
   private static Connection snowplow(String id, String appId) {
-    return new Connection(id, id, ConnectionKind.snowplow, "d1", id, null, 500, 60, 900, 4, null, null, "wk-" + id,
-        appId, 0, 0);
+    return new Connection(
+        id,
+        id,
+        ConnectionKind.snowplow,
+        "d1",
+        id,
+        null,
+        500,
+        60,
+        900,
+        4,
+        null,
+        null,
+        "wk-" + id,
+        appId,
+        0,
+        0);
   }
 
   @Test
   void anAppIdBelongsToOneSnowplowConnectionWhicheverNodeWrites() {
-    var registry = EventSourcedBehaviorTestKit.<Registry.Command, Registry.Event, Registry.State>create(
-        testKit.system(), Registry.create());
-    registry.<StatusReply<Destination>>runCommand(r -> new Registry.CreateDestination(new Destination("d1", "wh",
-        "duckdb", Map.of("path", "x.duckdb"), Map.of(), 0, 0), r));
-    var first = registry.<StatusReply<Connection>>runCommand(r -> new Registry.CreateConnection(
-        snowplow("c1", "shop"), r));
+    var registry =
+        EventSourcedBehaviorTestKit.<Registry.Command, Registry.Event, Registry.State>create(
+            testKit.system(), Registry.create());
+    registry.<StatusReply<Destination>>runCommand(
+        r ->
+            new Registry.CreateDestination(
+                new Destination("d1", "wh", "duckdb", Map.of("path", "x.duckdb"), Map.of(), 0, 0),
+                r));
+    var first =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.CreateConnection(snowplow("c1", "shop"), r));
     assertThat(first.reply().isSuccess()).isTrue();
 
     // Two nodes whose caches both missed the first: the registry refuses the second.
-    var second = registry.<StatusReply<Connection>>runCommand(r -> new Registry.CreateConnection(
-        snowplow("c2", "shop"), r));
+    var second =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.CreateConnection(snowplow("c2", "shop"), r));
     assertThat(second.reply().isError()).isTrue();
-    assertThat(Registry.errorCode(second.reply().getError().getMessage())).isEqualTo("app_id_in_use");
+    assertThat(Registry.errorCode(second.reply().getError().getMessage()))
+        .isEqualTo("app_id_in_use");
     assertThat(second.events()).isEmpty();
 
-    var other = registry.<StatusReply<Connection>>runCommand(r -> new Registry.CreateConnection(
-        snowplow("c3", "blog"), r));
+    var other =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.CreateConnection(snowplow("c3", "blog"), r));
     assertThat(other.reply().isSuccess()).isTrue();
-    var patched = registry.<StatusReply<Connection>>runCommand(r -> new Registry.UpdateConnection(
-        snowplow("c3", "shop"), r));
-    assertThat(Registry.errorCode(patched.reply().getError().getMessage())).isEqualTo("app_id_in_use");
-    var same = registry.<StatusReply<Connection>>runCommand(r -> new Registry.UpdateConnection(
-        snowplow("c1", "shop"), r));
+    var patched =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.UpdateConnection(snowplow("c3", "shop"), r));
+    assertThat(Registry.errorCode(patched.reply().getError().getMessage()))
+        .isEqualTo("app_id_in_use");
+    var same =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.UpdateConnection(snowplow("c1", "shop"), r));
     assertThat(same.reply().isSuccess()).as("a connection keeps its own app id").isTrue();
 
     registry.<StatusReply<Connection>>runCommand(r -> new Registry.DeleteConnection("c1", r));
-    var afterDelete = registry.<StatusReply<Connection>>runCommand(r -> new Registry.UpdateConnection(
-        snowplow("c3", "shop"), r));
-    assertThat(afterDelete.reply().isSuccess()).as("a deleted connection's app id is free again").isTrue();
+    var afterDelete =
+        registry.<StatusReply<Connection>>runCommand(
+            r -> new Registry.UpdateConnection(snowplow("c3", "shop"), r));
+    assertThat(afterDelete.reply().isSuccess())
+        .as("a deleted connection's app id is free again")
+        .isTrue();
   }
 }

@@ -25,17 +25,23 @@ class SecretBoxTest {
   void theGeneratedKeyFileIsPrivateAndReusedOnTheNextStart(@TempDir Path dir) throws Exception {
     String sealed = SecretBox.resolve("", dir, true).seal("s");
     Path file = dir.resolve(SecretBox.FILE_NAME);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+        .isEqualTo("rw-------");
     assertThat(SecretBox.resolve("", dir, true).open(sealed)).isEqualTo("s");
   }
 
   @Test
   void aWrongKeyFailsWithoutRevealingAnything(@TempDir Path dir) throws Exception {
     String sealed = SecretBox.resolve("", dir, true).seal("top-secret");
-    SecretBox other = SecretBox.fromBase64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "WEIR_MASTER_KEY");
-    assertThatThrownBy(() -> other.open(sealed)).hasMessageContaining("wrong key")
-        .hasMessageNotContaining("top-secret").hasMessageNotContaining(sealed);
-    assertThatThrownBy(() -> SecretBox.fromBase64("c2hvcnQ=", "WEIR_MASTER_KEY")).hasMessageContaining("32 bytes");
-    assertThatThrownBy(() -> SecretBox.resolve("", dir.resolve("none"), false)).hasMessageContaining("WEIR_MASTER_KEY");
+    SecretBox other =
+        SecretBox.fromBase64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "WEIR_MASTER_KEY");
+    assertThatThrownBy(() -> other.open(sealed))
+        .hasMessageContaining("wrong key")
+        .hasMessageNotContaining("top-secret")
+        .hasMessageNotContaining(sealed);
+    assertThatThrownBy(() -> SecretBox.fromBase64("c2hvcnQ=", "WEIR_MASTER_KEY"))
+        .hasMessageContaining("32 bytes");
+    assertThatThrownBy(() -> SecretBox.resolve("", dir.resolve("none"), false))
+        .hasMessageContaining("WEIR_MASTER_KEY");
   }
 }

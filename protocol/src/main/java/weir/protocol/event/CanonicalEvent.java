@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.Locale;
 
 /**
- * The canonical event every tracking protocol (Segment, Snowplow) is parsed into; its fields are the
- * canonical warehouse columns of API.md (besides {@code loaded_at}, which the loader sets).
+ * The canonical event every tracking protocol (Segment, Snowplow) is parsed into; its fields are
+ * the canonical warehouse columns of API.md (besides {@code loaded_at}, which the loader sets).
  *
  * @param eventId deduplication key (Segment {@code messageId}, Snowplow {@code eid})
  * @param type track, identify, page, screen, group or alias
@@ -18,17 +18,34 @@ import java.util.Locale;
  * @param receivedAt when the node received it
  * @param sentAt when the client sent it, or null
  * @param context context object (never null)
- * @param properties properties object (never null); group and alias keep {@code group_id} / {@code previous_id} here
+ * @param properties properties object (never null); group and alias keep {@code group_id} / {@code
+ *     previous_id} here
  * @param traits traits object (never null)
  * @param connectionId the connection it arrived on
  */
-public record CanonicalEvent(String eventId, Type type, String event, String anonymousId, String userId,
-    Instant timestamp, Instant originalTimestamp, Instant receivedAt, Instant sentAt, ObjectNode context,
-    ObjectNode properties, ObjectNode traits, String connectionId) {
+public record CanonicalEvent(
+    String eventId,
+    Type type,
+    String event,
+    String anonymousId,
+    String userId,
+    Instant timestamp,
+    Instant originalTimestamp,
+    Instant receivedAt,
+    Instant sentAt,
+    ObjectNode context,
+    ObjectNode properties,
+    ObjectNode traits,
+    String connectionId) {
 
   /** Event types, each with its own table. */
   public enum Type {
-    track("tracks"), identify("identifies"), page("pages"), screen("screens"), group("groups"), alias("aliases");
+    track("tracks"),
+    identify("identifies"),
+    page("pages"),
+    screen("screens"),
+    group("groups"),
+    alias("aliases");
 
     private final String table;
 
@@ -48,12 +65,25 @@ public record CanonicalEvent(String eventId, Type type, String event, String ano
 
   /** This event on another connection (protocols that authenticate after parsing). */
   public CanonicalEvent withConnectionId(String id) {
-    return new CanonicalEvent(eventId, type, event, anonymousId, userId, timestamp, originalTimestamp, receivedAt,
-        sentAt, context, properties, traits, id);
+    return new CanonicalEvent(
+        eventId,
+        type,
+        event,
+        anonymousId,
+        userId,
+        timestamp,
+        originalTimestamp,
+        receivedAt,
+        sentAt,
+        context,
+        properties,
+        traits,
+        id);
   }
 
   /** The earliest event time a warehouse column stores everywhere: 0001-01-01T00:00:00Z. */
   public static final Instant MIN_TIME = Instant.parse("0001-01-01T00:00:00Z");
+
   /** The latest: 9999-12-31T23:59:59.999Z. */
   public static final Instant MAX_TIME = Instant.parse("9999-12-31T23:59:59.999Z");
 
@@ -63,8 +93,9 @@ public record CanonicalEvent(String eventId, Type type, String event, String ano
   }
 
   /**
-   * The timestamp corrected for clock skew: {@code receivedAt - (sentAt - clientTimestamp)}; the client's own
-   * timestamp when the correction would leave the storable range. Arguments are storable (parsers check).
+   * The timestamp corrected for clock skew: {@code receivedAt - (sentAt - clientTimestamp)}; the
+   * client's own timestamp when the correction would leave the storable range. Arguments are
+   * storable (parsers check).
    */
   public static Instant corrected(Instant clientTimestamp, Instant sentAt, Instant receivedAt) {
     if (clientTimestamp == null) return receivedAt;

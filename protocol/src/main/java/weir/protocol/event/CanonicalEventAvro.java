@@ -10,14 +10,18 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import weir.protocol.Json;
 
-/** The canonical event's Avro schema ({@code weir/protocol/canonical_event.avsc}) and the codec to it. */
+/**
+ * The canonical event's Avro schema ({@code weir/protocol/canonical_event.avsc}) and the codec to
+ * it.
+ */
 public final class CanonicalEventAvro {
   public static final Schema SCHEMA = load();
 
   private CanonicalEventAvro() {}
 
   private static Schema load() {
-    try (InputStream in = CanonicalEventAvro.class.getResourceAsStream("/weir/protocol/canonical_event.avsc")) {
+    try (InputStream in =
+        CanonicalEventAvro.class.getResourceAsStream("/weir/protocol/canonical_event.avsc")) {
       return new Schema.Parser().parse(in);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -43,10 +47,20 @@ public final class CanonicalEventAvro {
   }
 
   public static CanonicalEvent fromRecord(GenericRecord r) {
-    return new CanonicalEvent(str(r, "event_id"), CanonicalEvent.Type.parse(str(r, "type")), str(r, "event"),
-        str(r, "anonymous_id"), str(r, "user_id"), instant(r.get("timestamp")), instant(r.get("original_timestamp")),
-        instant(r.get("received_at")), instant(r.get("sent_at")), object(str(r, "context")),
-        object(str(r, "properties")), object(str(r, "traits")), str(r, "connection_id"));
+    return new CanonicalEvent(
+        str(r, "event_id"),
+        CanonicalEvent.Type.parse(str(r, "type")),
+        str(r, "event"),
+        str(r, "anonymous_id"),
+        str(r, "user_id"),
+        instant(r.get("timestamp")),
+        instant(r.get("original_timestamp")),
+        instant(r.get("received_at")),
+        instant(r.get("sent_at")),
+        object(str(r, "context")),
+        object(str(r, "properties")),
+        object(str(r, "traits")),
+        str(r, "connection_id"));
   }
 
   private static Long millis(Instant t) {

@@ -18,43 +18,46 @@ import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
- * The warehouse tables of Segment and Snowplow connections (API.md, Warehouse tables) and the rows one
- * {@link CanonicalEvent} becomes:
+ * The warehouse tables of Segment and Snowplow connections (API.md, Warehouse tables) and the rows
+ * one {@link CanonicalEvent} becomes:
+ *
  * <ul>
  *   <li>one row in its type's table ({@code tracks}, {@code pages}, ...), canonical columns;
- *   <li>a track event also in the table named after the event ({@code order_completed}): canonical columns
- *       plus one column per top-level property (name made safe by {@link Names}; a name taken by a canonical
- *       column gets a {@code property_} prefix; two keys with the same safe name: the second gets
- *       {@code _2}, in key order). Objects and arrays are stored as JSON text;
- *   <li>an identify with a user id also in {@code users}, merged by {@code user_id} (traits merged, latest wins;
- *       {@code first_seen}/{@code last_seen}).
+ *   <li>a track event also in the table named after the event ({@code order_completed}): canonical
+ *       columns plus one column per top-level property (name made safe by {@link Names}; a name
+ *       taken by a canonical column gets a {@code property_} prefix; two keys with the same safe
+ *       name: the second gets {@code _2}, in key order). Objects and arrays are stored as JSON
+ *       text;
+ *   <li>an identify with a user id also in {@code users}, merged by {@code user_id} (traits merged,
+ *       latest wins; {@code first_seen}/{@code last_seen}).
  * </ul>
  */
 public final class EventTables {
   public static final String USERS = "users";
 
   /** Canonical columns staged in every event row ({@code loaded_at} is added by the loader). */
-  public static final List<TableSpec.Column> CANONICAL = List.of(
-      new TableSpec.Column("event_id", ColumnType.STRING),
-      new TableSpec.Column("type", ColumnType.STRING),
-      new TableSpec.Column("event", ColumnType.STRING),
-      new TableSpec.Column("anonymous_id", ColumnType.STRING),
-      new TableSpec.Column("user_id", ColumnType.STRING),
-      new TableSpec.Column("timestamp", ColumnType.TIMESTAMP),
-      new TableSpec.Column("original_timestamp", ColumnType.TIMESTAMP),
-      new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
-      new TableSpec.Column("sent_at", ColumnType.TIMESTAMP),
-      new TableSpec.Column("context", ColumnType.JSON),
-      new TableSpec.Column("properties", ColumnType.JSON),
-      new TableSpec.Column("traits", ColumnType.JSON),
-      new TableSpec.Column("connection_id", ColumnType.STRING));
+  public static final List<TableSpec.Column> CANONICAL =
+      List.of(
+          new TableSpec.Column("event_id", ColumnType.STRING),
+          new TableSpec.Column("type", ColumnType.STRING),
+          new TableSpec.Column("event", ColumnType.STRING),
+          new TableSpec.Column("anonymous_id", ColumnType.STRING),
+          new TableSpec.Column("user_id", ColumnType.STRING),
+          new TableSpec.Column("timestamp", ColumnType.TIMESTAMP),
+          new TableSpec.Column("original_timestamp", ColumnType.TIMESTAMP),
+          new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
+          new TableSpec.Column("sent_at", ColumnType.TIMESTAMP),
+          new TableSpec.Column("context", ColumnType.JSON),
+          new TableSpec.Column("properties", ColumnType.JSON),
+          new TableSpec.Column("traits", ColumnType.JSON),
+          new TableSpec.Column("connection_id", ColumnType.STRING));
 
-  private static final Set<String> CANONICAL_NAMES = new HashSet<>(
-      CANONICAL.stream().map(TableSpec.Column::name).toList());
+  private static final Set<String> CANONICAL_NAMES =
+      new HashSet<>(CANONICAL.stream().map(TableSpec.Column::name).toList());
 
   /** Table names that a track event name must not take. */
-  private static final Set<String> FIXED_TABLES = Set.of("tracks", "identifies", "pages", "screens", "groups",
-      "aliases", USERS, "_weir_loads");
+  private static final Set<String> FIXED_TABLES =
+      Set.of("tracks", "identifies", "pages", "screens", "groups", "aliases", USERS, "_weir_loads");
 
   private EventTables() {}
 
@@ -70,12 +73,14 @@ public final class EventTables {
 
   /** The users table, merged by user_id. */
   public static TableSpec usersTable() {
-    return TableSpec.merged(USERS, List.of(
-        new TableSpec.Column("user_id", ColumnType.STRING, TableSpec.Merge.KEY),
-        new TableSpec.Column("anonymous_id", ColumnType.STRING, TableSpec.Merge.LATEST),
-        new TableSpec.Column("traits", ColumnType.JSON, TableSpec.Merge.JSON_PATCH),
-        new TableSpec.Column("first_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MIN),
-        new TableSpec.Column("last_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MAX)),
+    return TableSpec.merged(
+        USERS,
+        List.of(
+            new TableSpec.Column("user_id", ColumnType.STRING, TableSpec.Merge.KEY),
+            new TableSpec.Column("anonymous_id", ColumnType.STRING, TableSpec.Merge.LATEST),
+            new TableSpec.Column("traits", ColumnType.JSON, TableSpec.Merge.JSON_PATCH),
+            new TableSpec.Column("first_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MIN),
+            new TableSpec.Column("last_seen", ColumnType.TIMESTAMP, TableSpec.Merge.MAX)),
         "last_seen");
   }
 
@@ -95,8 +100,8 @@ public final class EventTables {
   }
 
   /**
-   * Every staged row of one event: its {@link #row} and what {@link #expand} derives from it. Buffers journal
-   * only the first; staging expands.
+   * Every staged row of one event: its {@link #row} and what {@link #expand} derives from it.
+   * Buffers journal only the first; staging expands.
    */
   public static List<StagedRow> rows(CanonicalEvent e) {
     StagedRow row = row(e);
@@ -107,18 +112,22 @@ public final class EventTables {
   }
 
   /**
-   * The one row an event is journaled as: its type table's row ({@code tracks}, {@code pages}, ...) with the
-   * canonical columns. It holds everything the event's other rows are derived from ({@link #expand}).
+   * The one row an event is journaled as: its type table's row ({@code tracks}, {@code pages}, ...)
+   * with the canonical columns. It holds everything the event's other rows are derived from ({@link
+   * #expand}).
    */
   public static StagedRow row(CanonicalEvent e) {
-    // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that day.
-    return new StagedRow(e.type().table(), e.eventId(), e.timestamp().toEpochMilli(), Json.write(canonicalRow(e)));
+    // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that
+    // day.
+    return new StagedRow(
+        e.type().table(), e.eventId(), e.timestamp().toEpochMilli(), Json.write(canonicalRow(e)));
   }
 
   /**
-   * The rows derived from an event's {@link #row}: a track's row in its per-event table (canonical columns plus
-   * one column per top-level property), an identify's row in {@code users}; nothing for other rows (webhook
-   * rows, dead letters, other types). Deterministic: the same row always gives the same rows.
+   * The rows derived from an event's {@link #row}: a track's row in its per-event table (canonical
+   * columns plus one column per top-level property), an identify's row in {@code users}; nothing
+   * for other rows (webhook rows, dead letters, other types). Deterministic: the same row always
+   * gives the same rows.
    */
   public static List<StagedRow> expand(StagedRow row) {
     boolean track = row.table().equals(CanonicalEvent.Type.track.table());
@@ -142,8 +151,12 @@ public final class EventTables {
           else perEvent.set(p.getKey(), v);
         }
       }
-      return List.of(new StagedRow(eventTableName(event.asText()), row.eventId(), row.timestampMillis(),
-          Json.write(perEvent)));
+      return List.of(
+          new StagedRow(
+              eventTableName(event.asText()),
+              row.eventId(),
+              row.timestampMillis(),
+              Json.write(perEvent)));
     }
     JsonNode userId = canonical.get("user_id");
     if (userId == null || !userId.isTextual()) return List.of();
@@ -157,7 +170,10 @@ public final class EventTables {
     return List.of(new StagedRow(USERS, row.eventId(), row.timestampMillis(), Json.write(user)));
   }
 
-  /** Top-level properties under their column names (deterministic: keys in order, collisions suffixed). */
+  /**
+   * Top-level properties under their column names (deterministic: keys in order, collisions
+   * suffixed).
+   */
   static Map<String, JsonNode> propertyColumns(ObjectNode properties) {
     Map<String, JsonNode> byKey = new TreeMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
@@ -167,7 +183,8 @@ public final class EventTables {
     Map<String, JsonNode> out = new TreeMap<>();
     for (Map.Entry<String, JsonNode> e : byKey.entrySet()) {
       String name = Names.safe(e.getKey());
-      if (CANONICAL_NAMES.contains(name) || name.equals("loaded_at")) name = Names.safe("property_" + name);
+      if (CANONICAL_NAMES.contains(name) || name.equals("loaded_at"))
+        name = Names.safe("property_" + name);
       String unique = name;
       for (int i = 2; out.containsKey(unique); i++) unique = name + "_" + i;
       out.put(unique, e.getValue());

@@ -18,36 +18,40 @@ import weir.protocol.event.CanonicalEvent;
 
 /**
  * Segment's HTTP Tracking API (the wire format of Segment's and RudderStack's libraries) into
- * {@link CanonicalEvent}s: {@code /v1/track}, {@code identify}, {@code page}, {@code screen}, {@code group},
- * {@code alias} (one message; the endpoint gives the type) and {@code /v1/batch}, {@code /v1/import}
- * ({@code {"batch": [...], "context"?}}; each message names its {@code type}; the batch context is merged
- * under each message's own).
+ * {@link CanonicalEvent}s: {@code /v1/track}, {@code identify}, {@code page}, {@code screen},
+ * {@code group}, {@code alias} (one message; the endpoint gives the type) and {@code /v1/batch},
+ * {@code /v1/import} ({@code {"batch": [...], "context"?}}; each message names its {@code type};
+ * the batch context is merged under each message's own).
  *
- * <p>Validation (Segment's rules): every message needs {@code userId} or {@code anonymousId}; track needs
- * {@code event}; group needs {@code groupId}; alias needs {@code previousId} and {@code userId}; a message
- * over 32 KB is rejected. Invalid messages are rejected one by one; the others are accepted.
- * {@code messageId} is the event id (a random UUID when absent). Clock skew: with {@code sentAt},
- * {@code timestamp = receivedAt - (sentAt - timestamp)} and the client's value is kept as
- * {@code original_timestamp}.
+ * <p>Validation (Segment's rules): every message needs {@code userId} or {@code anonymousId}; track
+ * needs {@code event}; group needs {@code groupId}; alias needs {@code previousId} and {@code
+ * userId}; a message over 32 KB is rejected. Invalid messages are rejected one by one; the others
+ * are accepted. {@code messageId} is the event id (a random UUID when absent). Clock skew: with
+ * {@code sentAt}, {@code timestamp = receivedAt - (sentAt - timestamp)} and the client's value is
+ * kept as {@code original_timestamp}.
  */
 public final class SegmentParser {
   /** Segment's per-message limit. */
   public static final int MAX_MESSAGE_BYTES = 32 * 1024;
+
   /** Segment's per-request limit. */
   public static final int MAX_REQUEST_BYTES = 500 * 1024;
+
   private static final int MAX_DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024;
 
   /** What a body yields: the write key it carries (if any), events, rejections. */
-  public record Result(Optional<String> writeKey, List<CanonicalEvent> events, List<Rejection> rejections) {}
+  public record Result(
+      Optional<String> writeKey, List<CanonicalEvent> events, List<Rejection> rejections) {}
 
   private SegmentParser() {}
 
   /**
    * Parses a request body.
    *
-   * @param endpoint the path's last segment: track, identify, page, screen, group, alias, batch or import
-   * @throws BodyException {@code invalid_json} when the body is not a JSON object, {@code invalid_batch}
-   *     when a batch has no {@code batch} array, {@code unknown_endpoint}
+   * @param endpoint the path's last segment: track, identify, page, screen, group, alias, batch or
+   *     import
+   * @throws BodyException {@code invalid_json} when the body is not a JSON object, {@code
+   *     invalid_batch} when a batch has no {@code batch} array, {@code unknown_endpoint}
    */
   public static Result parse(String endpoint, byte[] body, String connectionId, Instant receivedAt)
       throws BodyException {
@@ -87,27 +91,48 @@ public final class SegmentParser {
     return new Result(writeKey, List.copyOf(events), List.copyOf(rejections));
   }
 
-  private static void one(int index, JsonNode message, CanonicalEvent.Type endpointType, ObjectNode batchContext,
-      Instant batchSentAt, String connectionId, Instant receivedAt, List<CanonicalEvent> events,
+  private static void one(
+      int index,
+      JsonNode message,
+      CanonicalEvent.Type endpointType,
+      ObjectNode batchContext,
+      Instant batchSentAt,
+      String connectionId,
+      Instant receivedAt,
+      List<CanonicalEvent> events,
       List<Rejection> rejections) {
     String raw = Json.write(message);
     try {
-      if (!(message instanceof ObjectNode m)) throw new InvalidMessage("not_an_object", "The message is not an object.");
+      if (!(message instanceof ObjectNode m))
+        throw new InvalidMessage("not_an_object", "The message is not an object.");
       if (raw.getBytes(StandardCharsets.UTF_8).length > MAX_MESSAGE_BYTES) {
         throw new InvalidMessage("message_too_large", "The message is larger than 32 KB.");
       }
       events.add(message(m, endpointType, batchContext, batchSentAt, connectionId, receivedAt));
     } catch (InvalidMessage e) {
-      rejections.add(new Rejection(index, e.code, e.getMessage(), Json.truncate(raw, MAX_DEAD_LETTER_PAYLOAD_CHARS)));
+      rejections.add(
+          new Rejection(
+              index, e.code, e.getMessage(), Json.truncate(raw, MAX_DEAD_LETTER_PAYLOAD_CHARS)));
     }
   }
 
-  static CanonicalEvent message(ObjectNode m, CanonicalEvent.Type endpointType, ObjectNode batchContext,
-      Instant batchSentAt, String connectionId, Instant receivedAt) throws InvalidMessage {
+  static CanonicalEvent message(
+      ObjectNode m,
+      CanonicalEvent.Type endpointType,
+      ObjectNode batchContext,
+      Instant batchSentAt,
+      String connectionId,
+      Instant receivedAt)
+      throws InvalidMessage {
     CanonicalEvent.Type type = endpointType;
     if (type == null) {
-      String t = text(m, "type").orElseThrow(() -> new InvalidMessage("missing_type",
-          "A batch message needs a 'type' (track, identify, page, screen, group or alias)."));
+      String t =
+          text(m, "type")
+              .orElseThrow(
+                  () ->
+                      new InvalidMessage(
+                          "missing_type",
+                          "A batch message needs a 'type' (track, identify, page, screen, group or alias)."));
       try {
         type = CanonicalEvent.Type.parse(t);
       } catch (IllegalArgumentException e) {
@@ -123,23 +148,39 @@ public final class SegmentParser {
     ObjectNode properties = object(m, "properties");
     ObjectNode traits = object(m, "traits");
     switch (type) {
-      case track -> event = text(m, "event").filter(s -> !s.isBlank()).orElseThrow(() ->
-          new InvalidMessage("missing_event", "A track message needs an 'event' name."));
+      case track ->
+          event =
+              text(m, "event")
+                  .filter(s -> !s.isBlank())
+                  .orElseThrow(
+                      () ->
+                          new InvalidMessage(
+                              "missing_event", "A track message needs an 'event' name."));
       case page, screen -> {
         event = text(m, "name").orElse(null);
-        text(m, "category").ifPresent(c -> {
-          if (!properties.has("category")) properties.put("category", c);
-        });
+        text(m, "category")
+            .ifPresent(
+                c -> {
+                  if (!properties.has("category")) properties.put("category", c);
+                });
       }
-      case group -> properties.put("group_id", Optional.ofNullable(id(m, "groupId")).orElseThrow(() ->
-          new InvalidMessage("missing_group_id", "A group message needs a 'groupId'.")));
+      case group ->
+          properties.put(
+              "group_id",
+              Optional.ofNullable(id(m, "groupId"))
+                  .orElseThrow(
+                      () ->
+                          new InvalidMessage(
+                              "missing_group_id", "A group message needs a 'groupId'.")));
       case alias -> {
         String previous = id(m, "previousId");
-        if (previous == null) throw new InvalidMessage("missing_previous_id", "An alias message needs a 'previousId'.");
-        if (userId == null) throw new InvalidMessage("missing_user_id", "An alias message needs a 'userId'.");
+        if (previous == null)
+          throw new InvalidMessage("missing_previous_id", "An alias message needs a 'previousId'.");
+        if (userId == null)
+          throw new InvalidMessage("missing_user_id", "An alias message needs a 'userId'.");
         properties.put("previous_id", previous);
       }
-      default -> { }
+      default -> {}
     }
     ObjectNode context = object(m, "context");
     if (batchContext != null) {
@@ -151,9 +192,24 @@ public final class SegmentParser {
     if (client == null) client = instant(m, "originalTimestamp");
     Instant sentAt = instant(m, "sentAt");
     if (sentAt == null) sentAt = batchSentAt;
-    String eventId = text(m, "messageId").filter(s -> !s.isBlank()).orElseGet(() -> UUID.randomUUID().toString());
-    return new CanonicalEvent(eventId, type, event, anonymousId, userId, CanonicalEvent.corrected(client, sentAt,
-        receivedAt), client, receivedAt, sentAt, context, properties, traits, connectionId);
+    String eventId =
+        text(m, "messageId")
+            .filter(s -> !s.isBlank())
+            .orElseGet(() -> UUID.randomUUID().toString());
+    return new CanonicalEvent(
+        eventId,
+        type,
+        event,
+        anonymousId,
+        userId,
+        CanonicalEvent.corrected(client, sentAt, receivedAt),
+        client,
+        receivedAt,
+        sentAt,
+        context,
+        properties,
+        traits,
+        connectionId);
   }
 
   /** A user or group id: a string, or a number (kept as text). */
@@ -161,7 +217,8 @@ public final class SegmentParser {
     JsonNode v = m.get(field);
     if (v == null || v.isNull()) return null;
     if (v.isNumber()) return v.asText();
-    if (!v.isTextual()) throw new InvalidMessage("invalid_field", "'" + field + "' must be a string.");
+    if (!v.isTextual())
+      throw new InvalidMessage("invalid_field", "'" + field + "' must be a string.");
     return v.asText().isBlank() ? null : v.asText();
   }
 
@@ -173,7 +230,8 @@ public final class SegmentParser {
   private static ObjectNode object(ObjectNode m, String field) throws InvalidMessage {
     JsonNode v = m.get(field);
     if (v == null || v.isNull()) return JsonNodeFactory.instance.objectNode();
-    if (!(v instanceof ObjectNode o)) throw new InvalidMessage("invalid_field", "'" + field + "' must be an object.");
+    if (!(v instanceof ObjectNode o))
+      throw new InvalidMessage("invalid_field", "'" + field + "' must be an object.");
     return o.deepCopy();
   }
 
@@ -187,11 +245,13 @@ public final class SegmentParser {
       try {
         t = Instant.parse(v.asText());
       } catch (DateTimeParseException e2) {
-        throw new InvalidMessage("invalid_timestamp", "'" + field + "' is not an ISO-8601 timestamp.");
+        throw new InvalidMessage(
+            "invalid_timestamp", "'" + field + "' is not an ISO-8601 timestamp.");
       }
     }
     if (!CanonicalEvent.storable(t)) {
-      throw new InvalidMessage("invalid_timestamp", "'" + field + "' is outside the years 1 to 9999.");
+      throw new InvalidMessage(
+          "invalid_timestamp", "'" + field + "' is outside the years 1 to 9999.");
     }
     return t;
   }
@@ -206,5 +266,4 @@ public final class SegmentParser {
       this.code = code;
     }
   }
-
 }

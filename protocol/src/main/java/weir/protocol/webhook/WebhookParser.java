@@ -18,17 +18,18 @@ import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
 
 /**
- * Turns the body of a generic webhook request ({@code POST /v1/webhooks/{connectionId}}) into staged rows
- * of the connection's single table: {@code event_id}, {@code received_at}, {@code data}.
+ * Turns the body of a generic webhook request ({@code POST /v1/webhooks/{connectionId}}) into
+ * staged rows of the connection's single table: {@code event_id}, {@code received_at}, {@code
+ * data}.
  *
  * <p>Accepted bodies: one JSON object, a JSON array of objects, NDJSON (one object per line) or an
- * {@code application/x-www-form-urlencoded} form (one event, string values). Array elements or NDJSON
- * lines that are valid JSON but not objects are rejected one by one; a body that is not valid JSON is
- * rejected as a whole.
+ * {@code application/x-www-form-urlencoded} form (one event, string values). Array elements or
+ * NDJSON lines that are valid JSON but not objects are rejected one by one; a body that is not
+ * valid JSON is rejected as a whole.
  *
- * <p>The {@code event_id} of each object is, in order: the value of the connection's {@code id_field}
- * when set and present; else the {@code X-Event-Id} header for a single-event body; else the SHA-256 of
- * the object's canonical JSON, so that an exact client retry maps to the same id.
+ * <p>The {@code event_id} of each object is, in order: the value of the connection's {@code
+ * id_field} when set and present; else the {@code X-Event-Id} header for a single-event body; else
+ * the SHA-256 of the object's canonical JSON, so that an exact client retry maps to the same id.
  */
 public final class WebhookParser {
 
@@ -41,11 +42,16 @@ public final class WebhookParser {
     NDJSON,
     FORM;
 
-    /** The format for a media type ({@code type/subtype}, lower case, no parameters), if accepted. */
+    /**
+     * The format for a media type ({@code type/subtype}, lower case, no parameters), if accepted.
+     */
     public static Optional<Format> forMediaType(String mediaType) {
       return switch (mediaType) {
         case "application/json", "text/json" -> Optional.of(JSON);
-        case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines" ->
+        case "application/x-ndjson",
+            "application/ndjson",
+            "application/jsonl",
+            "application/x-jsonlines" ->
             Optional.of(NDJSON);
         case "application/x-www-form-urlencoded" -> Optional.of(FORM);
         default -> Optional.empty();
@@ -53,12 +59,17 @@ public final class WebhookParser {
     }
   }
 
-  /** The table of a webhook connection: {@code event_id} (key), {@code received_at}, {@code data}. */
+  /**
+   * The table of a webhook connection: {@code event_id} (key), {@code received_at}, {@code data}.
+   */
   public static TableSpec tableSpec(String table) {
-    return TableSpec.fixed(table, List.of(
-        new TableSpec.Column("event_id", ColumnType.STRING),
-        new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
-        new TableSpec.Column("data", ColumnType.JSON)), "event_id");
+    return TableSpec.fixed(
+        table,
+        List.of(
+            new TableSpec.Column("event_id", ColumnType.STRING),
+            new TableSpec.Column("received_at", ColumnType.TIMESTAMP),
+            new TableSpec.Column("data", ColumnType.JSON)),
+        "event_id");
   }
 
   /** What a body yields: accepted rows (in request order) and rejected elements. */
@@ -83,10 +94,11 @@ public final class WebhookParser {
    * @param format the body format
    * @param eventIdHeader the {@code X-Event-Id} header, if sent
    * @param receivedAt when the node received the request
-   * @throws BodyException when nothing of the body can be used (code {@code invalid_json},
-   *     {@code invalid_form}, {@code empty_body}, {@code invalid_encoding})
+   * @throws BodyException when nothing of the body can be used (code {@code invalid_json}, {@code
+   *     invalid_form}, {@code empty_body}, {@code invalid_encoding})
    */
-  public Result parse(byte[] body, Format format, Optional<String> eventIdHeader, Instant receivedAt)
+  public Result parse(
+      byte[] body, Format format, Optional<String> eventIdHeader, Instant receivedAt)
       throws BodyException {
     String text = decodeUtf8(body);
     if (text.isBlank()) {
@@ -98,18 +110,29 @@ public final class WebhookParser {
           case NDJSON -> ndjsonElements(text);
           case FORM -> List.of(formObject(text));
         };
-    boolean singleEvent = format == Format.FORM || (format == Format.JSON && elements.size() == 1
-        && !text.stripLeading().startsWith("["));
-    Optional<String> headerId = singleEvent ? eventIdHeader.filter(h -> !h.isBlank()) : Optional.empty();
+    boolean singleEvent =
+        format == Format.FORM
+            || (format == Format.JSON
+                && elements.size() == 1
+                && !text.stripLeading().startsWith("["));
+    Optional<String> headerId =
+        singleEvent ? eventIdHeader.filter(h -> !h.isBlank()) : Optional.empty();
 
     List<StagedRow> rows = new ArrayList<>(elements.size());
     List<Rejection> rejections = new ArrayList<>();
     for (int i = 0; i < elements.size(); i++) {
       JsonNode element = elements.get(i);
       if (!(element instanceof ObjectNode object)) {
-        rejections.add(new Rejection(i, "not_an_object",
-            "Element " + i + " is a JSON " + element.getNodeType().name().toLowerCase()
-                + ", not an object.", truncate(Json.write(element))));
+        rejections.add(
+            new Rejection(
+                i,
+                "not_an_object",
+                "Element "
+                    + i
+                    + " is a JSON "
+                    + element.getNodeType().name().toLowerCase()
+                    + ", not an object.",
+                truncate(Json.write(element))));
         continue;
       }
       String eventId = eventId(object, headerId);
@@ -170,10 +193,13 @@ public final class WebhookParser {
       String key = eq < 0 ? pair : pair.substring(0, eq);
       String value = eq < 0 ? "" : pair.substring(eq + 1);
       try {
-        object.put(URLDecoder.decode(key, StandardCharsets.UTF_8), URLDecoder.decode(value, StandardCharsets.UTF_8));
+        object.put(
+            URLDecoder.decode(key, StandardCharsets.UTF_8),
+            URLDecoder.decode(value, StandardCharsets.UTF_8));
       } catch (IllegalArgumentException e) {
-        throw new BodyException("invalid_form", "The form body has a malformed percent-escape in '"
-            + truncate(pair, 80) + "'.");
+        throw new BodyException(
+            "invalid_form",
+            "The form body has a malformed percent-escape in '" + truncate(pair, 80) + "'.");
       }
     }
     if (object.isEmpty()) throw new BodyException("empty_body", "The form body has no fields.");

@@ -19,11 +19,27 @@ import weir.protocol.Json;
 import weir.protocol.StagedRow;
 
 class EventTablesTest {
-  private static CanonicalEvent event(CanonicalEvent.Type type, String name, String userId, ObjectNode properties,
+  private static CanonicalEvent event(
+      CanonicalEvent.Type type,
+      String name,
+      String userId,
+      ObjectNode properties,
       ObjectNode traits) {
     Instant t = Instant.parse("2026-11-21T10:00:00Z");
-    return new CanonicalEvent("e-1", type, name, "anon", userId, t, t.minusSeconds(3), t.plusSeconds(1), t,
-        JsonNodeFactory.instance.objectNode().put("ip", "1.2.3.4"), properties, traits, "c1");
+    return new CanonicalEvent(
+        "e-1",
+        type,
+        name,
+        "anon",
+        userId,
+        t,
+        t.minusSeconds(3),
+        t.plusSeconds(1),
+        t,
+        JsonNodeFactory.instance.objectNode().put("ip", "1.2.3.4"),
+        properties,
+        traits,
+        "c1");
   }
 
   @Test
@@ -42,11 +58,22 @@ class EventTablesTest {
   @Test
   void aTrackIsARowInTracksAndInItsEventTableWithOneColumnPerProperty() throws Exception {
     ObjectNode props = JsonNodeFactory.instance.objectNode();
-    props.put("revenue", 12.5).put("productId", "p1").put("product_id", "dup").put("timestamp", "t")
-        .putObject("cart").put("items", 2);
+    props
+        .put("revenue", 12.5)
+        .put("productId", "p1")
+        .put("product_id", "dup")
+        .put("timestamp", "t")
+        .putObject("cart")
+        .put("items", 2);
     props.putNull("gone");
-    List<StagedRow> rows = EventTables.rows(event(CanonicalEvent.Type.track, "Order Completed", "u1", props,
-        JsonNodeFactory.instance.objectNode()));
+    List<StagedRow> rows =
+        EventTables.rows(
+            event(
+                CanonicalEvent.Type.track,
+                "Order Completed",
+                "u1",
+                props,
+                JsonNodeFactory.instance.objectNode()));
     assertThat(rows).extracting(StagedRow::table).containsExactly("tracks", "order_completed");
     JsonNode tracks = Json.MAPPER.readTree(rows.get(0).json());
     assertThat(tracks.get("event").asText()).isEqualTo("Order Completed");
@@ -55,7 +82,9 @@ class EventTablesTest {
     assertThat(tracks.has("revenue")).isFalse();
     JsonNode perEvent = Json.MAPPER.readTree(rows.get(1).json());
     assertThat(perEvent.get("revenue").decimalValue()).isEqualByComparingTo("12.5");
-    assertThat(perEvent.get("product_id").asText()).as("keys in order: productId first").isEqualTo("p1");
+    assertThat(perEvent.get("product_id").asText())
+        .as("keys in order: productId first")
+        .isEqualTo("p1");
     assertThat(perEvent.get("product_id_2").asText()).isEqualTo("dup");
     assertThat(perEvent.get("property_timestamp").asText()).isEqualTo("t");
     assertThat(perEvent.get("timestamp").asText()).isEqualTo("2026-11-21T10:00:00Z");
@@ -67,28 +96,49 @@ class EventTablesTest {
   @Test
   void anIdentifyWithAUserIdAlsoFeedsUsers() throws Exception {
     ObjectNode traits = JsonNodeFactory.instance.objectNode().put("plan", "pro");
-    List<StagedRow> rows = EventTables.rows(event(CanonicalEvent.Type.identify, null, "u1",
-        JsonNodeFactory.instance.objectNode(), traits));
+    List<StagedRow> rows =
+        EventTables.rows(
+            event(
+                CanonicalEvent.Type.identify,
+                null,
+                "u1",
+                JsonNodeFactory.instance.objectNode(),
+                traits));
     assertThat(rows).extracting(StagedRow::table).containsExactly("identifies", "users");
     JsonNode user = Json.MAPPER.readTree(rows.get(1).json());
     assertThat(user.get("user_id").asText()).isEqualTo("u1");
     assertThat(user.at("/traits/plan").asText()).isEqualTo("pro");
     assertThat(user.get("first_seen").asText()).isEqualTo(user.get("last_seen").asText());
-    assertThat(EventTables.rows(event(CanonicalEvent.Type.identify, null, null, JsonNodeFactory.instance.objectNode(),
-        traits))).extracting(StagedRow::table).containsExactly("identifies");
+    assertThat(
+            EventTables.rows(
+                event(
+                    CanonicalEvent.Type.identify,
+                    null,
+                    null,
+                    JsonNodeFactory.instance.objectNode(),
+                    traits)))
+        .extracting(StagedRow::table)
+        .containsExactly("identifies");
   }
 
   @Test
   void theAvroCodecRoundTripsThroughAContainerFile() throws Exception {
-    CanonicalEvent e = event(CanonicalEvent.Type.track, "Signed Up", "u1",
-        JsonNodeFactory.instance.objectNode().put("plan", "pro"), JsonNodeFactory.instance.objectNode());
+    CanonicalEvent e =
+        event(
+            CanonicalEvent.Type.track,
+            "Signed Up",
+            "u1",
+            JsonNodeFactory.instance.objectNode().put("plan", "pro"),
+            JsonNodeFactory.instance.objectNode());
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (DataFileWriter<GenericRecord> w = new DataFileWriter<>(new GenericDatumWriter<>(CanonicalEventAvro.SCHEMA))) {
+    try (DataFileWriter<GenericRecord> w =
+        new DataFileWriter<>(new GenericDatumWriter<>(CanonicalEventAvro.SCHEMA))) {
       w.create(CanonicalEventAvro.SCHEMA, bytes);
       w.append(CanonicalEventAvro.toRecord(e));
     }
-    try (DataFileReader<GenericRecord> r = new DataFileReader<>(new SeekableByteArrayInput(bytes.toByteArray()),
-        new GenericDatumReader<>())) {
+    try (DataFileReader<GenericRecord> r =
+        new DataFileReader<>(
+            new SeekableByteArrayInput(bytes.toByteArray()), new GenericDatumReader<>())) {
       assertThat(CanonicalEventAvro.fromRecord(r.next())).isEqualTo(e);
     }
   }

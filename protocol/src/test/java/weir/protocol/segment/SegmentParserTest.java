@@ -26,7 +26,10 @@ class SegmentParserTest {
 
   @Test
   void trackMapsEveryCanonicalFieldAndCorrectsClockSkew() throws Exception {
-    CanonicalEvent e = only("track", """
+    CanonicalEvent e =
+        only(
+            "track",
+            """
         {"userId":"019mr8mf4r","event":"Item Purchased","properties":{"name":"Shirt","revenue":39.95},
          "context":{"ip":"24.5.68.47"},"timestamp":"2026-11-21T11:59:00Z","sentAt":"2026-11-21T11:59:05Z",
          "messageId":"022bb90c-bbac-11e4-8dfc-aa07a5b093db","anonymousId":"507f191e810c19729de860ea"}""");
@@ -47,13 +50,17 @@ class SegmentParserTest {
 
   @Test
   void identifyPageScreenGroupAndAliasMapTheirOwnFields() throws Exception {
-    CanonicalEvent identify = only("identify", "{\"userId\":\"u1\",\"traits\":{\"email\":\"a@b.c\",\"plan\":\"pro\"}}");
+    CanonicalEvent identify =
+        only("identify", "{\"userId\":\"u1\",\"traits\":{\"email\":\"a@b.c\",\"plan\":\"pro\"}}");
     assertThat(identify.traits().get("plan").asText()).isEqualTo("pro");
     assertThat(identify.timestamp()).as("no client timestamp: received time").isEqualTo(RECEIVED);
     assertThat(identify.originalTimestamp()).isNull();
 
-    CanonicalEvent page = only("page", "{\"anonymousId\":\"a1\",\"name\":\"Pricing\",\"category\":\"Docs\","
-        + "\"properties\":{\"url\":\"https://x.io/pricing\"}}");
+    CanonicalEvent page =
+        only(
+            "page",
+            "{\"anonymousId\":\"a1\",\"name\":\"Pricing\",\"category\":\"Docs\","
+                + "\"properties\":{\"url\":\"https://x.io/pricing\"}}");
     assertThat(page.type()).isEqualTo(CanonicalEvent.Type.page);
     assertThat(page.event()).isEqualTo("Pricing");
     assertThat(page.properties().get("category").asText()).isEqualTo("Docs");
@@ -62,7 +69,8 @@ class SegmentParserTest {
     assertThat(screen.type()).isEqualTo(CanonicalEvent.Type.screen);
     assertThat(screen.event()).isEqualTo("Home");
 
-    CanonicalEvent group = only("group", "{\"userId\":\"u1\",\"groupId\":\"g9\",\"traits\":{\"name\":\"Initech\"}}");
+    CanonicalEvent group =
+        only("group", "{\"userId\":\"u1\",\"groupId\":\"g9\",\"traits\":{\"name\":\"Initech\"}}");
     assertThat(group.properties().get("group_id").asText()).isEqualTo("g9");
     assertThat(group.traits().get("name").asText()).isEqualTo("Initech");
 
@@ -72,7 +80,10 @@ class SegmentParserTest {
 
   @Test
   void aBatchAcceptsValidMessagesAndRejectsInvalidOnesOneByOne() throws Exception {
-    SegmentParser.Result r = parse("batch", """
+    SegmentParser.Result r =
+        parse(
+            "batch",
+            """
         {"writeKey":"wk-123","context":{"library":{"name":"analytics-java"},"ip":"1.1.1.1"},"batch":[
           {"type":"track","userId":"u1","event":"A","context":{"ip":"2.2.2.2"}},
           {"type":"track","userId":"u1"},
@@ -89,30 +100,53 @@ class SegmentParserTest {
     assertThat(r.events()).hasSize(2);
     CanonicalEvent first = r.events().get(0);
     assertThat(first.context().get("ip").asText()).as("message context wins").isEqualTo("2.2.2.2");
-    assertThat(first.context().at("/library/name").asText()).as("batch context merged").isEqualTo("analytics-java");
+    assertThat(first.context().at("/library/name").asText())
+        .as("batch context merged")
+        .isEqualTo("analytics-java");
     assertThat(r.events().get(1).userId()).as("numeric ids become text").isEqualTo("42");
-    assertThat(r.rejections()).extracting(x -> x.index() + ":" + x.code()).containsExactly(
-        "1:missing_event", "2:missing_user", "3:missing_group_id", "4:missing_user_id", "5:invalid_type",
-        "6:missing_type", "7:not_an_object", "8:invalid_timestamp");
+    assertThat(r.rejections())
+        .extracting(x -> x.index() + ":" + x.code())
+        .containsExactly(
+            "1:missing_event",
+            "2:missing_user",
+            "3:missing_group_id",
+            "4:missing_user_id",
+            "5:invalid_type",
+            "6:missing_type",
+            "7:not_an_object",
+            "8:invalid_timestamp");
     assertThat(r.rejections().get(0).payload()).contains("\"type\":\"track\"");
   }
 
   @Test
   void messagesOver32KbAreRejectedAndMissingMessageIdsGetAUuid() throws Exception {
     String big = "x".repeat(33 * 1024);
-    SegmentParser.Result r = parse("batch", "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\","
-        + "\"properties\":{\"blob\":\"" + big + "\"}},{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}]}");
-    assertThat(r.rejections()).singleElement().satisfies(x -> assertThat(x.code()).isEqualTo("message_too_large"));
+    SegmentParser.Result r =
+        parse(
+            "batch",
+            "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\","
+                + "\"properties\":{\"blob\":\""
+                + big
+                + "\"}},{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}]}");
+    assertThat(r.rejections())
+        .singleElement()
+        .satisfies(x -> assertThat(x.code()).isEqualTo("message_too_large"));
     assertThat(r.events().get(0).eventId()).matches("[0-9a-f-]{36}");
   }
 
   @Test
   void unusableBodiesAreRejectedAsAWhole() {
-    assertThatThrownBy(() -> parse("track", "{oops")).extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_json");
-    assertThatThrownBy(() -> parse("track", "[1]")).extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_json");
-    assertThatThrownBy(() -> parse("batch", "{\"batch\":{}}")).extracting(e -> ((BodyException) e).code())
+    assertThatThrownBy(() -> parse("track", "{oops"))
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_json");
+    assertThatThrownBy(() -> parse("track", "[1]"))
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_json");
+    assertThatThrownBy(() -> parse("batch", "{\"batch\":{}}"))
+        .extracting(e -> ((BodyException) e).code())
         .isEqualTo("invalid_batch");
-    assertThatThrownBy(() -> parse("teleport", "{}")).extracting(e -> ((BodyException) e).code())
+    assertThatThrownBy(() -> parse("teleport", "{}"))
+        .extracting(e -> ((BodyException) e).code())
         .isEqualTo("unknown_endpoint");
   }
 }

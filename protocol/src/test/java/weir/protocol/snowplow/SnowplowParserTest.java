@@ -33,7 +33,9 @@ class SnowplowParserTest {
   }
 
   private static String b64url(String s) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
@@ -62,7 +64,18 @@ class SnowplowParserTest {
   @Test
   void structuredEventsAreTracksNamedAfterTheirAction() throws Exception {
     Map<String, String> f = base("se");
-    f.putAll(Map.of("se_ca", "shop", "se_ac", "add-to-basket", "se_la", "ASO01043", "se_pr", "pcs", "se_va", "2"));
+    f.putAll(
+        Map.of(
+            "se_ca",
+            "shop",
+            "se_ac",
+            "add-to-basket",
+            "se_la",
+            "ASO01043",
+            "se_pr",
+            "pcs",
+            "se_va",
+            "2"));
     CanonicalEvent e = SnowplowParser.toEvent(f, "c2", RECEIVED);
     assertThat(e.type()).isEqualTo(CanonicalEvent.Type.track);
     assertThat(e.event()).isEqualTo("add-to-basket");
@@ -72,13 +85,15 @@ class SnowplowParserTest {
     assertThat(e.properties().get("value").intValue()).isEqualTo(2);
     f.remove("se_ac");
     assertThatThrownBy(() -> SnowplowParser.toEvent(f, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("missing_action");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("missing_action");
   }
 
   @Test
   void selfDescribingEventsInPlainOrBase64UrlTakeTheirSchemaName() throws Exception {
-    String ue = "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\","
-        + "\"data\":{\"schema\":\"iglu:com.acme/link_click/jsonschema/1-0-1\",\"data\":{\"targetUrl\":\"https://a.b\",\"n\":3}}}";
+    String ue =
+        "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0\","
+            + "\"data\":{\"schema\":\"iglu:com.acme/link_click/jsonschema/1-0-1\",\"data\":{\"targetUrl\":\"https://a.b\",\"n\":3}}}";
     Map<String, String> plain = base("ue");
     plain.put("ue_pr", ue);
     Map<String, String> encoded = base("ue");
@@ -88,21 +103,25 @@ class SnowplowParserTest {
       assertThat(e.event()).isEqualTo("link_click");
       assertThat(e.properties().get("targetUrl").asText()).isEqualTo("https://a.b");
       assertThat(e.properties().get("n").asInt()).isEqualTo(3);
-      assertThat(e.context().get("snowplow_schema").asText()).isEqualTo("iglu:com.acme/link_click/jsonschema/1-0-1");
+      assertThat(e.context().get("snowplow_schema").asText())
+          .isEqualTo("iglu:com.acme/link_click/jsonschema/1-0-1");
     }
     Map<String, String> broken = base("ue");
     broken.put("ue_px", "%%%not-base64");
     assertThatThrownBy(() -> SnowplowParser.toEvent(broken, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("invalid_base64");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("invalid_base64");
     Map<String, String> none = base("ue");
     assertThatThrownBy(() -> SnowplowParser.toEvent(none, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("invalid_unstruct_event");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("invalid_unstruct_event");
   }
 
   @Test
   void contextsInCoOrCxLandInSnowplowContexts() throws Exception {
-    String co = "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":["
-        + "{\"schema\":\"iglu:com.acme/user/jsonschema/1-0-0\",\"data\":{\"tier\":\"gold\"}}]}";
+    String co =
+        "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0\",\"data\":["
+            + "{\"schema\":\"iglu:com.acme/user/jsonschema/1-0-0\",\"data\":{\"tier\":\"gold\"}}]}";
     Map<String, String> plain = base("pv");
     plain.put("co", co);
     Map<String, String> encoded = base("pv");
@@ -114,7 +133,8 @@ class SnowplowParserTest {
     Map<String, String> bad = base("pv");
     bad.put("co", "{nope");
     assertThatThrownBy(() -> SnowplowParser.toEvent(bad, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("invalid_json_field");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("invalid_json_field");
   }
 
   @Test
@@ -139,25 +159,36 @@ class SnowplowParserTest {
     CanonicalEvent e = SnowplowParser.toEvent(noUser, "c2", RECEIVED);
     assertThat(e.anonymousId()).isEqualTo("n-88");
     assertThat(e.eventId()).matches("[0-9a-f-]{36}");
-    assertThat(e.timestamp()).as("true timestamp wins").isEqualTo(Instant.parse("2026-11-21T10:00:00Z"));
+    assertThat(e.timestamp())
+        .as("true timestamp wins")
+        .isEqualTo(Instant.parse("2026-11-21T10:00:00Z"));
 
     Map<String, String> unknown = base("zz");
     assertThatThrownBy(() -> SnowplowParser.toEvent(unknown, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("unsupported_event_type");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("unsupported_event_type");
     Map<String, String> badTime = base("pv");
     badTime.put("dtm", "soon");
     assertThatThrownBy(() -> SnowplowParser.toEvent(badTime, "c2", RECEIVED))
-        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code()).isEqualTo("invalid_timestamp");
+        .extracting(x -> ((SnowplowParser.InvalidEvent) x).code())
+        .isEqualTo("invalid_timestamp");
   }
 
   @Test
   void tp2BodiesArePayloadDataWithAnArrayOfEvents() throws Exception {
-    byte[] body = ("{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4\","
-        + "\"data\":[{\"e\":\"pv\",\"aid\":\"a\"},{\"e\":\"se\",\"se_ac\":\"x\",\"aid\":\"b\"}]}").getBytes(StandardCharsets.UTF_8);
-    assertThat(SnowplowParser.payloads(body)).extracting(m -> m.get("aid")).containsExactly("a", "b");
-    assertThatThrownBy(() -> SnowplowParser.payloads("{\"data\":[]}".getBytes(StandardCharsets.UTF_8)))
-        .extracting(x -> ((BodyException) x).code()).isEqualTo("invalid_payload");
+    byte[] body =
+        ("{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4\","
+                + "\"data\":[{\"e\":\"pv\",\"aid\":\"a\"},{\"e\":\"se\",\"se_ac\":\"x\",\"aid\":\"b\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    assertThat(SnowplowParser.payloads(body))
+        .extracting(m -> m.get("aid"))
+        .containsExactly("a", "b");
+    assertThatThrownBy(
+            () -> SnowplowParser.payloads("{\"data\":[]}".getBytes(StandardCharsets.UTF_8)))
+        .extracting(x -> ((BodyException) x).code())
+        .isEqualTo("invalid_payload");
     assertThatThrownBy(() -> SnowplowParser.payloads("nope".getBytes(StandardCharsets.UTF_8)))
-        .extracting(x -> ((BodyException) x).code()).isEqualTo("invalid_json");
+        .extracting(x -> ((BodyException) x).code())
+        .isEqualTo("invalid_json");
   }
 }

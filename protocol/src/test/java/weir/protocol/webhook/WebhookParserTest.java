@@ -17,7 +17,8 @@ class WebhookParserTest {
   private static final Instant NOW = Instant.parse("2026-11-21T10:15:30.123Z");
   private final WebhookParser parser = new WebhookParser("events", Optional.empty());
 
-  private WebhookParser.Result parse(String body, WebhookParser.Format format) throws BodyException {
+  private WebhookParser.Result parse(String body, WebhookParser.Format format)
+      throws BodyException {
     return parser.parse(body.getBytes(StandardCharsets.UTF_8), format, Optional.empty(), NOW);
   }
 
@@ -27,7 +28,8 @@ class WebhookParserTest {
 
   @Test
   void singleObjectBecomesOneRowWithReceivedAtAndData() throws Exception {
-    WebhookParser.Result result = parse("{\"event\":\"signup\",\"n\":1.50}", WebhookParser.Format.JSON);
+    WebhookParser.Result result =
+        parse("{\"event\":\"signup\",\"n\":1.50}", WebhookParser.Format.JSON);
     assertThat(result.rejections()).isEmpty();
     assertThat(result.rows()).hasSize(1);
     StagedRow r = result.rows().get(0);
@@ -42,26 +44,43 @@ class WebhookParserTest {
 
   @Test
   void contentHashIdIgnoresKeyOrderAndWhitespaceSoExactRetriesDeduplicate() throws Exception {
-    String a = parse("{\"a\":1,\"b\":{\"y\":2,\"x\":[1,2]}}", WebhookParser.Format.JSON).rows().get(0).eventId();
-    String b = parse("{ \"b\" : {\"x\":[1, 2], \"y\":2}, \"a\" : 1 }", WebhookParser.Format.JSON).rows().get(0).eventId();
-    String c = parse("{\"a\":2,\"b\":{\"y\":2,\"x\":[1,2]}}", WebhookParser.Format.JSON).rows().get(0).eventId();
+    String a =
+        parse("{\"a\":1,\"b\":{\"y\":2,\"x\":[1,2]}}", WebhookParser.Format.JSON)
+            .rows()
+            .get(0)
+            .eventId();
+    String b =
+        parse("{ \"b\" : {\"x\":[1, 2], \"y\":2}, \"a\" : 1 }", WebhookParser.Format.JSON)
+            .rows()
+            .get(0)
+            .eventId();
+    String c =
+        parse("{\"a\":2,\"b\":{\"y\":2,\"x\":[1,2]}}", WebhookParser.Format.JSON)
+            .rows()
+            .get(0)
+            .eventId();
     assertThat(a).isEqualTo(b).isNotEqualTo(c);
   }
 
   @Test
   void arrayElementsThatAreNotObjectsAreRejectedOneByOne() throws Exception {
-    WebhookParser.Result result = parse("[{\"a\":1}, 2, \"x\", {\"a\":2}, null]", WebhookParser.Format.JSON);
+    WebhookParser.Result result =
+        parse("[{\"a\":1}, 2, \"x\", {\"a\":2}, null]", WebhookParser.Format.JSON);
     assertThat(result.rows()).hasSize(2);
     assertThat(result.rejections()).extracting(r -> r.index()).containsExactly(1, 2, 4);
-    assertThat(result.rejections()).allSatisfy(r -> assertThat(r.code()).isEqualTo("not_an_object"));
+    assertThat(result.rejections())
+        .allSatisfy(r -> assertThat(r.code()).isEqualTo("not_an_object"));
     assertThat(result.rejections().get(1).payload()).isEqualTo("\"x\"");
   }
 
   @Test
   void ndjsonLinesAreEventsAndBlankLinesAreSkipped() throws Exception {
-    WebhookParser.Result result = parse("{\"n\":1}\r\n\n{\"n\":2}\n[1]\n", WebhookParser.Format.NDJSON);
+    WebhookParser.Result result =
+        parse("{\"n\":1}\r\n\n{\"n\":2}\n[1]\n", WebhookParser.Format.NDJSON);
     assertThat(result.rows()).hasSize(2);
-    assertThat(result.rejections()).singleElement().satisfies(r -> assertThat(r.index()).isEqualTo(2));
+    assertThat(result.rejections())
+        .singleElement()
+        .satisfies(r -> assertThat(r.index()).isEqualTo(2));
   }
 
   @Test
@@ -69,12 +88,14 @@ class WebhookParserTest {
     assertThatThrownBy(() -> parse("{\"n\":1}\n{oops\n", WebhookParser.Format.NDJSON))
         .isInstanceOf(BodyException.class)
         .hasMessageContaining("Line 2")
-        .extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_json");
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_json");
   }
 
   @Test
   void formBodyIsOneEventWithStringValues() throws Exception {
-    WebhookParser.Result result = parse("name=Ada+Lovelace&plan=pro%2Bplus&empty=", WebhookParser.Format.FORM);
+    WebhookParser.Result result =
+        parse("name=Ada+Lovelace&plan=pro%2Bplus&empty=", WebhookParser.Format.FORM);
     JsonNode data = row(result.rows().get(0)).get("data");
     assertThat(data.get("name").asText()).isEqualTo("Ada Lovelace");
     assertThat(data.get("plan").asText()).isEqualTo("pro+plus");
@@ -84,44 +105,79 @@ class WebhookParserTest {
   @Test
   void malformedBodiesAreRejectedWithPreciseCodes() {
     assertThatThrownBy(() -> parse("{\"a\":", WebhookParser.Format.JSON))
-        .extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_json");
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_json");
     assertThatThrownBy(() -> parse("{\"a\":1} {\"b\":2}", WebhookParser.Format.JSON))
-        .extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_json");
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_json");
     assertThatThrownBy(() -> parse("   ", WebhookParser.Format.JSON))
-        .extracting(e -> ((BodyException) e).code()).isEqualTo("empty_body");
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("empty_body");
     assertThatThrownBy(() -> parse("a=%zz", WebhookParser.Format.FORM))
-        .extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_form");
-    assertThatThrownBy(() -> parser.parse(new byte[] {'{', (byte) 0xC3, '}'}, WebhookParser.Format.JSON,
-        Optional.empty(), NOW)).extracting(e -> ((BodyException) e).code()).isEqualTo("invalid_encoding");
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_form");
+    assertThatThrownBy(
+            () ->
+                parser.parse(
+                    new byte[] {'{', (byte) 0xC3, '}'},
+                    WebhookParser.Format.JSON,
+                    Optional.empty(),
+                    NOW))
+        .extracting(e -> ((BodyException) e).code())
+        .isEqualTo("invalid_encoding");
   }
 
   @Test
   void idFieldWinsOverHeaderAndHash() throws Exception {
     WebhookParser withIdField = new WebhookParser("events", Optional.of("id"));
-    WebhookParser.Result result = withIdField.parse("[{\"id\":\"ord-1\"},{\"id\":42},{\"other\":1}]"
-        .getBytes(StandardCharsets.UTF_8), WebhookParser.Format.JSON, Optional.of("hdr"), NOW);
-    assertThat(result.rows()).extracting(StagedRow::eventId)
-        .containsExactly("ord-1", "42", Json.sha256OfCanonical((ObjectNode)
-            Json.MAPPER.readTree("{\"other\":1}")));
+    WebhookParser.Result result =
+        withIdField.parse(
+            "[{\"id\":\"ord-1\"},{\"id\":42},{\"other\":1}]".getBytes(StandardCharsets.UTF_8),
+            WebhookParser.Format.JSON,
+            Optional.of("hdr"),
+            NOW);
+    assertThat(result.rows())
+        .extracting(StagedRow::eventId)
+        .containsExactly(
+            "ord-1",
+            "42",
+            Json.sha256OfCanonical((ObjectNode) Json.MAPPER.readTree("{\"other\":1}")));
   }
 
   @Test
   void eventIdHeaderAppliesToSingleEventBodiesOnly() throws Exception {
     byte[] single = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
-    assertThat(parser.parse(single, WebhookParser.Format.JSON, Optional.of("evt-7"), NOW).rows().get(0).eventId())
+    assertThat(
+            parser
+                .parse(single, WebhookParser.Format.JSON, Optional.of("evt-7"), NOW)
+                .rows()
+                .get(0)
+                .eventId())
         .isEqualTo("evt-7");
     byte[] form = "a=1".getBytes(StandardCharsets.UTF_8);
-    assertThat(parser.parse(form, WebhookParser.Format.FORM, Optional.of("evt-8"), NOW).rows().get(0).eventId())
+    assertThat(
+            parser
+                .parse(form, WebhookParser.Format.FORM, Optional.of("evt-8"), NOW)
+                .rows()
+                .get(0)
+                .eventId())
         .isEqualTo("evt-8");
     byte[] array = "[{\"a\":1}]".getBytes(StandardCharsets.UTF_8);
-    assertThat(parser.parse(array, WebhookParser.Format.JSON, Optional.of("evt-9"), NOW).rows().get(0).eventId())
+    assertThat(
+            parser
+                .parse(array, WebhookParser.Format.JSON, Optional.of("evt-9"), NOW)
+                .rows()
+                .get(0)
+                .eventId())
         .hasSize(64);
   }
 
   @Test
   void mediaTypesMapToFormats() {
-    assertThat(WebhookParser.Format.forMediaType("application/json")).contains(WebhookParser.Format.JSON);
-    assertThat(WebhookParser.Format.forMediaType("application/x-ndjson")).contains(WebhookParser.Format.NDJSON);
+    assertThat(WebhookParser.Format.forMediaType("application/json"))
+        .contains(WebhookParser.Format.JSON);
+    assertThat(WebhookParser.Format.forMediaType("application/x-ndjson"))
+        .contains(WebhookParser.Format.NDJSON);
     assertThat(WebhookParser.Format.forMediaType("application/x-www-form-urlencoded"))
         .contains(WebhookParser.Format.FORM);
     assertThat(WebhookParser.Format.forMediaType("text/plain")).isEmpty();

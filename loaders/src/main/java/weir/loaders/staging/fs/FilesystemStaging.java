@@ -8,8 +8,11 @@ import weir.loaders.staging.StagingStore;
 
 /** Staging type {@code filesystem}: a directory of the node (shared by every node in a cluster). */
 public final class FilesystemStaging implements StagingType {
-  static final ConfigSpec SPEC = ConfigSpec.of(
-      ConfigSpec.required("path", "Directory of the staged files: absolute, or relative to the data directory."));
+  static final ConfigSpec SPEC =
+      ConfigSpec.of(
+          ConfigSpec.required(
+              "path",
+              "Directory of the staged files: absolute, or relative to the data directory."));
 
   @Override
   public String name() {

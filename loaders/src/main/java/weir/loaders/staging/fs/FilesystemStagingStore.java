@@ -20,8 +20,8 @@ import weir.loaders.staging.StagingStore;
 
 /**
  * Staging on a local (or shared, mounted) filesystem under a root directory. A file is written as
- * {@code <key>.<uuid>.inprogress} next to its final place, fsynced, then atomically renamed to its key;
- * the directory is fsynced too, so a completed file survives a power loss.
+ * {@code <key>.<uuid>.inprogress} next to its final place, fsynced, then atomically renamed to its
+ * key; the directory is fsynced too, so a completed file survives a power loss.
  */
 public final class FilesystemStagingStore implements StagingStore {
   private final Path root;
@@ -38,8 +38,10 @@ public final class FilesystemStagingStore implements StagingStore {
   public StagedOutput create(String key) throws IOException {
     Path target = resolve(key);
     Files.createDirectories(target.getParent());
-    Path temp = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".inprogress");
-    FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    Path temp =
+        target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".inprogress");
+    FileChannel channel =
+        FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
     return new StagedOutput() {
       private boolean done;
@@ -57,7 +59,8 @@ public final class FilesystemStagingStore implements StagingStore {
         channel.force(true);
         channel.close();
         try {
-          Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(
+              temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
           throw new IOException("The staging filesystem cannot rename atomically: " + root, e);
         }
@@ -85,7 +88,8 @@ public final class FilesystemStagingStore implements StagingStore {
     Path dir = resolve(prefix);
     if (!Files.isDirectory(dir)) return List.of();
     try (Stream<Path> files = Files.walk(dir)) {
-      return files.filter(Files::isRegularFile)
+      return files
+          .filter(Files::isRegularFile)
           .filter(p -> !p.getFileName().toString().endsWith(".inprogress"))
           .map(p -> root.relativize(p).toString().replace(File.separatorChar, '/'))
           .sorted()
@@ -120,7 +124,8 @@ public final class FilesystemStagingStore implements StagingStore {
 
   private Path resolve(String key) {
     Path p = root.resolve(key).normalize();
-    if (!p.startsWith(root)) throw new IllegalArgumentException("Staging key escapes the root: " + key);
+    if (!p.startsWith(root))
+      throw new IllegalArgumentException("Staging key escapes the root: " + key);
     return p;
   }
 

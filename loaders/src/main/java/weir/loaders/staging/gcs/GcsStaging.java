@@ -10,13 +10,17 @@ import weir.loaders.destination.StagingType;
 import weir.loaders.staging.StagingStore;
 import weir.protocol.Json;
 
-/** Staging type {@code gcs}: a bucket and prefix in Google Cloud Storage, with a service account key. */
+/**
+ * Staging type {@code gcs}: a bucket and prefix in Google Cloud Storage, with a service account
+ * key.
+ */
 public final class GcsStaging implements StagingType {
-  static final ConfigSpec SPEC = ConfigSpec.of(
-      ConfigSpec.required("bucket", "The bucket."),
-      ConfigSpec.optional("prefix", "Object name prefix of every file."),
-      ConfigSpec.secret("service_account_json", true, "A service account key (the JSON file)."),
-      ConfigSpec.optional("endpoint", "A GCS-compatible endpoint; absent: Google."));
+  static final ConfigSpec SPEC =
+      ConfigSpec.of(
+          ConfigSpec.required("bucket", "The bucket."),
+          ConfigSpec.optional("prefix", "Object name prefix of every file."),
+          ConfigSpec.secret("service_account_json", true, "A service account key (the JSON file)."),
+          ConfigSpec.optional("endpoint", "A GCS-compatible endpoint; absent: Google."));
 
   @Override
   public String name() {
@@ -42,21 +46,29 @@ public final class GcsStaging implements StagingType {
     } catch (IOException e) {
       key = null;
     }
-    if (key == null || !key.path("type").asText().equals("service_account") || !key.path("client_email").isTextual()
+    if (key == null
+        || !key.path("type").asText().equals("service_account")
+        || !key.path("client_email").isTextual()
         || !key.path("private_key").asText().contains("PRIVATE KEY")) {
       // Never echo the value: it is a secret.
-      throw new InvalidConfig("Field '" + field + "' must be a Google service account key (the JSON file with "
-          + "\"type\": \"service_account\", \"client_email\" and \"private_key\").");
+      throw new InvalidConfig(
+          "Field '"
+              + field
+              + "' must be a Google service account key (the JSON file with "
+              + "\"type\": \"service_account\", \"client_email\" and \"private_key\").");
     }
   }
 
   @Override
   public StagingStore open(Map<String, String> config, DestinationContext context) {
     try {
-      return new GcsStagingStore(GcsStagingStore.client(config.get("service_account_json"), config.get("endpoint")),
-          config.get("bucket"), config.get("prefix"));
+      return new GcsStagingStore(
+          GcsStagingStore.client(config.get("service_account_json"), config.get("endpoint")),
+          config.get("bucket"),
+          config.get("prefix"));
     } catch (IOException e) {
-      throw new IllegalStateException("the GCS service account key is not usable: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the GCS service account key is not usable: " + e.getMessage(), e);
     }
   }
 }

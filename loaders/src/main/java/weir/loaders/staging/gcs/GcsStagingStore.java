@@ -30,12 +30,13 @@ import weir.loaders.staging.StagingStore;
 /**
  * Staging in a Google Cloud Storage bucket through Google's {@code google-cloud-storage} client.
  *
- * <p>A file is streamed into a resumable upload as it is written (the client sends it in chunks; memory stays
- * bounded) under a temporary name, {@code <key>.<uuid>.inprogress}; completing it copies it to its final name on
- * the server (a metadata-only rewrite within a bucket) and deletes the temporary object. GCS itself creates an
- * object only when its upload is finalized, but emulators and Google's in-memory fake show it earlier: the
- * temporary name keeps a partial file from ever appearing under a final name on any of them, and listing
- * skips temporary names. Keys are {@code <prefix>/<key>}.
+ * <p>A file is streamed into a resumable upload as it is written (the client sends it in chunks;
+ * memory stays bounded) under a temporary name, {@code <key>.<uuid>.inprogress}; completing it
+ * copies it to its final name on the server (a metadata-only rewrite within a bucket) and deletes
+ * the temporary object. GCS itself creates an object only when its upload is finalized, but
+ * emulators and Google's in-memory fake show it earlier: the temporary name keeps a partial file
+ * from ever appearing under a final name on any of them, and listing skips temporary names. Keys
+ * are {@code <prefix>/<key>}.
  */
 public final class GcsStagingStore implements StagingStore {
   private static final int CHUNK_BYTES = 8 * 1024 * 1024;
@@ -59,8 +60,11 @@ public final class GcsStagingStore implements StagingStore {
    * @param endpoint a custom endpoint (e.g. a GCS emulator), or null for Google's
    */
   public static Storage client(String serviceAccountJson, String endpoint) throws IOException {
-    StorageOptions.Builder options = StorageOptions.newBuilder().setCredentials(ServiceAccountCredentials.fromStream(
-        new ByteArrayInputStream(serviceAccountJson.getBytes(StandardCharsets.UTF_8))));
+    StorageOptions.Builder options =
+        StorageOptions.newBuilder()
+            .setCredentials(
+                ServiceAccountCredentials.fromStream(
+                    new ByteArrayInputStream(serviceAccountJson.getBytes(StandardCharsets.UTF_8))));
     if (endpoint != null) options.setHost(endpoint);
     return options.build().getService();
   }
@@ -71,26 +75,31 @@ public final class GcsStagingStore implements StagingStore {
     BlobId temp = BlobId.of(bucket, objectName(key) + "." + UUID.randomUUID() + INPROGRESS);
     WriteChannel channel = storage.writer(BlobInfo.newBuilder(temp).build());
     channel.setChunkSize(CHUNK_BYTES);
-    OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(new WritableByteChannel() {
-      @Override
-      public int write(ByteBuffer src) throws IOException {
-        try {
-          return channel.write(src);
-        } catch (StorageException e) {
-          throw new IOException("writing " + describe(key) + " failed: " + e.getMessage(), e);
-        }
-      }
+    OutputStream stream =
+        new BufferedOutputStream(
+            Channels.newOutputStream(
+                new WritableByteChannel() {
+                  @Override
+                  public int write(ByteBuffer src) throws IOException {
+                    try {
+                      return channel.write(src);
+                    } catch (StorageException e) {
+                      throw new IOException(
+                          "writing " + describe(key) + " failed: " + e.getMessage(), e);
+                    }
+                  }
 
-      @Override
-      public boolean isOpen() {
-        return channel.isOpen();
-      }
+                  @Override
+                  public boolean isOpen() {
+                    return channel.isOpen();
+                  }
 
-      @Override
-      public void close() {
-        // Closing finalizes the object: only complete() does that.
-      }
-    }), 1 << 18);
+                  @Override
+                  public void close() {
+                    // Closing finalizes the object: only complete() does that.
+                  }
+                }),
+            1 << 18);
     CountingOutputStream counting = new CountingOutputStream(stream);
     return new StagedOutput() {
       private boolean done;
@@ -119,7 +128,8 @@ public final class GcsStagingStore implements StagingStore {
       public void abort() {
         if (done) return;
         done = true;
-        // An upload that was never finalized created no object (GCS expires the session); one that was
+        // An upload that was never finalized created no object (GCS expires the session); one that
+        // was
         // finalized but not copied is removed.
         deleteQuietly(temp);
       }

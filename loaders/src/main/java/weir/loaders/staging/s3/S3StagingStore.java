@@ -43,10 +43,10 @@ import weir.loaders.staging.StagingStore;
 /**
  * Staging in an S3 bucket (or an S3-compatible store) through Alpakka S3.
  *
- * <p>A file is streamed into a multipart upload as it is written (parts of 5 MB, a few in flight: memory
- * stays bounded whatever the file's size); S3 makes the object visible only when the upload completes,
- * so a reader never sees a partial file. An aborted or failed upload is aborted on S3 too (its parts
- * deleted). Keys are {@code <prefix>/<key>}.
+ * <p>A file is streamed into a multipart upload as it is written (parts of 5 MB, a few in flight:
+ * memory stays bounded whatever the file's size); S3 makes the object visible only when the upload
+ * completes, so a reader never sees a partial file. An aborted or failed upload is aborted on S3
+ * too (its parts deleted). Keys are {@code <prefix>/<key>}.
  *
  * <p>Blocking, like every {@link StagingStore}: call from a blocking dispatcher.
  */
@@ -59,7 +59,9 @@ public final class S3StagingStore implements StagingStore {
   /** How long a single request (list, metadata, delete) may take, retries included. */
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
 
-  /** How long to try to abort an unfinished upload before leaving it to the bucket's lifecycle rule. */
+  /**
+   * How long to try to abort an unfinished upload before leaving it to the bucket's lifecycle rule.
+   */
   private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(15);
 
   private final S3Location location;
@@ -73,11 +75,15 @@ public final class S3StagingStore implements StagingStore {
   }
 
   static S3Settings settings(S3Location location, ClassicActorSystemProvider system) {
-    S3Settings s = S3Settings.create(system)
-        .withS3RegionProvider(() -> Region.of(location.region()))
-        .withCredentialsProvider(location.accessKeyId() == null ? DefaultCredentialsProvider.create()
-            : StaticCredentialsProvider.create(
-                AwsBasicCredentials.create(location.accessKeyId(), location.secretAccessKey())));
+    S3Settings s =
+        S3Settings.create(system)
+            .withS3RegionProvider(() -> Region.of(location.region()))
+            .withCredentialsProvider(
+                location.accessKeyId() == null
+                    ? DefaultCredentialsProvider.create()
+                    : StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(
+                            location.accessKeyId(), location.secretAccessKey())));
     if (location.endpoint() != null) {
       s = s.withEndpointUrl(location.endpoint()).withAccessStyle(AccessStyle.pathAccessStyle());
     }
@@ -95,7 +101,9 @@ public final class S3StagingStore implements StagingStore {
     Pair<Pair<OutputStream, UniqueKillSwitch>, CompletionStage<MultipartUploadResult>> running =
         StreamConverters.asOutputStream(TIMEOUT)
             .viaMat(KillSwitches.single(), Keep.both())
-            .toMat(S3.multipartUpload(location.bucket(), objectKey).withAttributes(attributes), Keep.both())
+            .toMat(
+                S3.multipartUpload(location.bucket(), objectKey).withAttributes(attributes),
+                Keep.both())
             .run(system);
     OutputStream stream = new BufferedOutputStream(running.first().first(), 1 << 18);
     UniqueKillSwitch kill = running.first().second();
@@ -133,29 +141,45 @@ public final class S3StagingStore implements StagingStore {
     };
   }
 
-  /** Aborts the unfinished multipart uploads of {@code objectKey} started since {@code since} (minus skew). */
+  /**
+   * Aborts the unfinished multipart uploads of {@code objectKey} started since {@code since} (minus
+   * skew).
+   */
   private void abortUploads(String objectKey, Instant since) {
     try {
-      List<ListMultipartUploadResultUploads> uploads = await(
-          S3.listMultipartUpload(location.bucket(), Optional.of(objectKey)).withAttributes(attributes)
-              .runWith(Sink.seq(), system), "listing uploads of " + objectKey, CLEANUP_TIMEOUT);
+      List<ListMultipartUploadResultUploads> uploads =
+          await(
+              S3.listMultipartUpload(location.bucket(), Optional.of(objectKey))
+                  .withAttributes(attributes)
+                  .runWith(Sink.seq(), system),
+              "listing uploads of " + objectKey,
+              CLEANUP_TIMEOUT);
       for (ListMultipartUploadResultUploads u : uploads) {
         if (!u.key().equals(objectKey) || u.initiated().isBefore(since.minusSeconds(60))) continue;
-        await(S3.deleteUpload(location.bucket(), objectKey, u.uploadId(), system, attributes),
-            "aborting upload " + u.uploadId(), CLEANUP_TIMEOUT);
+        await(
+            S3.deleteUpload(location.bucket(), objectKey, u.uploadId(), system, attributes),
+            "aborting upload " + u.uploadId(),
+            CLEANUP_TIMEOUT);
       }
     } catch (IOException | RuntimeException e) {
-      log.warn("Could not abort the unfinished upload of {} (a bucket lifecycle rule for incomplete multipart"
-          + " uploads removes it): {}", describe(objectKey), e.getMessage());
+      log.warn(
+          "Could not abort the unfinished upload of {} (a bucket lifecycle rule for incomplete multipart"
+              + " uploads removes it): {}",
+          describe(objectKey),
+          e.getMessage());
     }
   }
 
   @Override
   public List<String> list(String prefix) throws IOException {
     String folder = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
-    List<ListBucketResultContents> contents = await(
-        S3.listBucket(location.bucket(), Optional.of(objectKey(folder))).withAttributes(attributes)
-            .runWith(Sink.seq(), system), "listing " + describe(folder), REQUEST_TIMEOUT);
+    List<ListBucketResultContents> contents =
+        await(
+            S3.listBucket(location.bucket(), Optional.of(objectKey(folder)))
+                .withAttributes(attributes)
+                .runWith(Sink.seq(), system),
+            "listing " + describe(folder),
+            REQUEST_TIMEOUT);
     int strip = location.prefix().isEmpty() ? 0 : location.prefix().length() + 1;
     return contents.stream().map(c -> c.key().substring(strip)).sorted().toList();
   }
@@ -163,17 +187,28 @@ public final class S3StagingStore implements StagingStore {
   @Override
   public InputStream open(String key) throws IOException {
     // Fail here, not on the first read, when the object is missing or the store is down.
-    Optional<?> meta = await(S3.getObjectMetadata(location.bucket(), objectKey(key)).withAttributes(attributes)
-        .runWith(Sink.head(), system), "reading " + describe(key), REQUEST_TIMEOUT);
+    Optional<?> meta =
+        await(
+            S3.getObjectMetadata(location.bucket(), objectKey(key))
+                .withAttributes(attributes)
+                .runWith(Sink.head(), system),
+            "reading " + describe(key),
+            REQUEST_TIMEOUT);
     if (meta.isEmpty()) throw new NoSuchFileException(describe(key));
-    return S3.getObject(location.bucket(), objectKey(key)).withAttributes(attributes)
+    return S3.getObject(location.bucket(), objectKey(key))
+        .withAttributes(attributes)
         .runWith(StreamConverters.asInputStream(TIMEOUT), system);
   }
 
   @Override
   public boolean exists(String key) throws IOException {
-    return await(S3.getObjectMetadata(location.bucket(), objectKey(key)).withAttributes(attributes)
-        .runWith(Sink.head(), system), "reading " + describe(key), REQUEST_TIMEOUT).isPresent();
+    return await(
+            S3.getObjectMetadata(location.bucket(), objectKey(key))
+                .withAttributes(attributes)
+                .runWith(Sink.head(), system),
+            "reading " + describe(key),
+            REQUEST_TIMEOUT)
+        .isPresent();
   }
 
   @Override
@@ -183,8 +218,13 @@ public final class S3StagingStore implements StagingStore {
 
   @Override
   public void delete(String key) throws IOException {
-    Done ignored = await(S3.deleteObject(location.bucket(), objectKey(key)).withAttributes(attributes)
-        .runWith(Sink.head(), system), "deleting " + describe(key), REQUEST_TIMEOUT);
+    Done ignored =
+        await(
+            S3.deleteObject(location.bucket(), objectKey(key))
+                .withAttributes(attributes)
+                .runWith(Sink.head(), system),
+            "deleting " + describe(key),
+            REQUEST_TIMEOUT);
   }
 
   @Override
@@ -196,7 +236,8 @@ public final class S3StagingStore implements StagingStore {
     return location.prefix().isEmpty() ? key : location.prefix() + "/" + key;
   }
 
-  private static <T> T await(CompletionStage<T> stage, String what, Duration timeout) throws IOException {
+  private static <T> T await(CompletionStage<T> stage, String what, Duration timeout)
+      throws IOException {
     try {
       return stage.toCompletableFuture().get(timeout.toSeconds(), TimeUnit.SECONDS);
     } catch (InterruptedException e) {

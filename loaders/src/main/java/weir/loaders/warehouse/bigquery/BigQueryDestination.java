@@ -24,7 +24,8 @@ public final class BigQueryDestination implements DestinationType {
         ConfigSpec.required("project_id", "The Google Cloud project."),
         ConfigSpec.optional("dataset_prefix", "Prepended to every connection's dataset name."),
         ConfigSpec.secret("service_account_json", true, "A service account key (the JSON file)."),
-        ConfigSpec.flag("streaming_insert", "true: append tables get their rows by streaming inserts."));
+        ConfigSpec.flag(
+            "streaming_insert", "true: append tables get their rows by streaming inserts."));
   }
 
   @Override
@@ -34,17 +35,25 @@ public final class BigQueryDestination implements DestinationType {
 
   @Override
   public void validate(String prefix, Map<String, String> config) throws InvalidConfig {
-    GcsStaging.checkServiceAccount(prefix + ".service_account_json", config.get("service_account_json"));
+    GcsStaging.checkServiceAccount(
+        prefix + ".service_account_json", config.get("service_account_json"));
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
     try {
-      return DestinationRuntime.warehouse(staging, new BigQueryLoader(BigQueryLoader.client(config.get("project_id"),
-          config.get("service_account_json")), staging, config.getOrDefault("dataset_prefix", ""),
-          "true".equals(config.get("streaming_insert"))), context);
+      return DestinationRuntime.warehouse(
+          staging,
+          new BigQueryLoader(
+              BigQueryLoader.client(config.get("project_id"), config.get("service_account_json")),
+              staging,
+              config.getOrDefault("dataset_prefix", ""),
+              "true".equals(config.get("streaming_insert"))),
+          context);
     } catch (IOException e) {
-      throw new IllegalStateException("the BigQuery service account key is not usable: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the BigQuery service account key is not usable: " + e.getMessage(), e);
     }
   }
 }

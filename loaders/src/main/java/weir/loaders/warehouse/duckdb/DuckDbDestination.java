@@ -17,7 +17,9 @@ public final class DuckDbDestination implements DestinationType {
 
   @Override
   public ConfigSpec spec() {
-    return ConfigSpec.of(ConfigSpec.required("path", "The database file: absolute, or relative to the data directory."));
+    return ConfigSpec.of(
+        ConfigSpec.required(
+            "path", "The database file: absolute, or relative to the data directory."));
   }
 
   @Override
@@ -26,8 +28,9 @@ public final class DuckDbDestination implements DestinationType {
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
-    return DestinationRuntime.warehouse(staging, new DuckDbLoader(context.resolve(config.get("path")), staging),
-        context);
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
+    return DestinationRuntime.warehouse(
+        staging, new DuckDbLoader(context.resolve(config.get("path")), staging), context);
   }
 }

@@ -27,17 +27,17 @@ import weir.protocol.TableSpec;
 /**
  * Loads staged NDJSON.gz files into an embedded DuckDB database file, one transaction per load.
  *
- * <p>One mechanism for every table: the staged files are read as raw JSON objects
- * ({@code read_json_objects}) into a temporary table, and each column is extracted from them with its
- * type. Declared columns come from the {@link TableSpec}; for tables with dynamic columns the remaining
- * top-level keys become columns too (type from the JSON values: integers BIGINT, numbers DOUBLE, booleans
- * BOOLEAN, anything else VARCHAR), added with {@code ALTER TABLE} when new, and widened (BIGINT to DOUBLE,
- * any other conflict to VARCHAR) when values of another type arrive. Append tables insert rows whose key
- * is not in the table yet (one per key); merge tables upsert by key, applying the batch's rows in
- * {@code orderColumn} order with each column's merge rule.
+ * <p>One mechanism for every table: the staged files are read as raw JSON objects ({@code
+ * read_json_objects}) into a temporary table, and each column is extracted from them with its type.
+ * Declared columns come from the {@link TableSpec}; for tables with dynamic columns the remaining
+ * top-level keys become columns too (type from the JSON values: integers BIGINT, numbers DOUBLE,
+ * booleans BOOLEAN, anything else VARCHAR), added with {@code ALTER TABLE} when new, and widened
+ * (BIGINT to DOUBLE, any other conflict to VARCHAR) when values of another type arrive. Append
+ * tables insert rows whose key is not in the table yet (one per key); merge tables upsert by key,
+ * applying the batch's rows in {@code orderColumn} order with each column's merge rule.
  *
- * <p>The database file is opened for each load and closed afterwards: DuckDB allows one writing process
- * per file, so between loads users can open the warehouse (read-only) with their own tools.
+ * <p>The database file is opened for each load and closed afterwards: DuckDB allows one writing
+ * process per file, so between loads users can open the warehouse (read-only) with their own tools.
  */
 public final class DuckDbLoader extends SqlWarehouseLoader {
   private static final String RAW = "_weir_raw";
@@ -52,8 +52,9 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   }
 
   /**
-   * The warehouse file is attached under this catalog name: a file's own name would become its catalog, and a
-   * connection schema of the same name ({@code shop.duckdb} with schema {@code shop}) would be ambiguous.
+   * The warehouse file is attached under this catalog name: a file's own name would become its
+   * catalog, and a connection schema of the same name ({@code shop.duckdb} with schema {@code
+   * shop}) would be ambiguous.
    */
   static final String CATALOG = "weir_warehouse";
 
@@ -61,7 +62,8 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   protected Connection open() throws SQLException, IOException {
     Files.createDirectories(databaseFile.getParent());
     Properties props = new Properties();
-    props.setProperty("extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
+    props.setProperty(
+        "extension_directory", databaseFile.resolveSibling(".duckdb_extensions").toString());
     Connection c = DriverManager.getConnection("jdbc:duckdb:", props);
     try (Statement s = c.createStatement()) {
       s.execute("ATTACH " + literal(databaseFile.toString()) + " AS " + CATALOG);
@@ -80,15 +82,17 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   }
 
   /**
-   * DuckDB gives no SQLSTATE: its row errors are told by their message — a JSON object over
-   * {@code maximum_object_size}, malformed JSON, a conversion or range error (reading a missing file is an
+   * DuckDB gives no SQLSTATE: its row errors are told by their message — a JSON object over {@code
+   * maximum_object_size}, malformed JSON, a conversion or range error (reading a missing file is an
    * IO error, not a row's).
    */
   @Override
   protected boolean isRowError(SQLException e) {
     String m = String.valueOf(e.getMessage());
     if (m.contains("IO Error")) return false;
-    return m.contains("maximum_object_size") || m.contains("Malformed JSON") || m.contains("Conversion Error")
+    return m.contains("maximum_object_size")
+        || m.contains("Malformed JSON")
+        || m.contains("Conversion Error")
         || m.contains("Out of Range Error");
   }
 
@@ -106,21 +110,31 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   @Override
   protected void readFiles(Connection c, Statement s, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
-    try (LocalFiles local = new LocalFiles(staging, databaseFile.resolveSibling(".duckdb_staging"))) {
+    try (LocalFiles local =
+        new LocalFiles(staging, databaseFile.resolveSibling(".duckdb_staging"))) {
       List<String> paths = new ArrayList<>();
       for (StagedFile f : files) paths.add(literal(local.path(f.key()).toString()));
-      s.execute("CREATE OR REPLACE TEMP TABLE " + RAW + " AS SELECT json FROM read_json_objects(["
-          + String.join(", ", paths) + "], format = 'newline_delimited', compression = 'gzip')");
+      s.execute(
+          "CREATE OR REPLACE TEMP TABLE "
+              + RAW
+              + " AS SELECT json FROM read_json_objects(["
+              + String.join(", ", paths)
+              + "], format = 'newline_delimited', compression = 'gzip')");
     }
   }
 
   /** The keys of the raw rows and the JSON types DuckDB sees in their values. */
   @Override
-  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(Statement s, TableSpec spec,
-      List<StagedFile> files, Set<String> declared) throws SQLException {
+  protected Map<String, Set<ColumnEvolution.JsonKind>> dynamicKeys(
+      Statement s, TableSpec spec, List<StagedFile> files, Set<String> declared)
+      throws SQLException {
     Map<String, Set<ColumnEvolution.JsonKind>> kinds = new LinkedHashMap<>();
-    try (ResultSet rs = s.executeQuery("SELECT k, list(DISTINCT json_type(json, '$.' || k)) FROM (SELECT json, "
-        + "unnest(json_keys(json)) AS k FROM " + RAW + ") GROUP BY k ORDER BY k")) {
+    try (ResultSet rs =
+        s.executeQuery(
+            "SELECT k, list(DISTINCT json_type(json, '$.' || k)) FROM (SELECT json, "
+                + "unnest(json_keys(json)) AS k FROM "
+                + RAW
+                + ") GROUP BY k ORDER BY k")) {
       while (rs.next()) {
         String k = rs.getString(1);
         if (declared.contains(k) || !ColumnEvolution.dynamicName(k)) continue;
@@ -131,22 +145,40 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   }
 
   /**
-   * Extracts each column with its type from the raw rows into {@link #SOURCE}, ranked per key; in merge mode one
-   * row per source event first (its {@code event_id}, else its content).
+   * Extracts each column with its type from the raw rows into {@link #SOURCE}, ranked per key; in
+   * merge mode one row per source event first (its {@code event_id}, else its content).
    */
   @Override
-  protected String rankRows(Statement s, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
+  protected String rankRows(
+      Statement s, TableSpec spec, Map<String, ColumnType> columns, List<StagedFile> files)
       throws SQLException {
-    String values = columns.entrySet().stream().map(e -> extract(e.getKey(), sqlType(e.getValue())) + " AS "
-        + ident(e.getKey())).collect(Collectors.joining(", "));
+    String values =
+        columns.entrySet().stream()
+            .map(e -> extract(e.getKey(), sqlType(e.getValue())) + " AS " + ident(e.getKey()))
+            .collect(Collectors.joining(", "));
     String key = ident(spec.keyColumn());
     String order = ident(spec.orderColumn() != null ? spec.orderColumn() : spec.keyColumn());
-    String rows = spec.mode() == TableSpec.Mode.MERGE
-        ? "SELECT DISTINCT ON (_weir_source) * FROM (SELECT " + values + ", coalesce(json->>'$.event_id', "
-            + "md5(CAST(json AS VARCHAR))) AS _weir_source FROM " + RAW + ")"
-        : "SELECT " + values + " FROM " + RAW;
-    s.execute("CREATE OR REPLACE TEMP TABLE " + SOURCE + " AS SELECT *, row_number() OVER (PARTITION BY " + key
-        + " ORDER BY " + order + ") AS _weir_rank FROM (" + rows + ") WHERE " + key + " IS NOT NULL");
+    String rows =
+        spec.mode() == TableSpec.Mode.MERGE
+            ? "SELECT DISTINCT ON (_weir_source) * FROM (SELECT "
+                + values
+                + ", coalesce(json->>'$.event_id', "
+                + "md5(CAST(json AS VARCHAR))) AS _weir_source FROM "
+                + RAW
+                + ")"
+            : "SELECT " + values + " FROM " + RAW;
+    s.execute(
+        "CREATE OR REPLACE TEMP TABLE "
+            + SOURCE
+            + " AS SELECT *, row_number() OVER (PARTITION BY "
+            + key
+            + " ORDER BY "
+            + order
+            + ") AS _weir_rank FROM ("
+            + rows
+            + ") WHERE "
+            + key
+            + " IS NOT NULL");
     return SOURCE;
   }
 
@@ -158,8 +190,11 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   /** A copy of the columns keeps no defaults in DuckDB: {@code loaded_at}'s is set again. */
   @Override
   protected List<String> createTableLike(String fresh, String target, TableSpec spec) {
-    List<String> out = new ArrayList<>(List.of("CREATE TABLE " + fresh + " AS SELECT * FROM " + target + " LIMIT 0"));
-    if (spec.loadedAt()) out.add("ALTER TABLE " + fresh + " ALTER COLUMN loaded_at SET DEFAULT current_timestamp");
+    List<String> out =
+        new ArrayList<>(
+            List.of("CREATE TABLE " + fresh + " AS SELECT * FROM " + target + " LIMIT 0"));
+    if (spec.loadedAt())
+      out.add("ALTER TABLE " + fresh + " ALTER COLUMN loaded_at SET DEFAULT current_timestamp");
     return out;
   }
 
@@ -171,7 +206,8 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   /** DuckDB changes a column's type in place. */
   @Override
   protected List<String> widenColumn(String target, String column, ColumnType type) {
-    return List.of("ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type));
+    return List.of(
+        "ALTER TABLE " + target + " ALTER COLUMN " + ident(column) + " TYPE " + sqlType(type));
   }
 
   /** The kinds of the JSON types DuckDB reports for one key ({@code [BIGINT, VARCHAR]}). */
@@ -179,7 +215,7 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     Set<ColumnEvolution.JsonKind> kinds = new HashSet<>();
     for (String t : jsonTypes.replaceAll("[\\[\\]\\s]", "").split(",")) {
       switch (t) {
-        case "", "NULL" -> { }
+        case "", "NULL" -> {}
         case "BIGINT", "UBIGINT" -> kinds.add(ColumnEvolution.JsonKind.INTEGER);
         case "DOUBLE" -> kinds.add(ColumnEvolution.JsonKind.NUMBER);
         case "BOOLEAN" -> kinds.add(ColumnEvolution.JsonKind.BOOLEAN);
@@ -213,16 +249,21 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
   }
 
   /**
-   * The table's DDL. Tables with dynamic columns have no primary key (DuckDB cannot alter indexed tables);
-   * their key is enforced by the insert instead. Merge tables need theirs for the upsert.
+   * The table's DDL. Tables with dynamic columns have no primary key (DuckDB cannot alter indexed
+   * tables); their key is enforced by the insert instead. Merge tables need theirs for the upsert.
    */
   @Override
   protected String createTable(String schema, TableSpec spec) {
     boolean primaryKey = !spec.dynamicColumns();
-    String cols = spec.columns().stream()
-        .map(col -> ident(col.name()) + " " + sqlType(col.type())
-            + (primaryKey && col.name().equals(spec.keyColumn()) ? " PRIMARY KEY" : ""))
-        .collect(Collectors.joining(", "));
+    String cols =
+        spec.columns().stream()
+            .map(
+                col ->
+                    ident(col.name())
+                        + " "
+                        + sqlType(col.type())
+                        + (primaryKey && col.name().equals(spec.keyColumn()) ? " PRIMARY KEY" : ""))
+            .collect(Collectors.joining(", "));
     if (spec.loadedAt()) cols += ", loaded_at TIMESTAMPTZ DEFAULT current_timestamp";
     return "CREATE TABLE IF NOT EXISTS " + schema + "." + ident(spec.name()) + " (" + cols + ")";
   }

@@ -4,29 +4,37 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * NDJSON for PostgreSQL's {@code jsonb}, which refuses the escape {@code \u0000} (U+0000 cannot be stored in
- * {@code text}): every such escape in a JSON string becomes {@code \\u0000}, the escaped backslash followed by
- * {@code u0000}, so the loaded string holds the six characters {@code \u0000} instead of the NUL. Lossless in
- * practice and documented (loaders README); every other byte passes as it is.
+ * NDJSON for PostgreSQL's {@code jsonb}, which refuses the escape {@code \u0000} (U+0000 cannot be
+ * stored in {@code text}): every such escape in a JSON string becomes {@code \\u0000}, the escaped
+ * backslash followed by {@code u0000}, so the loaded string holds the six characters {@code \u0000}
+ * instead of the NUL. Lossless in practice and documented (loaders README); every other byte passes
+ * as it is.
  *
- * <p>An escape is a {@code u0000} after an odd run of backslashes ({@code \\\\u0000} is an escaped backslash and
- * the text {@code u0000}: left alone). Works on 64 KB chunks; the last bytes of a chunk that could begin an escape
- * wait for the next one. Chunks without {@code u0000} (nearly all) are passed on without a copy.
+ * <p>An escape is a {@code u0000} after an odd run of backslashes ({@code \\\\u0000} is an escaped
+ * backslash and the text {@code u0000}: left alone). Works on 64 KB chunks; the last bytes of a
+ * chunk that could begin an escape wait for the next one. Chunks without {@code u0000} (nearly all)
+ * are passed on without a copy.
  */
 final class NulEscapes extends InputStream {
   private static final int CHUNK = 1 << 16;
+
   /** "u0000" minus one byte: what may still complete an escape at the end of a chunk. */
   private static final int HOLD = 4;
 
   private final InputStream in;
   private byte[] buf = new byte[CHUNK];
+
   /** Input bytes in buf: [0, filled). */
   private int filled;
+
   private boolean eof;
+
   /** Output ready to be read: out[outPos, outEnd). */
   private byte[] out = new byte[0];
+
   private int outPos;
   private int outEnd;
+
   /** Consecutive backslashes at the end of what was already processed. */
   private int run;
 
@@ -84,8 +92,9 @@ final class NulEscapes extends InputStream {
   }
 
   /**
-   * Sets {@link #out} to bytes [0, ready) of {@link #buf} with the escapes rewritten and returns how many there
-   * were; -1 (and {@link #out} untouched) when there were none. Updates {@link #run}.
+   * Sets {@link #out} to bytes [0, ready) of {@link #buf} with the escapes rewritten and returns
+   * how many there were; -1 (and {@link #out} untouched) when there were none. Updates {@link
+   * #run}.
    */
   private int rewrite(int ready) {
     int escapes = 0;

@@ -36,16 +36,29 @@ public final class PostgresDestination implements DestinationType {
   }
 
   /** The {@code url} field must be a JDBC URL. */
-  public static void jdbcUrl(String prefix, Map<String, String> config, String driver) throws InvalidConfig {
+  public static void jdbcUrl(String prefix, Map<String, String> config, String driver)
+      throws InvalidConfig {
     if (!config.get("url").startsWith("jdbc:")) {
-      throw new InvalidConfig("Field '" + prefix + ".url' must be a JDBC URL (jdbc:" + driver
-          + "://host:port/database).");
+      throw new InvalidConfig(
+          "Field '"
+              + prefix
+              + ".url' must be a JDBC URL (jdbc:"
+              + driver
+              + "://host:port/database).");
     }
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
-    return DestinationRuntime.warehouse(staging, new PostgresLoader(config.get("url"), config.get("user"),
-        config.get("password"), config.getOrDefault("schema_prefix", ""), staging), context);
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
+    return DestinationRuntime.warehouse(
+        staging,
+        new PostgresLoader(
+            config.get("url"),
+            config.get("user"),
+            config.get("password"),
+            config.getOrDefault("schema_prefix", ""),
+            staging),
+        context);
   }
 }

@@ -24,8 +24,10 @@ public final class RedshiftDestination implements DestinationType {
         ConfigSpec.required("url", "JDBC URL, jdbc:redshift://host:port/database."),
         ConfigSpec.required("user", "The database user."),
         ConfigSpec.secret("password", true, "Its password."),
-        ConfigSpec.required("iam_role_arn", "The IAM role Redshift's COPY reads the S3 staging with."),
-        ConfigSpec.flag("delete_staged_files", "true: staged files are deleted once loaded (retention 0)."),
+        ConfigSpec.required(
+            "iam_role_arn", "The IAM role Redshift's COPY reads the S3 staging with."),
+        ConfigSpec.flag(
+            "delete_staged_files", "true: staged files are deleted once loaded (retention 0)."),
         ConfigSpec.optional("schema_prefix", "Prepended to every connection's schema name."));
   }
 
@@ -49,18 +51,29 @@ public final class RedshiftDestination implements DestinationType {
     PostgresDestination.jdbcUrl(prefix, config, "redshift");
   }
 
-  /** The staging's {@code retention_days} when set; else {@code delete_staged_files=true} is retention 0. */
+  /**
+   * The staging's {@code retention_days} when set; else {@code delete_staged_files=true} is
+   * retention 0.
+   */
   @Override
   public int retentionDays(Map<String, String> config, Map<String, String> staging) {
-    if (staging.containsKey("retention_days")) return Integer.parseInt(staging.get("retention_days"));
+    if (staging.containsKey("retention_days"))
+      return Integer.parseInt(staging.get("retention_days"));
     return "true".equals(config.get("delete_staged_files")) ? 0 : -1;
   }
 
   @Override
-  public DestinationRuntime open(Map<String, String> config, StagingStore staging, DestinationContext context) {
+  public DestinationRuntime open(
+      Map<String, String> config, StagingStore staging, DestinationContext context) {
     String region = staging instanceof S3StagingStore s3 ? s3.location().region() : null;
-    return DestinationRuntime.warehouse(staging, new RedshiftLoader(RedshiftLoader.driver(config.get("url"),
-        config.get("user"), config.get("password")), staging, config.get("iam_role_arn"), region,
-        config.getOrDefault("schema_prefix", "")), context);
+    return DestinationRuntime.warehouse(
+        staging,
+        new RedshiftLoader(
+            RedshiftLoader.driver(config.get("url"), config.get("user"), config.get("password")),
+            staging,
+            config.get("iam_role_arn"),
+            region,
+            config.getOrDefault("schema_prefix", "")),
+        context);
   }
 }

@@ -13,26 +13,32 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
- * Amazon Redshift: each staged file (in S3) is {@code COPY}ed with {@code FORMAT AS JSON 'auto'} and the
- * destination's IAM role into a temporary table of the target's columns (JSON columns are {@code SUPER}),
- * then appended without duplicate {@code event_id}s or merged with {@code MERGE}; event tables are created
- * with {@code DISTKEY(anonymous_id)} and {@code SORTKEY(timestamp)}.
+ * Amazon Redshift: each staged file (in S3) is {@code COPY}ed with {@code FORMAT AS JSON 'auto'}
+ * and the destination's IAM role into a temporary table of the target's columns (JSON columns are
+ * {@code SUPER}), then appended without duplicate {@code event_id}s or merged with {@code MERGE};
+ * event tables are created with {@code DISTKEY(anonymous_id)} and {@code SORTKEY(timestamp)}.
  *
- * <p>Redshift has no function that merges two {@code SUPER} objects: a {@code JSON_PATCH} column (the
- * {@code traits} of {@code users}) takes the newer object whole instead of merging keys.
+ * <p>Redshift has no function that merges two {@code SUPER} objects: a {@code JSON_PATCH} column
+ * (the {@code traits} of {@code users}) takes the newer object whole instead of merging keys.
  *
- * <p>Verified only by contract (recorded SQL, {@code RedshiftLoaderContractTest}): no Redshift is reachable here.
+ * <p>Verified only by contract (recorded SQL, {@code RedshiftLoaderContractTest}): no Redshift is
+ * reachable here.
  */
 public final class RedshiftLoader extends StageAndMergeLoader {
   private final String iamRoleArn;
   private final String region;
 
   /**
-   * @param staging the S3 staging store Redshift copies from ({@link StagingStore#describe} gives s3:// URIs)
+   * @param staging the S3 staging store Redshift copies from ({@link StagingStore#describe} gives
+   *     s3:// URIs)
    * @param iamRoleArn the role Redshift assumes to read the bucket
    * @param region the bucket's region (null: the cluster's)
    */
-  public RedshiftLoader(Connector connector, StagingStore staging, String iamRoleArn, String region,
+  public RedshiftLoader(
+      Connector connector,
+      StagingStore staging,
+      String iamRoleArn,
+      String region,
       String schemaPrefix) {
     super(connector, staging, schemaPrefix);
     this.iamRoleArn = iamRoleArn;
@@ -114,14 +120,25 @@ public final class RedshiftLoader extends StageAndMergeLoader {
     for (StagedFile f : files) {
       String uri = staging.describe(f.key());
       if (!uri.startsWith("s3://")) {
-        throw new SQLException("Redshift copies from S3: staged file " + uri + " is not in S3", "42000");
+        throw new SQLException(
+            "Redshift copies from S3: staged file " + uri + " is not in S3", "42000");
       }
-      s.execute("COPY " + STAGE + " FROM " + literal(uri) + " IAM_ROLE " + literal(iamRoleArn)
-          + " FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto'" + (region == null ? "" : " REGION " + literal(region)));
+      s.execute(
+          "COPY "
+              + STAGE
+              + " FROM "
+              + literal(uri)
+              + " IAM_ROLE "
+              + literal(iamRoleArn)
+              + " FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto'"
+              + (region == null ? "" : " REGION " + literal(region)));
     }
   }
 
-  /** Besides SQLSTATE class 22: a COPY that refused rows ("Load into table ... failed. Check 'stl_load_errors'"). */
+  /**
+   * Besides SQLSTATE class 22: a COPY that refused rows ("Load into table ... failed. Check
+   * 'stl_load_errors'").
+   */
   @Override
   protected boolean isRowError(SQLException e) {
     return super.isRowError(e) || String.valueOf(e.getMessage()).contains("stl_load_errors");

@@ -27,34 +27,46 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 
 /**
- * Snowflake: each staged file is {@code PUT} (as is, gzip) into a per-load folder of the user's internal
- * stage, {@code COPY INTO} a temporary table of the target's columns (JSON columns are {@code VARIANT},
- * extracted with {@code $1:"column"::TYPE}), the folder removed, then appended without duplicate
- * {@code event_id}s ({@code MERGE ... WHEN NOT MATCHED THEN INSERT}) or merged with {@code MERGE}; replace swaps tables with {@code ALTER TABLE ... SWAP WITH}.
- * Key-pair authentication (an unencrypted PKCS#8 private key).
+ * Snowflake: each staged file is {@code PUT} (as is, gzip) into a per-load folder of the user's
+ * internal stage, {@code COPY INTO} a temporary table of the target's columns (JSON columns are
+ * {@code VARIANT}, extracted with {@code $1:"column"::TYPE}), the folder removed, then appended
+ * without duplicate {@code event_id}s ({@code MERGE ... WHEN NOT MATCHED THEN INSERT}) or merged
+ * with {@code MERGE}; replace swaps tables with {@code ALTER TABLE ... SWAP WITH}. Key-pair
+ * authentication (an unencrypted PKCS#8 private key).
  *
- * <p>Snowflake has no function that merges two objects: a {@code JSON_PATCH} column (the {@code traits} of
- * {@code users}) takes the newer object whole instead of merging keys.
+ * <p>Snowflake has no function that merges two objects: a {@code JSON_PATCH} column (the {@code
+ * traits} of {@code users}) takes the newer object whole instead of merging keys.
  *
- * <p>Verified only by contract (recorded SQL, {@code SnowflakeLoaderContractTest}): no Snowflake is reachable here.
+ * <p>Verified only by contract (recorded SQL, {@code SnowflakeLoaderContractTest}): no Snowflake is
+ * reachable here.
  */
 public final class SnowflakeLoader extends StageAndMergeLoader {
   private final Path tempDir;
 
-  /** @param tempDir where files of a remote staging store are copied before {@code PUT} */
-  public SnowflakeLoader(Connector connector, StagingStore staging, Path tempDir, String schemaPrefix) {
+  /**
+   * @param tempDir where files of a remote staging store are copied before {@code PUT}
+   */
+  public SnowflakeLoader(
+      Connector connector, StagingStore staging, Path tempDir, String schemaPrefix) {
     super(connector, staging, schemaPrefix);
     this.tempDir = tempDir;
   }
 
   /**
-   * Connections through the Snowflake JDBC driver with key-pair authentication. The driver is not bundled:
-   * its fat jar carries its own conscrypt and netty native libraries under the same resource names as Google's
-   * clients', and loading the wrong one aborts the JVM (JNI {@code RegisterNatives} failure). It is loaded from
-   * {@code driverJar} in a class loader of its own that does not see the node's classpath.
+   * Connections through the Snowflake JDBC driver with key-pair authentication. The driver is not
+   * bundled: its fat jar carries its own conscrypt and netty native libraries under the same
+   * resource names as Google's clients', and loading the wrong one aborts the JVM (JNI {@code
+   * RegisterNatives} failure). It is loaded from {@code driverJar} in a class loader of its own
+   * that does not see the node's classpath.
    */
-  public static Connector driver(Path driverJar, String account, String user, String privateKeyPem, String warehouse,
-      String database, String role) {
+  public static Connector driver(
+      Path driverJar,
+      String account,
+      String user,
+      String privateKeyPem,
+      String warehouse,
+      String database,
+      String role) {
     Properties p = new Properties();
     p.setProperty("user", user);
     p.put("privateKey", privateKey(privateKeyPem));
@@ -67,7 +79,10 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     return new IsolatedDriver(driverJar, url, p);
   }
 
-  /** The Snowflake driver in a class loader of its own, loaded on first use and released by {@link #close()}. */
+  /**
+   * The Snowflake driver in a class loader of its own, loaded on first use and released by {@link
+   * #close()}.
+   */
   private static final class IsolatedDriver implements Connector {
     private final Path jar;
     private final String url;
@@ -90,16 +105,24 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     private void load() throws SQLException {
       if (!Files.isRegularFile(jar)) {
         // SQLState 08001: a retry succeeds once the driver is installed.
-        throw new SQLException("The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at " + jar
-            + " (it is not bundled with Weir)", "08001");
+        throw new SQLException(
+            "The Snowflake JDBC driver is not installed: put snowflake-jdbc.jar at "
+                + jar
+                + " (it is not bundled with Weir)",
+            "08001");
       }
       try {
-        loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
-            ClassLoader.getPlatformClassLoader());
-        driver = (Driver) Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
-            .getDeclaredConstructor().newInstance();
+        loader =
+            new URLClassLoader(
+                new URL[] {jar.toUri().toURL()}, ClassLoader.getPlatformClassLoader());
+        driver =
+            (Driver)
+                Class.forName("net.snowflake.client.jdbc.SnowflakeDriver", true, loader)
+                    .getDeclaredConstructor()
+                    .newInstance();
       } catch (ReflectiveOperationException | MalformedURLException e) {
-        throw new SQLException("The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
+        throw new SQLException(
+            "The Snowflake JDBC driver at " + jar + " cannot be loaded: " + e, "08001", e);
       }
     }
 
@@ -125,10 +148,12 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   public static PrivateKey privateKey(String pem) {
     String body = pem.replaceAll("-----(BEGIN|END) PRIVATE KEY-----", "").replaceAll("\\s", "");
     try {
-      return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
+      return KeyFactory.getInstance("RSA")
+          .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
     } catch (Exception e) {
       // Never include the key in the message.
-      throw new IllegalArgumentException("the Snowflake private key is not an unencrypted PKCS#8 RSA key in PEM form");
+      throw new IllegalArgumentException(
+          "the Snowflake private key is not an unencrypted PKCS#8 RSA key in PEM form");
     }
   }
 
@@ -175,7 +200,8 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   @Override
   protected String tableOptions(TableSpec spec) {
     return spec.columns().stream().anyMatch(c -> c.name().equals("timestamp"))
-        ? " CLUSTER BY (TO_DATE(\"timestamp\"))" : "";
+        ? " CLUSTER BY (TO_DATE(\"timestamp\"))"
+        : "";
   }
 
   @Override
@@ -194,21 +220,41 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
     String folder = "@~/weir/" + UUID.randomUUID() + "/";
     try (LocalFiles local = new LocalFiles(staging, tempDir)) {
       for (StagedFile f : files) {
-        s.execute("PUT " + literal("file://" + local.path(f.key())) + " " + folder
-            + " AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE");
+        s.execute(
+            "PUT "
+                + literal("file://" + local.path(f.key()))
+                + " "
+                + folder
+                + " AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE");
       }
     }
-    String names = columns.keySet().stream().map(StageAndMergeLoader::ident).collect(Collectors.joining(", "));
-    String values = columns.entrySet().stream().map(e -> "$1:" + ident(e.getKey())
-        + (e.getValue() == ColumnType.JSON ? "" : "::" + sqlType(e.getValue()))).collect(Collectors.joining(", "));
-    s.execute("COPY INTO " + STAGE + " (" + names + ") FROM (SELECT " + values + " FROM " + folder
-        + ") FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT");
+    String names =
+        columns.keySet().stream().map(StageAndMergeLoader::ident).collect(Collectors.joining(", "));
+    String values =
+        columns.entrySet().stream()
+            .map(
+                e ->
+                    "$1:"
+                        + ident(e.getKey())
+                        + (e.getValue() == ColumnType.JSON ? "" : "::" + sqlType(e.getValue())))
+            .collect(Collectors.joining(", "));
+    s.execute(
+        "COPY INTO "
+            + STAGE
+            + " ("
+            + names
+            + ") FROM (SELECT "
+            + values
+            + " FROM "
+            + folder
+            + ") FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP) ON_ERROR = ABORT_STATEMENT");
     s.execute("REMOVE " + folder);
   }
 
   @Override
   protected List<String> swap(String schema, String fresh, String name) {
-    return List.of("ALTER TABLE " + schema + "." + ident(fresh) + " SWAP WITH " + schema + "." + ident(name),
+    return List.of(
+        "ALTER TABLE " + schema + "." + ident(fresh) + " SWAP WITH " + schema + "." + ident(name),
         "DROP TABLE " + schema + "." + ident(fresh));
   }
 
@@ -236,6 +282,8 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
 
   @Override
   protected String timestampLiteral(String text) {
-    return "TO_TIMESTAMP_TZ(" + literal(text.replace("+00", " +00:00")) + ", 'YYYY-MM-DD HH24:MI:SS TZH:TZM')";
+    return "TO_TIMESTAMP_TZ("
+        + literal(text.replace("+00", " +00:00"))
+        + ", 'YYYY-MM-DD HH24:MI:SS TZH:TZM')";
   }
 }

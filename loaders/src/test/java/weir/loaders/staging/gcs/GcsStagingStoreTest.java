@@ -11,8 +11,8 @@ import weir.loaders.staging.StagingStore;
 import weir.loaders.staging.StagingStoreContract;
 
 /**
- * GCS against Google's in-memory fake ({@code LocalStorageHelper}): this is the only verification of the GCS
- * store here (no real bucket is reachable).
+ * GCS against Google's in-memory fake ({@code LocalStorageHelper}): this is the only verification
+ * of the GCS store here (no real bucket is reachable).
  */
 class GcsStagingStoreTest extends StagingStoreContract {
   private String bucket;
@@ -37,6 +37,7 @@ class GcsStagingStoreTest extends StagingStoreContract {
     try (var in = store.open("c/t/big.avro")) {
       assertThat(in.readAllBytes()).isEqualTo(bytes);
     }
-    assertThat(store.describe("c/t/big.avro")).isEqualTo("gs://" + bucket + "/lake/prefix/c/t/big.avro");
+    assertThat(store.describe("c/t/big.avro"))
+        .isEqualTo("gs://" + bucket + "/lake/prefix/c/t/big.avro");
   }
 }

@@ -38,9 +38,12 @@ class S3StagingStoreTest extends StagingStoreContract {
   static void start() {
     server = S3TestServer.start(dir.resolve("s3"), BUCKET);
     // As the node's weir-akka.conf: fail fast when the store is down.
-    system = ActorSystem.create("s3-store-test", ConfigFactory.parseString(
-        "akka.http.host-connection-pool { max-connection-backoff = 2 s, max-retries = 2 }")
-        .withFallback(ConfigFactory.load()));
+    system =
+        ActorSystem.create(
+            "s3-store-test",
+            ConfigFactory.parseString(
+                    "akka.http.host-connection-pool { max-connection-backoff = 2 s, max-retries = 2 }")
+                .withFallback(ConfigFactory.load()));
   }
 
   @AfterAll
@@ -51,7 +54,8 @@ class S3StagingStoreTest extends StagingStoreContract {
   }
 
   static S3Location location(String prefix) {
-    return new S3Location(BUCKET, prefix, "us-east-1", server.endpoint(), "test-key", "test-secret-value");
+    return new S3Location(
+        BUCKET, prefix, "us-east-1", server.endpoint(), "test-key", "test-secret-value");
   }
 
   @Override
@@ -60,11 +64,15 @@ class S3StagingStoreTest extends StagingStoreContract {
   }
 
   private static <T> List<T> run(Source<T, ?> source, S3Location location) throws Exception {
-    return source.withAttributes(S3Attributes.settings(S3StagingStore.settings(location, system)))
-        .runWith(Sink.seq(), system).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return source
+        .withAttributes(S3Attributes.settings(S3StagingStore.settings(location, system)))
+        .runWith(Sink.seq(), system)
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
   }
 
-  private static List<ListMultipartUploadResultUploads> pendingUploads(S3Location location) throws Exception {
+  private static List<ListMultipartUploadResultUploads> pendingUploads(S3Location location)
+      throws Exception {
     return run(S3.listMultipartUpload(BUCKET, Optional.of(location.prefix())), location);
   }
 
@@ -75,13 +83,15 @@ class S3StagingStoreTest extends StagingStoreContract {
     byte[] bytes = randomBytes(13 * 1024 * 1024, 5);
     assertThat(write(store, "c/t/big.avro", bytes)).isEqualTo(bytes.length);
 
-    List<ListBucketResultContents> objects = run(S3.listBucket(BUCKET, Optional.of(location.prefix())), location);
+    List<ListBucketResultContents> objects =
+        run(S3.listBucket(BUCKET, Optional.of(location.prefix())), location);
     assertThat(objects).hasSize(1);
     assertThat(objects.get(0).size()).isEqualTo(bytes.length);
     // A multipart object's ETag is "<md5 of the part md5s>-<number of parts>": 5 + 5 + 3 MB.
     assertThat(objects.get(0).eTag().replace("\"", "")).endsWith("-3");
     assertThat(sha256(read(store, "c/t/big.avro"))).isEqualTo(sha256(bytes));
-    assertThat(store.describe("c/t/big.avro")).isEqualTo("s3://" + BUCKET + "/" + location.prefix() + "/c/t/big.avro");
+    assertThat(store.describe("c/t/big.avro"))
+        .isEqualTo("s3://" + BUCKET + "/" + location.prefix() + "/c/t/big.avro");
   }
 
   @Test
@@ -101,7 +111,8 @@ class S3StagingStoreTest extends StagingStoreContract {
   @Test
   void aServerRestartMidUploadFailsTheFileAndTheRetrySucceeds(@TempDir Path own) throws Exception {
     try (S3TestServer restarting = S3TestServer.start(own.resolve("s3"), BUCKET)) {
-      S3Location location = new S3Location(BUCKET, "r", "us-east-1", restarting.endpoint(), "k", "s");
+      S3Location location =
+          new S3Location(BUCKET, "r", "us-east-1", restarting.endpoint(), "k", "s");
       S3StagingStore store = new S3StagingStore(location, system);
       byte[] bytes = randomBytes(12 * 1024 * 1024, 7);
 
@@ -120,7 +131,9 @@ class S3StagingStoreTest extends StagingStoreContract {
       assertThat(failure).as("an upload to a stopped server must fail, not complete").isNotNull();
 
       restarting.restart();
-      assertThat(store.list("c")).as("nothing under a final name after the failed upload").isEmpty();
+      assertThat(store.list("c"))
+          .as("nothing under a final name after the failed upload")
+          .isEmpty();
       assertThat(write(store, "c/t/f.ndjson.gz", bytes)).isEqualTo(bytes.length);
       assertThat(sha256(read(store, "c/t/f.ndjson.gz"))).isEqualTo(sha256(bytes));
     }
@@ -129,7 +142,8 @@ class S3StagingStoreTest extends StagingStoreContract {
   @Test
   void aMissingObjectIsAClearError() {
     S3StagingStore store = new S3StagingStore(location("p/" + UUID.randomUUID()), system);
-    assertThatThrownBy(() -> store.open("c/t/none.ndjson.gz")).isInstanceOf(NoSuchFileException.class)
+    assertThatThrownBy(() -> store.open("c/t/none.ndjson.gz"))
+        .isInstanceOf(NoSuchFileException.class)
         .hasMessageContaining("s3://" + BUCKET);
   }
 
@@ -138,9 +152,9 @@ class S3StagingStoreTest extends StagingStoreContract {
     S3Location nowhere = new S3Location(BUCKET, "x", "us-east-1", "http://127.0.0.1:1", "k", "s");
     S3StagingStore store = new S3StagingStore(nowhere, system);
     long start = System.nanoTime();
-    assertThatThrownBy(() -> write(store, "c/t/f.ndjson", randomBytes(1000, 8))).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> write(store, "c/t/f.ndjson", randomBytes(1000, 8)))
+        .isInstanceOf(IOException.class);
     assertThatThrownBy(() -> store.list("c")).isInstanceOf(IOException.class);
     assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start)).isLessThan(60);
   }
-
 }

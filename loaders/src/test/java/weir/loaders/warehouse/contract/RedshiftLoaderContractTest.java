@@ -14,10 +14,18 @@ import weir.loaders.warehouse.redshift.RedshiftLoader;
 class RedshiftLoaderContractTest {
   @Test
   void sendsTheRecordedSql(@TempDir Path root) throws Exception {
-    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql,
-        Map.of("revenue", "bigint", "coupon", "character varying")));
-    RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
-        "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql ->
+                WarehouseContract.answers(
+                    sql, Map.of("revenue", "bigint", "coupon", "character varying")));
+    RedshiftLoader loader =
+        new RedshiftLoader(
+            db::connect,
+            WarehouseContract.s3Described(root),
+            "arn:aws:iam::123456789012:role/weir-copy",
+            "eu-west-1",
+            "weir_");
     WarehouseContract.check("redshift.sql", loader, db.statements, root);
   }
 
@@ -25,12 +33,26 @@ class RedshiftLoaderContractTest {
   void aRowRedshiftRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
     // COPY of a file holding the poison row fails as Redshift reports a load error.
-    db.failWith = sql -> sql.startsWith("COPY ") && WarehouseContract.content(root, sql.replaceFirst(
-        "^COPY \\S+ FROM 's3://weir-staging/weir/([^']+)'.*$", "$1")).contains("\"poison\"")
-        ? new SQLException("Load into table '_weir_stage' failed.  Check 'stl_load_errors' system table for "
-            + "details.", "XX000") : null;
-    RedshiftLoader loader = new RedshiftLoader(db::connect, WarehouseContract.s3Described(root),
-        "arn:aws:iam::123456789012:role/weir-copy", "eu-west-1", "weir_");
+    db.failWith =
+        sql ->
+            sql.startsWith("COPY ")
+                    && WarehouseContract.content(
+                            root,
+                            sql.replaceFirst(
+                                "^COPY \\S+ FROM 's3://weir-staging/weir/([^']+)'.*$", "$1"))
+                        .contains("\"poison\"")
+                ? new SQLException(
+                    "Load into table '_weir_stage' failed.  Check 'stl_load_errors' system table for "
+                        + "details.",
+                    "XX000")
+                : null;
+    RedshiftLoader loader =
+        new RedshiftLoader(
+            db::connect,
+            WarehouseContract.s3Described(root),
+            "arn:aws:iam::123456789012:role/weir-copy",
+            "eu-west-1",
+            "weir_");
     WarehouseContract.checkDeadLetters("redshift-dead-letters.sql", loader, db.statements, root);
   }
 }

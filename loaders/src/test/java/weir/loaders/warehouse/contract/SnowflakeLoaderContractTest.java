@@ -16,28 +16,40 @@ import weir.loaders.warehouse.snowflake.SnowflakeLoader;
 class SnowflakeLoaderContractTest {
   @Test
   void sendsTheRecordedSql(@TempDir Path root) throws Exception {
-    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql,
-        Map.of("revenue", "NUMBER", "coupon", "TEXT")));
-    SnowflakeLoader loader = new SnowflakeLoader(db::connect, WarehouseContract.s3Described(root),
-        root.resolve("tmp"), "");
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql -> WarehouseContract.answers(sql, Map.of("revenue", "NUMBER", "coupon", "TEXT")));
+    SnowflakeLoader loader =
+        new SnowflakeLoader(
+            db::connect, WarehouseContract.s3Described(root), root.resolve("tmp"), "");
     WarehouseContract.check("snowflake.sql", loader, db.statements, root);
   }
 
   @Test
   void aRowSnowflakeRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
-    // COPY INTO after a PUT of a file holding the poison row fails as Snowflake reports a conversion error.
+    // COPY INTO after a PUT of a file holding the poison row fails as Snowflake reports a
+    // conversion error.
     List<String> put = new ArrayList<>();
-    db.failWith = sql -> {
-      if (sql.startsWith("PUT 'file://")) put.add(sql.replaceFirst("^PUT 'file://([^']+)'.*$", "$1"));
-      if (!sql.startsWith("COPY INTO")) return null;
-      boolean poisoned = put.stream().anyMatch(p -> WarehouseContract.content(Path.of("/"), p.substring(1))
-          .contains("\"poison\""));
-      put.clear();
-      return poisoned ? new SQLException("Numeric value 'poison' is not recognized", "22018") : null;
-    };
-    SnowflakeLoader loader = new SnowflakeLoader(db::connect, WarehouseContract.s3Described(root),
-        root.resolve("tmp"), "");
+    db.failWith =
+        sql -> {
+          if (sql.startsWith("PUT 'file://"))
+            put.add(sql.replaceFirst("^PUT 'file://([^']+)'.*$", "$1"));
+          if (!sql.startsWith("COPY INTO")) return null;
+          boolean poisoned =
+              put.stream()
+                  .anyMatch(
+                      p ->
+                          WarehouseContract.content(Path.of("/"), p.substring(1))
+                              .contains("\"poison\""));
+          put.clear();
+          return poisoned
+              ? new SQLException("Numeric value 'poison' is not recognized", "22018")
+              : null;
+        };
+    SnowflakeLoader loader =
+        new SnowflakeLoader(
+            db::connect, WarehouseContract.s3Described(root), root.resolve("tmp"), "");
     WarehouseContract.checkDeadLetters("snowflake-dead-letters.sql", loader, db.statements, root);
   }
 }

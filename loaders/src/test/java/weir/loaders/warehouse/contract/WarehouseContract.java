@@ -26,14 +26,17 @@ import weir.protocol.TableSpec;
 import weir.protocol.event.EventTables;
 
 /**
- * The loads every contract test runs (append with new and widened dynamic columns, merge, replace, period,
- * a period reload) and the comparison with the recorded expectation in {@code src/test/resources/contracts/}.
- * Run with {@code -Dweir.contracts.record=true} to rewrite the expectations after a reviewed change.
+ * The loads every contract test runs (append with new and widened dynamic columns, merge, replace,
+ * period, a period reload) and the comparison with the recorded expectation in {@code
+ * src/test/resources/contracts/}. Run with {@code -Dweir.contracts.record=true} to rewrite the
+ * expectations after a reviewed change.
  */
 public final class WarehouseContract {
   private WarehouseContract() {}
 
-  /** A filesystem store whose files are described as S3 objects (Redshift copies from s3:// URIs). */
+  /**
+   * A filesystem store whose files are described as S3 objects (Redshift copies from s3:// URIs).
+   */
   public static StagingStore s3Described(Path root) {
     return described(root, "s3://weir-staging/weir/");
   }
@@ -42,20 +45,44 @@ public final class WarehouseContract {
   public static StagingStore described(Path root, String uriPrefix) {
     FilesystemStagingStore fs = new FilesystemStagingStore(root);
     return new StagingStore() {
-      public StagedOutput create(String key) throws IOException { return fs.create(key); }
-      public List<String> list(String prefix) throws IOException { return fs.list(prefix); }
-      public InputStream open(String key) throws IOException { return fs.open(key); }
-      public boolean exists(String key) { return fs.exists(key); }
-      public Optional<Path> localPath(String key) { return fs.localPath(key); }
-      public void delete(String key) throws IOException { fs.delete(key); }
-      public String describe(String key) { return uriPrefix + key; }
+      public StagedOutput create(String key) throws IOException {
+        return fs.create(key);
+      }
+
+      public List<String> list(String prefix) throws IOException {
+        return fs.list(prefix);
+      }
+
+      public InputStream open(String key) throws IOException {
+        return fs.open(key);
+      }
+
+      public boolean exists(String key) {
+        return fs.exists(key);
+      }
+
+      public Optional<Path> localPath(String key) {
+        return fs.localPath(key);
+      }
+
+      public void delete(String key) throws IOException {
+        fs.delete(key);
+      }
+
+      public String describe(String key) {
+        return uriPrefix + key;
+      }
     };
   }
 
-  /** What the recording database answers: existing columns of order_completed, two ranks for merges. */
+  /**
+   * What the recording database answers: existing columns of order_completed, two ranks for merges.
+   */
   public static List<List<Object>> answers(String sql, Map<String, String> orderCompletedColumns) {
     if (sql.contains("information_schema.columns") && sql.contains("'order_completed'")) {
-      return orderCompletedColumns.entrySet().stream().map(e -> List.<Object>of(e.getKey(), e.getValue())).toList();
+      return orderCompletedColumns.entrySet().stream()
+          .map(e -> List.<Object>of(e.getKey(), e.getValue()))
+          .toList();
     }
     if (sql.contains("max(_weir_rank)")) return List.of(List.of(2));
     return null;
@@ -65,10 +92,22 @@ public final class WarehouseContract {
     return new StagedRow(table, id, Instant.parse("2026-11-21T10:00:00Z").toEpochMilli(), json);
   }
 
-  static final TableSpec SNAPSHOT = TableSpec.replaced("plans", List.of(new TableSpec.Column("id", ColumnType.STRING),
-      new TableSpec.Column("price", ColumnType.DOUBLE)), "id");
-  static final TableSpec DAILY = TableSpec.periods("daily", List.of(new TableSpec.Column("id", ColumnType.STRING),
-      new TableSpec.Column("day", ColumnType.TIMESTAMP), new TableSpec.Column("n", ColumnType.LONG)), "id", "day");
+  static final TableSpec SNAPSHOT =
+      TableSpec.replaced(
+          "plans",
+          List.of(
+              new TableSpec.Column("id", ColumnType.STRING),
+              new TableSpec.Column("price", ColumnType.DOUBLE)),
+          "id");
+  static final TableSpec DAILY =
+      TableSpec.periods(
+          "daily",
+          List.of(
+              new TableSpec.Column("id", ColumnType.STRING),
+              new TableSpec.Column("day", ColumnType.TIMESTAMP),
+              new TableSpec.Column("n", ColumnType.LONG)),
+          "id",
+          "day");
 
   static TableSpec spec(String table) {
     return switch (table) {
@@ -78,36 +117,70 @@ public final class WarehouseContract {
     };
   }
 
-  /** Runs the contract's loads through {@code loader} (recording into {@code db}) and checks the SQL. */
-  public static void check(String name, WarehouseLoader loader, List<String> log, Path root) throws Exception {
+  /**
+   * Runs the contract's loads through {@code loader} (recording into {@code db}) and checks the
+   * SQL.
+   */
+  public static void check(String name, WarehouseLoader loader, List<String> log, Path root)
+      throws Exception {
     BatchFileWriter writer = new BatchFileWriter(new FilesystemStagingStore(root));
-    String track = "{\"event_id\":\"e1\",\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
-        + "\"user_id\":\"u1\",\"timestamp\":\"2026-11-21T10:00:00Z\",\"received_at\":\"2026-11-21T10:00:01Z\","
-        + "\"context\":{\"ip\":\"10.0.0.1\"},\"properties\":{\"revenue\":9.5,\"coupon\":\"X\"},\"traits\":{},"
-        + "\"connection_id\":\"c1\"";
-    List<StagedFile> events = writer.write("c1", "c1-0-00000001", List.of(
-        row("tracks", "e1", track + "}"),
-        row("order_completed", "e1", track + ",\"revenue\":9.5,\"coupon\":\"X\",\"items\":3}"),
-        row("users", "e2", "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"anonymous_id\":\"a1\",\"traits\":{\"plan\":\"pro\"},"
-            + "\"first_seen\":\"2026-11-21T10:00:00Z\",\"last_seen\":\"2026-11-21T10:00:00Z\"}")));
-    List<StagedFile> other = writer.write("c1", "c1-0-00000002", List.of(
-        row("plans", "p1", "{\"id\":\"p1\",\"price\":10.0}"),
-        row("daily", "d1", "{\"id\":\"d1\",\"day\":\"2026-11-21T00:00:00Z\",\"n\":4}")));
+    String track =
+        "{\"event_id\":\"e1\",\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
+            + "\"user_id\":\"u1\",\"timestamp\":\"2026-11-21T10:00:00Z\",\"received_at\":\"2026-11-21T10:00:01Z\","
+            + "\"context\":{\"ip\":\"10.0.0.1\"},\"properties\":{\"revenue\":9.5,\"coupon\":\"X\"},\"traits\":{},"
+            + "\"connection_id\":\"c1\"";
+    List<StagedFile> events =
+        writer.write(
+            "c1",
+            "c1-0-00000001",
+            List.of(
+                row("tracks", "e1", track + "}"),
+                row(
+                    "order_completed",
+                    "e1",
+                    track + ",\"revenue\":9.5,\"coupon\":\"X\",\"items\":3}"),
+                row(
+                    "users",
+                    "e2",
+                    "{\"event_id\":\"e2\",\"user_id\":\"u1\",\"anonymous_id\":\"a1\",\"traits\":{\"plan\":\"pro\"},"
+                        + "\"first_seen\":\"2026-11-21T10:00:00Z\",\"last_seen\":\"2026-11-21T10:00:00Z\"}")));
+    List<StagedFile> other =
+        writer.write(
+            "c1",
+            "c1-0-00000002",
+            List.of(
+                row("plans", "p1", "{\"id\":\"p1\",\"price\":10.0}"),
+                row("daily", "d1", "{\"id\":\"d1\",\"day\":\"2026-11-21T00:00:00Z\",\"n\":4}")));
 
-    log.add("-- load: append (tracks, order_completed with a new and a widened column), merge (users)");
+    log.add(
+        "-- load: append (tracks, order_completed with a new and a widened column), merge (users)");
     loader.load(request(List.of(new WarehouseLoader.LoadBatch("c1-0-00000001", events))));
     log.add("-- load: replace (plans), period (daily)");
     loader.load(request(List.of(new WarehouseLoader.LoadBatch("c1-0-00000002", other))));
     log.add("-- reload of 2026-11-21 (tracks)");
-    loader.reload(new WarehouseLoader.LoadRequest("app", Map.of("tracks", spec("tracks")), List.of(
-        new WarehouseLoader.LoadBatch("c1-0-00000001", events.stream().filter(f -> f.table().equals("tracks"))
-            .toList()))), "timestamp", LocalDate.parse("2026-11-21"), LocalDate.parse("2026-11-21"));
+    loader.reload(
+        new WarehouseLoader.LoadRequest(
+            "app",
+            Map.of("tracks", spec("tracks")),
+            List.of(
+                new WarehouseLoader.LoadBatch(
+                    "c1-0-00000001",
+                    events.stream().filter(f -> f.table().equals("tracks")).toList()))),
+        "timestamp",
+        LocalDate.parse("2026-11-21"),
+        LocalDate.parse("2026-11-21"));
 
-    String actual = String.join(";\n", log).replace(root.toString(), "<staging>")
-        .replaceAll("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
-        .replaceAll("staged-[0-9]+-", "staged-<n>-").replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>") + ";\n";
+    String actual =
+        String.join(";\n", log)
+                .replace(root.toString(), "<staging>")
+                .replaceAll(
+                    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
+                .replaceAll("staged-[0-9]+-", "staged-<n>-")
+                .replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>")
+            + ";\n";
     Path expected = Path.of("src/test/resources/contracts/" + name);
-    if (Boolean.getBoolean("weir.contracts.record")) Files.writeString(expected, actual, StandardCharsets.UTF_8);
+    if (Boolean.getBoolean("weir.contracts.record"))
+      Files.writeString(expected, actual, StandardCharsets.UTF_8);
     assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
   }
 
@@ -121,29 +194,40 @@ public final class WarehouseContract {
   }
 
   /**
-   * A load of one file of three tracks, the second of which ({@code "poison"}) the warehouse refuses (the test's
-   * recording database fails the statement that reads it): the SQL of finding it and of loading the other two with
-   * a dead letter, compared with {@code name}.
+   * A load of one file of three tracks, the second of which ({@code "poison"}) the warehouse
+   * refuses (the test's recording database fails the statement that reads it): the SQL of finding
+   * it and of loading the other two with a dead letter, compared with {@code name}.
    */
-  public static void checkDeadLetters(String name, WarehouseLoader loader, List<String> log, Path root)
-      throws Exception {
+  public static void checkDeadLetters(
+      String name, WarehouseLoader loader, List<String> log, Path root) throws Exception {
     BatchFileWriter writer = new BatchFileWriter(new FilesystemStagingStore(root));
-    String base = "\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
-        + "\"timestamp\":\"2026-11-21T10:00:00Z\",\"properties\":{},\"context\":{},\"traits\":{}}";
-    List<StagedFile> files = writer.write("c1", "c1-0-00000009", List.of(
-        row("tracks", "e1", "{\"event_id\":\"e1\"," + base),
-        row("tracks", "poison", "{\"event_id\":\"poison\",\"user_id\":\"poison\"," + base),
-        row("tracks", "e3", "{\"event_id\":\"e3\"," + base)));
+    String base =
+        "\"type\":\"track\",\"event\":\"Order Completed\",\"anonymous_id\":\"a1\","
+            + "\"timestamp\":\"2026-11-21T10:00:00Z\",\"properties\":{},\"context\":{},\"traits\":{}}";
+    List<StagedFile> files =
+        writer.write(
+            "c1",
+            "c1-0-00000009",
+            List.of(
+                row("tracks", "e1", "{\"event_id\":\"e1\"," + base),
+                row("tracks", "poison", "{\"event_id\":\"poison\",\"user_id\":\"poison\"," + base),
+                row("tracks", "e3", "{\"event_id\":\"e3\"," + base)));
     log.add("-- load: append (tracks), one row refused");
-    WarehouseLoader.LoadResult result = loader.load(request(List.of(new WarehouseLoader.LoadBatch(
-        "c1-0-00000009", files))));
+    WarehouseLoader.LoadResult result =
+        loader.load(request(List.of(new WarehouseLoader.LoadBatch("c1-0-00000009", files))));
     assertThat(result.rejectedRows()).isEqualTo(1);
     assertThat(result.loadedBatchIds()).containsExactly("c1-0-00000009");
-    String actual = String.join(";\n", log).replace(root.toString(), "<staging>")
-        .replaceAll("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
-        .replaceAll("staged-[0-9]+-", "staged-<n>-").replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>") + ";\n";
+    String actual =
+        String.join(";\n", log)
+                .replace(root.toString(), "<staging>")
+                .replaceAll(
+                    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
+                .replaceAll("staged-[0-9]+-", "staged-<n>-")
+                .replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>")
+            + ";\n";
     Path expected = Path.of("src/test/resources/contracts/" + name);
-    if (Boolean.getBoolean("weir.contracts.record")) Files.writeString(expected, actual, StandardCharsets.UTF_8);
+    if (Boolean.getBoolean("weir.contracts.record"))
+      Files.writeString(expected, actual, StandardCharsets.UTF_8);
     assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
   }
 

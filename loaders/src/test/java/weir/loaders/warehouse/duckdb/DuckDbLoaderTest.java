@@ -18,8 +18,8 @@ import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
 import weir.loaders.staging.fs.FilesystemStagingStore;
 import weir.loaders.warehouse.Rows;
-import weir.loaders.warehouse.WarehouseLoader.LoadBatch;
 import weir.loaders.warehouse.WarehouseLoader;
+import weir.loaders.warehouse.WarehouseLoader.LoadBatch;
 import weir.protocol.DeadLetters;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
@@ -45,8 +45,14 @@ class DuckDbLoaderTest {
   }
 
   private static StagedRow rowOf(String id) {
-    return new StagedRow("events", id, 1_700_000_000_000L,
-        "{\"event_id\":\"" + id + "\",\"received_at\":\"2023-11-14T22:13:20Z\",\"data\":{\"id\":\"" + id
+    return new StagedRow(
+        "events",
+        id,
+        1_700_000_000_000L,
+        "{\"event_id\":\""
+            + id
+            + "\",\"received_at\":\"2023-11-14T22:13:20Z\",\"data\":{\"id\":\""
+            + id
             + "\",\"nested\":{\"n\":1}}}");
   }
 
@@ -59,8 +65,10 @@ class DuckDbLoaderTest {
     WarehouseLoader.LoadResult result = load(stage("b1", "e1", "e2"));
     assertThat(result.loadedBatchIds()).containsExactly("b1");
     assertThat(result.rowsInserted()).containsEntry("events", 2L);
-    assertThat(query("SELECT event_id, data->>'$.id', CAST(data->'$.nested'->>'$.n' AS INT), "
-        + "epoch_ms(received_at) FROM demo.events ORDER BY event_id"))
+    assertThat(
+            query(
+                "SELECT event_id, data->>'$.id', CAST(data->'$.nested'->>'$.n' AS INT), "
+                    + "epoch_ms(received_at) FROM demo.events ORDER BY event_id"))
         .containsExactly("e1|e1|1|1700000000000", "e2|e2|1|1700000000000");
     assertThat(query("SELECT batch_id, row_count FROM demo._weir_loads")).containsExactly("b1|2");
   }
@@ -68,9 +76,11 @@ class DuckDbLoaderTest {
   @Test
   void eventIdsAlreadyLoadedOrRepeatedInABatchAreInsertedOnce() throws Exception {
     load(stage("b1", "e1", "e2"));
-    WarehouseLoader.LoadResult second = load(stage("b2", "e2", "e3", "e3"), stage("b3", "e3", "e4"));
+    WarehouseLoader.LoadResult second =
+        load(stage("b2", "e2", "e3", "e3"), stage("b3", "e3", "e4"));
     assertThat(second.rowsInserted()).containsEntry("events", 2L);
-    assertThat(query("SELECT event_id FROM demo.events ORDER BY 1")).containsExactly("e1", "e2", "e3", "e4");
+    assertThat(query("SELECT event_id FROM demo.events ORDER BY 1"))
+        .containsExactly("e1", "e2", "e3", "e4");
   }
 
   @Test
@@ -91,8 +101,10 @@ class DuckDbLoaderTest {
     byte[] saved = Files.readAllBytes(brokenFile);
     Files.delete(brokenFile);
 
-    assertThatThrownBy(() -> load(good, broken)).isInstanceOf(WarehouseLoader.LoadException.class)
-        .satisfies(e -> assertThat(((WarehouseLoader.LoadException) e).transientFailure()).isTrue());
+    assertThatThrownBy(() -> load(good, broken))
+        .isInstanceOf(WarehouseLoader.LoadException.class)
+        .satisfies(
+            e -> assertThat(((WarehouseLoader.LoadException) e).transientFailure()).isTrue());
     assertThat(query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"))
         .containsExactly("0");
 
@@ -105,20 +117,37 @@ class DuckDbLoaderTest {
   void aRowDuckDbCannotStoreBecomesADeadLetterAndTheRestOfItsBatchLoads() throws Exception {
     List<StagedRow> rows = new ArrayList<>();
     for (int i = 0; i < 50; i++) rows.add(rowOf("g" + i));
-    // DuckDB reads JSON objects of at most 16 MiB (maximum_object_size; 32 in practice): a 40 MB one cannot load.
-    rows.add(new StagedRow("events", "big", 1_700_000_000_000L, "{\"event_id\":\"big\",\"received_at\":"
-        + "\"2023-11-14T22:13:20Z\",\"data\":{\"blob\":\"" + "x".repeat(40 << 20) + "\"}}"));
+    // DuckDB reads JSON objects of at most 16 MiB (maximum_object_size; 32 in practice): a 40 MB
+    // one cannot load.
+    rows.add(
+        new StagedRow(
+            "events",
+            "big",
+            1_700_000_000_000L,
+            "{\"event_id\":\"big\",\"received_at\":"
+                + "\"2023-11-14T22:13:20Z\",\"data\":{\"blob\":\""
+                + "x".repeat(40 << 20)
+                + "\"}}"));
     for (int i = 50; i < 60; i++) rows.add(rowOf("g" + i));
     List<StagedFile> files = new BatchFileWriter(staging).write("c1", "b1", rows);
-    Map<String, TableSpec> withDeadLetters = Map.of("events", WebhookParser.tableSpec("events"),
-        DeadLetters.TABLE, DeadLetters.tableSpec());
-    WarehouseLoader.LoadResult r = loader.load(new WarehouseLoader.LoadRequest("demo", withDeadLetters,
-        List.of(new LoadBatch("b1", files))));
+    Map<String, TableSpec> withDeadLetters =
+        Map.of(
+            "events",
+            WebhookParser.tableSpec("events"),
+            DeadLetters.TABLE,
+            DeadLetters.tableSpec());
+    WarehouseLoader.LoadResult r =
+        loader.load(
+            new WarehouseLoader.LoadRequest(
+                "demo", withDeadLetters, List.of(new LoadBatch("b1", files))));
     assertThat(r.loadedBatchIds()).containsExactly("b1");
     assertThat(r.rejectedRows()).isEqualTo(1);
     assertThat(query("SELECT count(*) FROM demo.events")).containsExactly("60");
-    assertThat(query("SELECT count(*) FROM demo.events WHERE event_id = 'big'")).containsExactly("0");
-    assertThat(query("SELECT code, message LIKE '%maximum_object_size%', length(payload) FROM demo._weir_dead_letters"))
+    assertThat(query("SELECT count(*) FROM demo.events WHERE event_id = 'big'"))
+        .containsExactly("0");
+    assertThat(
+            query(
+                "SELECT code, message LIKE '%maximum_object_size%', length(payload) FROM demo._weir_dead_letters"))
         .containsExactly("rejected_by_warehouse|true|65536");
     assertThat(staging.list("_weir_scratch")).as("scratch files are gone").isEmpty();
   }
@@ -126,7 +155,8 @@ class DuckDbLoaderTest {
   private List<String> query(String sql) throws Exception {
     Properties readOnly = new Properties();
     readOnly.setProperty("duckdb.read_only", "true");
-    try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"), readOnly)) {
+    try (Connection c =
+        DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"), readOnly)) {
       return Rows.of(c, sql);
     }
   }

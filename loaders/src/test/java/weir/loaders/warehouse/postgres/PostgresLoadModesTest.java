@@ -38,15 +38,19 @@ class PostgresLoadModesTest extends LoadModesContract {
   protected List<String> query(String schema, String sql) throws Exception {
     List<String> out = new ArrayList<>();
     try (Connection c = DriverManager.getConnection(url(), "postgres", "");
-         ResultSet rs = c.createStatement().executeQuery(String.format(sql, "\"" + schema + "\""))) {
+        ResultSet rs = c.createStatement().executeQuery(String.format(sql, "\"" + schema + "\""))) {
       int n = rs.getMetaData().getColumnCount();
       while (rs.next()) {
         List<String> cols = new ArrayList<>();
         for (int i = 1; i <= n; i++) {
           String v = String.valueOf(rs.getString(i));
-          // PostgreSQL prints whole doubles without ".0" and booleans as t/f: normalize to the contract's form.
-          if (rs.getMetaData().getColumnTypeName(i).equals("float8") && !v.contains(".") && !v.equals("null")) v += ".0";
-          if (rs.getMetaData().getColumnTypeName(i).equals("bool")) v = v.equals("t") ? "true" : v.equals("f") ? "false" : v;
+          // PostgreSQL prints whole doubles without ".0" and booleans as t/f: normalize to the
+          // contract's form.
+          if (rs.getMetaData().getColumnTypeName(i).equals("float8")
+              && !v.contains(".")
+              && !v.equals("null")) v += ".0";
+          if (rs.getMetaData().getColumnTypeName(i).equals("bool"))
+            v = v.equals("t") ? "true" : v.equals("f") ? "false" : v;
           cols.add(v);
         }
         out.add(String.join("|", cols));
