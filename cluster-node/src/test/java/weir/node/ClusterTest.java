@@ -1,6 +1,7 @@
 package weir.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -31,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -74,14 +76,15 @@ class ClusterTest {
         JsonNode patched =
             patch(nodes.get(0), "/v1/admin/connections/" + id, "{\"batch_size\":250}");
         assertThat(patched.get("batch_size").asInt()).isEqualTo(250);
-        long seenBy = System.currentTimeMillis() + 5_000;
-        while (adminGet(nodes.get(2), "/v1/admin/connections/" + id).get("batch_size").asInt()
-            != 250) {
-          assertThat(System.currentTimeMillis())
-              .as("node 3 sees the PATCH made on node 1")
-              .isLessThan(seenBy);
-          Thread.sleep(50);
-        }
+        eventually(
+            Duration.ofSeconds(5),
+            () ->
+                assertThat(
+                        adminGet(nodes.get(2), "/v1/admin/connections/" + id)
+                            .get("batch_size")
+                            .asInt())
+                    .as("node 3 sees the PATCH made on node 1")
+                    .isEqualTo(250));
 
         // Bodies of ~1.3 MB, round-robin: most land in a buffer slot on another node (remoting's
         // large-message
@@ -137,6 +140,8 @@ class ClusterTest {
                     return null;
                   }));
         }
+        // Pacing, not polling: the kill must land while the clients are mid-load, so this watches
+        // their progress closely (a backing-off retry could let them finish first).
         while (next.get() < BODIES / 2) Thread.sleep(5);
         long sigkillAt = System.nanoTime();
         nodes.get(2).kill();
@@ -179,21 +184,20 @@ class ClusterTest {
                 .body();
         assertThat(metrics).contains("weir_cluster_members{status=\"Up\"} 2");
         // The cluster-wide shard view (refreshed every 10 s) names the other survivor too.
-        long shardsDeadline = System.currentTimeMillis() + 30_000;
-        while (!metrics.contains(
-            "weir_cluster_shards{member=\"akka://weir@127.0.0.1:" + cluster.remote[0])) {
-          assertThat(System.currentTimeMillis())
-              .as("weir_cluster_shards shows node 1 on node 2")
-              .isLessThan(shardsDeadline);
-          Thread.sleep(500);
-          metrics =
-              http.send(
-                      HttpRequest.newBuilder(URI.create(nodes.get(1).adminUrl + "/metrics"))
-                          .header("Authorization", "Bearer " + TOKEN)
-                          .build(),
-                      HttpResponse.BodyHandlers.ofString())
-                  .body();
-        }
+        eventually(
+            Duration.ofSeconds(30),
+            () ->
+                assertThat(
+                        http.send(
+                                HttpRequest.newBuilder(
+                                        URI.create(nodes.get(1).adminUrl + "/metrics"))
+                                    .header("Authorization", "Bearer " + TOKEN)
+                                    .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                            .body())
+                    .as("weir_cluster_shards shows node 1 on node 2")
+                    .contains(
+                        "weir_cluster_shards{member=\"akka://weir@127.0.0.1:" + cluster.remote[0]));
 
         for (NodeProcess n : nodes.subList(0, 2)) {
           assertThat(n.terminate(Duration.ofSeconds(45))).as("exit status after SIGTERM").isZero();
@@ -232,6 +236,7 @@ class ClusterTest {
                             .as("body " + b + " acknowledged in time")
                             .isLessThan(600);
                         Integer status = sendOnce(urls.get((b + attempt) % 3), b, unexpected);
+                        // Throttles the retries of this load generator; nothing is polled.
                         if (status == null || status != 200) Thread.sleep(50);
                       }
                     }
@@ -239,6 +244,7 @@ class ClusterTest {
                   }));
         }
         for (int i = 0; i < 3; i++) {
+          // Pacing: restart the next node once the clients are a quarter further, mid-load.
           while (next.get() < bodies * (i + 1) / 4) Thread.sleep(20);
           NodeProcess old = cluster.nodes.get(i);
           assertThat(old.terminate(Duration.ofSeconds(45)))
@@ -417,22 +423,24 @@ class ClusterTest {
   }
 
   /**
-   * Waits until every acknowledged event is in the warehouse (or the deadline), then returns rows
-   * per seq.
+   * Waits until every acknowledged event is in the warehouse (failing at the deadline), then
+   * returns rows per seq.
    */
-  private Map<Integer, Integer> awaitLoaded(int pgPort, Duration timeout) throws Exception {
-    long deadline = System.currentTimeMillis() + timeout.toMillis();
-    Map<Integer, Integer> rows = Map.of();
-    while (System.currentTimeMillis() < deadline) {
-      try {
-        rows = rowsPerSeq(pgPort);
-        if (rows.keySet().containsAll(acknowledged)) break;
-      } catch (SQLException notYet) {
-        // table not created yet
-      }
-      Thread.sleep(500);
-    }
-    return rows;
+  private Map<Integer, Integer> awaitLoaded(int pgPort, Duration timeout) {
+    AtomicReference<Map<Integer, Integer>> rows = new AtomicReference<>(Map.of());
+    eventually(
+        timeout,
+        () -> {
+          try {
+            rows.set(rowsPerSeq(pgPort));
+          } catch (SQLException notYet) {
+            // table not created yet
+          }
+          assertThat(rows.get().keySet())
+              .as("every acknowledged event is loaded")
+              .containsAll(acknowledged);
+        });
+    return rows.get();
   }
 
   private JsonNode admin(NodeProcess node, String method, String path, String body)

@@ -1,6 +1,7 @@
 package weir.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
@@ -59,16 +60,16 @@ class JournalFixtureTest {
         if (!e.getKey().startsWith("fx_lake.")) tables.put(e.getKey(), e.getValue());
       }
       String lakeConnection = expected.at("/connections/fx_lake").asText();
-      long deadline = System.currentTimeMillis() + 90_000;
-      while (true) {
-        for (String id : connections)
-          api.admin("POST", "/v1/admin/connections/" + id + "/sync", null);
-        if (allLoaded(warehouse, tables) && lakeEventIds(data, lakeConnection).size() >= 30) break;
-        assertThat(System.currentTimeMillis())
-            .as("everything of the fixture loaded")
-            .isLessThan(deadline);
-        Thread.sleep(500);
-      }
+      eventually(
+          Duration.ofSeconds(90),
+          () -> {
+            for (String id : connections)
+              api.admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+            assertThat(
+                    allLoaded(warehouse, tables) && lakeEventIds(data, lakeConnection).size() >= 30)
+                .as("everything of the fixture loaded")
+                .isTrue();
+          });
       for (Map.Entry<String, JsonNode> t : tables.entrySet()) {
         if (t.getValue().isArray()) {
           Set<String> ids = new HashSet<>();

@@ -1,6 +1,7 @@
 package weir.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import java.io.IOException;
 import java.net.URI;
@@ -29,6 +30,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,7 +68,8 @@ class NodeKillRestartTest {
       ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
       List<Future<?>> running = new ArrayList<>();
       for (int i = 0; i < CLIENTS; i++) running.add(clients.submit(() -> send(url, queue, failed)));
-      // Kill mid-stream, while the clients are still sending.
+      // Kill mid-stream, while the clients are still sending: pacing, not polling, so it watches
+      // closely (a backing-off retry could let the clients finish first).
       while (acknowledged.size() < TOTAL_EVENTS / 2) Thread.sleep(5);
       first.kill();
       for (Future<?> f : running) f.get(60, TimeUnit.SECONDS);
@@ -220,27 +223,26 @@ class NodeKillRestartTest {
     }
   }
 
-  private static void awaitLoaded(Path data, Set<Integer> expected, Duration timeout)
-      throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Set<Integer> loaded = Set.of();
-    while (System.nanoTime() < deadline) {
-      try {
-        loaded = rowsPerSeq(data).keySet();
-        if (loaded.containsAll(expected)) return;
-      } catch (SQLException lockedOrNotYetCreated) {
-        // The node holds the file while it loads; read again shortly.
-      }
-      Thread.sleep(500);
-    }
-    Set<Integer> missing = new TreeSet<>(expected);
-    missing.removeAll(loaded);
-    throw new AssertionError(
-        missing.size()
-            + " acknowledged events not loaded after "
-            + timeout
-            + ", e.g. "
-            + missing.stream().limit(10).toList());
+  private static void awaitLoaded(Path data, Set<Integer> expected, Duration timeout) {
+    AtomicReference<Set<Integer>> loaded = new AtomicReference<>(Set.of());
+    eventually(
+        timeout,
+        () -> {
+          try {
+            loaded.set(rowsPerSeq(data).keySet());
+          } catch (SQLException lockedOrNotYetCreated) {
+            // The node holds the file while it loads; read again shortly.
+          }
+          Set<Integer> missing = new TreeSet<>(expected);
+          missing.removeAll(loaded.get());
+          if (!missing.isEmpty())
+            throw new AssertionError(
+                missing.size()
+                    + " acknowledged events not loaded after "
+                    + timeout
+                    + ", e.g. "
+                    + missing.stream().limit(10).toList());
+        });
   }
 
   private static Map<Integer, Integer> rowsPerSeq(Path data) throws Exception {

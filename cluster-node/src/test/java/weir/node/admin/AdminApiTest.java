@@ -1,6 +1,7 @@
 package weir.node.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -20,7 +21,6 @@ import java.security.KeyPairGenerator;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
@@ -158,15 +159,17 @@ class AdminApiTest {
     return r.statusCode();
   }
 
-  static JsonNode awaitStatus(String connectionId, Predicate<JsonNode> done) throws Exception {
-    long deadline = System.currentTimeMillis() + 30_000;
-    JsonNode last = null;
-    while (System.currentTimeMillis() < deadline) {
-      last = adminCall("GET", "/v1/admin/connections/" + connectionId + "/status", null).json();
-      if (done.test(last)) return last;
-      Thread.sleep(100);
-    }
-    throw new AssertionError("status never reached the expected state: " + last);
+  static JsonNode awaitStatus(String connectionId, Predicate<JsonNode> done) {
+    AtomicReference<JsonNode> last = new AtomicReference<>();
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          last.set(
+              adminCall("GET", "/v1/admin/connections/" + connectionId + "/status", null).json());
+          if (!done.test(last.get()))
+            throw new AssertionError("status never reached the expected state: " + last.get());
+        });
+    return last.get();
   }
 
   // ---- OpenAPI and auth ----
@@ -607,12 +610,14 @@ class AdminApiTest {
             "/v1/admin/connections/" + id + "/resync",
             "{\"tables\":[\"events\"],\"from\":\"" + today + "\",\"to\":\"" + today + "\"}");
     assertThat(resync.status()).as(resync.text()).isEqualTo(202);
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (!logs.list.stream()
-        .anyMatch(e -> e.getFormattedMessage().startsWith("Resync of connection " + id))) {
-      assertThat(System.currentTimeMillis()).isLessThan(deadline);
-      Thread.sleep(100);
-    }
+    eventually(
+        Duration.ofSeconds(20),
+        () ->
+            assertThat(
+                    logs.list.stream()
+                        .anyMatch(
+                            e -> e.getFormattedMessage().startsWith("Resync of connection " + id)))
+                .isTrue());
     assertThat(rows(warehouse, schema)).as("a resync equals the original load").isEqualTo(4);
   }
 
@@ -670,23 +675,26 @@ class AdminApiTest {
     return out;
   }
 
-  private static long rows(Path warehouse, String schema) throws Exception {
+  private static long rows(Path warehouse, String schema) {
     Properties p = new Properties();
     p.setProperty("duckdb.read_only", "true");
-    for (int attempt = 0; ; attempt++) {
-      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
-          ResultSet rs =
-              c.createStatement()
-                  .executeQuery(
-                      "SELECT count(DISTINCT event_id), count(*) FROM " + schema + ".events")) {
-        rs.next();
-        assertThat(rs.getLong(1)).isEqualTo(rs.getLong(2));
-        return rs.getLong(1);
-      } catch (SQLException locked) {
-        if (attempt > 50) throw locked;
-        Thread.sleep(100);
-      }
-    }
+    long[] distinctAndAll = new long[2];
+    // Retried while a load holds the file locked; the counts themselves are asserted once, below.
+    eventually(
+        Duration.ofSeconds(5),
+        () -> {
+          try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + warehouse, p);
+              ResultSet rs =
+                  c.createStatement()
+                      .executeQuery(
+                          "SELECT count(DISTINCT event_id), count(*) FROM " + schema + ".events")) {
+            rs.next();
+            distinctAndAll[0] = rs.getLong(1);
+            distinctAndAll[1] = rs.getLong(2);
+          }
+        });
+    assertThat(distinctAndAll[0]).isEqualTo(distinctAndAll[1]);
+    return distinctAndAll[0];
   }
 
   // ---- cluster and metrics ----

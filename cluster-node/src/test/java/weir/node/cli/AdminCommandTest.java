@@ -1,6 +1,7 @@
 package weir.node.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -121,13 +122,11 @@ class AdminCommandTest {
         .contains("filesystem");
 
     // Wait for the 1 s flush, then sync: a progress line, then done.
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (!admin(env, "status", connectionId)
-        .out()
-        .matches("(?s).*staged_batches_pending\\s+\\|\\s+[1-9].*")) {
-      assertThat(System.currentTimeMillis()).isLessThan(deadline);
-      Thread.sleep(100);
-    }
+    eventually(
+        Duration.ofSeconds(20),
+        () ->
+            assertThat(admin(env, "status", connectionId).out())
+                .matches("(?s).*staged_batches_pending\\s+\\|\\s+[1-9].*"));
     Run sync = admin(env, "sync", connectionId);
     assertThat(sync.status()).as(sync.err()).isZero();
     assertThat(sync.out()).contains("\rsync: ").contains("sync done.");

@@ -65,8 +65,8 @@ class ConnectionBufferTest {
     }
   }
 
-  /** An in-memory coordinator ledger; refuses while {@code down} is set. */
-  static final class FakeLedger implements BatchHandoff {
+  /** An in-memory hand-off to the load coordinator; refuses while {@code down} is set. */
+  static final class FakeHandoff implements BatchHandoff {
     final List<StagedBatch> recorded = new CopyOnWriteArrayList<>();
     volatile boolean down;
 
@@ -80,7 +80,7 @@ class ConnectionBufferTest {
   }
 
   private final FakeStager stager = new FakeStager();
-  private final FakeLedger ledger = new FakeLedger();
+  private final FakeHandoff handoff = new FakeHandoff();
   private static final AtomicInteger ids = new AtomicInteger();
   private String connectionId;
 
@@ -125,7 +125,7 @@ class ConnectionBufferTest {
             settings,
             id -> Optional.of(connection),
             stager,
-            ledger,
+            handoff,
             JournalRetention.keepAll(),
             new NodeMetrics()));
   }
@@ -186,7 +186,7 @@ class ConnectionBufferTest {
     assertThat(stager.staged.get(batchId))
         .extracting(StagedRow::eventId)
         .containsExactly("a", "b", "c", "d", "e");
-    assertThat(ledger.recorded)
+    assertThat(handoff.recorded)
         .singleElement()
         .satisfies(
             b -> {
@@ -202,7 +202,7 @@ class ConnectionBufferTest {
     var kit = buffer(connection(1000, 1), Duration.ofMillis(50), 1000);
     accept(kit, rows("a"));
     assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
-    eventually(() -> assertThat(ledger.recorded).hasSize(1));
+    eventually(() -> assertThat(handoff.recorded).hasSize(1));
     assertThat(kit.getState().bufferedEvents()).isZero();
   }
 
@@ -212,14 +212,14 @@ class ConnectionBufferTest {
     var kit = buffer(connection(2, 3600), Duration.ofMillis(20), 1000);
     accept(kit, rows("a", "b"));
     eventually(() -> assertThat(stager.calls.get()).isGreaterThanOrEqualTo(3));
-    eventually(() -> assertThat(ledger.recorded).hasSize(1));
+    eventually(() -> assertThat(handoff.recorded).hasSize(1));
     assertThat(stager.staged).containsOnlyKeys(connectionId + "-0-00000001");
     assertThat(kit.getState().bufferedEvents()).isZero();
   }
 
   @Test
   void afterARestartBufferedEventsAndUnconfirmedBatchesAreRecoveredAndHandedOff() {
-    ledger.down = true;
+    handoff.down = true;
     var kit = buffer(connection(2, 3600), Duration.ofMillis(20), 1000);
     accept(kit, rows("a", "b"));
     accept(kit, rows("c"));
@@ -232,9 +232,9 @@ class ConnectionBufferTest {
         .containsExactly(connectionId + "-0-00000001");
     assertThat(kit.getState().bufferedEvents()).isEqualTo(1);
 
-    ledger.down = false;
+    handoff.down = false;
     eventually(() -> assertThat(kit.getState().unconfirmed()).isEmpty());
-    assertThat(ledger.recorded)
+    assertThat(handoff.recorded)
         .extracting(StagedBatch::batchId)
         .contains(connectionId + "-0-00000001");
   }
@@ -243,7 +243,7 @@ class ConnectionBufferTest {
   void snapshotsAndEventDeletionKeepTheStateIntact() {
     var kit = buffer(connection(10, 3600), Duration.ofMillis(20), 100_000);
     for (int i = 0; i < 23; i++) accept(kit, rows("e" + i));
-    eventually(() -> assertThat(ledger.recorded).hasSize(2));
+    eventually(() -> assertThat(handoff.recorded).hasSize(2));
     kit.restart();
     assertThat(kit.getState().bufferedEvents()).isEqualTo(3);
     assertThat(kit.getState().acceptedTotal()).isEqualTo(23);
@@ -290,7 +290,7 @@ class ConnectionBufferTest {
     kit.runCommand(new ConnectionBuffer.FlushAll(probe.getRef()));
     assertThat(probe.receiveMessage().isSuccess()).isTrue();
     assertThat(kit.getState().drained()).isTrue();
-    assertThat(ledger.recorded).hasSize(1);
+    assertThat(handoff.recorded).hasSize(1);
   }
 
   @Test

@@ -1,6 +1,7 @@
 package weir.node.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import com.rudderstack.sdk.java.analytics.RudderAnalytics;
 import com.segment.analytics.Analytics;
@@ -32,7 +33,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -311,9 +311,12 @@ class TrackingIngestionTest {
                     "iglu:com.acme/link_click/jsonschema/1-0-0",
                     Map.of("targetUrl", "https://a.example/x")))
             .build());
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (sent.get() < 3 && failed.get() == 0 && System.currentTimeMillis() < deadline)
-      Thread.sleep(50);
+    // Until the emitter called back for all three, or a failure (asserted below) ends the wait.
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          if (failed.get() == 0) assertThat(sent.get()).isGreaterThanOrEqualTo(3);
+        });
     tracker.close();
     assertThat(failed.get()).isZero();
     assertThat(sent.get()).isEqualTo(3);
@@ -479,17 +482,14 @@ class TrackingIngestionTest {
     assertThat(deadLetters.deadLettersTotal()).isGreaterThanOrEqualTo(2);
   }
 
-  private static void awaitRows(String sql, int expected) throws Exception {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (true) {
-      try {
-        if (Integer.parseInt(query(sql).get(0)) >= expected) return;
-      } catch (SQLException notYet) {
-        // table not created yet, or the node is loading
-      }
-      assertThat(System.currentTimeMillis()).as("waiting for " + sql).isLessThan(deadline);
-      Thread.sleep(200);
-    }
+  /** Retries while the table is not created yet, or the node is loading (an SQLException). */
+  private static void awaitRows(String sql, int expected) {
+    eventually(
+        Duration.ofSeconds(30),
+        () ->
+            assertThat(Integer.parseInt(query(sql).get(0)))
+                .as("waiting for " + sql)
+                .isGreaterThanOrEqualTo(expected));
   }
 
   private static List<String> query(String sql) throws Exception {

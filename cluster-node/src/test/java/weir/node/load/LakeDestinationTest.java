@@ -1,6 +1,7 @@
 package weir.node.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import akka.actor.ActorSystem;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.avro.file.DataFileStream;
@@ -140,25 +143,30 @@ class LakeDestinationTest {
 
   /** The manifests of a connection, once they list {@code trackRows} rows of the tracks table. */
   private static List<JsonNode> awaitManifests(
-      StagingStore lake, String connectionId, long trackRows) throws Exception {
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (true) {
-      admin("POST", "/v1/admin/connections/" + connectionId + "/sync", null);
-      List<JsonNode> manifests = new ArrayList<>();
-      long tracks = 0;
-      for (String k : lake.list(connectionId + "/_manifests")) {
-        try (InputStream in = lake.open(k)) {
-          JsonNode m = Json.MAPPER.readTree(in);
-          manifests.add(m);
-          for (JsonNode f : m.get("files"))
-            if (f.get("table").asText().equals("tracks")) tracks += f.get("rows").asLong();
-        }
-      }
-      if (tracks == trackRows) return manifests;
-      assertThat(tracks).isLessThan(trackRows);
-      assertThat(System.currentTimeMillis()).as("manifests list every track").isLessThan(deadline);
-      Thread.sleep(300);
-    }
+      StagingStore lake, String connectionId, long trackRows) {
+    AtomicReference<List<JsonNode>> listed = new AtomicReference<>();
+    AtomicLong tracks = new AtomicLong();
+    eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          admin("POST", "/v1/admin/connections/" + connectionId + "/sync", null);
+          List<JsonNode> manifests = new ArrayList<>();
+          long t = 0;
+          for (String k : lake.list(connectionId + "/_manifests")) {
+            try (InputStream in = lake.open(k)) {
+              JsonNode m = Json.MAPPER.readTree(in);
+              manifests.add(m);
+              for (JsonNode f : m.get("files"))
+                if (f.get("table").asText().equals("tracks")) t += f.get("rows").asLong();
+            }
+          }
+          listed.set(manifests);
+          tracks.set(t);
+          // More tracks than sent ends the wait at once and fails below: never retried away.
+          assertThat(t).as("manifests list every track").isGreaterThanOrEqualTo(trackRows);
+        });
+    assertThat(tracks.get()).isEqualTo(trackRows);
+    return listed.get();
   }
 
   @Test
@@ -334,18 +342,21 @@ class LakeDestinationTest {
     // The resync drops and reloads every table in one transaction: done when every row has a new
     // loaded_at.
     Instant resyncAt = Instant.now();
+    // A fixed wait, not polling: the clock moves on past resyncAt, so every row the resync writes
+    // has a loaded_at strictly after it.
     Thread.sleep(10);
     admin("POST", "/v1/admin/connections/" + id + "/resync", "{}");
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (count(
-            warehouse,
-            "SELECT count(*) FROM staged_app.tracks WHERE loaded_at > TIMESTAMPTZ '"
-                + resyncAt
-                + "'")
-        != sent.size()) {
-      assertThat(System.currentTimeMillis()).as("resync done").isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    eventually(
+        Duration.ofSeconds(60),
+        () ->
+            assertThat(
+                    count(
+                        warehouse,
+                        "SELECT count(*) FROM staged_app.tracks WHERE loaded_at > TIMESTAMPTZ '"
+                            + resyncAt
+                            + "'"))
+                .as("resync done")
+                .isEqualTo(sent.size()));
     assertThat(
             rows(
                 warehouse,
@@ -378,17 +389,16 @@ class LakeDestinationTest {
       flaky.stop();
       Set<String> sent = sendTracks(conn.get("write_key").asText(), "outage", 100);
 
-      long deadline = System.currentTimeMillis() + 60_000;
-      JsonNode status;
-      while (!(status = admin("GET", "/v1/admin/connections/" + id + "/status", null))
-          .path("last_error")
-          .asText()
-          .contains("flush failed")) {
-        assertThat(System.currentTimeMillis())
-            .as("status shows the storage error")
-            .isLessThan(deadline);
-        Thread.sleep(300);
-      }
+      AtomicReference<JsonNode> last = new AtomicReference<>();
+      eventually(
+          Duration.ofSeconds(60),
+          () -> {
+            last.set(admin("GET", "/v1/admin/connections/" + id + "/status", null));
+            assertThat(last.get().path("last_error").asText())
+                .as("status shows the storage error")
+                .contains("flush failed");
+          });
+      JsonNode status = last.get();
       assertThat(status.get("buffered_events").asLong())
           .as("the events wait in the buffers")
           .isGreaterThan(0);
@@ -616,13 +626,14 @@ class LakeDestinationTest {
    * Requests a sync of the connection until {@code done} holds; fails after 60 s saying {@code
    * what}.
    */
-  private static void syncUntil(String connectionId, String what, Condition done) throws Exception {
-    long deadline = System.currentTimeMillis() + 60_000;
-    while (!done.holds()) {
-      admin("POST", "/v1/admin/connections/" + connectionId + "/sync", null);
-      assertThat(System.currentTimeMillis()).as(what).isLessThan(deadline);
-      Thread.sleep(300);
-    }
+  private static void syncUntil(String connectionId, String what, Condition done) {
+    eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          boolean holds = done.holds();
+          if (!holds) admin("POST", "/v1/admin/connections/" + connectionId + "/sync", null);
+          assertThat(holds).as(what).isTrue();
+        });
   }
 
   private static long count(Path warehouse, String sql) throws Exception {

@@ -1,6 +1,7 @@
 package weir.node.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static weir.node.Eventually.eventually;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -9,7 +10,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,25 +133,19 @@ class PostgresDestinationTest {
                 key))
         .isEqualTo(200);
 
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (true) {
-      admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
-      admin("POST", "/v1/admin/connections/" + seg.get("id").asText() + "/sync", null);
-      admin("POST", "/v1/admin/connections/" + plow.get("id").asText() + "/sync", null);
-      try {
-        if (count("SELECT count(*) FROM weir_orders.events") == 40
-            && count("SELECT count(*) FROM weir_app.users") == 1
-            && count("SELECT count(*) FROM weir_app.order_completed") == 1
-            && count("SELECT count(*) FROM weir_site.pages") == 1
-            && count("SELECT count(*) FROM weir_site.add_to_cart") == 1) {
-          break;
-        }
-      } catch (SQLException notYet) {
-        // schema not created yet
-      }
-      assertThat(System.currentTimeMillis()).isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    // A schema not created yet fails the counts with an SQLException: retried too.
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
+          admin("POST", "/v1/admin/connections/" + seg.get("id").asText() + "/sync", null);
+          admin("POST", "/v1/admin/connections/" + plow.get("id").asText() + "/sync", null);
+          assertThat(count("SELECT count(*) FROM weir_orders.events")).isEqualTo(40);
+          assertThat(count("SELECT count(*) FROM weir_app.users")).isEqualTo(1);
+          assertThat(count("SELECT count(*) FROM weir_app.order_completed")).isEqualTo(1);
+          assertThat(count("SELECT count(*) FROM weir_site.pages")).isEqualTo(1);
+          assertThat(count("SELECT count(*) FROM weir_site.add_to_cart")).isEqualTo(1);
+        });
     assertThat(count("SELECT count(DISTINCT data->>'order') FROM weir_orders.events"))
         .isEqualTo(40);
     assertThat(count("SELECT count(*) FROM weir_app.tracks")).isEqualTo(1);
@@ -190,20 +185,21 @@ class PostgresDestinationTest {
     // (a dead letter).
     body.append("{\"note\":\"nul \\u0000 inside\"},{\"huge\":1E+999999}]");
     assertThat(post(hook.at("/urls/webhook").asText(), body.toString(), null)).isEqualTo(200);
-    long deadline = System.currentTimeMillis() + 30_000;
-    JsonNode status;
-    while (true) {
-      admin("POST", "/v1/admin/connections/" + id + "/sync", null);
-      status = admin("GET", "/v1/admin/connections/" + id + "/status", null);
-      if (status.get("staged_batches_pending").asInt() == 0
-          && status.get("buffered_events").asInt() == 0
-          && status.get("loaded_rows_total").asInt() > 0) {
-        break;
-      }
-      assertThat(status.get("state").asText()).as(status.toString()).isNotEqualTo("paused");
-      assertThat(System.currentTimeMillis()).as(status.toString()).isLessThan(deadline);
-      Thread.sleep(300);
-    }
+    AtomicReference<JsonNode> last = new AtomicReference<>();
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          admin("POST", "/v1/admin/connections/" + id + "/sync", null);
+          JsonNode s = admin("GET", "/v1/admin/connections/" + id + "/status", null);
+          last.set(s);
+          // Paused ends the wait at once: asserted below, never retried away.
+          if (s.get("state").asText().equals("paused")) return;
+          assertThat(s.get("staged_batches_pending").asInt()).as(s.toString()).isZero();
+          assertThat(s.get("buffered_events").asInt()).as(s.toString()).isZero();
+          assertThat(s.get("loaded_rows_total").asInt()).as(s.toString()).isPositive();
+        });
+    JsonNode status = last.get();
+    assertThat(status.get("state").asText()).as(status.toString()).isNotEqualTo("paused");
     assertThat(status.get("state").asText()).isEqualTo("active");
     assertThat(status.get("accepted_total").asInt()).isEqualTo(122);
     assertThat(status.get("dead_letters_total").asInt())
@@ -271,17 +267,15 @@ class PostgresDestinationTest {
     for (var f : running) f.get(5, TimeUnit.MINUTES);
     clients.shutdown();
     double ingestSeconds = (System.nanoTime() - started) / 1e9;
-    long deadline = System.currentTimeMillis() + 180_000;
-    while (true) {
-      admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
-      try {
-        if (count("SELECT count(*) FROM million.events") == 1_000_000) break;
-      } catch (SQLException notYet) {
-        // schema not created yet
-      }
-      assertThat(System.currentTimeMillis()).as("all million rows loaded").isLessThan(deadline);
-      Thread.sleep(500);
-    }
+    // A schema not created yet fails the count with an SQLException: retried too.
+    eventually(
+        Duration.ofSeconds(180),
+        () -> {
+          admin("POST", "/v1/admin/connections/" + hook.get("id").asText() + "/sync", null);
+          assertThat(count("SELECT count(*) FROM million.events"))
+              .as("all million rows loaded")
+              .isEqualTo(1_000_000);
+        });
     double totalSeconds = (System.nanoTime() - started) / 1e9;
     assertThat(count("SELECT count(DISTINCT (data->>'n')::int) FROM million.events"))
         .isEqualTo(1_000_000);

@@ -206,6 +206,8 @@ class PostgresLoaderTest {
                                   + "WHERE application_name = 'weir-loader' AND state = 'active' AND query LIKE 'INSERT INTO%'")) {
                     if (rs.next()) return;
                   }
+                  // A tight fixed poll, not eventually(): the INSERT is active for a moment
+                  // only, and a back-off up to 250 ms could miss it.
                   Thread.sleep(5);
                 }
               } catch (Exception e) {
