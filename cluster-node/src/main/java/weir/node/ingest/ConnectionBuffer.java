@@ -45,20 +45,22 @@ import weir.protocol.StagedRow;
 /**
  * The durable buffer of one slot of one connection (entity id {@code <connectionId>#<slot>}).
  *
- * <p>Accept: every ingestion request becomes one journal event ({@link EventsAppended}: its rows as
- * {@link RowCodec} bytes, one per event plus one per dead letter); the request is answered only
- * after that write succeeded. Requests arrive grouped ({@link AcceptMany}: those that reached this
- * node's {@link SlotBatcher} while the previous write was in flight) and are written in one atomic
- * journal write, one row per request. Flush: when the slot holds {@code batch_size} events or its
- * oldest event is {@code batch_interval_seconds} old (or a flush is requested), the buffered chunks
- * are written to staging by the {@link BatchStager} off the actor; once the files are complete the
- * buffer persists {@link BatchStaged}, which drops those chunks from its state, snapshots (the
- * state is small right after a flush) and deletes the journal events before the snapshot ({@link
- * JournalRetention}): the journal holds what is not staged yet, plus the batches not handed off.
- * Hand-off: every staged batch is then given to the destination's load coordinator through the
- * {@link BatchHandoff} until it confirms ({@link BatchHandedOff}); unconfirmed batches are re-sent
- * after a restart (at-least-once; the coordinator deduplicates by batch id). Failed flushes and
- * hand-offs retry with backoff; events stay in the journal until a staged file holds them.
+ * <p>Accept: requests arrive grouped ({@link AcceptMany}: those that reached this node's {@link
+ * SlotBatcher} while the previous write was in flight); the requests of a group that fit the slot
+ * become one journal event ({@link EventsAppended}: their rows as {@link RowCodec} bytes, one per
+ * event plus one per dead letter), and each is answered only after that write succeeded. One
+ * journal row per group, not per request: the journal's cost is per row and per commit, so a busy
+ * slot writes dozens of requests for the price of one. Flush: when the slot holds {@code
+ * batch_size} events or its oldest event is {@code batch_interval_seconds} old (or a flush is
+ * requested), the buffered chunks are written to staging by the {@link BatchStager} off the actor;
+ * once the files are complete the buffer persists {@link BatchStaged}, which drops those chunks
+ * from its state, snapshots (the state is small right after a flush) and deletes the journal events
+ * before the snapshot ({@link JournalRetention}): the journal holds what is not staged yet, plus
+ * the batches not handed off. Hand-off: every staged batch is then given to the destination's load
+ * coordinator through the {@link BatchHandoff} until it confirms ({@link BatchHandedOff});
+ * unconfirmed batches are re-sent after a restart (at-least-once; the coordinator deduplicates by
+ * batch id). Failed flushes and hand-offs retry with backoff; events stay in the journal until a
+ * staged file holds them.
  *
  * <p>Batch ids are deterministic ({@code <connection>-<slot>-<seq>}): a flush interrupted by a
  * crash is redone under the same id, replacing its files instead of adding new ones.
@@ -171,8 +173,8 @@ public final class ConnectionBuffer
   public sealed interface Event extends CborSerializable {}
 
   /**
-   * One request's events: {@code rows} as {@link RowCodec} bytes (primary rows and dead-letter
-   * rows).
+   * The events of one group of requests (of one request, in journals written before groups): {@code
+   * rows} as {@link RowCodec} bytes (primary rows and dead-letter rows).
    */
   public record EventsAppended(
       int events, byte[] rows, List<DeadLetter> deadLetters, long acceptedAtMillis)
@@ -744,20 +746,29 @@ public final class ConnectionBuffer
   private ReplyEffect<Event, State> onAccept(State state, AcceptMany cmd) {
     long now = System.currentTimeMillis();
     int buffered = state.bufferedEvents();
-    List<Event> events = new ArrayList<>(cmd.requests().size());
     List<Boolean> verdicts = new ArrayList<>(cmd.requests().size());
+    List<byte[]> rows = new ArrayList<>(cmd.requests().size());
+    List<DeadLetter> deadLetters = new ArrayList<>();
+    int events = 0;
     for (Request r : cmd.requests()) {
       boolean fits = r.events() == 0 || buffered + r.events() <= settings.maxBufferedEvents();
       verdicts.add(fits);
       if (fits) {
         buffered += r.events();
-        events.add(new EventsAppended(r.events(), r.rows(), r.deadLetters(), now));
+        events += r.events();
+        rows.add(r.rows());
+        deadLetters.addAll(r.deadLetters());
       }
     }
     Accepted reply = new Accepted(List.copyOf(verdicts));
-    if (events.isEmpty()) return Effect().reply(cmd.replyTo(), StatusReply.success(reply));
+    if (rows.isEmpty()) return Effect().reply(cmd.replyTo(), StatusReply.success(reply));
     return Effect()
-        .persist(events)
+        .persist(
+            new EventsAppended(
+                events,
+                rows.size() == 1 ? rows.get(0) : RowCodec.concat(rows),
+                List.copyOf(deadLetters),
+                now))
         .thenRun(this::progress)
         .thenReply(cmd.replyTo(), s -> StatusReply.success(reply));
   }

@@ -1,5 +1,6 @@
 package weir.node.ingest;
 
+import akka.http.javadsl.model.HttpEntity;
 import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
@@ -15,6 +16,9 @@ import akka.stream.javadsl.Source;
 import akka.util.ByteString;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +26,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.InflaterInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.node.RootCause;
@@ -83,6 +89,10 @@ public final class IngestService extends AllDirectives {
             .orElse("identity")
             .strip()
             .toLowerCase(Locale.ROOT);
+    if (request.entity() instanceof HttpEntity.Strict strict) {
+      // The whole body arrived with the headers (most requests): decoded here, no stream to run.
+      return strictBody(strict.getData(), encoding, limit);
+    }
     Source<ByteString, Object> raw =
         request.entity().getDataBytes().limitWeighted(limit, b -> (long) b.size());
     Source<ByteString, Object> decoded =
@@ -94,14 +104,7 @@ public final class IngestService extends AllDirectives {
         };
     if (decoded == null) {
       request.discardEntityBytes(materializer);
-      return CompletableFuture.failedFuture(
-          new IngestRefusal(
-              StatusCodes.UNSUPPORTED_MEDIA_TYPE,
-              "unsupported_encoding",
-              "Content-Encoding '"
-                  + encoding
-                  + "' is not accepted; send gzip, deflate or "
-                  + "identity."));
+      return CompletableFuture.failedFuture(unsupportedEncoding(encoding));
     }
     return decoded
         .limitWeighted(limit, b -> (long) b.size())
@@ -140,6 +143,52 @@ public final class IngestService extends AllDirectives {
                   "invalid_body",
                   "The request body could not be read: " + RootCause.describe(e));
             });
+  }
+
+  /** A body already in memory: as is, or inflated here within {@code limit} bytes. */
+  private static CompletionStage<byte[]> strictBody(ByteString data, String encoding, long limit) {
+    try {
+      return CompletableFuture.completedFuture(
+          switch (encoding) {
+            case "", "identity" -> data.toArray();
+            case "gzip", "x-gzip" -> inflate(data, limit, true, encoding);
+            case "deflate" -> inflate(data, limit, false, encoding);
+            default -> throw unsupportedEncoding(encoding);
+          });
+    } catch (IngestRefusal e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Inflates a gzip or zlib body, refusing as soon as more than {@code limit} bytes come out (a
+   * bomb is never inflated whole).
+   */
+  private static byte[] inflate(ByteString data, long limit, boolean gzip, String encoding) {
+    try (InputStream in =
+        gzip
+            ? new GZIPInputStream(data.iterator().asInputStream(), INFLATE_CHUNK)
+            : new InflaterInputStream(data.iterator().asInputStream())) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(1024, data.size() * 4));
+      byte[] chunk = new byte[INFLATE_CHUNK];
+      for (int n = in.read(chunk); n >= 0; n = in.read(chunk)) {
+        if (out.size() + (long) n > limit) throw tooLarge(limit);
+        out.write(chunk, 0, n);
+      }
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new IngestRefusal(
+          StatusCodes.BAD_REQUEST,
+          "invalid_body",
+          "The " + encoding + "-encoded body could not be decoded: " + RootCause.describe(e));
+    }
+  }
+
+  private static IngestRefusal unsupportedEncoding(String encoding) {
+    return new IngestRefusal(
+        StatusCodes.UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_encoding",
+        "Content-Encoding '" + encoding + "' is not accepted; send gzip, deflate or identity.");
   }
 
   private static IngestRefusal tooLarge(long limit) {

@@ -6,6 +6,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +25,7 @@ import weir.protocol.StagedRow;
  */
 public final class RowCodec {
   private static final byte VERSION = 1;
+  private static final int HEADER = 5;
 
   private RowCodec() {}
 
@@ -46,6 +48,24 @@ public final class RowCodec {
       throw new UncheckedIOException(e);
     }
     return bytes.toByteArray();
+  }
+
+  /**
+   * One encoding of the rows of several, in order, without decoding them (a group of requests
+   * journaled as one event).
+   */
+  public static byte[] concat(List<byte[]> encoded) {
+    int count = 0;
+    int size = HEADER;
+    for (byte[] e : encoded) {
+      if (e[0] != VERSION)
+        throw new IllegalArgumentException("unknown row encoding version " + e[0]);
+      count += ByteBuffer.wrap(e, 1, 4).getInt();
+      size += e.length - HEADER;
+    }
+    ByteBuffer out = ByteBuffer.allocate(size).put(VERSION).putInt(count);
+    for (byte[] e : encoded) out.put(e, HEADER, e.length - HEADER);
+    return out.array();
   }
 
   /** The rows of {@code bytes}, in order. */
