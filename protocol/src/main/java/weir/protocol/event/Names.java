@@ -1,7 +1,10 @@
 package weir.protocol.event;
 
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * Warehouse-safe names for tables and columns derived from user data (track event names, property
@@ -173,20 +176,41 @@ public final class Names {
 
   private Names() {}
 
+  private static final Pattern LOWER_THEN_UPPER = Pattern.compile("([a-z0-9])([A-Z])");
+  private static final Pattern ACRONYM_THEN_WORD = Pattern.compile("([A-Z]+)([A-Z][a-z])");
+  private static final Pattern NOT_ALPHANUMERIC = Pattern.compile("[^a-z0-9]+");
+  private static final Pattern EDGE_UNDERSCORES = Pattern.compile("^_+|_+$");
+  private static final Pattern TRAILING_UNDERSCORES = Pattern.compile("_+$");
+
+  /**
+   * Names already made safe: every staged event asks for its table's and its properties' names, and
+   * a stream's names repeat. Bounded (cleared when full), since names come from clients.
+   */
+  private static final int CACHE_LIMIT = 16_384;
+
+  private static final Map<String, String> CACHE = new ConcurrentHashMap<>();
+
   /**
    * {@code "Order Completed"} → {@code order_completed}; {@code "productId"} → {@code product_id}.
    */
   public static String safe(String raw) {
-    String s =
-        raw.strip()
-            .replaceAll("([a-z0-9])([A-Z])", "$1_$2")
-            .replaceAll("([A-Z]+)([A-Z][a-z])", "$1_$2")
-            .toLowerCase(Locale.ROOT)
-            .replaceAll("[^a-z0-9]+", "_")
-            .replaceAll("^_+|_+$", "");
+    String cached = CACHE.get(raw);
+    if (cached != null) return cached;
+    String s = compute(raw);
+    if (CACHE.size() >= CACHE_LIMIT) CACHE.clear();
+    CACHE.put(raw, s);
+    return s;
+  }
+
+  private static String compute(String raw) {
+    String s = LOWER_THEN_UPPER.matcher(raw.strip()).replaceAll("$1_$2");
+    s = ACRONYM_THEN_WORD.matcher(s).replaceAll("$1_$2").toLowerCase(Locale.ROOT);
+    s = NOT_ALPHANUMERIC.matcher(s).replaceAll("_");
+    s = EDGE_UNDERSCORES.matcher(s).replaceAll("");
     if (s.isEmpty()) s = "unnamed";
     if (Character.isDigit(s.charAt(0))) s = "_" + s;
-    if (s.length() > MAX_LENGTH) s = s.substring(0, MAX_LENGTH).replaceAll("_+$", "");
+    if (s.length() > MAX_LENGTH)
+      s = TRAILING_UNDERSCORES.matcher(s.substring(0, MAX_LENGTH)).replaceAll("");
     if (RESERVED.contains(s))
       s = s.length() < MAX_LENGTH ? s + "_" : s.substring(0, MAX_LENGTH - 1) + "_";
     return s;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +14,7 @@ import weir.protocol.BodyException;
 import weir.protocol.Json;
 import weir.protocol.Rejection;
 import weir.protocol.event.CanonicalEvent;
+import weir.protocol.event.Timestamps;
 
 /**
  * Segment's HTTP Tracking API (the wire format of Segment's and RudderStack's libraries) into
@@ -240,14 +240,10 @@ public final class SegmentParser {
     if (v == null || v.isNull()) return null;
     Instant t;
     try {
-      t = OffsetDateTime.parse(v.asText()).toInstant();
+      t = Timestamps.parse(v.asText());
     } catch (DateTimeParseException e) {
-      try {
-        t = Instant.parse(v.asText());
-      } catch (DateTimeParseException e2) {
-        throw new InvalidMessage(
-            "invalid_timestamp", "'" + field + "' is not an ISO-8601 timestamp.");
-      }
+      throw new InvalidMessage(
+          "invalid_timestamp", "'" + field + "' is not an ISO-8601 timestamp.");
     }
     if (!CanonicalEvent.storable(t)) {
       throw new InvalidMessage(
