@@ -30,6 +30,7 @@ import weir.loaders.destination.DestinationTypes;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
 import weir.node.http.HttpServer;
+import weir.node.ingest.BufferMemory;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.IngestService;
 import weir.node.ingest.SegmentRoutes;
@@ -219,6 +220,7 @@ public final class WeirNode {
                     r -> new LoadCoordinator.RecordBatch(batch, r),
                     settings.buffer().handoffTimeout()),
         retention,
+        BufferMemory.forHeap(settings.buffer()),
         metrics);
     LoadCoordinator.init(
         system,
@@ -252,6 +254,7 @@ public final class WeirNode {
     ClusterFigures.register(system, metrics);
 
     NodeDrain.register(system, settings.drainTimeout(), () -> directory.connections().values());
+    system.getWhenTerminated().thenRun(retention::close);
     // After the drain (service-stop) has loaded what it could: release the loaders' drivers and
     // clients.
     CoordinatedShutdown.get(system)

@@ -26,13 +26,20 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: deletions run one at a time on a small queue of their own (never on an actor's
  * thread); a failure is logged and the next snapshot deletes the rest.
  */
-public interface JournalRetention {
+public interface JournalRetention extends AutoCloseable {
 
   /**
    * Deletes events with sequence numbers below {@code sequenceNr}, and snapshots below it,
    * asynchronously.
    */
   void deleteBefore(String persistenceId, long sequenceNr);
+
+  /**
+   * Stops deleting and closes the connection (the node's actor system has terminated): the H2
+   * database closes with its last connection, and compacts its file when it does.
+   */
+  @Override
+  default void close() {}
 
   /** Keeps everything (tests with an in-memory journal). */
   static JournalRetention keepAll() {
@@ -48,7 +55,7 @@ public interface JournalRetention {
    * {@link JournalRetention} on the JDBC journal's own tables ({@code event_journal}, {@code
    * snapshot}).
    */
-  final class Jdbc implements JournalRetention, AutoCloseable {
+  final class Jdbc implements JournalRetention {
     private static final Logger log = LoggerFactory.getLogger(JournalRetention.class);
 
     /**
