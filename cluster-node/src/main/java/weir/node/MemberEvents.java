@@ -23,12 +23,15 @@ final class MemberEvents {
     return Behaviors.setup(
         ctx -> {
           ActorRef<ClusterEvent.MemberEvent> self = ctx.getSelf();
-          Cluster.get(ctx.getSystem())
-              .subscriptions()
-              .tell(Subscribe.create(self, ClusterEvent.MemberEvent.class));
+          Cluster cluster = Cluster.get(ctx.getSystem());
+          cluster.subscriptions().tell(Subscribe.create(self, ClusterEvent.MemberEvent.class));
           return Behaviors.receiveMessage(
               event -> {
-                if (event instanceof ClusterEvent.MemberRemoved removed) {
+                if (event instanceof ClusterEvent.MemberRemoved removed
+                    && removed.member().address().equals(cluster.selfMember().address())) {
+                  // this node leaving (a shutdown): its drain has already said what it handed on
+                  log.info("This node left the cluster ({})", removed.previousStatus());
+                } else if (event instanceof ClusterEvent.MemberRemoved removed) {
                   log.warn(
                       "Cluster member {} removed ({}); its buffers and coordinators start again on the remaining nodes",
                       removed.member().address(),
