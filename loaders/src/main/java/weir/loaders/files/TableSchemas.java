@@ -6,8 +6,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +19,7 @@ import weir.protocol.ColumnType;
 import weir.protocol.TableSpec;
 import weir.protocol.event.CanonicalEventAvro;
 import weir.protocol.event.EventTables;
+import weir.protocol.event.Timestamps;
 
 /**
  * The Avro schema of a table's files (Avro and Parquet), and the conversion of a staged JSON row
@@ -168,11 +167,7 @@ public final class TableSchemas {
     }
 
     private static Instant parseInstant(String text) {
-      try {
-        return Instant.parse(text);
-      } catch (DateTimeParseException e) {
-        return OffsetDateTime.parse(text).toInstant();
-      }
+      return Timestamps.parse(text);
     }
 
     private static Schema nonNull(Schema s) {
