@@ -11,9 +11,27 @@ import weir.node.Backoff;
  * @param maxBufferedEvents per slot; beyond it requests are refused with 503 (overload)
  * @param retry delays of failed flushes and hand-offs
  * @param handoffTimeout how long a hand-off to the load coordinator may take
+ * @param maxHeapShare share of the maximum heap the buffers of a node may hold together ({@link
+ *     BufferMemory}); beyond it requests are refused with 503 (overload)
  */
 public record BufferSettings(
-    Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
+    Duration tickInterval,
+    int maxBufferedEvents,
+    Backoff retry,
+    Duration handoffTimeout,
+    double maxHeapShare) {
+
+  public BufferSettings {
+    if (!(maxHeapShare > 0 && maxHeapShare < 1))
+      throw new IllegalArgumentException(
+          "weir.buffer.max-heap-share must be between 0 and 1, not " + maxHeapShare);
+  }
+
+  /** With the default heap share (0.3). */
+  public BufferSettings(
+      Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
+    this(tickInterval, maxBufferedEvents, retry, handoffTimeout, 0.3);
+  }
 
   public static BufferSettings fromConfig(Config weir) {
     Config c = weir.getConfig("buffer");
@@ -21,6 +39,7 @@ public record BufferSettings(
         c.getDuration("tick-interval"),
         c.getInt("max-buffered-events"),
         Backoff.fromConfig(c.getConfig("flush-backoff")),
-        c.getDuration("handoff-timeout"));
+        c.getDuration("handoff-timeout"),
+        c.getDouble("max-heap-share"));
   }
 }

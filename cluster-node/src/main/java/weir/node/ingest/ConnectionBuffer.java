@@ -4,6 +4,7 @@ import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -530,6 +531,7 @@ public final class ConnectionBuffer
       BatchStager stager,
       BatchHandoff ledger,
       JournalRetention retention,
+      BufferMemory memory,
       NodeMetrics metrics) {
     ClusterSharding.get(system)
         .init(
@@ -543,6 +545,7 @@ public final class ConnectionBuffer
                         stager,
                         ledger,
                         retention,
+                        memory,
                         metrics)));
   }
 
@@ -558,6 +561,7 @@ public final class ConnectionBuffer
       BatchStager stager,
       BatchHandoff ledger,
       JournalRetention retention,
+      BufferMemory memory,
       NodeMetrics metrics) {
     return Behaviors.setup(
         ctx ->
@@ -565,7 +569,15 @@ public final class ConnectionBuffer
                 timers -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.tickInterval());
                   return new ConnectionBuffer(
-                      ctx, entityId, settings, connections, stager, ledger, retention, metrics);
+                      ctx,
+                      entityId,
+                      settings,
+                      connections,
+                      stager,
+                      ledger,
+                      retention,
+                      memory,
+                      metrics);
                 }));
   }
 
@@ -578,7 +590,11 @@ public final class ConnectionBuffer
   private final BatchStager stager;
   private final BatchHandoff ledger;
   private final JournalRetention retention;
+  private final BufferMemory memory;
   private final NodeMetrics metrics;
+
+  /** The bytes of this slot's rows last reported to {@link #memory}. */
+  private long accountedBytes;
 
   // Work in progress: not state, it is redone after a restart.
   private String flushInFlight;
@@ -600,6 +616,7 @@ public final class ConnectionBuffer
       BatchStager stager,
       BatchHandoff ledger,
       JournalRetention retention,
+      BufferMemory memory,
       NodeMetrics metrics) {
     super(
         PersistenceId.of(ENTITY_KEY.name(), entityId),
@@ -614,6 +631,7 @@ public final class ConnectionBuffer
     this.stager = stager;
     this.ledger = ledger;
     this.retention = retention;
+    this.memory = memory;
     this.metrics = metrics;
   }
 
@@ -647,6 +665,7 @@ public final class ConnectionBuffer
               }
               progress(state);
             })
+        .onSignal(PostStop.instance(), state -> accountedBytes = memory.account(accountedBytes, 0))
         .onSignal(
             SnapshotCompleted.class,
             (state, done) ->
@@ -750,12 +769,17 @@ public final class ConnectionBuffer
     List<byte[]> rows = new ArrayList<>(cmd.requests().size());
     List<DeadLetter> deadLetters = new ArrayList<>();
     int events = 0;
+    long bytes = 0;
     for (Request r : cmd.requests()) {
-      boolean fits = r.events() == 0 || buffered + r.events() <= settings.maxBufferedEvents();
+      boolean fits =
+          r.events() == 0
+              || (buffered + r.events() <= settings.maxBufferedEvents()
+                  && memory.hasRoom(bytes + r.rows().length));
       verdicts.add(fits);
       if (fits) {
         buffered += r.events();
         events += r.events();
+        bytes += r.rows().length;
         rows.add(r.rows());
         deadLetters.addAll(r.deadLetters());
       }
@@ -798,6 +822,7 @@ public final class ConnectionBuffer
 
   /** Starts whatever work is due: a flush, a hand-off; answers flush waiters once drained. */
   private void progress(State state) {
+    accountedBytes = memory.account(accountedBytes, state.bufferedBytes());
     long now = System.currentTimeMillis();
     metrics.set("weir_buffered_events", state.bufferedEvents(), "slot", entityId);
     if (flushInFlight == null && state.chunkCount() > 0 && now >= flushRetryAtMillis) {

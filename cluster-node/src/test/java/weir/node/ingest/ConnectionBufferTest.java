@@ -112,6 +112,12 @@ class ConnectionBufferTest {
   private EventSourcedBehaviorTestKit<
           ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, Duration tick, int maxBuffered) {
+    return buffer(connection, 0, tick, maxBuffered, new BufferMemory(Long.MAX_VALUE));
+  }
+
+  private EventSourcedBehaviorTestKit<
+          ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
+      buffer(Connection connection, int slot, Duration tick, int maxBuffered, BufferMemory memory) {
     BufferSettings settings =
         new BufferSettings(
             tick,
@@ -121,12 +127,13 @@ class ConnectionBufferTest {
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
         ConnectionBuffer.create(
-            connection.id() + "#0",
+            connection.id() + "#" + slot,
             settings,
             id -> Optional.of(connection),
             stager,
             handoff,
             JournalRetention.keepAll(),
+            memory,
             new NodeMetrics()));
   }
 
@@ -286,6 +293,32 @@ class ConnectionBufferTest {
     assertThat(result.state().bufferedEvents()).isEqualTo(3);
     kit.restart();
     assertThat(kit.getState().bufferedEvents()).isEqualTo(3);
+  }
+
+  @Test
+  void theSlotsOfANodeShareOneMemoryLimitAndRefuseBeyondItUntilAFlushFreesIt() {
+    long request = RowCodec.encode(rows("a", "b")).length;
+    BufferMemory memory = new BufferMemory(request * 5 / 2);
+    var first = buffer(connection(1000, 3600), 0, Duration.ofHours(1), 1000, memory);
+    var second = buffer(connection(1000, 3600), 1, Duration.ofHours(1), 1000, memory);
+    assertThat(accept(first, rows("a", "b")).reply().getValue().accepted()).containsExactly(true);
+    assertThat(accept(second, rows("c", "d")).reply().getValue().accepted()).containsExactly(true);
+    assertThat(memory.heldBytes()).isEqualTo(2 * request);
+
+    // a third request would pass the node's limit: refused (503), in either slot, nothing journaled
+    var refused = accept(second, rows("e", "f"));
+    assertThat(refused.reply().getValue().accepted()).containsExactly(false);
+    assertThat(refused.events()).isEmpty();
+    assertThat(accept(first, rows("e", "f")).reply().getValue().accepted()).containsExactly(false);
+    assertThat(second.getState().bufferedEvents()).isEqualTo(2);
+
+    // the first slot's flush frees its share: the other slot accepts again
+    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+    first.runCommand(new ConnectionBuffer.FlushAll(probe.getRef()));
+    assertThat(probe.receiveMessage().isSuccess()).isTrue();
+    assertThat(memory.heldBytes()).isEqualTo(request);
+    assertThat(accept(second, rows("e", "f")).reply().getValue().accepted()).containsExactly(true);
+    assertThat(memory.heldBytes()).isEqualTo(2 * request);
   }
 
   @Test
