@@ -21,6 +21,7 @@ import com.typesafe.config.ConfigValueFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -208,6 +209,21 @@ public final class WeirNode {
             settings.stagedFileMaxBytes());
     ClusterSharding sharding = ClusterSharding.get(system);
     Registry.init(system);
+    BufferMemory bufferMemory = BufferMemory.forHeap(settings.buffer());
+    metrics.gauge(
+        "weir_buffer_memory_bytes",
+        "kind",
+        () ->
+            Map.of(
+                "held", (double) bufferMemory.heldBytes(),
+                "limit", (double) bufferMemory.limitBytes()));
+    system
+        .log()
+        .info(
+            "Buffers on this node hold at most {} MB of rows (weir.buffer.max-heap-share {} of the"
+                + " heap); beyond, requests get 503",
+            bufferMemory.limitBytes() >> 20,
+            settings.buffer().maxHeapShare());
     ConnectionBuffer.init(
         system,
         settings.buffer(),
@@ -220,7 +236,7 @@ public final class WeirNode {
                     r -> new LoadCoordinator.RecordBatch(batch, r),
                     settings.buffer().handoffTimeout()),
         retention,
-        BufferMemory.forHeap(settings.buffer()),
+        bufferMemory,
         metrics);
     LoadCoordinator.init(
         system,

@@ -13,24 +13,28 @@ import weir.node.Backoff;
  * @param handoffTimeout how long a hand-off to the load coordinator may take
  * @param maxHeapShare share of the maximum heap the buffers of a node may hold together ({@link
  *     BufferMemory}); beyond it requests are refused with 503 (overload)
+ * @param maxBatchBytes most bytes of rows one flush stages (a backlog goes in several batches)
  */
 public record BufferSettings(
     Duration tickInterval,
     int maxBufferedEvents,
     Backoff retry,
     Duration handoffTimeout,
-    double maxHeapShare) {
+    double maxHeapShare,
+    long maxBatchBytes) {
 
   public BufferSettings {
     if (!(maxHeapShare > 0 && maxHeapShare < 1))
       throw new IllegalArgumentException(
           "weir.buffer.max-heap-share must be between 0 and 1, not " + maxHeapShare);
+    if (maxBatchBytes <= 0)
+      throw new IllegalArgumentException("weir.buffer.max-batch-bytes must be positive");
   }
 
-  /** With the default heap share (0.3). */
+  /** With the default heap share (0.3) and batch bound (8 MiB). */
   public BufferSettings(
       Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
-    this(tickInterval, maxBufferedEvents, retry, handoffTimeout, 0.3);
+    this(tickInterval, maxBufferedEvents, retry, handoffTimeout, 0.3, 8L << 20);
   }
 
   public static BufferSettings fromConfig(Config weir) {
@@ -40,6 +44,7 @@ public record BufferSettings(
         c.getInt("max-buffered-events"),
         Backoff.fromConfig(c.getConfig("flush-backoff")),
         c.getDuration("handoff-timeout"),
-        c.getDouble("max-heap-share"));
+        c.getDouble("max-heap-share"),
+        c.getBytes("max-batch-bytes"));
   }
 }

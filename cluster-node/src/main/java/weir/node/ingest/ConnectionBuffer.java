@@ -855,7 +855,7 @@ public final class ConnectionBuffer
 
   private void startFlush(State state, Connection connection) {
     String batchId = String.format("%s-%d-%08d", connectionId, slot, state.batchSeq() + 1);
-    List<Chunk> chunks = state.chunks();
+    List<Chunk> chunks = oldestWithin(state.chunks(), settings.maxBatchBytes());
     flushInFlight = batchId;
     flushStartedNanos = System.nanoTime();
     ctx.pipeToSelf(
@@ -864,6 +864,21 @@ public final class ConnectionBuffer
             error == null
                 ? new FlushWritten(batchId, chunks.size(), written)
                 : new FlushFailed(batchId, RootCause.describe(error)));
+  }
+
+  /**
+   * The oldest chunks holding at most {@code maxBytes} of rows (at least one): a backlog (staging
+   * was down, or slower than ingest) is staged in batches of bounded size, one after the other, not
+   * in one batch that must be decoded and written whole, in memory, at every retry.
+   */
+  static List<Chunk> oldestWithin(List<Chunk> chunks, long maxBytes) {
+    long bytes = 0;
+    int n = 0;
+    while (n < chunks.size() && (n == 0 || bytes + chunks.get(n).rows().length <= maxBytes)) {
+      bytes += chunks.get(n).rows().length;
+      n++;
+    }
+    return n == chunks.size() ? chunks : chunks.subList(0, n);
   }
 
   private void startHandOff(StagedBatch batch) {

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -118,12 +119,26 @@ class ConnectionBufferTest {
   private EventSourcedBehaviorTestKit<
           ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
       buffer(Connection connection, int slot, Duration tick, int maxBuffered, BufferMemory memory) {
+    return buffer(connection, slot, tick, maxBuffered, memory, 8L << 20);
+  }
+
+  private EventSourcedBehaviorTestKit<
+          ConnectionBuffer.Command, ConnectionBuffer.Event, ConnectionBuffer.State>
+      buffer(
+          Connection connection,
+          int slot,
+          Duration tick,
+          int maxBuffered,
+          BufferMemory memory,
+          long maxBatchBytes) {
     BufferSettings settings =
         new BufferSettings(
             tick,
             maxBuffered,
             new Backoff(Duration.ofMillis(20), Duration.ofMillis(100)),
-            Duration.ofSeconds(3));
+            Duration.ofSeconds(3),
+            0.3,
+            maxBatchBytes);
     return EventSourcedBehaviorTestKit.create(
         testKit.system(),
         ConnectionBuffer.create(
@@ -319,6 +334,33 @@ class ConnectionBufferTest {
     assertThat(memory.heldBytes()).isEqualTo(request);
     assertThat(accept(second, rows("e", "f")).reply().getValue().accepted()).containsExactly(true);
     assertThat(memory.heldBytes()).isEqualTo(2 * request);
+  }
+
+  @Test
+  void aBacklogIsStagedInBatchesOfBoundedSizeOldestFirst() {
+    long request = RowCodec.encode(rows("a", "b")).length;
+    stager.failuresLeft.set(1_000_000); // staging is down while the backlog builds up
+    var kit =
+        buffer(
+            connection(2, 3600),
+            0,
+            Duration.ofMillis(20),
+            1000,
+            new BufferMemory(Long.MAX_VALUE),
+            2 * request);
+    for (String[] ids :
+        List.of(
+            new String[] {"a", "b"},
+            new String[] {"c", "d"},
+            new String[] {"e", "f"},
+            new String[] {"g", "h"},
+            new String[] {"i", "j"})) accept(kit, rows(ids));
+    stager.failuresLeft.set(0); // back
+    eventually(() -> assertThat(kit.getState().bufferedEvents()).isZero());
+    assertThat(new TreeMap<>(stager.staged).values())
+        .extracting(batch -> batch.stream().map(StagedRow::eventId).toList())
+        .containsExactly(
+            List.of("a", "b", "c", "d"), List.of("e", "f", "g", "h"), List.of("i", "j"));
   }
 
   @Test
