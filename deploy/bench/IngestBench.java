@@ -2,10 +2,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -31,11 +36,11 @@ public class IngestBench {
     AtomicLong seq = new AtomicLong();
     AtomicLong ok = new AtomicLong();
     AtomicLong failed = new AtomicLong();
-    java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> statuses = new java.util.concurrent.ConcurrentHashMap<>();
+    ConcurrentHashMap<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
     long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     List<Future<long[]>> results = new ArrayList<>();
-    List<Long> acked = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Long> acked = Collections.synchronizedList(new ArrayList<>());
     boolean keepAcked = System.getenv("ACKED_FILE") != null;
     long started = System.nanoTime();
     for (int c = 0; c < clients; c++) {
@@ -85,7 +90,7 @@ public class IngestBench {
     if (keepAcked) {
       StringBuilder out = new StringBuilder("seq\n");
       for (long a : acked) out.append(a).append('\n');
-      java.nio.file.Files.writeString(java.nio.file.Path.of(System.getenv("ACKED_FILE")), out);
+      Files.writeString(Path.of(System.getenv("ACKED_FILE")), out);
     }
     double elapsed = (System.nanoTime() - started) / 1e9;
     all.sort(null);
@@ -93,7 +98,7 @@ public class IngestBench {
             + " latency p50=%.1fms p99=%.1fms max=%.1fms; statuses=%s%n",
         clients, perRequest, elapsed, ok.get(), failed.get(), ok.get() / elapsed, ok.get() * perRequest / elapsed,
         pct(all, 0.50), pct(all, 0.99), all.isEmpty() ? 0 : all.get(all.size() - 1) / 1e6,
-        new java.util.TreeMap<>(statuses));
+        new TreeMap<>(statuses));
   }
 
   private static double pct(List<Long> sorted, double p) {
