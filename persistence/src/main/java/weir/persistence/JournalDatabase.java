@@ -52,7 +52,8 @@ public record JournalDatabase(
    * (then, at 2 s, still two seconds) of every byte written: under load the file grew by hundreds
    * of MB (the store header H2 rewrites whenever a chunk it points past is freed keeps recovery
    * sound). With 0 the file stays near what is live ({@code JournalCompactionTest}: ~8 MB after
-   * ~180 MB of commits that leave ~1.3 MB live).
+   * ~180 MB of commits that leave ~1.3 MB live); chunks that stay a little live are rewritten by
+   * {@link H2Compaction}.
    */
   public static JournalDatabase h2File(Path dir) {
     SyncedFilePath.register();

@@ -6,6 +6,8 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -23,8 +25,12 @@ import org.slf4j.LoggerFactory;
  * stays, so the journal's highest sequence number never goes back; recovery reads the snapshot and
  * the events after it, as before.
  *
- * <p>Threading: deletions run one at a time on a small queue of their own (never on an actor's
- * thread); a failure is logged and the next snapshot deletes the rest.
+ * <p>On H2 the space the deleted events took is given back too: every {@link
+ * Jdbc#COMPACTION_INTERVAL_SECONDS} seconds {@link H2Compaction} rewrites the emptiest chunks of
+ * the journal file.
+ *
+ * <p>Threading: deletions and compactions run one at a time on a small queue of their own (never on
+ * an actor's thread); a failure is logged and the next snapshot deletes the rest.
  */
 public interface JournalRetention extends AutoCloseable {
 
@@ -63,6 +69,9 @@ public interface JournalRetention extends AutoCloseable {
      */
     private static final int MAX_QUEUED = 10_000;
 
+    /** How often the H2 journal file is compacted. */
+    static final int COMPACTION_INTERVAL_SECONDS = 2;
+
     private final JournalDatabase db;
     private final ExecutorService executor =
         new ThreadPoolExecutor(
@@ -77,10 +86,29 @@ public interface JournalRetention extends AutoCloseable {
               return t;
             },
             new ThreadPoolExecutor.DiscardPolicy());
+    private final ScheduledExecutorService compactionTimer;
     private Connection connection;
 
     Jdbc(JournalDatabase db) {
       this.db = db;
+      if (db.dialect() == JournalDatabase.Dialect.H2) {
+        ScheduledThreadPoolExecutor timer =
+            new ScheduledThreadPoolExecutor(
+                1,
+                r -> {
+                  Thread t = new Thread(r, "weir-journal-compaction");
+                  t.setDaemon(true);
+                  return t;
+                });
+        timer.scheduleWithFixedDelay(
+            () -> executor.execute(this::compact),
+            COMPACTION_INTERVAL_SECONDS,
+            COMPACTION_INTERVAL_SECONDS,
+            TimeUnit.SECONDS);
+        compactionTimer = timer;
+      } else {
+        compactionTimer = null;
+      }
     }
 
     @Override
@@ -100,12 +128,33 @@ public interface JournalRetention extends AutoCloseable {
           });
     }
 
-    // Quoted: the H2 DDL creates lower-case quoted names (PostgreSQL's are lower case either way).
-    private void delete(String persistenceId, long sequenceNr) throws SQLException {
+    private void compact() {
+      try {
+        H2Compaction.Result r = H2Compaction.compact(connection());
+        if (r.rounds() > 0 && log.isDebugEnabled())
+          log.debug(
+              "Compacted the journal: chunks {}% live before, {}% after ({} rounds), file {} bytes",
+              r.fillRateBefore(), r.fillRateAfter(), r.rounds(), r.fileBytes());
+      } catch (SQLException | RuntimeException e) {
+        log.warn(
+            "Compacting the journal file failed (retried in {} s): {}",
+            COMPACTION_INTERVAL_SECONDS,
+            e.toString());
+        closeQuietly();
+      }
+    }
+
+    private Connection connection() throws SQLException {
       if (connection == null || connection.isClosed()) {
         connection = DriverManager.getConnection(db.url(), db.user(), db.password());
         connection.setAutoCommit(true);
       }
+      return connection;
+    }
+
+    // Quoted: the H2 DDL creates lower-case quoted names (PostgreSQL's are lower case either way).
+    private void delete(String persistenceId, long sequenceNr) throws SQLException {
+      Connection connection = connection();
       try (PreparedStatement events =
               connection.prepareStatement(
                   "DELETE FROM \"event_journal\" WHERE \"persistence_id\" = ? AND \"sequence_number\" < ?");
@@ -134,6 +183,7 @@ public interface JournalRetention extends AutoCloseable {
 
     @Override
     public void close() {
+      if (compactionTimer != null) compactionTimer.shutdownNow();
       executor.shutdown();
       try {
         executor.awaitTermination(5, TimeUnit.SECONDS);
