@@ -334,7 +334,6 @@ public final class DestinationRuntimes {
       Long last = retentionSweeps.get(connection.id());
       long now = System.currentTimeMillis();
       if (last != null && now - last < SWEEP_INTERVAL.toMillis()) return;
-      retentionSweeps.put(connection.id(), now);
       Instant cutoff = Instant.ofEpochMilli(now).minus(Duration.ofDays(runtime.retentionDays()));
       Map<String, List<String>> keysByBatch = new TreeMap<>();
       for (String key : runtime.staging().list(connection.id())) {
@@ -352,6 +351,9 @@ public final class DestinationRuntimes {
           deleted++;
         }
       }
+      // Only a sweep that succeeded counts: a failed one is retried with the next load, not an hour
+      // later.
+      retentionSweeps.put(connection.id(), now);
       if (deleted > 0) {
         log.info(
             "Retention: deleted {} staged files of connection {} loaded more than {} days ago",
