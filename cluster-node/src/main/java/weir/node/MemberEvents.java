@@ -27,15 +27,16 @@ final class MemberEvents {
           cluster.subscriptions().tell(Subscribe.create(self, ClusterEvent.MemberEvent.class));
           return Behaviors.receiveMessage(
               event -> {
-                if (event instanceof ClusterEvent.MemberRemoved removed
-                    && removed.member().address().equals(cluster.selfMember().address())) {
-                  // this node leaving (a shutdown): its drain has already said what it handed on
-                  log.info("This node left the cluster ({})", removed.previousStatus());
-                } else if (event instanceof ClusterEvent.MemberRemoved removed) {
-                  log.warn(
-                      "Cluster member {} removed ({}); its buffers and coordinators start again on the remaining nodes",
-                      removed.member().address(),
-                      removed.previousStatus());
+                if (event instanceof ClusterEvent.MemberRemoved removed) {
+                  if (removed.member().address().equals(cluster.selfMember().address())) {
+                    // this node leaving (a shutdown): its drain has already said what it handed on
+                    log.info("This node left the cluster ({})", removed.previousStatus());
+                  } else {
+                    log.warn(
+                        "Cluster member {} removed ({}); its buffers and coordinators start again on the remaining nodes",
+                        removed.member().address(),
+                        removed.previousStatus());
+                  }
                 } else if (event instanceof ClusterEvent.MemberUp up) {
                   log.info("Cluster member {} is up", up.member().address());
                 }

@@ -31,12 +31,6 @@ public record BufferSettings(
       throw new IllegalArgumentException("weir.buffer.max-batch-bytes must be positive");
   }
 
-  /** With the default heap share (0.3) and batch bound (8 MiB). */
-  public BufferSettings(
-      Duration tickInterval, int maxBufferedEvents, Backoff retry, Duration handoffTimeout) {
-    this(tickInterval, maxBufferedEvents, retry, handoffTimeout, 0.3, 8L << 20);
-  }
-
   public static BufferSettings fromConfig(Config weir) {
     Config c = weir.getConfig("buffer");
     return new BufferSettings(

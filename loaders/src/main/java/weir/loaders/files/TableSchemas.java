@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,7 +149,7 @@ public final class TableSchemas {
         case TIMESTAMP ->
             t.isNumeric()
                 ? p.getLongValue()
-                : parseInstant(text(p, json, container)).toEpochMilli();
+                : Timestamps.parse(text(p, json, container)).toEpochMilli();
       };
     }
 
@@ -164,10 +163,6 @@ public final class TableSchemas {
       p.skipChildren();
       int end = (int) p.currentLocation().getCharOffset();
       return json.substring(start, end);
-    }
-
-    private static Instant parseInstant(String text) {
-      return Timestamps.parse(text);
     }
 
     private static Schema nonNull(Schema s) {

@@ -12,7 +12,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -160,7 +159,7 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
         }
       }
     }
-    return new LinkedHashMap<>(kinds);
+    return kinds;
   }
 
   /**
