@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import weir.node.datasync.DataSyncSettings;
 import weir.node.ingest.BufferSettings;
 import weir.node.ingest.IngestSettings;
 import weir.node.load.LoadSettings;
@@ -36,6 +37,7 @@ public record NodeSettings(
     IngestSettings ingest,
     BufferSettings buffer,
     LoadSettings load,
+    DataSyncSettings datasync,
     Duration registryAskTimeout,
     Duration registryRefreshInterval,
     Duration registryMissRefreshInterval,
@@ -90,6 +92,8 @@ public record NodeSettings(
             IngestSettings.fromConfig(w),
             BufferSettings.fromConfig(w),
             LoadSettings.fromConfig(w),
+            DataSyncSettings.fromConfig(
+                w, Path.of(w.getString("data-dir")).toAbsolutePath().normalize(), "weir"),
             w.getDuration("registry.ask-timeout"),
             w.getDuration("registry.refresh-interval"),
             w.getDuration("registry.miss-refresh-interval"),

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import weir.node.datasync.ExportFeed;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
 import weir.persistence.registry.Registry;
@@ -24,7 +25,11 @@ import weir.persistence.registry.Registry;
 public final class Shards {
   /** Weir's sharded entity types. */
   public static final List<EntityTypeKey<?>> TYPES =
-      List.of(ConnectionBuffer.ENTITY_KEY, LoadCoordinator.ENTITY_KEY, Registry.ENTITY_KEY);
+      List.of(
+          ConnectionBuffer.ENTITY_KEY,
+          LoadCoordinator.ENTITY_KEY,
+          ExportFeed.ENTITY_KEY,
+          Registry.ENTITY_KEY);
 
   private Shards() {}
 

@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.destination.DestinationTypes;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
+import weir.node.datasync.ExportFeed;
+import weir.node.datasync.ExportRunner;
 import weir.node.http.HttpServer;
 import weir.node.ingest.BufferMemory;
 import weir.node.ingest.ConnectionBuffer;
@@ -46,6 +48,7 @@ import weir.persistence.JournalDatabase;
 import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
 import weir.persistence.registry.Connection;
+import weir.persistence.registry.Export;
 import weir.persistence.registry.Registry;
 import weir.persistence.secrets.SecretBox;
 
@@ -246,6 +249,12 @@ public final class WeirNode {
         runtimes.loader(),
         retention,
         metrics);
+    ExportFeed.init(
+        system,
+        settings.datasync(),
+        directory::cached,
+        new ExportRunner(runtimes, settings.datasync(), settings.stagedFileMaxBytes()),
+        retention);
 
     directory
         .refresh()
@@ -390,6 +399,9 @@ public final class WeirNode {
             .entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))
             .tell(new ConnectionBuffer.Wake());
       }
+    }
+    for (Export x : directory.exports().values()) {
+      sharding.entityRefFor(ExportFeed.ENTITY_KEY, x.feedId()).tell(new ExportFeed.Wake());
     }
     for (String destinationId : directory.destinations().keySet()) {
       sharding

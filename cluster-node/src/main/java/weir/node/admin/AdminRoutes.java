@@ -31,6 +31,7 @@ public final class AdminRoutes extends AdminSupport {
   private final DestinationRoutes destinations;
   private final ConnectionRoutes connections;
   private final ClusterRoutes cluster;
+  private final ExportRoutes exports;
   private final byte[] openApi;
 
   public AdminRoutes(
@@ -61,6 +62,7 @@ public final class AdminRoutes extends AdminSupport {
             defaultSlots,
             ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);
+    this.exports = new ExportRoutes(system, directory, types, askTimeout);
     this.openApi = OpenApiDocument.render(types);
   }
 
@@ -78,6 +80,7 @@ public final class AdminRoutes extends AdminSupport {
                                 concat(
                                     destinations.route(),
                                     connections.route(),
+                                    exports.route(),
                                     cluster.route(),
                                     path(
                                         "openapi.json",

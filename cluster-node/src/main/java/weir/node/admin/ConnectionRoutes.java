@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -37,6 +38,7 @@ import weir.persistence.registry.Ids;
 import weir.persistence.registry.Registry;
 import weir.persistence.secrets.SecretBox;
 import weir.protocol.Json;
+import weir.protocol.datasync.PageRule;
 
 /**
  * {@code /v1/admin/connections} (API.md): create, list, read, patch (batching and sync settings
@@ -60,7 +62,8 @@ final class ConnectionRoutes extends AdminSupport {
           "app_id",
           "connector",
           "slots",
-          "partitions");
+          "partitions",
+          "page_rules");
   private static final Set<String> PATCH_FIELDS =
       Set.of(
           "name",
@@ -69,7 +72,8 @@ final class ConnectionRoutes extends AdminSupport {
           "sync_interval_minutes",
           "signing_secret",
           "id_field",
-          "app_id");
+          "app_id",
+          "page_rules");
 
   /** Kinds whose ingestion exists in this build. */
   static final Set<ConnectionKind> AVAILABLE_KINDS =
@@ -252,7 +256,9 @@ final class ConnectionRoutes extends AdminSupport {
               Ids.newSecret(),
               appId,
               System.currentTimeMillis(),
-              0);
+              0,
+              pageRules(body, List.of()),
+              Map.of());
       return directory
           .<Connection>write(r -> new Registry.CreateConnection(c, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
@@ -300,7 +306,9 @@ final class ConnectionRoutes extends AdminSupport {
               c.writeKey(),
               body.has("app_id") ? text(body, "app_id") : c.appId(),
               c.createdAtMillis(),
-              0);
+              0,
+              pageRules(body, c.pageRules()),
+              c.source());
       return directory
           .<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -333,7 +341,9 @@ final class ConnectionRoutes extends AdminSupport {
             Ids.newSecret(),
             c.appId(),
             c.createdAtMillis(),
-            0);
+            0,
+            c.pageRules(),
+            c.source());
     return directory
         .<Connection>write(r -> new Registry.UpdateConnection(next, r))
         .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -545,8 +555,61 @@ final class ConnectionRoutes extends AdminSupport {
     out.put("app_id", c.appId());
     out.put("write_key", c.writeKey());
     urls(c, out.putObject("urls"));
+    ArrayNode pages = out.putArray("page_rules");
+    for (PageRule r : c.pageRules())
+      pages.addObject().put("id", r.id()).put("name", r.name()).put("pattern", r.pattern());
     out.put("created_at", instant(c.createdAtMillis()));
     return out;
+  }
+
+  /**
+   * The {@code page_rules} of a body ({@code [{id, name, pattern}]}, the pages of Data Sync
+   * exports), or {@code current} when absent; null clears them.
+   */
+  private static List<PageRule> pageRules(ObjectNode body, List<PageRule> current)
+      throws BadRequest {
+    if (!body.has("page_rules")) return current;
+    JsonNode rules = body.get("page_rules");
+    if (rules.isNull()) return List.of();
+    if (!rules.isArray())
+      throw new BadRequest(
+          "invalid_field", "Field 'page_rules' must be an array of {id, name, pattern}.");
+    if (rules.size() > 1000)
+      throw new BadRequest("invalid_field", "Field 'page_rules' holds at most 1000 pages.");
+    List<PageRule> out = new ArrayList<>();
+    Set<String> ids = new java.util.HashSet<>();
+    int i = 0;
+    for (JsonNode r : rules) {
+      if (!r.isObject())
+        throw new BadRequest("invalid_field", "Field 'page_rules[" + i + "]' must be an object.");
+      for (Iterator<String> it = r.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!Set.of("id", "name", "pattern").contains(f))
+          throw new BadRequest(
+              "unknown_field",
+              "Field 'page_rules["
+                  + i
+                  + "]."
+                  + f
+                  + "' is not part of a page rule (id, name, pattern).");
+      }
+      try {
+        PageRule rule =
+            new PageRule(
+                r.path("id").isTextual() ? r.get("id").asText() : null,
+                r.path("name").isTextual() ? r.get("name").asText() : null,
+                r.path("pattern").isTextual() ? r.get("pattern").asText() : null);
+        if (!ids.add(rule.id()))
+          throw new BadRequest(
+              "invalid_field", "Field 'page_rules': id '" + rule.id() + "' is given twice.");
+        out.add(rule);
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest(
+            "invalid_field", "Field 'page_rules[" + i + "]': " + e.getMessage() + ".");
+      }
+      i++;
+    }
+    return List.copyOf(out);
   }
 
   /** The exact ingestion URLs of a connection. */

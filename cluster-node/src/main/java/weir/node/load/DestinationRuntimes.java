@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -166,6 +167,32 @@ public final class DestinationRuntimes {
             connection, runtime -> DestinationRuntimes.this.reload(runtime, connection, request));
       }
     };
+  }
+
+  /**
+   * Runs {@code work} on the blocking executor with the staging stores of two destinations (for a
+   * data lake: the store it delivers to), both held while it runs: a connection's archive and the
+   * lake an export goes to.
+   */
+  public <T> CompletionStage<T> withStores(
+      String firstDestinationId,
+      String secondDestinationId,
+      BiFunction<StagingStore, StagingStore, T> work) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          Runtime first = acquire(firstDestinationId);
+          try {
+            Runtime second = acquire(secondDestinationId);
+            try {
+              return work.apply(first.staging(), second.staging());
+            } finally {
+              second.release();
+            }
+          } finally {
+            first.release();
+          }
+        },
+        blocking);
   }
 
   /**
@@ -380,6 +407,8 @@ public final class DestinationRuntimes {
       case segment, snowplow -> EventTables.specFor(table);
       case connector ->
           throw new IllegalStateException("connector connections are not loadable in this build");
+      case datasync ->
+          throw new IllegalStateException("datasync connections load exports, not staged batches");
     };
   }
 

@@ -23,6 +23,7 @@ import weir.persistence.CborSerializable;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
+import weir.persistence.registry.Export;
 import weir.persistence.registry.Registry;
 
 /**
@@ -39,7 +40,7 @@ public final class ConnectionDirectory implements ConnectionLookup {
   private final ActorSystem<?> system;
   private final Duration askTimeout;
   private final Duration missRefreshInterval;
-  private volatile Registry.Listing snapshot = new Registry.Listing(Map.of(), Map.of());
+  private volatile Registry.Listing snapshot = new Registry.Listing(Map.of(), Map.of(), Map.of());
 
   /** Active connections by (kind, write key) and (kind, app id), rebuilt with each snapshot. */
   private volatile Map<String, Connection> byWriteKey = Map.of();
@@ -131,6 +132,16 @@ public final class ConnectionDirectory implements ConnectionLookup {
   /** Every cached destination. */
   public Map<String, Destination> destinations() {
     return snapshot.destinations();
+  }
+
+  /** Every cached export (stopped ones too). */
+  public Map<String, Export> exports() {
+    return snapshot.exports();
+  }
+
+  /** The export from the cache only. */
+  public Optional<Export> export(String exportId) {
+    return Optional.ofNullable(snapshot.exports().get(exportId));
   }
 
   /** The connection, refreshing the cache on a miss (rate-limited). */

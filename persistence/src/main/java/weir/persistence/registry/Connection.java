@@ -1,8 +1,12 @@
 package weir.persistence.registry;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import weir.persistence.CborSerializable;
+import weir.protocol.datasync.PageRule;
 
 /**
  * A registered source of events and where they go. Persisted inside the registry's events: adding a
@@ -26,6 +30,11 @@ import weir.persistence.CborSerializable;
  * @param createdAtMillis creation time
  * @param deletedAtMillis when it was deleted (0: active). A deleted connection takes no new events,
  *     but stays in the registry so that what it had accepted is still flushed and loaded.
+ * @param pageRules the pages of its Data Sync exports ({@code page_rules}); empty in connections
+ *     persisted before them
+ * @param source a {@code datasync} connection's store: {@code type} ({@code s3}, {@code gcs},
+ *     {@code filesystem}), the store's settings (secret ones sealed) and {@code path} or {@code
+ *     prefix} of the folder that holds {@code exportmanifest.json}; empty for other kinds
  */
 public record Connection(
     String id,
@@ -43,8 +52,101 @@ public record Connection(
     String writeKey,
     String appId,
     long createdAtMillis,
-    long deletedAtMillis)
+    long deletedAtMillis,
+    List<PageRule> pageRules,
+    Map<String, String> source)
     implements CborSerializable {
+
+  @JsonCreator
+  public Connection {
+    pageRules = pageRules == null ? List.of() : List.copyOf(pageRules);
+    source = source == null ? Map.of() : Map.copyOf(source);
+  }
+
+  /** A connection without pages or a source (the fields connections had before Data Sync). */
+  public Connection(
+      String id,
+      String name,
+      ConnectionKind kind,
+      String destinationId,
+      String schema,
+      String table,
+      int batchSize,
+      int batchIntervalSeconds,
+      long syncIntervalSeconds,
+      int slots,
+      String signingSecret,
+      String idField,
+      String writeKey,
+      String appId,
+      long createdAtMillis,
+      long deletedAtMillis) {
+    this(
+        id,
+        name,
+        kind,
+        destinationId,
+        schema,
+        table,
+        batchSize,
+        batchIntervalSeconds,
+        syncIntervalSeconds,
+        slots,
+        signingSecret,
+        idField,
+        writeKey,
+        appId,
+        createdAtMillis,
+        deletedAtMillis,
+        List.of(),
+        Map.of());
+  }
+
+  /** This connection, deleted at {@code atMillis}. */
+  public Connection deletedAt(long atMillis) {
+    return new Connection(
+        id,
+        name,
+        kind,
+        destinationId,
+        schema,
+        table,
+        batchSize,
+        batchIntervalSeconds,
+        syncIntervalSeconds,
+        slots,
+        signingSecret,
+        idField,
+        writeKey,
+        appId,
+        createdAtMillis,
+        atMillis,
+        pageRules,
+        source);
+  }
+
+  /** This connection with other pages. */
+  public Connection withPageRules(List<PageRule> rules) {
+    return new Connection(
+        id,
+        name,
+        kind,
+        destinationId,
+        schema,
+        table,
+        batchSize,
+        batchIntervalSeconds,
+        syncIntervalSeconds,
+        slots,
+        signingSecret,
+        idField,
+        writeKey,
+        appId,
+        createdAtMillis,
+        deletedAtMillis,
+        rules,
+        source);
+  }
 
   public boolean active() {
     return deletedAtMillis == 0;

@@ -5,5 +5,7 @@ public enum ConnectionKind {
   webhook,
   segment,
   snowplow,
-  connector
+  connector,
+  /** Loads Data Sync exports (Weir's or Pendo's) from a store into a warehouse. */
+  datasync
 }

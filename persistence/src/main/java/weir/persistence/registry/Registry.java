@@ -71,8 +71,19 @@ public final class Registry
   /** Read everything (the registry is small: tens to thousands of entries). */
   public record Get(ActorRef<Listing> replyTo) implements Command {}
 
+  /** Register an export (its connection and destination must be active). */
+  public record CreateExport(Export export, ActorRef<StatusReply<Export>> replyTo)
+      implements Command {}
+
+  /** Stop an export: it runs no more (what it published stays). */
+  public record StopExport(String exportId, ActorRef<StatusReply<Export>> replyTo)
+      implements Command {}
+
   /** What {@link Get} answers: every entry, tombstones included. */
-  public record Listing(Map<String, Destination> destinations, Map<String, Connection> connections)
+  public record Listing(
+      Map<String, Destination> destinations,
+      Map<String, Connection> connections,
+      Map<String, Export> exports)
       implements CborSerializable {}
 
   /** Journal events. */
@@ -90,23 +101,41 @@ public final class Registry
 
   public record ConnectionDeleted(String connectionId, long atMillis) implements Event {}
 
+  public record ExportCreated(Export export) implements Event {}
+
+  public record ExportStopped(String exportId, long atMillis) implements Event {}
+
   /** Immutable state: insertion-ordered maps by id. */
-  public record State(Map<String, Destination> destinations, Map<String, Connection> connections)
+  public record State(
+      Map<String, Destination> destinations,
+      Map<String, Connection> connections,
+      Map<String, Export> exports)
       implements CborSerializable {
+    public State {
+      // Snapshots taken before exports existed have none.
+      if (exports == null) exports = Map.of();
+    }
+
     static State empty() {
-      return new State(Map.of(), Map.of());
+      return new State(Map.of(), Map.of(), Map.of());
     }
 
     State with(Destination d) {
       Map<String, Destination> next = new LinkedHashMap<>(destinations);
       next.put(d.id(), d);
-      return new State(next, connections);
+      return new State(next, connections, exports);
     }
 
     State with(Connection c) {
       Map<String, Connection> next = new LinkedHashMap<>(connections);
       next.put(c.id(), c);
-      return new State(destinations, next);
+      return new State(destinations, next, exports);
+    }
+
+    State with(Export x) {
+      Map<String, Export> next = new LinkedHashMap<>(exports);
+      next.put(x.id(), x);
+      return new State(destinations, connections, next);
     }
 
     Optional<Destination> activeDestination(String id) {
@@ -238,8 +267,39 @@ public final class Registry
             Get.class,
             (state, cmd) ->
                 Effect()
-                    .reply(cmd.replyTo(), new Listing(state.destinations(), state.connections())))
+                    .reply(
+                        cmd.replyTo(),
+                        new Listing(state.destinations(), state.connections(), state.exports())))
+        .onCommand(CreateExport.class, this::onCreateExport)
+        .onCommand(
+            StopExport.class,
+            (state, cmd) -> {
+              Export x = state.exports().get(cmd.exportId());
+              if (x == null)
+                return Effect().reply(cmd.replyTo(), notFound("export", cmd.exportId()));
+              if (!x.active()) return Effect().reply(cmd.replyTo(), StatusReply.success(x));
+              return Effect()
+                  .persist(new ExportStopped(x.id(), System.currentTimeMillis()))
+                  .thenReply(cmd.replyTo(), s -> StatusReply.success(s.exports().get(x.id())));
+            })
         .build();
+  }
+
+  private ReplyEffect<Event, State> onCreateExport(State state, CreateExport cmd) {
+    Export x = cmd.export();
+    if (state.exports().containsKey(x.id())) {
+      return Effect()
+          .reply(cmd.replyTo(), error("export_exists", "An export with id " + x.id() + " exists."));
+    }
+    if (state.activeConnection(x.connectionId()).isEmpty()) {
+      return Effect().reply(cmd.replyTo(), notFound("connection", x.connectionId()));
+    }
+    if (state.activeDestination(x.destinationId()).isEmpty()) {
+      return Effect().reply(cmd.replyTo(), notFound("destination", x.destinationId()));
+    }
+    return Effect()
+        .persist(new ExportCreated(x))
+        .thenReply(cmd.replyTo(), s -> StatusReply.success(x));
   }
 
   private ReplyEffect<Event, State> onDeleteDestination(State state, DeleteDestination cmd) {
@@ -261,6 +321,22 @@ public final class Registry
                       + " is used by connection "
                       + user.get().id()
                       + "; delete or move that connection first."));
+    }
+    Optional<Export> exporter =
+        state.exports().values().stream()
+            .filter(x -> x.active() && x.destinationId().equals(cmd.destinationId()))
+            .findFirst();
+    if (exporter.isPresent()) {
+      return Effect()
+          .reply(
+              cmd.replyTo(),
+              error(
+                  "destination_in_use",
+                  "Destination "
+                      + cmd.destinationId()
+                      + " receives export "
+                      + exporter.get().id()
+                      + "; stop that export first."));
     }
     return Effect()
         .persist(new DestinationDeleted(cmd.destinationId(), System.currentTimeMillis()))
@@ -321,27 +397,12 @@ public final class Registry
         .onEvent(ConnectionUpdated.class, (state, e) -> state.with(e.connection()))
         .onEvent(
             ConnectionDeleted.class,
-            (state, e) -> {
-              Connection c = state.connections().get(e.connectionId());
-              return state.with(
-                  new Connection(
-                      c.id(),
-                      c.name(),
-                      c.kind(),
-                      c.destinationId(),
-                      c.schema(),
-                      c.table(),
-                      c.batchSize(),
-                      c.batchIntervalSeconds(),
-                      c.syncIntervalSeconds(),
-                      c.slots(),
-                      c.signingSecret(),
-                      c.idField(),
-                      c.writeKey(),
-                      c.appId(),
-                      c.createdAtMillis(),
-                      e.atMillis()));
-            })
+            (state, e) ->
+                state.with(state.connections().get(e.connectionId()).deletedAt(e.atMillis())))
+        .onEvent(ExportCreated.class, (state, e) -> state.with(e.export()))
+        .onEvent(
+            ExportStopped.class,
+            (state, e) -> state.with(state.exports().get(e.exportId()).stoppedAt(e.atMillis())))
         .build();
   }
 }
