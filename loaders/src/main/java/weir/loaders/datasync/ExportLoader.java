@@ -220,9 +220,8 @@ public final class ExportLoader {
       throws LoadException {
     String folder = prefix + entry.folder() + "/";
     BillOfMaterials bill = entry.bill();
-    Conversion conversion = new Conversion(entry, folder);
     try (ScratchFiles scratch = new ScratchFiles(staging, maxScratchBytes)) {
-      conversion.scratch = scratch;
+      Conversion conversion = new Conversion(entry, folder, scratch);
       conversion.definitions("allpages", bill.pageDefinitionsFile());
       conversion.definitions("allfeatures", bill.featureDefinitionsFile());
       conversion.definitions("alltracktypes", bill.trackTypeDefinitionsFile());
@@ -257,8 +256,7 @@ public final class ExportLoader {
             if (t.kind == DataSyncTables.Kind.DEFINITIONS && t.rows == 0)
               deletions.add(Deletion.all(name));
           });
-      var files = scratch.finish();
-      LoadBatch batch = new LoadBatch(BATCH_PREFIX + entry.counter(), files);
+      LoadBatch batch = new LoadBatch(BATCH_PREFIX + entry.counter(), scratch.finish());
       LoadResult result =
           warehouse.replace(new LoadRequest(schema, specs, List.of(batch)), deletions, reload);
       log.info(
@@ -294,11 +292,12 @@ public final class ExportLoader {
     final String folder;
     final Map<String, Table> tables = new LinkedHashMap<>();
     final List<Deletion> deletions = new ArrayList<>();
-    ScratchFiles scratch;
+    final ScratchFiles scratch;
 
-    Conversion(ExportManifest.Entry entry, String folder) {
+    Conversion(ExportManifest.Entry entry, String folder, ScratchFiles scratch) {
       this.entry = entry;
       this.folder = folder;
+      this.scratch = scratch;
     }
 
     void definitions(String table, List<String> files) throws IOException, LoadException {
