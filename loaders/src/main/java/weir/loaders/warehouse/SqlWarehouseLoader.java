@@ -32,7 +32,8 @@ import weir.protocol.TableSpec;
 /**
  * The load transaction every SQL warehouse shares, with the dialect left to subclasses: open a
  * connection, ensure the schema and {@code _weir_loads}, (for a reload) drop the tables' rows of
- * the period and forget the batches, skip batches already recorded, load each table's files ({@link
+ * the period and forget the batches, (for a replace) stop if every batch is recorded, else run its
+ * deletions and forget the batches, skip batches already recorded, load each table's files ({@link
  * #loadTable}), record the batch ids, commit — or roll everything back and throw a {@link
  * LoadException} that says whether a retry may succeed ({@link #isTransient}).
  *
@@ -55,14 +56,20 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
 
   @Override
   public final LoadResult load(LoadRequest request) throws LoadException {
-    return run(request, null);
+    return run(request, Plan.LOAD);
   }
 
   @Override
   public final LoadResult reload(
       LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException {
-    return run(request, new Period(timestampColumn, from, to));
+    return run(request, new Plan(new Period(timestampColumn, from, to), null, true));
+  }
+
+  @Override
+  public final LoadResult replace(LoadRequest request, List<Deletion> deletions, boolean reload)
+      throws LoadException {
+    return run(request, new Plan(null, List.copyOf(deletions), reload));
   }
 
   @Override
@@ -394,9 +401,12 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /**
-   * Adds the dynamic columns a load brings (keys found in its rows, with the kinds of their values)
-   * and widens existing ones by the {@link ColumnEvolution} rules; returns the dynamic columns with
-   * their types.
+   * The column evolution of tables with dynamic columns, one mechanism for declared and dynamic
+   * columns: a column the table does not have yet is added (a declared one with its declared type,
+   * a dynamic one with the type of the kinds of its values); an existing column whose type cannot
+   * take the incoming values is widened by the {@link ColumnEvolution} rules. So a table created by
+   * an earlier load gains the columns a later spec declares (a Data Sync file with a new field).
+   * Returns the columns with the types they are loaded as (declared ones may have been widened).
    */
   private Map<String, ColumnType> evolveColumns(
       Statement s, String schema, TableSpec spec, Map<String, Set<ColumnEvolution.JsonKind>> kinds)
@@ -412,10 +422,13 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       while (rs.next()) existing.put(rs.getString(1), columnType(rs.getString(2)));
     }
     String target = schema + "." + ident(spec.name());
+    Map<String, ColumnType> incomingTypes = new LinkedHashMap<>();
+    for (TableSpec.Column col : spec.columns()) incomingTypes.put(col.name(), col.type());
+    kinds.forEach((col, seen) -> incomingTypes.put(col, ColumnEvolution.typeOf(seen)));
     Map<String, ColumnType> out = new LinkedHashMap<>();
-    for (Map.Entry<String, Set<ColumnEvolution.JsonKind>> e : kinds.entrySet()) {
+    for (Map.Entry<String, ColumnType> e : incomingTypes.entrySet()) {
       String col = e.getKey();
-      ColumnType incoming = ColumnEvolution.typeOf(e.getValue());
+      ColumnType incoming = e.getValue();
       ColumnType current = existing.get(col);
       if (current == null) {
         s.execute(addColumn(target, col, incoming));
@@ -462,6 +475,30 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
+  /**
+   * What a load does besides loading: nothing ({@link #LOAD}); a reload drops {@code period}'s
+   * rows; a replace runs {@code deletions} unless every batch is recorded and {@code force} is
+   * false. Reloads and replaces forget the batches first, so they are all loaded.
+   */
+  private record Plan(Period period, List<Deletion> deletions, boolean force) {
+    static final Plan LOAD = new Plan(null, null, false);
+  }
+
+  /** The WHERE clause of a deletion (empty for all rows). */
+  private String where(Deletion d) {
+    List<String> terms = new ArrayList<>();
+    d.where()
+        .forEach(
+            (column, value) ->
+                terms.add(
+                    ident(column)
+                        + " = "
+                        + (value instanceof LocalDate day
+                            ? timestampLiteral(day + " 00:00:00+00")
+                            : literal((String) value))));
+    return terms.isEmpty() ? "" : " WHERE " + String.join(" AND ", terms);
+  }
+
   /** A table's load failed: which table, with which files. */
   private static final class TableFailure extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -475,14 +512,14 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     }
   }
 
-  private LoadResult run(LoadRequest request, Period reload) throws LoadException {
+  private LoadResult run(LoadRequest request, Plan plan) throws LoadException {
     RowIsolation isolation = new RowIsolation(staging(), describe());
     Map<String, RowIsolation.Isolated> isolated = new LinkedHashMap<>();
     try (Connection c = open()) {
       c.setAutoCommit(false);
       while (true) {
         try {
-          LoadResult result = load(c, request, reload, isolated, isolation);
+          LoadResult result = load(c, request, plan, isolated, isolation);
           c.commit();
           if (result.rejectedRows() > 0) {
             log.warn(
@@ -567,7 +604,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   private LoadResult load(
       Connection c,
       LoadRequest request,
-      Period reload,
+      Plan plan,
       Map<String, RowIsolation.Isolated> isolated,
       RowIsolation isolation)
       throws SQLException, IOException, LoadException {
@@ -580,6 +617,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
               + "._weir_loads (batch_id VARCHAR PRIMARY KEY, "
               + "loaded_at TIMESTAMPTZ NOT NULL, row_count BIGINT NOT NULL)");
       prepare(s);
+      Period reload = plan.period();
       if (reload != null) {
         for (TableSpec spec : request.tables().values()) {
           s.execute(createTable(schema, spec));
@@ -598,6 +636,26 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
           // A table without the period column (users: merged from identifies) keeps its rows in a
           // period
           // reload; merging the period's files again is idempotent.
+        }
+        forget(c, schema, request.batches());
+      }
+      if (plan.deletions() != null) {
+        List<String> ids = request.batches().stream().map(LoadBatch::batchId).toList();
+        if (!plan.force()
+            && !ids.isEmpty()
+            && alreadyLoaded(c, schema, request.batches()).containsAll(ids)) {
+          return new LoadResult(List.of(), ids, Map.of());
+        }
+        // Tables and their declared columns first: DuckDB cannot commit a transaction that alters
+        // a table after deleting from it.
+        for (TableSpec spec : request.tables().values()) {
+          s.execute(createTable(schema, spec));
+          if (spec.dynamicColumns()) evolveColumns(s, schema, spec, Map.of());
+        }
+        for (Deletion d : plan.deletions()) {
+          if (!request.tables().containsKey(d.table()))
+            throw new LoadException("No table spec for table " + d.table(), false, null);
+          s.execute("DELETE FROM " + schema + "." + ident(d.table()) + where(d));
         }
         forget(c, schema, request.batches());
       }

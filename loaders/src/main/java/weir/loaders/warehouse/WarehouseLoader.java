@@ -3,6 +3,8 @@ package weir.loaders.warehouse;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import weir.loaders.staging.StagedFile;
@@ -40,6 +42,46 @@ public interface WarehouseLoader extends AutoCloseable {
    */
   LoadResult reload(LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException;
+
+  /**
+   * Replaces parts of tables with the files of {@code request}, in one transaction: unless every
+   * batch of the request is already recorded in {@code _weir_loads} (and {@code reload} is false),
+   * runs {@code deletions}, loads the batches as {@link #load} does (replace-mode tables become
+   * exactly their files' rows) and records the batch ids. A batch recorded before is loaded again
+   * (its rows may be among those deleted). Every table a deletion names must be in {@code
+   * request.tables()}: it is created first when missing. Running it twice with the same arguments
+   * gives the same tables. Used by Data Sync imports ({@code weir.loaders.datasync}).
+   *
+   * <p>Default: a permanent failure, for warehouses that do not implement it.
+   *
+   * @param reload load even when every batch is recorded (a resync)
+   */
+  default LoadResult replace(LoadRequest request, List<Deletion> deletions, boolean reload)
+      throws LoadException {
+    throw new LoadException(
+        "Data Sync loading is not available for this warehouse in this build", false, null);
+  }
+
+  /**
+   * Deletes the rows of {@code table} whose columns equal the values of {@code where} (all of them;
+   * no terms: every row). A value is a {@link String}, or a {@link LocalDate} meaning that day's
+   * UTC midnight in a timestamp column.
+   */
+  record Deletion(String table, Map<String, Object> where) {
+    public Deletion {
+      for (Object v : where.values()) {
+        if (!(v instanceof String) && !(v instanceof LocalDate))
+          throw new IllegalArgumentException(
+              "a deletion value is a String or a LocalDate, not " + v);
+      }
+      where = Collections.unmodifiableMap(new LinkedHashMap<>(where));
+    }
+
+    /** Every row of {@code table}. */
+    public static Deletion all(String table) {
+      return new Deletion(table, Map.of());
+    }
+  }
 
   /**
    * When each of {@code batchIds} was recorded as loaded in {@code schema}'s {@code _weir_loads};

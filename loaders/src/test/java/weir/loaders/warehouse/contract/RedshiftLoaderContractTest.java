@@ -6,6 +6,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.loaders.warehouse.redshift.RedshiftLoader;
+import weir.protocol.ColumnType;
 
 /**
  * Redshift by contract: the exact SQL the loader sends, compared with the reviewed expectation
@@ -18,7 +19,9 @@ class RedshiftLoaderContractTest {
         new RecordingDatabase(
             sql ->
                 WarehouseContract.answers(
-                    sql, Map.of("revenue", "bigint", "coupon", "character varying")));
+                    sql,
+                    Map.of("revenue", "bigint", "coupon", "character varying"),
+                    RedshiftLoaderContractTest::dataType));
     RedshiftLoader loader =
         new RedshiftLoader(
             db::connect,
@@ -31,7 +34,9 @@ class RedshiftLoaderContractTest {
 
   @Test
   void aRowRedshiftRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
-    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql -> WarehouseContract.answers(sql, Map.of(), RedshiftLoaderContractTest::dataType));
     // COPY of a file holding the poison row fails as Redshift reports a load error.
     db.failWith =
         sql ->
@@ -54,5 +59,17 @@ class RedshiftLoaderContractTest {
             "eu-west-1",
             "weir_");
     WarehouseContract.checkDeadLetters("redshift-dead-letters.sql", loader, db.statements, root);
+  }
+
+  /** How Redshift's {@code information_schema.columns} names the types the loader creates. */
+  private static String dataType(ColumnType type) {
+    return switch (type) {
+      case STRING -> "character varying";
+      case LONG -> "bigint";
+      case DOUBLE -> "double precision";
+      case BOOLEAN -> "boolean";
+      case TIMESTAMP -> "timestamp with time zone";
+      case JSON -> "super";
+    };
   }
 }

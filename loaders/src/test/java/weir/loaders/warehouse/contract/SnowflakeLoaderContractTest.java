@@ -8,6 +8,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.loaders.warehouse.snowflake.SnowflakeLoader;
+import weir.protocol.ColumnType;
 
 /**
  * Snowflake by contract: the exact SQL the loader sends, compared with the reviewed expectation
@@ -18,7 +19,11 @@ class SnowflakeLoaderContractTest {
   void sendsTheRecordedSql(@TempDir Path root) throws Exception {
     RecordingDatabase db =
         new RecordingDatabase(
-            sql -> WarehouseContract.answers(sql, Map.of("revenue", "NUMBER", "coupon", "TEXT")));
+            sql ->
+                WarehouseContract.answers(
+                    sql,
+                    Map.of("revenue", "NUMBER", "coupon", "TEXT"),
+                    SnowflakeLoaderContractTest::dataType));
     SnowflakeLoader loader =
         new SnowflakeLoader(
             db::connect, WarehouseContract.s3Described(root), root.resolve("tmp"), "");
@@ -27,7 +32,9 @@ class SnowflakeLoaderContractTest {
 
   @Test
   void aRowSnowflakeRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
-    RecordingDatabase db = new RecordingDatabase(sql -> WarehouseContract.answers(sql, Map.of()));
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql -> WarehouseContract.answers(sql, Map.of(), SnowflakeLoaderContractTest::dataType));
     // COPY INTO after a PUT of a file holding the poison row fails as Snowflake reports a
     // conversion error.
     List<String> put = new ArrayList<>();
@@ -51,5 +58,17 @@ class SnowflakeLoaderContractTest {
         new SnowflakeLoader(
             db::connect, WarehouseContract.s3Described(root), root.resolve("tmp"), "");
     WarehouseContract.checkDeadLetters("snowflake-dead-letters.sql", loader, db.statements, root);
+  }
+
+  /** How Snowflake's {@code information_schema.columns} names the types the loader creates. */
+  private static String dataType(ColumnType type) {
+    return switch (type) {
+      case STRING -> "TEXT";
+      case LONG -> "NUMBER";
+      case DOUBLE -> "FLOAT";
+      case BOOLEAN -> "BOOLEAN";
+      case TIMESTAMP -> "TIMESTAMP_TZ";
+      case JSON -> "VARIANT";
+    };
   }
 }

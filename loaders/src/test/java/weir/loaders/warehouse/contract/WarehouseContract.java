@@ -10,10 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
 import weir.loaders.staging.BatchFileWriter;
 import weir.loaders.staging.StagedFile;
@@ -76,13 +78,18 @@ public final class WarehouseContract {
   }
 
   /**
-   * What the recording database answers: existing columns of order_completed, two ranks for merges.
+   * What the recording database answers: the existing columns of order_completed (its declared
+   * columns, as the warehouse names their types in {@code information_schema}, then {@code
+   * dynamicColumns}), two ranks for merges.
    */
-  public static List<List<Object>> answers(String sql, Map<String, String> orderCompletedColumns) {
+  public static List<List<Object>> answers(
+      String sql, Map<String, String> dynamicColumns, Function<ColumnType, String> dataType) {
     if (sql.contains("information_schema.columns") && sql.contains("'order_completed'")) {
-      return orderCompletedColumns.entrySet().stream()
-          .map(e -> List.<Object>of(e.getKey(), e.getValue()))
-          .toList();
+      List<List<Object>> out = new ArrayList<>();
+      for (TableSpec.Column c : spec("order_completed").columns())
+        out.add(List.of(c.name(), dataType.apply(c.type())));
+      dynamicColumns.forEach((name, type) -> out.add(List.of(name, type)));
+      return out;
     }
     if (sql.contains("max(_weir_rank)")) return List.of(List.of(2));
     return null;
