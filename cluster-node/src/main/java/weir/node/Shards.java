@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import weir.node.datasync.DataSyncImport;
 import weir.node.datasync.ExportFeed;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
@@ -29,6 +30,7 @@ public final class Shards {
           ConnectionBuffer.ENTITY_KEY,
           LoadCoordinator.ENTITY_KEY,
           ExportFeed.ENTITY_KEY,
+          DataSyncImport.ENTITY_KEY,
           Registry.ENTITY_KEY);
 
   private Shards() {}

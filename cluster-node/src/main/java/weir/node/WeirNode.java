@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.destination.DestinationTypes;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
+import weir.node.datasync.DataSyncImport;
+import weir.node.datasync.DataSyncImporter;
 import weir.node.datasync.ExportFeed;
 import weir.node.datasync.ExportRunner;
 import weir.node.http.HttpServer;
@@ -48,6 +50,7 @@ import weir.persistence.JournalDatabase;
 import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
 import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Export;
 import weir.persistence.registry.Registry;
 import weir.persistence.secrets.SecretBox;
@@ -255,6 +258,12 @@ public final class WeirNode {
         directory::cached,
         new ExportRunner(runtimes, settings.datasync(), settings.stagedFileMaxBytes()),
         retention);
+    DataSyncImport.init(
+        system,
+        directory::cached,
+        new DataSyncImporter(runtimes),
+        settings.datasync().retry(),
+        retention);
 
     directory
         .refresh()
@@ -394,6 +403,11 @@ public final class WeirNode {
   private void wakeKnownEntities() {
     ClusterSharding sharding = ClusterSharding.get(system);
     for (Connection c : directory.connections().values()) {
+      if (c.kind() == ConnectionKind.datasync) {
+        if (c.active())
+          sharding.entityRefFor(DataSyncImport.ENTITY_KEY, c.id()).tell(new DataSyncImport.Wake());
+        continue;
+      }
       for (int slot = 0; slot < c.slots(); slot++) {
         sharding
             .entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))

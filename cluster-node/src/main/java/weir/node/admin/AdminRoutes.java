@@ -57,6 +57,7 @@ public final class AdminRoutes extends AdminSupport {
             system,
             directory,
             secrets,
+            types,
             new ConnectionStatusQuery(system, askTimeout),
             askTimeout,
             defaultSlots,

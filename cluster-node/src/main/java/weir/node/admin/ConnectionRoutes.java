@@ -27,6 +27,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import weir.loaders.destination.DestinationTypes;
 import weir.node.RootCause;
+import weir.node.datasync.DataSyncImport;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
@@ -63,7 +64,8 @@ final class ConnectionRoutes extends AdminSupport {
           "connector",
           "slots",
           "partitions",
-          "page_rules");
+          "page_rules",
+          "source");
   private static final Set<String> PATCH_FIELDS =
       Set.of(
           "name",
@@ -73,14 +75,20 @@ final class ConnectionRoutes extends AdminSupport {
           "signing_secret",
           "id_field",
           "app_id",
-          "page_rules");
+          "page_rules",
+          "source");
 
   /** Kinds whose ingestion exists in this build. */
   static final Set<ConnectionKind> AVAILABLE_KINDS =
-      Set.of(ConnectionKind.webhook, ConnectionKind.segment, ConnectionKind.snowplow);
+      Set.of(
+          ConnectionKind.webhook,
+          ConnectionKind.segment,
+          ConnectionKind.snowplow,
+          ConnectionKind.datasync);
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
+  private final DestinationTypes types;
   private final ConnectionStatusQuery statusQuery;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
@@ -91,12 +99,14 @@ final class ConnectionRoutes extends AdminSupport {
       ActorSystem<?> system,
       ConnectionDirectory directory,
       SecretBox secrets,
+      DestinationTypes types,
       ConnectionStatusQuery statusQuery,
       Duration askTimeout,
       int defaultSlots,
       Supplier<String> ingestBaseUrl) {
     this.directory = directory;
     this.secrets = secrets;
+    this.types = types;
     this.statusQuery = statusQuery;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
@@ -195,21 +205,21 @@ final class ConnectionRoutes extends AdminSupport {
       if (kindText == null)
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' is required (webhook, segment, " + "snowplow or connector).");
+            "Field 'kind' is required (webhook, segment, snowplow, datasync or connector).");
       ConnectionKind kind;
       try {
         kind = ConnectionKind.valueOf(kindText);
       } catch (IllegalArgumentException e) {
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' must be webhook, segment, snowplow or connector; got '"
+            "Field 'kind' must be webhook, segment, snowplow, datasync or connector; got '"
                 + kindText
                 + "'.");
       }
       if (!AVAILABLE_KINDS.contains(kind)) {
         throw new BadRequest(
             "connection_kind_not_available",
-            "This build ingests webhook, segment and snowplow "
+            "This build has webhook, segment, snowplow and datasync "
                 + "connections; "
                 + kind
                 + " connections come with a later release.");
@@ -228,6 +238,22 @@ final class ConnectionRoutes extends AdminSupport {
                           "Field 'destination_id': no destination with id '"
                               + destinationId
                               + "'."));
+      boolean warehouse =
+          types.type(destination.type()).map(t -> t.lakeStore() == null).orElse(false);
+      if (kind == ConnectionKind.datasync && !warehouse) {
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'destination_id': a datasync connection loads exports into a warehouse; "
+                + destination.id()
+                + " is a "
+                + destination.type()
+                + " data lake.");
+      }
+      Map<String, String> source = Map.of();
+      if (kind == ConnectionKind.datasync) source = source(body, Map.of());
+      else if (body.has("source"))
+        throw new BadRequest(
+            "invalid_field", "Field 'source' applies to datasync connections only.");
       String schema = identifier(body, "schema", snakeCase(name));
       String table = kind == ConnectionKind.webhook ? identifier(body, "table", "events") : null;
       if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
@@ -258,7 +284,7 @@ final class ConnectionRoutes extends AdminSupport {
               System.currentTimeMillis(),
               0,
               pageRules(body, List.of()),
-              Map.of());
+              source);
       return directory
           .<Connection>write(r -> new Registry.CreateConnection(c, r))
           .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
@@ -308,7 +334,12 @@ final class ConnectionRoutes extends AdminSupport {
               c.createdAtMillis(),
               0,
               pageRules(body, c.pageRules()),
-              c.source());
+              c.kind() == ConnectionKind.datasync && body.has("source")
+                  ? source(body, c.source())
+                  : c.source());
+      if (c.kind() != ConnectionKind.datasync && body.has("source"))
+        throw new BadRequest(
+            "invalid_field", "Field 'source' applies to datasync connections only.");
       return directory
           .<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -378,6 +409,14 @@ final class ConnectionRoutes extends AdminSupport {
                     .put("attempts", r.attempts())
                     .put("last_error", r.lastError());
               }
+              if (s.datasync() != null) {
+                ObjectNode d = body.putObject("datasync");
+                d.put("watermark", s.datasync().watermark());
+                d.put("exports_loaded_total", s.datasync().exportsLoadedTotal());
+                d.put("running", s.datasync().running());
+                s.datasync().warnings().forEach(d.putArray("warnings")::add);
+                if (s.datasync().warnings().isEmpty()) d.putArray("warnings");
+              }
               ArrayNode failed = body.putArray("failed_batches");
               for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
                 failed
@@ -391,6 +430,18 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> sync(Connection c) {
+    if (c.kind() == ConnectionKind.datasync) {
+      return sharding
+          .entityRefFor(DataSyncImport.ENTITY_KEY, c.id())
+          .<akka.Done>askWithStatus(DataSyncImport.Sync::new, askTimeout)
+          .thenApply(
+              done -> {
+                ObjectNode body = Json.MAPPER.createObjectNode();
+                body.put("connection_id", c.id());
+                body.put("sync", "started");
+                return ApiErrors.json(StatusCodes.ACCEPTED, body);
+              });
+    }
     return sharding
         .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
         .<akka.Done>askWithStatus(r -> new LoadCoordinator.Sync(c.id(), false, r), askTimeout)
@@ -404,6 +455,24 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> resync(Connection c, ObjectNode body) {
+    if (c.kind() == ConnectionKind.datasync) {
+      if (body.size() > 0)
+        return CompletableFuture.failedFuture(
+            new BadRequest(
+                "invalid_field",
+                "A datasync connection's resync reloads every export still listed; it takes no"
+                    + " tables, from or to."));
+      return sharding
+          .entityRefFor(DataSyncImport.ENTITY_KEY, c.id())
+          .<akka.Done>askWithStatus(DataSyncImport.Resync::new, askTimeout)
+          .thenApply(
+              done -> {
+                ObjectNode out = Json.MAPPER.createObjectNode();
+                out.put("connection_id", c.id());
+                out.put("resync", "queued");
+                return ApiErrors.json(StatusCodes.ACCEPTED, out);
+              });
+    }
     try {
       for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
         String f = it.next();
@@ -555,11 +624,52 @@ final class ConnectionRoutes extends AdminSupport {
     out.put("app_id", c.appId());
     out.put("write_key", c.writeKey());
     urls(c, out.putObject("urls"));
+    if (c.kind() == ConnectionKind.datasync) {
+      ObjectNode src = out.putObject("source");
+      Set<String> secret = types.stagingSecretFields(c.source().getOrDefault("type", ""));
+      c.source().forEach((k, v) -> src.put(k, secret.contains(k) ? DestinationTypes.MASK : v));
+    }
     ArrayNode pages = out.putArray("page_rules");
     for (PageRule r : c.pageRules())
       pages.addObject().put("id", r.id()).put("name", r.name()).put("pattern", r.pattern());
     out.put("created_at", instant(c.createdAtMillis()));
     return out;
+  }
+
+  /**
+   * The {@code source} of a datasync connection: a store object ({@code type}: s3, gcs or
+   * filesystem, and that store's settings; its root is the folder holding {@code
+   * exportmanifest.json}), validated, secret fields sealed (a masked or unchanged value keeps the
+   * stored one).
+   */
+  private Map<String, String> source(ObjectNode body, Map<String, String> stored)
+      throws BadRequest {
+    JsonNode node = body.get("source");
+    if (node == null || node.isNull())
+      throw new BadRequest(
+          "invalid_field",
+          "Field 'source' is required for a datasync connection: {type: s3, gcs or filesystem, the"
+              + " store's settings, and the path or prefix of the folder that holds"
+              + " exportmanifest.json}.");
+    Map<String, String> validated;
+    try {
+      if (node.isObject()) {
+        ObjectNode copy = ((ObjectNode) node).deepCopy();
+        String type = copy.path("type").asText("");
+        for (String secret : types.stagingSecretFields(type)) {
+          if (DestinationTypes.MASK.equals(copy.path(secret).asText(null))
+              && stored.containsKey(secret)) copy.put(secret, secrets.open(stored.get(secret)));
+        }
+        node = copy;
+      }
+      validated = types.validateStore("source", node);
+    } catch (weir.loaders.destination.InvalidConfig e) {
+      throw new BadRequest(e.code(), e.getMessage());
+    }
+    Set<String> secret = types.stagingSecretFields(validated.get("type"));
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    validated.forEach((k, v) -> out.put(k, secret.contains(k) ? secrets.seal(v) : v));
+    return Map.copyOf(out);
   }
 
   /**
@@ -634,7 +744,7 @@ final class ConnectionRoutes extends AdminSupport {
           urls.put("pixel_by_app_id", base + "/i");
         }
       }
-      case connector -> {}
+      case connector, datasync -> {}
     }
   }
 

@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import weir.node.datasync.DataSyncImport;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.load.LoadCoordinator;
 import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
 
 /** Gathers a connection's figures from its buffer slots and its destination's load coordinator. */
 public final class ConnectionStatusQuery {
@@ -29,7 +31,8 @@ public final class ConnectionStatusQuery {
       int resyncsPending,
       long loadedEventsTotal,
       List<LoadCoordinator.ResyncView> resyncs,
-      List<LoadCoordinator.FailedBatchView> failedBatches) {}
+      List<LoadCoordinator.FailedBatchView> failedBatches,
+      DataSyncImport.ImportStatus datasync) {}
 
   private final ClusterSharding sharding;
   private final Duration timeout;
@@ -40,6 +43,7 @@ public final class ConnectionStatusQuery {
   }
 
   public CompletionStage<ConnectionStatus> status(Connection connection) {
+    if (connection.kind() == ConnectionKind.datasync) return datasync(connection);
     List<CompletableFuture<ConnectionBuffer.BufferStatus>> slots = new ArrayList<>();
     for (int slot = 0; slot < connection.slots(); slot++) {
       slots.add(
@@ -86,7 +90,33 @@ public final class ConnectionStatusQuery {
                   l.resyncsPending(),
                   l.loadedEventsTotal(),
                   l.resyncs(),
-                  l.failedBatches());
+                  l.failedBatches(),
+                  null);
             });
+  }
+
+  /** A datasync connection has no buffers: its figures are its import's. */
+  private CompletionStage<ConnectionStatus> datasync(Connection connection) {
+    return sharding
+        .entityRefFor(DataSyncImport.ENTITY_KEY, connection.id())
+        .<DataSyncImport.ImportStatus>ask(DataSyncImport.GetStatus::new, timeout)
+        .thenApply(
+            d ->
+                new ConnectionStatus(
+                    d.lastError() == null ? "active" : "retrying",
+                    0,
+                    0,
+                    d.rowsLoadedTotal(),
+                    0,
+                    d.lastSyncAtMillis(),
+                    d.nextSyncAtMillis(),
+                    d.lastError(),
+                    0,
+                    0,
+                    d.resyncPending() ? 1 : 0,
+                    0,
+                    List.of(),
+                    List.of(),
+                    d));
   }
 }

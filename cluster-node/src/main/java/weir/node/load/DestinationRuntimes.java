@@ -196,6 +196,45 @@ public final class DestinationRuntimes {
   }
 
   /**
+   * Runs {@code work} on the blocking executor with a warehouse destination's staging store and
+   * loader, held while it runs.
+   */
+  public <T> CompletionStage<T> withWarehouse(
+      String destinationId, BiFunction<StagingStore, WarehouseLoader, T> work) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          Runtime runtime = acquire(destinationId);
+          try {
+            if (runtime.loader() == null)
+              throw new IllegalStateException(
+                  "destination " + destinationId + " is not a warehouse");
+            return work.apply(runtime.staging(), runtime.loader());
+          } finally {
+            runtime.release();
+          }
+        },
+        blocking);
+  }
+
+  /**
+   * Opens a store from a store object of the registry ({@code type} and that staging type's
+   * settings, secret ones sealed), e.g. a {@code datasync} connection's source. The caller closes
+   * it. Blocking.
+   */
+  public StagingStore openStore(String ownerId, Map<String, String> sealed) {
+    String type = sealed.getOrDefault("type", "");
+    return types
+        .stagingType(type)
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "store type '" + type + "' is not available on this node"))
+        .open(
+            DestinationTypes.openSecrets(sealed, types.stagingSecretFields(type), secrets::open),
+            context(ownerId));
+  }
+
+  /**
    * Runs {@code work} on the blocking executor with the connection's destination runtime, held
    * while it runs.
    */
@@ -464,32 +503,35 @@ public final class DestinationRuntimes {
     }
   }
 
+  private DestinationContext context(String id) {
+    return new DestinationContext() {
+      @Override
+      public String destinationId() {
+        return id;
+      }
+
+      @Override
+      public Path dataDir() {
+        return dataDir;
+      }
+
+      @Override
+      public long maxFileBytes() {
+        return maxFileBytes;
+      }
+
+      @Override
+      public ClassicActorSystemProvider system() {
+        return system;
+      }
+    };
+  }
+
   private Runtime build(Destination d) {
     DestinationType type = types.get(d.type());
     Map<String, String> config =
         DestinationTypes.openSecrets(d.config(), types.secretFields(d.type()), secrets::open);
-    DestinationContext context =
-        new DestinationContext() {
-          @Override
-          public String destinationId() {
-            return d.id();
-          }
-
-          @Override
-          public Path dataDir() {
-            return dataDir;
-          }
-
-          @Override
-          public long maxFileBytes() {
-            return maxFileBytes;
-          }
-
-          @Override
-          public ClassicActorSystemProvider system() {
-            return system;
-          }
-        };
+    DestinationContext context = context(d.id());
     StagingStore staging = null;
     if (type.lakeStore() == null) {
       String stagingType = d.staging().getOrDefault("type", "filesystem");

@@ -332,6 +332,54 @@ class DataSyncExportTest {
     assertThat(list.get("exports"))
         .extracting(x -> x.get("id").asText())
         .contains(exportId, test, recurring);
+
+    // The exports loaded back by a datasync connection: each day once, whatever re-exported it.
+    JsonNode sync =
+        admin(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"Shop sync\",\"kind\":\"datasync\",\"destination_id\":\""
+                + warehouseId
+                + "\",\"source\":{\"type\":\"filesystem\",\"path\":\""
+                + dir.resolve("lake").resolve("datasync/acme/" + connectionId)
+                + "\"}}");
+    String syncId = sync.get("id").asText();
+    assertThat(sync.get("source").get("type").asText()).isEqualTo("filesystem");
+    eventually(
+        Duration.ofSeconds(60),
+        () ->
+            assertThat(
+                    admin("GET", "/v1/admin/connections/" + syncId + "/status", null)
+                        .get("datasync")
+                        .get("watermark")
+                        .asLong())
+                .isEqualTo(4));
+    String perDay =
+        "SELECT strftime(timezone('UTC', period_id), '%Y-%m-%d'), count(*) FROM shop_sync.allevents"
+            + " GROUP BY 1 ORDER BY 1";
+    String perPage =
+        "SELECT strftime(timezone('UTC', period_id), '%Y-%m-%d'), matchable_id, count(*)"
+            + " FROM shop_sync.matched_page_events GROUP BY 1, 2 ORDER BY 1, 2";
+    assertThat(DuckDbRows.query(dir.resolve("wh.duckdb"), perDay))
+        .containsExactly("2026-11-20|20", "2026-11-21|20");
+    assertThat(DuckDbRows.query(dir.resolve("wh.duckdb"), perPage))
+        .containsExactly("2026-11-20|pricing|7", "2026-11-21|about|7");
+    assertThat(
+            DuckDbRows.query(
+                dir.resolve("wh.duckdb"),
+                "SELECT count(DISTINCT event_id) = count(*) FROM shop_sync.allevents"))
+        .containsExactly("true");
+    admin("POST", "/v1/admin/connections/" + syncId + "/resync", "{}");
+    eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          JsonNode st = admin("GET", "/v1/admin/connections/" + syncId + "/status", null);
+          assertThat(st.get("resyncs_pending").asInt()).isZero();
+          assertThat(st.get("datasync").get("exports_loaded_total").asLong()).isEqualTo(8);
+        });
+    assertThat(DuckDbRows.query(dir.resolve("wh.duckdb"), perDay))
+        .as("a resync changes nothing")
+        .containsExactly("2026-11-20|20", "2026-11-21|20");
   }
 
   @Test

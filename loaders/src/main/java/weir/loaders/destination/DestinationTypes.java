@@ -169,6 +169,40 @@ public final class DestinationTypes {
     return new Validated(flat, staging);
   }
 
+  /**
+   * Validates a store object ({@code {type, ...settings}}, secrets in clear) of one of the staging
+   * types: e.g. the source of a {@code datasync} connection. {@code field} names it in messages.
+   * Returns the settings, {@code type} first.
+   */
+  public Map<String, String> validateStore(String field, JsonNode node) throws InvalidConfig {
+    if (node == null || !node.isObject() || !node.path("type").isTextual()) {
+      throw new InvalidConfig(
+          "Field '"
+              + field
+              + "' must be an object with a 'type' ("
+              + String.join(", ", stagingNames())
+              + ") and that store's settings.");
+    }
+    ObjectNode s = ((ObjectNode) node).deepCopy();
+    String type = s.remove("type").asText();
+    StagingType st = stagingTypes.get(type);
+    if (st == null) {
+      throw new InvalidConfig(
+          "Field '"
+              + field
+              + ".type' must be one of "
+              + String.join(", ", stagingNames())
+              + "; got '"
+              + type
+              + "'.");
+    }
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("type", type);
+    m.putAll(flatten(field, type, "store", st.spec(), s));
+    st.validate(field, m);
+    return m;
+  }
+
   /** A staging object's settings: its type's, and how long staged files are kept. */
   public static ConfigSpec stagingSpec(StagingType type) {
     return type.spec()
