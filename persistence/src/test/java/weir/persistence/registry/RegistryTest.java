@@ -84,4 +84,64 @@ class RegistryTest {
         .as("a deleted connection's app id is free again")
         .isTrue();
   }
+
+  @Test
+  void anExportIsRegisteredStoppedAndKeepsItsLakeFromBeingDeleted() {
+    var registry =
+        EventSourcedBehaviorTestKit.<Registry.Command, Registry.Event, Registry.State>create(
+            testKit.system(), Registry.create());
+    registry.<StatusReply<Destination>>runCommand(
+        r ->
+            new Registry.CreateDestination(
+                new Destination("d1", "wh", "duckdb", Map.of("path", "x.duckdb"), Map.of(), 0, 0),
+                r));
+    registry.<StatusReply<Destination>>runCommand(
+        r ->
+            new Registry.CreateDestination(
+                new Destination("lake", "lake", "filesystem", Map.of("path", "l"), Map.of(), 0, 0),
+                r));
+    Connection c =
+        snowplow("c1", "shop")
+            .withPageRules(java.util.List.of(new weir.protocol.datasync.PageRule("p", "P", "/p")));
+    registry.<StatusReply<Connection>>runCommand(r -> new Registry.CreateConnection(c, r));
+    Export x = new Export("x1", "daily", "c1", "lake", Export.Type.recurring, null, null, 9, 1, 0);
+    assertThat(
+            registry
+                .<StatusReply<Export>>runCommand(r -> new Registry.CreateExport(x, r))
+                .reply()
+                .isSuccess())
+        .isTrue();
+    assertThat(
+            registry
+                .<StatusReply<Export>>runCommand(
+                    r ->
+                        new Registry.CreateExport(
+                            new Export(
+                                "x2", "n", "c_nope", "lake", Export.Type.test, null, null, 9, 1, 0),
+                            r))
+                .reply()
+                .getError()
+                .getMessage())
+        .startsWith("connection_not_found");
+    var refused =
+        registry.<StatusReply<Destination>>runCommand(
+            r -> new Registry.DeleteDestination("lake", r));
+    assertThat(refused.reply().getError().getMessage())
+        .startsWith("destination_in_use")
+        .contains("export x1");
+
+    registry.<StatusReply<Export>>runCommand(r -> new Registry.StopExport("x1", r));
+    registry.restart();
+    assertThat(registry.getState().exports().get("x1").active()).isFalse();
+    assertThat(registry.getState().connections().get("c1").pageRules())
+        .extracting(weir.protocol.datasync.PageRule::pattern)
+        .containsExactly("/p");
+    assertThat(
+            registry
+                .<StatusReply<Destination>>runCommand(
+                    r -> new Registry.DeleteDestination("lake", r))
+                .reply()
+                .isSuccess())
+        .isTrue();
+  }
 }
