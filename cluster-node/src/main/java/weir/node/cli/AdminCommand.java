@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
       SyncCommand.class,
       ResyncCommand.class,
       DeadLettersCommand.class,
-      RotateWriteKeyCommand.class
+      RotateWriteKeyCommand.class,
+      ExportsCommand.class
     },
     footerHeading = "%nEnvironment:%n",
     footer = {

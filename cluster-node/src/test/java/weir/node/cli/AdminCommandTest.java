@@ -147,6 +147,28 @@ class AdminCommandTest {
     assertThat(resync.status()).as(resync.err()).isZero();
     assertThat(resync.out()).contains("resync done.");
 
+    Run lake =
+        admin(
+            env,
+            "destinations",
+            "create",
+            "cli_lake",
+            "filesystem",
+            "{\"path\":\"" + dataDir.resolve("cli-lake") + "\"}");
+    String lakeId = capture(lake.out(), "Created destination (d_\\w+)");
+    String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+    Run export = admin(env, "exports", "create", connectionId, lakeId, "test", "--from", today);
+    assertThat(export.status()).as(export.err()).isZero();
+    String exportId = capture(export.out(), "Created export (x_\\w+)");
+    assertThat(export.out())
+        .contains("\rexport " + exportId + ": ")
+        .contains("listed as counter 1");
+    assertThat(admin(env, "exports").out()).contains(exportId).contains("| complete");
+    assertThat(admin(env, "exports", "show", exportId).out()).contains("\"root_url\"");
+    Run badExport = admin(env, "exports", "create", connectionId, destinationId, "test");
+    assertThat(badExport.status()).isNotZero();
+    assertThat(badExport.err()).contains("data-lake");
+
     Run rotate = admin(env, "rotate-write-key", connectionId);
     assertThat(rotate.out()).startsWith("New write key: ");
     assertThat(admin(env, "connections", "delete", connectionId).status()).isZero();
