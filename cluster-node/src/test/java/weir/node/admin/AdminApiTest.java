@@ -203,7 +203,7 @@ class AdminApiTest {
         if (withToken.status() == 404) {
           assertThat(withToken.json().at("/error/code").asText())
               .as(method + " " + path)
-              .isIn("connection_not_found", "destination_not_found");
+              .isIn("connection_not_found", "destination_not_found", "export_not_found");
         }
         checked.add(method + " " + path);
       }
