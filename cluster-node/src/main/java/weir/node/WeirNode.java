@@ -252,10 +252,12 @@ public final class WeirNode {
         runtimes.loader(),
         retention,
         metrics);
+    ExportRunner.sweepScratch(settings.datasync());
     ExportFeed.init(
         system,
         settings.datasync(),
         directory::cached,
+        () -> directory.exports().values(),
         new ExportRunner(runtimes, settings.datasync(), settings.stagedFileMaxBytes()),
         retention);
     DataSyncImport.init(

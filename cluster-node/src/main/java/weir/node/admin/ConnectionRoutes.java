@@ -255,6 +255,30 @@ final class ConnectionRoutes extends AdminSupport {
         throw new BadRequest(
             "invalid_field", "Field 'source' applies to datasync connections only.");
       String schema = identifier(body, "schema", snakeCase(name));
+      if (kind == ConnectionKind.datasync) {
+        // Its tables (allevents, ...) and its watermark (datasync-<counter>) are the schema's: two
+        // datasync connections in one schema would replace each other's days.
+        Optional<Connection> other =
+            directory.connections().values().stream()
+                .filter(
+                    o ->
+                        o.active()
+                            && o.kind() == ConnectionKind.datasync
+                            && o.destinationId().equals(destination.id())
+                            && o.schema().equals(schema))
+                .findFirst();
+        if (other.isPresent())
+          throw new BadRequest(
+              409,
+              "schema_in_use",
+              "Schema '"
+                  + schema
+                  + "' of destination "
+                  + destination.id()
+                  + " is loaded by datasync connection "
+                  + other.get().id()
+                  + "; give this one another 'schema'.");
+      }
       String table = kind == ConnectionKind.webhook ? identifier(body, "table", "events") : null;
       if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
         throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");

@@ -216,6 +216,7 @@ final class ExportRoutes extends AdminSupport {
       }
     }
     Integer finalize = integer(body, "finalize_after_days", 1, 30);
+    requireArchive(c, type, from, finalize == null ? 9 : finalize, today);
     String name = text(body, "name");
     if (name != null && name.isBlank())
       throw new BadRequest("invalid_field", "Field 'name' must not be empty.");
@@ -231,6 +232,55 @@ final class ExportRoutes extends AdminSupport {
         finalize == null ? 9 : finalize,
         System.currentTimeMillis(),
         0);
+  }
+
+  /**
+   * An export reads the connection's staging archive: refused when the archive's retention could
+   * have deleted files of the days it covers, because an export cannot tell a day whose files are
+   * gone from a day without events, and a loader would then delete that day's rows.
+   */
+  private void requireArchive(
+      Connection c, Export.Type type, LocalDate from, int finalizeAfterDays, LocalDate today)
+      throws BadRequest {
+    Destination archive = directory.destination(c.destinationId()).orElse(null);
+    if (archive == null) return;
+    int days =
+        types
+            .type(archive.type())
+            .map(t -> t.retentionDays(archive.config(), archive.staging()))
+            .orElse(-1);
+    if (days < 0) return;
+    String where =
+        "connection "
+            + c.id()
+            + "'s destination "
+            + archive.id()
+            + " keeps staged files "
+            + (days == 0 ? "only until they are loaded" : days + " days after they are loaded");
+    if (days == 0)
+      throw new BadRequest(
+          "archive_not_kept",
+          "An export reads the staging archive, and " + where + ": there is nothing to export.");
+    if (type == Export.Type.recurring && finalizeAfterDays >= days)
+      throw new BadRequest(
+          "archive_not_kept",
+          "A recurring export re-exports the day "
+              + finalizeAfterDays
+              + " days ago, and "
+              + where
+              + ": give 'finalize_after_days' below "
+              + days
+              + " (or keep the archive longer).");
+    LocalDate oldest = today.minusDays(days - 1L);
+    if (from != null && from.isBefore(oldest))
+      throw new BadRequest(
+          "archive_not_kept",
+          where
+              + ", so days before "
+              + oldest
+              + " may no longer be archived; export from "
+              + oldest
+              + " on (or keep the archive longer).");
   }
 
   private static LocalDate date(ObjectNode body, String field) throws BadRequest {
@@ -251,7 +301,23 @@ final class ExportRoutes extends AdminSupport {
             .sorted(Comparator.comparingLong(Export::createdAtMillis))
             .toList();
     List<CompletableFuture<ObjectNode>> views = new ArrayList<>();
-    for (Export x : all) views.add(view(x).toCompletableFuture());
+    for (Export x : all)
+      views.add(
+          view(x)
+              .toCompletableFuture()
+              .exceptionally(
+                  e -> {
+                    ObjectNode o = Json.MAPPER.createObjectNode();
+                    o.put("id", x.id());
+                    o.put("name", x.name());
+                    o.put("connection_id", x.connectionId());
+                    o.put("destination_id", x.destinationId());
+                    o.put("type", x.type().name());
+                    o.put("status", "unknown");
+                    o.put("created_at", instant(x.createdAtMillis()));
+                    o.put("message", "its export feed did not answer in time; retry");
+                    return o;
+                  }));
     return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
         .thenApply(
             done -> {

@@ -4,6 +4,8 @@ import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -26,6 +28,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -36,7 +39,9 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import weir.node.RootCause;
 import weir.persistence.CborSerializable;
 import weir.persistence.JournalRetention;
@@ -76,15 +81,19 @@ public final class ExportFeed
   /** Writes and lists one run's export; blocking work runs off the actor. */
   public interface Runner {
     /**
-     * Writes {@code run} of {@code export} (connection {@code connection}) and lists it in the
-     * manifest with a counter above {@code lastCounter}; {@code progress} hears each day done.
+     * Writes {@code run} of {@code export} (connection {@code connection}, with the page rules it
+     * is written with) and lists it in the manifest with a counter above {@code lastCounter};
+     * {@code progress} hears each day done. Once {@code cancelled} (the feed stopped: a rebalance,
+     * a restart) it stops before the next day and never lists the run: the feed's next incarnation
+     * redoes it.
      */
     CompletionStage<Published> run(
         Connection connection,
         String destinationId,
         Run run,
         long lastCounter,
-        java.util.function.Consumer<String> progress);
+        java.util.function.Consumer<String> progress,
+        java.util.function.BooleanSupplier cancelled);
   }
 
   /** What a run listed. */
@@ -191,7 +200,11 @@ public final class ExportFeed
       String runId, Published published, List<String> days, List<PageRule> rules)
       implements Event {}
 
-  public record RunFailed(Run run, boolean givenUp) implements Event {}
+  /**
+   * @param rules for a retroactive run given up, the page rules it was for (no retroactive run is
+   *     queued again until they change)
+   */
+  public record RunFailed(Run run, boolean givenUp, List<PageRule> rules) implements Event {}
 
   public record ExportStopped(String exportId) implements Event {}
 
@@ -278,27 +291,49 @@ public final class ExportFeed
       Map<String, ExportState> exports,
       List<Run> queue,
       List<String> exportedDays,
-      List<PageRule> exportedRules)
+      List<PageRule> exportedRules,
+      String retroactiveFailure,
+      List<PageRule> retroactiveFailedRules)
       implements CborSerializable {
     public State {
       exports = Map.copyOf(exports);
       queue = List.copyOf(queue);
       exportedDays = List.copyOf(exportedDays);
       exportedRules = exportedRules == null ? null : List.copyOf(exportedRules);
+      retroactiveFailedRules =
+          retroactiveFailedRules == null ? null : List.copyOf(retroactiveFailedRules);
     }
 
     static State empty() {
-      return new State(0, Map.of(), List.of(), List.of(), null);
+      return new State(0, Map.of(), List.of(), List.of(), null, null, null);
     }
 
     State withExport(ExportState x) {
       Map<String, ExportState> next = new LinkedHashMap<>(exports);
       next.put(x.export().id(), x);
-      return new State(lastCounter, next, queue, exportedDays, exportedRules);
+      return new State(
+          lastCounter,
+          next,
+          queue,
+          exportedDays,
+          exportedRules,
+          retroactiveFailure,
+          retroactiveFailedRules);
     }
 
     State withQueue(List<Run> q) {
-      return new State(lastCounter, exports, q, exportedDays, exportedRules);
+      return new State(
+          lastCounter,
+          exports,
+          q,
+          exportedDays,
+          exportedRules,
+          retroactiveFailure,
+          retroactiveFailedRules);
+    }
+
+    State withRetroactiveFailure(String failure, List<PageRule> rules) {
+      return new State(lastCounter, exports, queue, exportedDays, exportedRules, failure, rules);
     }
 
     Optional<Run> run(String runId) {
@@ -313,23 +348,32 @@ public final class ExportFeed
   // ---- behaviour ----
 
   /** Registers the feeds with Cluster Sharding on this node. */
+  /**
+   * @param registered the exports of the registry (the node's cache): a feed takes the ones that
+   *     are its own and that it has not heard of (an {@link Add} lost to a timeout), and stops
+   *     those stopped there
+   */
   public static void init(
       ActorSystem<?> system,
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
+      Supplier<Collection<Export>> registered,
       Runner runner,
       JournalRetention retention) {
     ClusterSharding.get(system)
         .init(
             Entity.of(
                 ENTITY_KEY,
-                ctx -> create(ctx.getEntityId(), settings, connections, runner, retention)));
+                ctx ->
+                    create(
+                        ctx.getEntityId(), settings, connections, registered, runner, retention)));
   }
 
   public static Behavior<Command> create(
       String feedId,
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
+      Supplier<Collection<Export>> registered,
       Runner runner,
       JournalRetention retention) {
     return Behaviors.setup(
@@ -337,7 +381,8 @@ public final class ExportFeed
             Behaviors.withTimers(
                 timers -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.checkInterval());
-                  return new ExportFeed(ctx, feedId, settings, connections, runner, retention);
+                  return new ExportFeed(
+                      ctx, feedId, settings, connections, registered, runner, retention);
                 }));
   }
 
@@ -347,19 +392,28 @@ public final class ExportFeed
   private final String connectionId;
   private final DataSyncSettings settings;
   private final Function<String, Optional<Connection>> connections;
+  private final Supplier<Collection<Export>> registered;
   private final Runner runner;
   private final JournalRetention retention;
 
   /** The run being written, or null (not persisted: after a restart the head run starts again). */
   private String running;
 
+  /** The run being written as it is written (a retroactive run's days and pages are fixed then). */
+  private Run runningAs;
+
+  private List<PageRule> runningRules;
   private String progress;
+
+  /** Set when this incarnation stops: its run in progress stops and is never listed. */
+  private final AtomicBoolean stopped = new AtomicBoolean();
 
   private ExportFeed(
       ActorContext<Command> ctx,
       String feedId,
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
+      Supplier<Collection<Export>> registered,
       Runner runner,
       JournalRetention retention) {
     super(
@@ -373,6 +427,7 @@ public final class ExportFeed
     this.connectionId = feedId.substring(sep + 1);
     this.settings = settings;
     this.connections = connections;
+    this.registered = registered;
     this.runner = runner;
     this.retention = retention;
   }
@@ -403,6 +458,8 @@ public final class ExportFeed
                 ctx.getSelf().tell(Tick.INSTANCE);
               }
             })
+        .onSignal(PostStop.instance(), state -> stopped.set(true))
+        .onSignal(PreRestart.instance(), state -> stopped.set(true))
         .onSignal(
             SnapshotCompleted.class,
             (state, done) ->
@@ -503,6 +560,10 @@ public final class ExportFeed
     } else {
       status = x.runsCompleted() > 0 ? "complete" : "in_progress";
     }
+    if (message == null && state.retroactiveFailure() != null)
+      message =
+          "the retroactive export after the last page rule change failed: "
+              + state.retroactiveFailure();
     String runningProgress =
         queued.isPresent() && queued.get().runId().equals(running) ? progress : null;
     return new ExportView(
@@ -519,6 +580,14 @@ public final class ExportFeed
   private ReplyEffect<Event, State> onTick(State state) {
     List<Event> events = new ArrayList<>();
     Instant now = Instant.now();
+    // The registry is the list of exports: take what this feed missed.
+    for (Export x : registered.get()) {
+      if (!x.feedId().equals(feedId)) continue;
+      ExportState known = state.exports().get(x.id());
+      if (known == null && x.active()) events.add(new ExportAdded(x, firstRun(x, now)));
+      else if (known != null && !x.active() && !known.stopped())
+        events.add(new ExportStopped(x.id()));
+    }
     // Recurring exports due today.
     ZonedDateTime utc = now.atZone(ZoneOffset.UTC);
     LocalDate today = utc.toLocalDate();
@@ -540,7 +609,8 @@ public final class ExportFeed
     if (connection.isPresent()
         && state.exportedRules() != null
         && !state.exportedDays().isEmpty()
-        && state.queue().stream().noneMatch(Run::retroactive)) {
+        && state.queue().stream().noneMatch(Run::retroactive)
+        && !connection.get().pageRules().equals(state.retroactiveFailedRules())) {
       Set<String> changed = changedPages(state.exportedRules(), connection.get().pageRules());
       if (!changed.isEmpty()) {
         ctx.getLog()
@@ -585,7 +655,29 @@ public final class ExportFeed
       running = run.runId();
       return;
     }
+    List<PageRule> rules = connection.get().pageRules();
+    if (run.retroactive()) {
+      // Fixed now, not when queued: every day exported so far, the pages changed since.
+      List<String> pages =
+          List.copyOf(
+              changedPages(
+                  state.exportedRules() == null ? List.of() : state.exportedRules(), rules));
+      run =
+          new Run(
+              run.runId(),
+              run.exportId(),
+              run.kind(),
+              state.exportedDays(),
+              pages,
+              run.recurringDay(),
+              run.attempts(),
+              run.notBeforeMillis(),
+              run.lastError());
+    }
+    Run as = run;
     running = run.runId();
+    runningAs = run;
+    runningRules = rules;
     progress = "starting (" + run.days().size() + " days)";
     ActorRef<Command> self = ctx.getSelf();
     int total = run.days().size();
@@ -605,25 +697,30 @@ public final class ExportFeed
         runner.run(
             connection.get(),
             destinationId,
-            run,
+            as,
             state.lastCounter(),
             line ->
                 self.tell(
                     new Progress(
-                        run.runId(), line + " (" + (++done[0]) + " of " + total + " days)"))),
+                        as.runId(), line + " (" + (++done[0]) + " of " + total + " days)")),
+            stopped::get),
         (published, failure) ->
             failure == null
-                ? new RunSucceeded(run.runId(), published)
-                : new RunFailedToWrite(run.runId(), RootCause.describe(failure)));
+                ? new RunSucceeded(as.runId(), published)
+                : new RunFailedToWrite(as.runId(), RootCause.describe(failure)));
   }
 
   private ReplyEffect<Event, State> onSucceeded(State state, RunSucceeded cmd) {
+    Run written = runningAs;
+    List<PageRule> rules = runningRules == null ? List.of() : runningRules;
     running = null;
+    runningAs = null;
+    runningRules = null;
     progress = null;
     Optional<Run> run = state.run(cmd.runId());
     if (run.isEmpty()) return Effect().noReply();
-    List<PageRule> rules =
-        connections.apply(connectionId).map(Connection::pageRules).orElse(List.of());
+    List<String> days =
+        written != null && written.runId().equals(cmd.runId()) ? written.days() : run.get().days();
     Published p = cmd.published();
     ctx.getLog()
         .info(
@@ -635,13 +732,16 @@ public final class ExportFeed
             p.storageSize(),
             p.rootUrl());
     return Effect()
-        .persist(new RunCompleted(cmd.runId(), p, run.get().days(), rules))
+        .persist(new RunCompleted(cmd.runId(), p, days, rules))
         .thenRun(s -> ctx.getSelf().tell(Tick.INSTANCE))
         .thenNoReply();
   }
 
   private ReplyEffect<Event, State> onFailed(State state, RunFailedToWrite cmd) {
+    List<PageRule> rules = runningRules;
     running = null;
+    runningAs = null;
+    runningRules = null;
     progress = null;
     Optional<Run> run = state.run(cmd.runId());
     if (run.isEmpty()) return Effect().noReply();
@@ -658,7 +758,9 @@ public final class ExportFeed
             givenUp ? ", given up" : "",
             cmd.error());
     return Effect()
-        .persist(new RunFailed(r.failed(cmd.error(), retryAt), givenUp))
+        .persist(
+            new RunFailed(
+                r.failed(cmd.error(), retryAt), givenUp, r.retroactive() && givenUp ? rules : null))
         .thenRun(s -> ctx.getSelf().tell(Tick.INSTANCE))
         .thenNoReply();
   }
@@ -702,12 +804,15 @@ public final class ExportFeed
               Map<String, ExportState> exports = new LinkedHashMap<>(state.exports());
               if (run != null && run.exportId() != null && exports.containsKey(run.exportId()))
                 exports.put(run.exportId(), exports.get(run.exportId()).completed(e.published()));
+              boolean retro = run != null && run.retroactive();
               return new State(
                   Math.max(state.lastCounter(), e.published().counter()),
                   exports,
                   q,
                   List.copyOf(days),
-                  rules);
+                  rules,
+                  retro ? null : state.retroactiveFailure(),
+                  retro ? null : state.retroactiveFailedRules());
             })
         .onEvent(
             RunFailed.class,
@@ -718,6 +823,11 @@ public final class ExportFeed
               State s = state.withQueue(q);
               ExportState x =
                   e.run().exportId() == null ? null : s.exports().get(e.run().exportId());
+              if (e.givenUp() && e.run().retroactive())
+                s =
+                    s.withRetroactiveFailure(
+                        "gave up after " + e.run().attempts() + " attempts: " + e.run().lastError(),
+                        e.rules());
               if (x != null && e.givenUp())
                 s =
                     s.withExport(

@@ -4,8 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.LocalDate;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import weir.loaders.datasync.ExportWriter;
 import weir.loaders.staging.StagingStore;
@@ -37,13 +41,14 @@ public final class ExportRunner implements ExportFeed.Runner {
       String destinationId,
       ExportFeed.Run run,
       long lastCounter,
-      Consumer<String> progress) {
+      Consumer<String> progress,
+      BooleanSupplier cancelled) {
     return runtimes.withStores(
         connection.destinationId(),
         destinationId,
         (archive, lake) -> {
           try {
-            return write(archive, lake, connection, run, lastCounter, progress);
+            return write(archive, lake, connection, run, lastCounter, progress, cancelled);
           } catch (IOException e) {
             throw new UncheckedIOException(e.getMessage(), e);
           }
@@ -56,7 +61,8 @@ public final class ExportRunner implements ExportFeed.Runner {
       Connection connection,
       ExportFeed.Run run,
       long lastCounter,
-      Consumer<String> progress)
+      Consumer<String> progress,
+      BooleanSupplier cancelled)
       throws IOException {
     boolean webhook = connection.kind() == ConnectionKind.webhook;
     ExportWriter.Source source =
@@ -74,32 +80,61 @@ public final class ExportRunner implements ExportFeed.Runner {
             type,
             connection.pageRules(),
             run.retroactive() ? Set.copyOf(run.pages()) : null);
+    // Each attempt spools in a directory of its own (an attempt of a stopped incarnation may still
+    // be finishing its day).
+    java.nio.file.Path scratch =
+        settings.scratchDir().resolve(run.runId() + "-" + UUID.randomUUID());
     ExportWriter writer =
         new ExportWriter(
             archive,
             lake,
             ExportWriter.folderOf(settings.workspaceId(), connection.id()),
             settings.workspaceId(),
-            settings.scratchDir().resolve(run.runId()),
+            scratch,
             maxFileBytes);
     try {
-      ExportWriter.Written written = writer.write(source, plan, progress);
+      // Listed already (the run was redone after a crash between listing it and the feed's
+      // record of it): its files are complete and may be being read; they are not rewritten.
+      Optional<ExportManifest.Entry> listed =
+          writer.readManifest().exports().stream()
+              .filter(e -> e.folder().equals(run.runId()))
+              .findFirst();
+      if (listed.isPresent()) return published(listed.get());
+      ExportWriter.Written written =
+          writer.write(
+              source,
+              plan,
+              line -> {
+                if (cancelled.getAsBoolean()) throw new CancellationException("the feed stopped");
+                progress.accept(line);
+              });
+      if (cancelled.getAsBoolean())
+        throw new CancellationException("the feed stopped before the export was listed");
       ExportManifest.Entry entry = writer.publish(written, type, lastCounter);
-      long events =
-          written.bill().timeDependent().stream()
-              .map(BillOfMaterials.Period::allEvents)
-              .filter(java.util.Objects::nonNull)
-              .mapToLong(BillOfMaterials.EventFiles::eventCount)
-              .sum();
-      return new ExportFeed.Published(
-          entry.counter(),
-          java.time.Instant.parse(entry.finishTime()).toEpochMilli(),
-          entry.storageSize(),
-          entry.rootUrl(),
-          events);
+      return published(entry);
     } finally {
-      deleteScratch(settings.scratchDir().resolve(run.runId()));
+      deleteScratch(scratch);
     }
+  }
+
+  private static ExportFeed.Published published(ExportManifest.Entry entry) {
+    long events =
+        entry.bill().timeDependent().stream()
+            .map(BillOfMaterials.Period::allEvents)
+            .filter(java.util.Objects::nonNull)
+            .mapToLong(BillOfMaterials.EventFiles::eventCount)
+            .sum();
+    return new ExportFeed.Published(
+        entry.counter(),
+        java.time.Instant.parse(entry.finishTime()).toEpochMilli(),
+        entry.storageSize(),
+        entry.rootUrl(),
+        events);
+  }
+
+  /** Removes what runs of an earlier start left in the scratch directory (none runs yet). */
+  public static void sweepScratch(DataSyncSettings settings) {
+    deleteScratch(settings.scratchDir());
   }
 
   private static void deleteScratch(java.nio.file.Path dir) {

@@ -442,6 +442,84 @@ class DataSyncExportTest {
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("connection_not_found");
     assertThat(call("GET", "/v1/admin/exports/x_nope", null).statusCode()).isEqualTo(404);
+
+    // An archive that keeps staged files 5 days: nothing older, and no finalized day beyond it.
+    String shortArchive =
+        admin(
+                "POST",
+                "/v1/admin/destinations",
+                "{\"name\":\"short\",\"type\":\"duckdb\",\"config\":{\"path\":\""
+                    + dir.resolve("short.duckdb")
+                    + "\",\"staging\":{\"type\":\"filesystem\",\"path\":\""
+                    + dir.resolve("short-staging")
+                    + "\",\"retention_days\":\"5\"}}}")
+            .get("id")
+            .asText();
+    String shortConn =
+        admin(
+                "POST",
+                "/v1/admin/connections",
+                "{\"name\":\"Short\",\"kind\":\"webhook\",\"destination_id\":\""
+                    + shortArchive
+                    + "\"}")
+            .get("id")
+            .asText();
+    String shortBase =
+        "{\"connection_id\":\"" + shortConn + "\",\"destination_id\":\"" + lakeId + "\",";
+    r = call("POST", "/v1/admin/exports", shortBase + "\"type\":\"recurring\"}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("archive_not_kept").contains("finalize_after_days");
+    r = call("POST", "/v1/admin/exports", shortBase + "\"type\":\"test\",\"from\":\"2020-01-01\"}");
+    assertThat(r.body()).contains("archive_not_kept").contains("may no longer be archived");
+    assertThat(
+            call(
+                    "POST",
+                    "/v1/admin/exports",
+                    shortBase + "\"type\":\"recurring\",\"finalize_after_days\":3}")
+                .statusCode())
+        .isEqualTo(201);
+
+    // One datasync connection per schema: two would replace each other's days.
+    String source =
+        ",\"source\":{\"type\":\"filesystem\",\"path\":\"" + dir.resolve("nowhere") + "\"}";
+    assertThat(
+            call(
+                    "POST",
+                    "/v1/admin/connections",
+                    "{\"name\":\"In\",\"kind\":\"datasync\",\"schema\":\"pendo\",\"destination_id\":\""
+                        + warehouseId
+                        + "\""
+                        + source
+                        + "}")
+                .statusCode())
+        .isEqualTo(201);
+    r =
+        call(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"In2\",\"kind\":\"datasync\",\"schema\":\"pendo\",\"destination_id\":\""
+                + warehouseId
+                + "\""
+                + source
+                + "}");
+    assertThat(r.statusCode()).isEqualTo(409);
+    assertThat(r.body()).contains("schema_in_use");
+    r =
+        call(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"In3\",\"kind\":\"datasync\",\"destination_id\":\""
+                + lakeId
+                + "\""
+                + source
+                + "}");
+    assertThat(r.body()).contains("loads exports into a warehouse");
+    r =
+        call(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"In4\",\"kind\":\"datasync\",\"destination_id\":\"" + warehouseId + "\"}");
+    assertThat(r.body()).contains("'source' is required");
     assertThat(call("DELETE", "/v1/admin/exports/x_nope", null).body())
         .contains("export_not_found");
     r =

@@ -58,7 +58,8 @@ class ExportFeedTest {
         String destinationId,
         ExportFeed.Run run,
         long lastCounter,
-        Consumer<String> progress) {
+        Consumer<String> progress,
+        java.util.function.BooleanSupplier cancelled) {
       runs.add(run);
       if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0)
         return CompletableFuture.failedFuture(new RuntimeException("bucket unreachable"));
@@ -99,6 +100,8 @@ class ExportFeedTest {
         Map.of());
   }
 
+  private final List<Export> registry = new CopyOnWriteArrayList<>();
+
   private EventSourcedBehaviorTestKit<ExportFeed.Command, ExportFeed.Event, ExportFeed.State> feed(
       int maxAttempts) {
     DataSyncSettings settings =
@@ -115,6 +118,7 @@ class ExportFeedTest {
             "lake~" + connectionId,
             settings,
             id -> Optional.of(connection()),
+            () -> registry,
             runner,
             JournalRetention.keepAll()));
   }
@@ -202,12 +206,47 @@ class ExportFeedTest {
     // x2 is queued behind the running x1: stopping it drops it.
     kit.<StatusReply<Done>>runCommand(r -> new ExportFeed.Stop("x2", r));
 
-    kit.restart();
     runner.hold = null;
+    kit.restart();
     eventually(() -> assertThat(view(kit, "x1").status()).isEqualTo("complete"));
     assertThat(runner.runs.get(1).runId()).as("the same export uuid").isEqualTo(first);
     assertThat(kit.getState().queue()).isEmpty();
     assertThat(runner.runs).extracting(ExportFeed.Run::exportId).containsOnly("x1");
     assertThat(view(kit, "x2").status()).isEqualTo("stopped");
+  }
+
+  @Test
+  void anExportOfTheRegistryThatTheFeedNeverHeardOfRunsAndOneStoppedThereStops() {
+    var kit = feed(3);
+    registry.add(oneTime("x7", "2026-11-10", "2026-11-10"));
+    eventually(() -> assertThat(view(kit, "x7").status()).isEqualTo("complete"));
+    assertThat(runner.runs).extracting(ExportFeed.Run::exportId).containsExactly("x7");
+    registry.set(0, registry.get(0).stoppedAt(1));
+    eventually(() -> assertThat(view(kit, "x7").status()).isEqualTo("stopped"));
+  }
+
+  @Test
+  void aRetroactiveRunGivenUpIsShownAndNotQueuedAgainUntilTheRulesChangeAgain() {
+    var kit = feed(2);
+    kit.<StatusReply<Done>>runCommand(
+        r -> new ExportFeed.Add(oneTime("x1", "2026-11-01", "2026-11-01"), r));
+    eventually(() -> assertThat(view(kit, "x1").status()).isEqualTo("complete"));
+    runner.failuresLeft.set(100);
+    rules.set(List.of(new PageRule("docs", "Docs", "/docs")));
+    eventually(
+        () ->
+            assertThat(view(kit, "x1").message())
+                .contains("retroactive export after the last page rule change failed")
+                .contains("bucket unreachable"));
+    assertThat(kit.getState().queue()).isEmpty();
+    assertThat(kit.getState().retroactiveFailedRules()).isEqualTo(rules.get());
+    int runs = runner.runs.size();
+    assertThat(runs).isEqualTo(3);
+
+    runner.failuresLeft.set(0);
+    rules.set(List.of(new PageRule("docs", "Docs", "/docs*")));
+    eventually(() -> assertThat(view(kit, "x1").message()).isNull());
+    assertThat(runner.runs.get(runner.runs.size() - 1).pages())
+        .containsExactlyInAnyOrder("docs", "pricing");
   }
 }

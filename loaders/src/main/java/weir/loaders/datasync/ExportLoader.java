@@ -65,6 +65,9 @@ public final class ExportLoader {
   /** The batch id prefix of exports in {@code _weir_loads}. */
   public static final String BATCH_PREFIX = "datasync-";
 
+  /** How many counters below the manifest's last one are looked up for the watermark. */
+  static final long WATERMARK_WINDOW = 10_000;
+
   private final StagingStore source;
   private final String prefix;
   private final StagingStore staging;
@@ -159,7 +162,15 @@ public final class ExportLoader {
     long from = resync ? 0 : watermark;
     List<ExportManifest.Entry> todo =
         manifest.exports().stream().filter(e -> e.counter() > from).toList();
-    missing(manifest, from, todo).ifPresent(warnings::add);
+    long recorded = watermark;
+    // Counters the warehouse has not recorded that the manifest no longer lists (on a resync too:
+    // what was loaded before is not missing).
+    missing(
+            manifest,
+            recorded,
+            manifest.exports().stream().filter(e -> e.counter() > recorded).toList())
+        .ifPresent(warnings::add);
+    for (ExportManifest.Entry entry : todo) validate(entry);
     List<Long> loaded = new ArrayList<>();
     List<Long> skipped = new ArrayList<>();
     Map<String, Long> rows = new LinkedHashMap<>();
@@ -180,10 +191,14 @@ public final class ExportLoader {
     return new Summary(loaded, skipped, rows, watermark, warnings);
   }
 
-  /** The highest counter recorded in {@code schema}'s {@code _weir_loads}, up to {@code last}. */
+  /**
+   * The highest counter recorded in {@code schema}'s {@code _weir_loads}, up to {@code last}: among
+   * the counters of the last {@link #WATERMARK_WINDOW} exports (a manifest lists 30 days of them; a
+   * watermark further back counts as none, and its exports as aged out).
+   */
   private long watermark(String schema, long last) throws LoadException {
     List<String> ids = new ArrayList<>();
-    for (long c = 1; c <= last; c++) ids.add(BATCH_PREFIX + c);
+    for (long c = Math.max(1, last - WATERMARK_WINDOW); c <= last; c++) ids.add(BATCH_PREFIX + c);
     return warehouse.loadedAt(schema, ids).keySet().stream()
         .mapToLong(id -> Long.parseLong(id.substring(BATCH_PREFIX.length())))
         .max()
@@ -213,6 +228,39 @@ public final class ExportLoader {
             + " days); "
             + (one ? "its" : "their")
             + " periods were not loaded");
+  }
+
+  /**
+   * Refuses, naming the export, a bill whose days or matched ids cannot be read: it would fail the
+   * same way on every retry.
+   */
+  private static void validate(ExportManifest.Entry entry) throws LoadException {
+    for (BillOfMaterials.Period p : entry.bill().timeDependent()) {
+      try {
+        if (p.periodId() == null) throw new IllegalArgumentException("a period has no periodId");
+        p.day();
+      } catch (RuntimeException e) {
+        throw new LoadException(
+            "export "
+                + entry.counter()
+                + ": its bill of materials has an unreadable periodId ("
+                + (p.periodId() == null ? "none" : "'" + p.periodId() + "'")
+                + "); fix the export or remove it from the manifest",
+            false,
+            e);
+      }
+      for (BillOfMaterials.Matched m : p.matchedEvents()) {
+        if (m.id() == null || m.id().isBlank())
+          throw new LoadException(
+              "export "
+                  + entry.counter()
+                  + ": a matchedEvents entry of period "
+                  + p.periodId()
+                  + " has no id",
+              false,
+              null);
+      }
+    }
   }
 
   /** Converts one export's files and loads them with its deletions, in one transaction. */

@@ -170,9 +170,57 @@ public final class ExportWriter {
 
     void add(long t) {
       count++;
-      first = Math.min(first, t);
-      last = Math.max(last, t);
+      seen(t, t);
     }
+
+    void seen(long from, long to) {
+      first = Math.min(first, from);
+      last = Math.max(last, to);
+    }
+  }
+
+  /**
+   * Adds what the folder's latest listed export defined: its track types (with no events in this
+   * export unless seen again) and the first and last time each page and track type was seen. An
+   * unreadable earlier file is skipped (its definitions come back when their events do).
+   */
+  private void mergePrevious(Map<String, Seen> pages, Map<String, Seen> trackTypes)
+      throws IOException {
+    ExportManifest manifest = readManifest();
+    if (manifest.exports().isEmpty()) return;
+    ExportManifest.Entry last = manifest.exports().get(manifest.exports().size() - 1);
+    String root = folder + last.folder() + "/";
+    for (String f : last.bill().trackTypeDefinitionsFile()) {
+      for (GenericRecord r : readDefinitions(root + f)) {
+        String id = String.valueOf(r.get("id"));
+        Seen seen = trackTypes.computeIfAbsent(id, k -> new Seen(String.valueOf(r.get("name"))));
+        seenFrom(seen, r);
+      }
+    }
+    for (String f : last.bill().pageDefinitionsFile()) {
+      for (GenericRecord r : readDefinitions(root + f)) {
+        Seen seen = pages.get(String.valueOf(r.get("id")));
+        if (seen != null) seenFrom(seen, r);
+      }
+    }
+  }
+
+  private static void seenFrom(Seen seen, GenericRecord r) {
+    if (r.get("firstSeen") instanceof Long first && r.get("lastSeen") instanceof Long last)
+      seen.seen(first, last);
+  }
+
+  private List<GenericRecord> readDefinitions(String key) {
+    List<GenericRecord> out = new ArrayList<>();
+    try (InputStream in = target.open(key);
+        org.apache.avro.file.DataFileStream<GenericRecord> r =
+            new org.apache.avro.file.DataFileStream<>(
+                in, new org.apache.avro.generic.GenericDatumReader<>())) {
+      r.forEach(out::add);
+    } catch (IOException | RuntimeException e) {
+      return List.of();
+    }
+    return out;
   }
 
   /**
@@ -252,6 +300,9 @@ public final class ExportWriter {
         matched.values().forEach(AvroSpool::close);
       }
     }
+    // A loader replaces its definition tables with these files: they list every track type the
+    // folder's exports have seen, not only this export's.
+    mergePrevious(pages, trackTypes);
     List<String> pageFile = definitions(PAGES, root, details, size, files, pagesRows(plan, pages));
     List<String> trackFile =
         definitions(TRACK_TYPES, root, details, size, files, trackRows(trackTypes));
@@ -400,8 +451,8 @@ public final class ExportWriter {
     r.put("kind", kind);
     r.put("rule", rule);
     r.put("eventCount", seen.count);
-    r.put("firstSeen", seen.count == 0 ? null : seen.first);
-    r.put("lastSeen", seen.count == 0 ? null : seen.last);
+    r.put("firstSeen", seen.first == Long.MAX_VALUE ? null : seen.first);
+    r.put("lastSeen", seen.last == Long.MIN_VALUE ? null : seen.last);
     return r;
   }
 

@@ -69,6 +69,15 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   @Override
   public final LoadResult replace(LoadRequest request, List<Deletion> deletions, boolean reload)
       throws LoadException {
+    if (ddlCommits()) {
+      throw new LoadException(
+          "Data Sync loading is not available for "
+              + describe()
+              + " in this build: it commits the open transaction at every DDL statement, so a"
+              + " day's rows could be deleted before its new rows and the watermark commit",
+          false,
+          null);
+    }
     return run(request, new Plan(null, List.copyOf(deletions), reload));
   }
 
@@ -114,6 +123,14 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       throw new LoadException(
           describe() + " could not read _weir_loads: " + e.getMessage(), true, e);
     }
+  }
+
+  /**
+   * Whether a DDL statement commits the open transaction (Snowflake): then {@link #replace}, whose
+   * deletions precede the load's temporary tables, cannot be atomic and is refused.
+   */
+  protected boolean ddlCommits() {
+    return false;
   }
 
   /** Opens a connection to the warehouse (auto-commit is turned off by the caller). */
@@ -433,6 +450,17 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       if (current == null) {
         s.execute(addColumn(target, col, incoming));
         out.put(col, incoming);
+        continue;
+      }
+      // A declared column that exists keeps its type unless it is a number or boolean whose values
+      // no longer fit (a Data Sync field whose type changed): a timestamp or JSON column is never
+      // rewritten because a dialect names its type differently from what it was declared as.
+      boolean declared = spec.columns().stream().anyMatch(c -> c.name().equals(col));
+      if (declared
+          && current != ColumnType.LONG
+          && current != ColumnType.DOUBLE
+          && current != ColumnType.BOOLEAN) {
+        out.put(col, current == ColumnType.STRING ? current : incoming);
         continue;
       }
       ColumnType wanted = ColumnEvolution.widen(current, incoming);

@@ -243,6 +243,23 @@ class ExportWriterTest {
     assertThat(lake.exists(folder + "u-2/allevents.avro"))
         .as("one day: Pendo's plain names")
         .isTrue();
+
+    // A later export of one day still defines every track type the folder has seen.
+    ExportWriter.Written later =
+        writer.write(source, new ExportWriter.Plan("u-4", List.of(D1), null, RULES, null), s -> {});
+    writer.publish(later, null, 6);
+    List<GenericRecord> defined =
+        read(lake, folder + "u-4/" + later.bill().trackTypeDefinitionsFile().get(0));
+    assertThat(defined)
+        .extracting(r -> r.get("name") + "=" + r.get("eventCount"))
+        .containsExactlyInAnyOrder("Order Completed=1", "Signed Up=0");
+    GenericRecord signedUpDef =
+        defined.stream()
+            .filter(r -> r.get("name").toString().equals("Signed Up"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(signedUpDef.get("lastSeen"))
+        .isEqualTo(Instant.parse("2026-11-21T03:00:00Z").toEpochMilli());
   }
 
   @Test

@@ -164,6 +164,11 @@ public final class SnowflakeLoader extends StageAndMergeLoader {
   }
 
   @Override
+  protected boolean ddlCommits() {
+    return true;
+  }
+
+  @Override
   protected String describe() {
     return "Snowflake";
   }
