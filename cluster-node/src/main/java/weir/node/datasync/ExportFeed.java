@@ -553,6 +553,10 @@ public final class ExportFeed
       message = x.failure();
     } else if (x.stopped()) {
       status = "stopped";
+    } else if (x.export().type() == Export.Type.recurring
+        && !connections.apply(connectionId).map(Connection::active).orElse(false)) {
+      status = x.runsCompleted() > 0 ? "complete" : "failed";
+      message = "its connection was deleted: no more daily runs";
     } else if (x.export().type() == Export.Type.recurring) {
       status = x.runsCompleted() > 0 ? "complete" : "in_progress";
       if (x.runsCompleted() == 0)
@@ -591,7 +595,10 @@ public final class ExportFeed
     // Recurring exports due today.
     ZonedDateTime utc = now.atZone(ZoneOffset.UTC);
     LocalDate today = utc.toLocalDate();
-    if (!utc.toLocalTime().isBefore(settings.dailyAt())) {
+    // A deleted connection gets no more daily runs (what it accepted is still in its archive;
+    // one-time exports of it still run).
+    boolean active = connections.apply(connectionId).map(Connection::active).orElse(false);
+    if (active && !utc.toLocalTime().isBefore(settings.dailyAt())) {
       for (ExportState x : state.exports().values()) {
         if (x.stopped() || x.export().type() != Export.Type.recurring) continue;
         if (today.toString().equals(x.lastRecurringDay()) || state.queued(x.export().id()))

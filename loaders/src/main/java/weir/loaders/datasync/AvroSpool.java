@@ -43,6 +43,10 @@ final class AvroSpool implements AutoCloseable {
   private CountingOutputStream counting;
   private Path current;
   private long currentRows;
+
+  /** Bytes the current part had when its writer was last opened (resumed after a suspend). */
+  private long baseBytes;
+
   private long rows;
 
   /**
@@ -57,22 +61,46 @@ final class AvroSpool implements AutoCloseable {
   }
 
   void write(GenericRecord record) throws IOException {
-    if (writer == null) open();
+    if (writer == null) {
+      if (current != null) resume();
+      else start();
+    }
     writer.append(record);
     currentRows++;
     rows++;
-    if (counting.count() >= maxBytes) {
+    if (baseBytes + counting.count() >= maxBytes) {
       writer.flush();
-      if (counting.count() >= maxBytes) finishPart();
+      if (baseBytes + counting.count() >= maxBytes) finishPart();
     }
+  }
+
+  /**
+   * Closes the open file (its rows stay in it) so that a day with many matched files holds few open
+   * at once; the next write appends to it again.
+   */
+  void suspend() throws IOException {
+    if (writer == null) return;
+    writer.close();
+    writer = null;
+  }
+
+  private void resume() throws IOException {
+    baseBytes = Files.size(current);
+    counting =
+        new CountingOutputStream(
+            new BufferedOutputStream(
+                Files.newOutputStream(current, java.nio.file.StandardOpenOption.APPEND)));
+    writer = new DataFileWriter<>(new GenericDatumWriter<GenericRecord>(schema));
+    writer.appendTo(new org.apache.avro.file.SeekableFileInput(current.toFile()), counting);
   }
 
   long rows() {
     return rows;
   }
 
-  private void open() throws IOException {
+  private void start() throws IOException {
     current = Files.createTempFile(scratch, "export-", ".avro");
+    baseBytes = 0;
     counting = new CountingOutputStream(new BufferedOutputStream(Files.newOutputStream(current)));
     writer = new DataFileWriter<>(new GenericDatumWriter<GenericRecord>(schema));
     writer.setCodec(CodecFactory.deflateCodec(1));
@@ -81,7 +109,7 @@ final class AvroSpool implements AutoCloseable {
   }
 
   private void finishPart() throws IOException {
-    writer.close();
+    if (writer != null) writer.close();
     parts.add(new Part(current, currentRows));
     writer = null;
     current = null;
@@ -94,8 +122,8 @@ final class AvroSpool implements AutoCloseable {
    */
   List<Published> publish(StagingStore target, String folder, boolean emptyFile)
       throws IOException {
-    if (writer == null && parts.isEmpty() && emptyFile) open();
-    if (writer != null) finishPart();
+    if (current == null && parts.isEmpty() && emptyFile) start();
+    if (current != null) finishPart();
     List<Published> out = new ArrayList<>();
     for (int i = 0; i < parts.size(); i++) {
       String name = baseName + (i == 0 ? "" : "_" + i) + ".avro";

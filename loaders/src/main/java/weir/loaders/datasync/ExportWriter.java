@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -298,6 +297,7 @@ public final class ExportWriter {
         progress.accept(day + ": " + events + " events");
       } finally {
         matched.values().forEach(AvroSpool::close);
+        openSpools.clear();
       }
     }
     // A loader replaces its definition tables with these files: they list every track type the
@@ -366,15 +366,31 @@ public final class ExportWriter {
     }
   }
 
-  private AvroSpool spool(Map<String, AvroSpool> matched, String id, String suffix) {
-    return matched.computeIfAbsent(
-        id,
-        k ->
-            new AvroSpool(
-                scratch,
-                "matchedEvents/" + k + suffix,
-                DataSyncSchemas.MATCHED_EVENT,
-                maxFileBytes));
+  /** Matched files of a day written at once at most; the others are suspended (closed). */
+  static final int MAX_OPEN_SPOOLS = 64;
+
+  private final java.util.LinkedHashMap<String, AvroSpool> openSpools =
+      new java.util.LinkedHashMap<>(16, 0.75f, true);
+
+  private AvroSpool spool(Map<String, AvroSpool> matched, String id, String suffix)
+      throws IOException {
+    AvroSpool spool =
+        matched.computeIfAbsent(
+            id,
+            k ->
+                new AvroSpool(
+                    scratch,
+                    "matchedEvents/" + k + suffix,
+                    DataSyncSchemas.MATCHED_EVENT,
+                    maxFileBytes));
+    openSpools.put(id + suffix, spool);
+    if (openSpools.size() > MAX_OPEN_SPOOLS) {
+      var eldest = openSpools.entrySet().iterator();
+      Map.Entry<String, AvroSpool> e = eldest.next();
+      eldest.remove();
+      e.getValue().suspend();
+    }
+    return spool;
   }
 
   private BillOfMaterials.Matched matchedEntry(
@@ -473,7 +489,7 @@ public final class ExportWriter {
    * DataSyncSchemas#EVENT} records; returns how many.
    */
   private long readDay(Source source, LocalDate day, EventSink sink) throws IOException {
-    Set<String> seen = new HashSet<>();
+    EventIdSet seen = new EventIdSet();
     long n = 0;
     String partition =
         String.format(

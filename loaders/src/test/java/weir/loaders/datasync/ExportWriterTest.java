@@ -305,4 +305,41 @@ class ExportWriterTest {
     assertThat(lake.exists(folder + "u-3/allevents_2026-11-20.avro")).isFalse();
     assertThat(read(lake, folder + "u-3/" + retro.trackTypeDefinitionsFile().get(0))).hasSize(2);
   }
+
+  @Test
+  void aDayWithMoreTrackTypesThanOpenFilesWritesEachMatchedFileWhole() throws Exception {
+    FilesystemStagingStore archive = new FilesystemStagingStore(dir.resolve("many"));
+    List<CanonicalEvent> events = new ArrayList<>();
+    int names = ExportWriter.MAX_OPEN_SPOOLS * 3;
+    for (int i = 0; i < names * 5; i++) {
+      // Interleaved: every name is written to again after 2 * MAX_OPEN_SPOOLS others.
+      events.add(
+          event(
+              "m" + i,
+              CanonicalEvent.Type.track,
+              "Event " + (i % names),
+              "2026-11-20T10:00:00Z",
+              null));
+    }
+    new BatchFileWriter(archive).write("c_shop", "c_shop-0-1", rows(events));
+    FilesystemStagingStore lake = new FilesystemStagingStore(dir.resolve("many-lake"));
+    String folder = ExportWriter.folderOf("ws", "c_shop");
+    BillOfMaterials bill =
+        new ExportWriter(archive, lake, folder, "ws", dir.resolve("scratch"), 1L << 30)
+            .write(
+                new ExportWriter.Source("c_shop", "Shop", ExportWriter.EVENT_TABLES, false),
+                new ExportWriter.Plan("u-9", List.of(D1), null, List.of(), null),
+                s -> {})
+            .bill();
+    List<BillOfMaterials.Matched> matched = bill.timeDependent().get(0).matchedEvents();
+    assertThat(matched).hasSize(names);
+    Set<String> all = new LinkedHashSet<>();
+    for (BillOfMaterials.Matched m : matched) {
+      assertThat(m.eventCount()).isEqualTo(5);
+      List<GenericRecord> records = read(lake, folder + "u-9/" + m.files().get(0));
+      assertThat(records).hasSize(5);
+      records.forEach(r -> all.add(r.get("eventId").toString()));
+    }
+    assertThat(all).hasSize(names * 5);
+  }
 }
