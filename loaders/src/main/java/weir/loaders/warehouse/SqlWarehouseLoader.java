@@ -676,7 +676,8 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         }
         // Tables and their declared columns first: DuckDB cannot commit a transaction that alters
         // a table after deleting from it.
-        for (TableSpec spec : request.tables().values()) {
+        // In name order: the same export sends the same statements (LoadRequest's map has none).
+        for (TableSpec spec : new java.util.TreeMap<>(request.tables()).values()) {
           s.execute(createTable(schema, spec));
           if (spec.dynamicColumns()) evolveColumns(s, schema, spec, Map.of());
         }

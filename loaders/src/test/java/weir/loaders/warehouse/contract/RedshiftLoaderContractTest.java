@@ -33,6 +33,21 @@ class RedshiftLoaderContractTest {
   }
 
   @Test
+  void sendsTheRecordedSqlOfADataSyncReplace(@TempDir Path root) throws Exception {
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql -> WarehouseContract.replaceAnswers(sql, RedshiftLoaderContractTest::dataType));
+    RedshiftLoader loader =
+        new RedshiftLoader(
+            db::connect,
+            WarehouseContract.s3Described(root),
+            "arn:aws:iam::123456789012:role/weir-copy",
+            "eu-west-1",
+            "weir_");
+    WarehouseContract.checkReplace("redshift-datasync.sql", loader, db.statements, root);
+  }
+
+  @Test
   void aRowRedshiftRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     RecordingDatabase db =
         new RecordingDatabase(

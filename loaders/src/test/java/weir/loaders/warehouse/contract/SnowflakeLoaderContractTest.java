@@ -31,6 +31,23 @@ class SnowflakeLoaderContractTest {
   }
 
   @Test
+  void refusesADataSyncReplaceWithoutSendingAnything(@TempDir Path root) throws Exception {
+    RecordingDatabase db =
+        new RecordingDatabase(
+            sql -> WarehouseContract.replaceAnswers(sql, SnowflakeLoaderContractTest::dataType));
+    SnowflakeLoader loader =
+        new SnowflakeLoader(
+            db::connect, WarehouseContract.s3Described(root), root.resolve("tmp"), "");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> WarehouseContract.checkReplace("unused.sql", loader, db.statements, root))
+        .isInstanceOf(weir.loaders.warehouse.WarehouseLoader.LoadException.class)
+        .hasMessageContaining("not available for Snowflake")
+        .hasMessageContaining("DDL");
+    org.assertj.core.api.Assertions.assertThat(db.statements)
+        .noneMatch(sql -> sql.startsWith("DELETE"));
+  }
+
+  @Test
   void aRowSnowflakeRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     RecordingDatabase db =
         new RecordingDatabase(

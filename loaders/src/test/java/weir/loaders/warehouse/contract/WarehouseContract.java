@@ -191,6 +191,105 @@ public final class WarehouseContract {
     assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
   }
 
+  /**
+   * A Data Sync replace (one export: a day of {@code allevents} and one page's matched events
+   * deleted and appended, with the watermark), then the same again (recorded: skipped): the SQL,
+   * compared with {@code name}.
+   */
+  private static final List<TableSpec.Column> EXPORT_EVENT_COLUMNS =
+      List.of(
+          new TableSpec.Column("_weir_row", ColumnType.STRING),
+          new TableSpec.Column("period_id", ColumnType.TIMESTAMP),
+          new TableSpec.Column("visitor_id", ColumnType.STRING),
+          new TableSpec.Column("num_events", ColumnType.LONG));
+
+  static final TableSpec ALL_EVENTS =
+      new TableSpec(
+          "allevents", EXPORT_EVENT_COLUMNS, "_weir_row", TableSpec.Mode.APPEND, true, true, null);
+
+  static final TableSpec MATCHED_PAGES;
+
+  static {
+    List<TableSpec.Column> matched = new ArrayList<>(EXPORT_EVENT_COLUMNS);
+    matched.add(new TableSpec.Column("matchable_id", ColumnType.STRING));
+    MATCHED_PAGES =
+        new TableSpec(
+            "matched_page_events", matched, "_weir_row", TableSpec.Mode.APPEND, true, true, null);
+  }
+
+  /**
+   * What the warehouse answers in {@link #checkReplace}: the columns of the tables just created (as
+   * {@code information_schema.columns} would list them), else as {@link #answers}.
+   */
+  public static List<List<Object>> replaceAnswers(
+      String sql, Function<ColumnType, String> dataType) {
+    for (TableSpec t : List.of(ALL_EVENTS, MATCHED_PAGES)) {
+      if (sql.contains("information_schema.columns") && sql.contains("'" + t.name() + "'")) {
+        List<List<Object>> out = new ArrayList<>();
+        for (TableSpec.Column c : t.columns()) out.add(List.of(c.name(), dataType.apply(c.type())));
+        out.add(List.of("loaded_at", dataType.apply(ColumnType.TIMESTAMP)));
+        return out;
+      }
+    }
+    return answers(sql, Map.of(), dataType);
+  }
+
+  private static Map<String, Object> pageOfDay() {
+    Map<String, Object> where = new LinkedHashMap<>();
+    where.put("period_id", LocalDate.parse("2026-11-20"));
+    where.put("matchable_id", "pricing");
+    return where;
+  }
+
+  public static void checkReplace(String name, WarehouseLoader loader, List<String> log, Path root)
+      throws Exception {
+    BatchFileWriter writer = new BatchFileWriter(new FilesystemStagingStore(root));
+    TableSpec all = ALL_EVENTS;
+    TableSpec pages = MATCHED_PAGES;
+    String day = "\"period_id\":\"2026-11-20T00:00:00Z\"";
+    List<StagedFile> files =
+        writer.write(
+            "_weir_scratch",
+            "datasync-7",
+            List.of(
+                row(
+                    "allevents",
+                    "u/allevents.avro:0",
+                    "{\"_weir_row\":\"u/allevents.avro:0\","
+                        + day
+                        + ",\"visitor_id\":\"v1\",\"num_events\":2}"),
+                row(
+                    "matched_page_events",
+                    "u/m.avro:0",
+                    "{\"_weir_row\":\"u/m.avro:0\","
+                        + day
+                        + ",\"visitor_id\":\"v1\",\"num_events\":1,\"matchable_id\":\"pricing\"}")));
+    WarehouseLoader.LoadRequest request =
+        new WarehouseLoader.LoadRequest(
+            "pendo",
+            Map.of("allevents", all, "matched_page_events", pages),
+            List.of(new WarehouseLoader.LoadBatch("datasync-7", files)));
+    List<WarehouseLoader.Deletion> deletions =
+        List.of(
+            new WarehouseLoader.Deletion(
+                "allevents", Map.of("period_id", LocalDate.parse("2026-11-20"))),
+            new WarehouseLoader.Deletion("matched_page_events", pageOfDay()));
+    log.add("-- replace: export 7 (a day of allevents, a page of the day)");
+    loader.replace(request, deletions, false);
+    String actual =
+        String.join(";\n", log)
+                .replace(root.toString(), "<staging>")
+                .replaceAll(
+                    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>")
+                .replaceAll("staged-[0-9]+-", "staged-<n>-")
+                .replaceAll("(_weir_stage_[a-z_]+?)_[0-9a-f]{12}", "$1_<id>")
+            + ";\n";
+    Path expected = Path.of("src/test/resources/contracts/" + name);
+    if (Boolean.getBoolean("weir.contracts.record"))
+      Files.writeString(expected, actual, StandardCharsets.UTF_8);
+    assertThat(actual).isEqualTo(Files.readString(expected, StandardCharsets.UTF_8));
+  }
+
   /** The text of a staged file (gzip NDJSON) under {@code root}. */
   public static String content(Path root, String key) {
     try (InputStream in = new GZIPInputStream(Files.newInputStream(root.resolve(key)))) {
