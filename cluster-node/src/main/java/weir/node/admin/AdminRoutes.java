@@ -58,6 +58,7 @@ public final class AdminRoutes extends AdminSupport {
             directory,
             secrets,
             types,
+            localFilesystemStaging,
             new ConnectionStatusQuery(system, askTimeout),
             askTimeout,
             defaultSlots,

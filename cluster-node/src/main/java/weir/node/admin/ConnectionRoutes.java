@@ -89,6 +89,7 @@ final class ConnectionRoutes extends AdminSupport {
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
   private final DestinationTypes types;
+  private final boolean localFilesystemStaging;
   private final ConnectionStatusQuery statusQuery;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
@@ -100,6 +101,7 @@ final class ConnectionRoutes extends AdminSupport {
       ConnectionDirectory directory,
       SecretBox secrets,
       DestinationTypes types,
+      boolean localFilesystemStaging,
       ConnectionStatusQuery statusQuery,
       Duration askTimeout,
       int defaultSlots,
@@ -107,6 +109,7 @@ final class ConnectionRoutes extends AdminSupport {
     this.directory = directory;
     this.secrets = secrets;
     this.types = types;
+    this.localFilesystemStaging = localFilesystemStaging;
     this.statusQuery = statusQuery;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
@@ -687,6 +690,14 @@ final class ConnectionRoutes extends AdminSupport {
         node = copy;
       }
       validated = types.validateStore("source", node);
+      if (!localFilesystemStaging
+          && types.stagingType(validated.get("type")).map(t -> t.local()).orElse(false))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'source.type' cannot be "
+                + validated.get("type")
+                + " in this cluster: its nodes share no staging directory (WEIR_STAGING_SHARED is"
+                + " not set), and any node may run the sync; read from s3 or gcs instead.");
     } catch (weir.loaders.destination.InvalidConfig e) {
       throw new BadRequest(e.code(), e.getMessage());
     }
