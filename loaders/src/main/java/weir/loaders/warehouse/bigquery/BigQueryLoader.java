@@ -114,34 +114,52 @@ public final class BigQueryLoader implements WarehouseLoader {
 
   @Override
   public LoadResult load(LoadRequest request) throws LoadException {
-    return run(request, null, null, null);
+    return run(request, null, null, null, null, false);
   }
 
   @Override
   public LoadResult reload(
       LoadRequest request, String timestampColumn, LocalDate from, LocalDate to)
       throws LoadException {
-    return run(request, timestampColumn, from, to);
+    return run(request, timestampColumn, from, to, null, false);
   }
 
-  /** Not on BigQuery yet: its load is a script of its own, not the SQL template's. */
+  /**
+   * A Data Sync replace: unless every batch is recorded (and {@code reload} is false), the stage
+   * tables are loaded first, then one transaction script runs the deletions, forgets the batches,
+   * merges the stage tables and records the batches.
+   */
   @Override
   public LoadResult replace(LoadRequest request, List<Deletion> deletions, boolean reload)
       throws LoadException {
-    throw new LoadException(
-        "Data Sync loading is not available for BigQuery in this build", false, null);
+    return run(request, null, null, null, List.copyOf(deletions), reload);
   }
 
-  private LoadResult run(LoadRequest request, String periodColumn, LocalDate from, LocalDate to)
+  private LoadResult run(
+      LoadRequest request,
+      String periodColumn,
+      LocalDate from,
+      LocalDate to,
+      List<Deletion> deletions,
+      boolean force)
       throws LoadException {
     boolean reload = periodColumn != null;
+    boolean replace = deletions != null;
     String dataset = datasetPrefix + request.schema();
     List<TableId> stages = new ArrayList<>();
     List<String> scratch = new ArrayList<>();
     try {
       ensureDataset(dataset);
       ensureTable(dataset, loadsSpec());
-      Set<String> already = reload ? Set.of() : alreadyLoaded(dataset, request.batches());
+      Set<String> recorded = reload ? Set.of() : alreadyLoaded(dataset, request.batches());
+      if (replace) {
+        List<String> ids = request.batches().stream().map(LoadBatch::batchId).toList();
+        if (!force && !ids.isEmpty() && recorded.containsAll(ids))
+          return new LoadResult(List.of(), ids, Map.of());
+        // Deletions would remove rows of batches recorded before: all of them load again.
+        recorded = Set.of();
+      }
+      Set<String> already = recorded;
       List<LoadBatch> todo =
           request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
@@ -179,6 +197,29 @@ public final class BigQueryLoader implements WarehouseLoader {
               .append(");\n");
         }
       }
+      if (replace) {
+        for (TableSpec spec : new java.util.TreeMap<>(request.tables()).values())
+          ensureTable(dataset, spec);
+        for (Deletion d : deletions) {
+          if (!request.tables().containsKey(d.table()))
+            throw new LoadException("No table spec for table " + d.table(), false, null);
+          script
+              .append("DELETE FROM ")
+              .append(table(dataset, d.table()))
+              .append(" WHERE ")
+              .append(where(d))
+              .append(";\n");
+        }
+        if (!todo.isEmpty()) {
+          script
+              .append("DELETE FROM ")
+              .append(table(dataset, LOADS))
+              .append(" WHERE batch_id IN (")
+              .append(
+                  todo.stream().map(b -> literal(b.batchId())).collect(Collectors.joining(", ")))
+              .append(");\n");
+        }
+      }
       Map<String, Long> rows = new LinkedHashMap<>();
       List<StagedRow> deadLetters = new ArrayList<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
@@ -205,7 +246,7 @@ public final class BigQueryLoader implements WarehouseLoader {
                 spec,
                 columns,
                 e.getValue(),
-                streaming && spec.mode() == TableSpec.Mode.APPEND && !reload,
+                streaming && spec.mode() == TableSpec.Mode.APPEND && !reload && !replace,
                 scratch));
         script.append(modeSql(dataset, spec, columns, stage));
       }
@@ -279,6 +320,22 @@ public final class BigQueryLoader implements WarehouseLoader {
     }
   }
 
+  /** The WHERE condition of a deletion ({@code TRUE} for every row). */
+  private static String where(Deletion d) {
+    if (d.where().isEmpty()) return "TRUE";
+    List<String> terms = new ArrayList<>();
+    d.where()
+        .forEach(
+            (column, value) ->
+                terms.add(
+                    ident(column)
+                        + " = "
+                        + (value instanceof LocalDate day
+                            ? "TIMESTAMP " + literal(day + " 00:00:00+00")
+                            : literal((String) value))));
+    return String.join(" AND ", terms);
+  }
+
   /**
    * Throttling, 5xx and network failures are worth retrying; 4xx (credentials, permissions, bad
    * SQL) are not.
@@ -322,7 +379,26 @@ public final class BigQueryLoader implements WarehouseLoader {
     Map<String, ColumnType> columns = new LinkedHashMap<>();
     spec.columns().forEach(c -> columns.put(c.name(), c.type()));
     TableId id = TableId.of(dataset, spec.name());
-    if (bigquery.getTable(id) != null) return columns;
+    Table existing = bigquery.getTable(id);
+    if (existing != null) {
+      // Declared columns an earlier load's table lacks (a Data Sync file with a new field) are
+      // added.
+      Schema schema = ((StandardTableDefinition) existing.getDefinition()).getSchema();
+      Set<String> have = new java.util.HashSet<>();
+      schema.getFields().forEach(f -> have.add(f.getName()));
+      List<Field> fields = new ArrayList<>(schema.getFields());
+      for (TableSpec.Column c : spec.columns())
+        if (!have.contains(c.name())) fields.add(field(c.name(), c.type(), false));
+      if (fields.size() > schema.getFields().size()) {
+        existing.toBuilder()
+            .setDefinition(
+                ((StandardTableDefinition) existing.getDefinition())
+                    .toBuilder().setSchema(Schema.of(fields)).build())
+            .build()
+            .update();
+      }
+      return columns;
+    }
     List<Field> fields = new ArrayList<>();
     spec.columns()
         .forEach(c -> fields.add(field(c.name(), c.type(), c.name().equals(spec.keyColumn()))));

@@ -35,6 +35,16 @@ class BigQueryLoaderContractTest {
   }
 
   @Test
+  void loadsStageTablesThenDeletesAndMergesADataSyncExportInOneTransactionScript(@TempDir Path root)
+      throws Exception {
+    try (BigQueryStandIn standIn = new BigQueryStandIn()) {
+      BigQueryLoader loader =
+          new BigQueryLoader(client(standIn), WarehouseContract.s3Described(root), "weir_", false);
+      WarehouseContract.checkReplace("bigquery-datasync.txt", loader, standIn.calls, root);
+    }
+  }
+
+  @Test
   void aRowBigQueryRefusesBecomesADeadLetterAndTheOthersLoad(@TempDir Path root) throws Exception {
     try (BigQueryStandIn standIn = new BigQueryStandIn()) {
       standIn.failUploadsContaining = "\"poison\"";
