@@ -10,7 +10,6 @@ SELECT column_name, data_type FROM information_schema.columns WHERE table_schema
 DELETE FROM "weir_pendo"."allevents" WHERE "period_id" = CAST('2026-11-20 00:00:00+00' AS TIMESTAMPTZ);
 DELETE FROM "weir_pendo"."matched_page_events" WHERE "period_id" = CAST('2026-11-20 00:00:00+00' AS TIMESTAMPTZ) AND "matchable_id" = 'pricing';
 DELETE FROM "weir_pendo"._weir_loads WHERE batch_id = ? -- [datasync-7];
-SELECT batch_id FROM "weir_pendo"._weir_loads WHERE batch_id IN (?) -- [datasync-7];
 CREATE TABLE IF NOT EXISTS "weir_pendo"."allevents" ("_weir_row" VARCHAR(65535), "period_id" TIMESTAMPTZ, "visitor_id" VARCHAR(65535), "num_events" BIGINT, loaded_at TIMESTAMPTZ DEFAULT GETDATE(), PRIMARY KEY ("_weir_row"));
 SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'weir_pendo' AND table_name = 'allevents';
 DROP TABLE IF EXISTS _weir_stage;

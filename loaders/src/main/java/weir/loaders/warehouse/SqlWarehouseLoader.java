@@ -69,15 +69,6 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   @Override
   public final LoadResult replace(LoadRequest request, List<Deletion> deletions, boolean reload)
       throws LoadException {
-    if (ddlCommits()) {
-      throw new LoadException(
-          "Data Sync loading is not available for "
-              + describe()
-              + " in this build: it commits the open transaction at every DDL statement, so a"
-              + " day's rows could be deleted before its new rows and the watermark commit",
-          false,
-          null);
-    }
     return run(request, new Plan(null, List.copyOf(deletions), reload));
   }
 
@@ -126,11 +117,17 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /**
-   * Whether a DDL statement commits the open transaction (Snowflake): then {@link #replace}, whose
-   * deletions precede the load's temporary tables, cannot be atomic and is refused.
+   * Whether a DDL statement commits the open transaction (Snowflake). Then {@link #replace} stages
+   * every table first (its temporary tables, renamed apart), swaps its replaced tables, and only
+   * then runs the deletions, the appends and the watermark, DML alone in one transaction.
    */
   protected boolean ddlCommits() {
     return false;
+  }
+
+  /** Renames a temporary table (a prepared source kept apart for a later statement). */
+  protected String renameTemporary(String from, String to) {
+    return "ALTER TABLE " + from + " RENAME TO " + to;
   }
 
   /** Opens a connection to the warehouse (auto-commit is turned off by the caller). */
@@ -207,7 +204,16 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   protected final long loadTable(
       Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
       throws SQLException, IOException {
-    String target = schema + "." + ident(spec.name());
+    return apply(s, schema, prepare(c, s, schema, spec, files));
+  }
+
+  /** A table's rows ready to go in: the relation they are selected from, and their columns. */
+  private record Prepared(TableSpec spec, String source, List<String> names) {}
+
+  /** Steps 1 to 3 of {@link #loadTable}: the files read, columns evolved, rows ranked. */
+  private Prepared prepare(
+      Connection c, Statement s, String schema, TableSpec spec, List<StagedFile> files)
+      throws SQLException, IOException {
     readFiles(c, s, spec, files);
     Map<String, ColumnType> columns = new LinkedHashMap<>();
     for (TableSpec.Column col : spec.columns()) columns.put(col.name(), col.type());
@@ -217,7 +223,15 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
               s, schema, spec, dynamicKeys(s, spec, files, ColumnEvolution.declared(spec))));
     }
     List<String> names = List.copyOf(columns.keySet());
-    String source = rankRows(s, spec, columns, files);
+    return new Prepared(spec, rankRows(s, spec, columns, files), names);
+  }
+
+  /** The last step of {@link #loadTable}: the prepared rows into the table by its mode. */
+  private long apply(Statement s, String schema, Prepared p) throws SQLException {
+    TableSpec spec = p.spec();
+    String target = schema + "." + ident(spec.name());
+    String source = p.source();
+    List<String> names = p.names();
     switch (spec.mode()) {
       case APPEND -> {
         return s.executeUpdate(appendNew(target, source, spec, names));
@@ -512,6 +526,27 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
     static final Plan LOAD = new Plan(null, null, false);
   }
 
+  /** A replace's deletions, and its batches forgotten (they are recorded again when loaded). */
+  private void deleteAndForget(
+      Connection c, Statement s, String schema, LoadRequest request, Plan plan)
+      throws SQLException {
+    for (Deletion d : plan.deletions())
+      s.execute("DELETE FROM " + schema + "." + ident(d.table()) + where(d));
+    forget(c, schema, request.batches());
+  }
+
+  /**
+   * A prepared source moved to a name of its own ({@code _weir_src_<n>}), so that the next table's
+   * preparation does not replace it.
+   */
+  private Prepared keepApart(Statement s, Prepared p, int n) throws SQLException {
+    if (!p.source().equals(SOURCE)) return p;
+    String apart = SOURCE + "_" + n;
+    s.execute("DROP TABLE IF EXISTS " + apart);
+    s.execute(renameTemporary(SOURCE, apart));
+    return new Prepared(p.spec(), apart, p.names());
+  }
+
   /** The WHERE clause of a deletion (empty for all rows). */
   private String where(Deletion d) {
     List<String> terms = new ArrayList<>();
@@ -684,11 +719,15 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         for (Deletion d : plan.deletions()) {
           if (!request.tables().containsKey(d.table()))
             throw new LoadException("No table spec for table " + d.table(), false, null);
-          s.execute("DELETE FROM " + schema + "." + ident(d.table()) + where(d));
         }
-        forget(c, schema, request.batches());
+        if (!ddlCommits()) {
+          deleteAndForget(c, s, schema, request, plan);
+        }
       }
-      Set<String> already = alreadyLoaded(c, schema, request.batches());
+      boolean stageFirst = plan.deletions() != null && ddlCommits();
+      // A replace loads every batch (its deletions remove what recorded batches loaded before).
+      Set<String> already =
+          plan.deletions() != null ? Set.of() : alreadyLoaded(c, schema, request.batches());
       List<LoadBatch> todo =
           request.batches().stream().filter(b -> !already.contains(b.batchId())).toList();
       Map<String, List<StagedFile>> filesByTable = new LinkedHashMap<>();
@@ -698,6 +737,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
       }
       Map<String, Long> inserted = new LinkedHashMap<>();
       List<StagedRow> deadLetters = new ArrayList<>();
+      List<Prepared> staged = new ArrayList<>();
       for (Map.Entry<String, List<StagedFile>> e : filesByTable.entrySet()) {
         TableSpec spec = request.tables().get(e.getKey());
         if (spec == null)
@@ -708,7 +748,9 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         s.execute(createTable(schema, spec));
         if (files.isEmpty()) continue;
         try {
-          inserted.put(spec.name(), loadTable(c, s, schema, spec, files));
+          if (stageFirst)
+            staged.add(keepApart(s, prepare(c, s, schema, spec, files), staged.size()));
+          else inserted.put(spec.name(), loadTable(c, s, schema, spec, files));
         } catch (SQLException | IOException ex) {
           throw new TableFailure(spec, e.getValue(), ex);
         }
@@ -721,9 +763,24 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
                 spec.name(), deadLetters.stream().map(StagedRow::json).toList(), scratch);
         try {
           s.execute(createTable(schema, spec));
-          inserted.merge(spec.name(), loadTable(c, s, schema, spec, List.of(file)), Long::sum);
+          if (stageFirst)
+            staged.add(keepApart(s, prepare(c, s, schema, spec, List.of(file)), staged.size()));
+          else inserted.merge(spec.name(), loadTable(c, s, schema, spec, List.of(file)), Long::sum);
         } finally {
           isolation.discard(scratch);
+        }
+      }
+      if (stageFirst) {
+        // Replaced tables are swapped in (DDL: each commits on its own), then DML alone: the
+        // deletions, the appends and (below) the watermark commit together.
+        for (Prepared p : staged) {
+          if (p.spec().mode() == TableSpec.Mode.REPLACE)
+            inserted.merge(p.spec().name(), apply(s, schema, p), Long::sum);
+        }
+        deleteAndForget(c, s, schema, request, plan);
+        for (Prepared p : staged) {
+          if (p.spec().mode() != TableSpec.Mode.REPLACE)
+            inserted.merge(p.spec().name(), apply(s, schema, p), Long::sum);
         }
       }
       record(c, schema, todo);
