@@ -258,6 +258,11 @@ public final class WeirNode {
         settings.datasync(),
         directory::cached,
         () -> directory.exports().values(),
+        c ->
+            directory
+                .destination(c.destinationId())
+                .map(d -> types.retentionDays(d.type(), d.config(), d.staging()))
+                .orElse(-1),
         new ExportRunner(runtimes, settings.datasync(), settings.stagedFileMaxBytes()),
         retention);
     DataSyncImport.init(

@@ -362,7 +362,7 @@ final class ConnectionRoutes extends AdminSupport {
               0,
               pageRules(body, c.pageRules()),
               c.kind() == ConnectionKind.datasync && body.has("source")
-                  ? source(body, c.source())
+                  ? sameFolder(c.source(), source(body, c.source()))
                   : c.source());
       if (c.kind() != ConnectionKind.datasync && body.has("source"))
         throw new BadRequest(
@@ -705,6 +705,29 @@ final class ConnectionRoutes extends AdminSupport {
     Map<String, String> out = new java.util.LinkedHashMap<>();
     validated.forEach((k, v) -> out.put(k, secret.contains(k) ? secrets.seal(v) : v));
     return Map.copyOf(out);
+  }
+
+  /** Settings of a source that name its folder: the watermark belongs to that folder's counters. */
+  private static final List<String> FOLDER = List.of("type", "path", "bucket", "prefix");
+
+  /**
+   * {@code next} when it names the same folder as {@code current} (credentials, region and endpoint
+   * may change), else a 400: another folder's counters would be judged by this one's watermark and
+   * load nothing.
+   */
+  private static Map<String, String> sameFolder(
+      Map<String, String> current, Map<String, String> next) throws BadRequest {
+    for (String key : FOLDER) {
+      if (!java.util.Objects.equals(current.get(key), next.get(key)))
+        throw new BadRequest(
+            "immutable_field",
+            "Field 'source."
+                + key
+                + "' cannot change: the connection's watermark counts the exports of its folder."
+                + " Create another datasync connection (with its own schema) for another folder;"
+                + " credentials, region and endpoint can change.");
+    }
+    return next;
   }
 
   /**

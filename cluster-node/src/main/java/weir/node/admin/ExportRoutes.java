@@ -244,11 +244,7 @@ final class ExportRoutes extends AdminSupport {
       throws BadRequest {
     Destination archive = directory.destination(c.destinationId()).orElse(null);
     if (archive == null) return;
-    int days =
-        types
-            .type(archive.type())
-            .map(t -> t.retentionDays(archive.config(), archive.staging()))
-            .orElse(-1);
+    int days = types.retentionDays(archive.type(), archive.config(), archive.staging());
     if (days < 0) return;
     String where =
         "connection "

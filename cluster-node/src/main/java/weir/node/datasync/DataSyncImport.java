@@ -87,9 +87,12 @@ public final class DataSyncImport
     INSTANCE
   }
 
-  private record Finished(ExportLoader.Summary summary, boolean resync) implements Command {}
+  /**
+   * @param resyncedUpTo the resyncs asked for up to this one were run (0: not a resync)
+   */
+  private record Finished(ExportLoader.Summary summary, long resyncedUpTo) implements Command {}
 
-  private record Failed(String error, boolean resync) implements Command {}
+  private record Failed(String error) implements Command {}
 
   // ---- events ----
 
@@ -97,18 +100,23 @@ public final class DataSyncImport
 
   public record ResyncRequested() implements Event {}
 
+  /**
+   * @param resyncedUpTo the resyncs asked for up to this number were run (0: not a resync)
+   */
   public record Synced(
       long atMillis,
       long watermark,
       int exportsLoaded,
       long rowsLoaded,
       List<String> warnings,
-      boolean resync)
+      long resyncedUpTo)
       implements Event {}
 
   /**
    * @param watermark the highest counter the warehouse has (0: none)
    * @param warnings of the last sync
+   * @param resyncsRequested resyncs asked for (numbered from 1)
+   * @param resyncsDone the resyncs asked for up to this number were run
    */
   public record State(
       long lastSyncAtMillis,
@@ -116,10 +124,15 @@ public final class DataSyncImport
       long exportsLoadedTotal,
       long rowsLoadedTotal,
       List<String> warnings,
-      boolean resyncPending)
+      long resyncsRequested,
+      long resyncsDone)
       implements CborSerializable {
     public State {
       warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+
+    boolean resyncPending() {
+      return resyncsRequested > resyncsDone;
     }
   }
 
@@ -191,7 +204,7 @@ public final class DataSyncImport
 
   @Override
   public State emptyState() {
-    return new State(0, 0, 0, 0, List.of(), false);
+    return new State(0, 0, 0, 0, List.of(), 0, 0);
   }
 
   @Override
@@ -262,7 +275,7 @@ public final class DataSyncImport
                           s.loadedCounters().size(),
                           rows,
                           s.warnings(),
-                          cmd.resync()))
+                          cmd.resyncedUpTo()))
                   .thenNoReply();
             })
         .onCommand(
@@ -319,12 +332,13 @@ public final class DataSyncImport
     running = true;
     lastAttemptAtMillis = now;
     boolean resync = state.resyncPending();
+    long upTo = resync ? state.resyncsRequested() : 0;
     ctx.pipeToSelf(
         importer.sync(connection.get(), resync),
         (summary, failure) ->
             failure == null
-                ? new Finished(summary, resync)
-                : new Failed(RootCause.describe(failure), resync));
+                ? new Finished(summary, upTo)
+                : new Failed(RootCause.describe(failure)));
     return Effect().noReply();
   }
 
@@ -341,7 +355,8 @@ public final class DataSyncImport
                     state.exportsLoadedTotal(),
                     state.rowsLoadedTotal(),
                     state.warnings(),
-                    true))
+                    state.resyncsRequested() + 1,
+                    state.resyncsDone()))
         .onEvent(
             Synced.class,
             (state, e) ->
@@ -351,7 +366,8 @@ public final class DataSyncImport
                     state.exportsLoadedTotal() + e.exportsLoaded(),
                     state.rowsLoadedTotal() + e.rowsLoaded(),
                     e.warnings(),
-                    state.resyncPending() && !e.resync()))
+                    state.resyncsRequested(),
+                    Math.max(state.resyncsDone(), e.resyncedUpTo())))
         .build();
   }
 }

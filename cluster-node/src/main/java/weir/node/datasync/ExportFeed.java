@@ -112,6 +112,7 @@ public final class ExportFeed
    * @param recurringDay for a recurring export's daily run, the day it ran for
    * @param attempts failed attempts so far
    * @param notBeforeMillis not started again before this time (after a failure)
+   * @param rules the page rules it is written with; null until it starts ({@link RunStarted})
    */
   public record Run(
       String runId,
@@ -122,16 +123,38 @@ public final class ExportFeed
       String recurringDay,
       int attempts,
       long notBeforeMillis,
-      String lastError)
+      String lastError,
+      List<PageRule> rules)
       implements CborSerializable {
     public Run {
       days = List.copyOf(days);
       pages = pages == null ? List.of() : List.copyOf(pages);
+      rules = rules == null ? null : List.copyOf(rules);
     }
 
     Run failed(String error, long retryAt) {
       return new Run(
-          runId, exportId, kind, days, pages, recurringDay, attempts + 1, retryAt, error);
+          runId, exportId, kind, days, pages, recurringDay, attempts + 1, retryAt, error, rules);
+    }
+
+    /** The run as it is written: its days, pages and page rules fixed. */
+    Run started(List<String> days, List<String> pages, List<PageRule> rules) {
+      return new Run(
+          runId,
+          exportId,
+          kind,
+          days,
+          pages,
+          recurringDay,
+          attempts,
+          notBeforeMillis,
+          lastError,
+          rules);
+    }
+
+    /** Whether it was started ({@link RunStarted}): then it is redone exactly so. */
+    public boolean isStarted() {
+      return rules != null;
     }
 
     public boolean retroactive() {
@@ -182,9 +205,10 @@ public final class ExportFeed
     INSTANCE
   }
 
-  private record RunSucceeded(String runId, Published published) implements Command {}
+  private record RunSucceeded(String runId, String attempt, Published published)
+      implements Command {}
 
-  private record RunFailedToWrite(String runId, String error) implements Command {}
+  private record RunFailedToWrite(String runId, String attempt, String error) implements Command {}
 
   private record Progress(String runId, String text) implements Command {}
 
@@ -196,6 +220,12 @@ public final class ExportFeed
 
   public record RunQueued(Run run) implements Event {}
 
+  /**
+   * The head run, about to be written, with what it is written with (days within the archive's
+   * retention, a retroactive run's pages, the page rules): redone exactly so after a restart.
+   */
+  public record RunStarted(Run run) implements Event {}
+
   public record RunCompleted(
       String runId, Published published, List<String> days, List<PageRule> rules)
       implements Event {}
@@ -206,7 +236,10 @@ public final class ExportFeed
    */
   public record RunFailed(Run run, boolean givenUp, List<PageRule> rules) implements Event {}
 
-  public record ExportStopped(String exportId) implements Event {}
+  /**
+   * @param dropHead whether its run at the head of the queue goes too (it was not being written)
+   */
+  public record ExportStopped(String exportId, boolean dropHead) implements Event {}
 
   // ---- state ----
 
@@ -220,10 +253,32 @@ public final class ExportFeed
       String failure,
       String lastRecurringDay,
       int runsCompleted,
-      boolean stopped)
+      boolean stopped,
+      List<String> missedDays)
       implements CborSerializable {
+    public ExportState {
+      missedDays = missedDays == null ? List.of() : List.copyOf(missedDays);
+    }
+
     static ExportState of(Export x) {
-      return new ExportState(x, 0, 0, 0, null, null, null, 0, false);
+      return new ExportState(x, 0, 0, 0, null, null, null, 0, false, List.of());
+    }
+
+    /** A recurring export's days whose run was given up: the next daily run covers them too. */
+    ExportState missed(List<String> days) {
+      Set<String> all = new TreeSet<>(missedDays);
+      all.addAll(days);
+      return new ExportState(
+          export,
+          lastSuccessfulAtMillis,
+          counter,
+          storageSize,
+          rootUrl,
+          failure,
+          lastRecurringDay,
+          runsCompleted,
+          stopped,
+          List.copyOf(all));
     }
 
     ExportState completed(Published p) {
@@ -236,7 +291,8 @@ public final class ExportFeed
           null,
           lastRecurringDay,
           runsCompleted + 1,
-          stopped);
+          stopped,
+          missedDays);
     }
 
     ExportState failure(String reason) {
@@ -249,7 +305,8 @@ public final class ExportFeed
           reason,
           lastRecurringDay,
           runsCompleted,
-          stopped);
+          stopped,
+          missedDays);
     }
 
     ExportState ranFor(String day) {
@@ -262,7 +319,8 @@ public final class ExportFeed
           failure,
           day,
           runsCompleted,
-          stopped);
+          stopped,
+          List.of());
     }
 
     ExportState stop() {
@@ -275,7 +333,8 @@ public final class ExportFeed
           failure,
           lastRecurringDay,
           runsCompleted,
-          true);
+          true,
+          missedDays);
     }
   }
 
@@ -352,12 +411,16 @@ public final class ExportFeed
    * @param registered the exports of the registry (the node's cache): a feed takes the ones that
    *     are its own and that it has not heard of (an {@link Add} lost to a timeout), and stops
    *     those stopped there
+   * @param archiveRetentionDays days a connection's staging archive keeps files after loading (-1:
+   *     forever): a run leaves out the days the archive may no longer hold, rather than export them
+   *     empty (a loader would delete their rows)
    */
   public static void init(
       ActorSystem<?> system,
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
       Supplier<Collection<Export>> registered,
+      Function<Connection, Integer> archiveRetentionDays,
       Runner runner,
       JournalRetention retention) {
     ClusterSharding.get(system)
@@ -366,7 +429,13 @@ public final class ExportFeed
                 ENTITY_KEY,
                 ctx ->
                     create(
-                        ctx.getEntityId(), settings, connections, registered, runner, retention)));
+                        ctx.getEntityId(),
+                        settings,
+                        connections,
+                        registered,
+                        archiveRetentionDays,
+                        runner,
+                        retention)));
   }
 
   public static Behavior<Command> create(
@@ -374,6 +443,7 @@ public final class ExportFeed
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
       Supplier<Collection<Export>> registered,
+      Function<Connection, Integer> archiveRetentionDays,
       Runner runner,
       JournalRetention retention) {
     return Behaviors.setup(
@@ -382,7 +452,14 @@ public final class ExportFeed
                 timers -> {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.checkInterval());
                   return new ExportFeed(
-                      ctx, feedId, settings, connections, registered, runner, retention);
+                      ctx,
+                      feedId,
+                      settings,
+                      connections,
+                      registered,
+                      archiveRetentionDays,
+                      runner,
+                      retention);
                 }));
   }
 
@@ -396,17 +473,18 @@ public final class ExportFeed
   private final Runner runner;
   private final JournalRetention retention;
 
+  private final Function<Connection, Integer> archiveRetentionDays;
+
   /** The run being written, or null (not persisted: after a restart the head run starts again). */
   private String running;
 
-  /** The run being written as it is written (a retroactive run's days and pages are fixed then). */
-  private Run runningAs;
+  /** The attempt being written: what its completion must name (an older one is ignored). */
+  private String attempt;
 
-  private List<PageRule> runningRules;
+  /** Set when the attempt must stop (the feed stopped or restarts): it is never listed then. */
+  private AtomicBoolean cancel;
+
   private String progress;
-
-  /** Set when this incarnation stops: its run in progress stops and is never listed. */
-  private final AtomicBoolean stopped = new AtomicBoolean();
 
   private ExportFeed(
       ActorContext<Command> ctx,
@@ -414,6 +492,7 @@ public final class ExportFeed
       DataSyncSettings settings,
       Function<String, Optional<Connection>> connections,
       Supplier<Collection<Export>> registered,
+      Function<Connection, Integer> archiveRetentionDays,
       Runner runner,
       JournalRetention retention) {
     super(
@@ -428,6 +507,7 @@ public final class ExportFeed
     this.settings = settings;
     this.connections = connections;
     this.registered = registered;
+    this.archiveRetentionDays = archiveRetentionDays;
     this.runner = runner;
     this.retention = retention;
   }
@@ -448,6 +528,10 @@ public final class ExportFeed
         .onSignal(
             RecoveryCompleted.instance(),
             state -> {
+              // After a restart of the behaviour (a journal failure) nothing is being written.
+              running = null;
+              attempt = null;
+              progress = null;
               if (!state.queue().isEmpty()) {
                 ctx.getLog()
                     .info(
@@ -458,8 +542,8 @@ public final class ExportFeed
                 ctx.getSelf().tell(Tick.INSTANCE);
               }
             })
-        .onSignal(PostStop.instance(), state -> stopped.set(true))
-        .onSignal(PreRestart.instance(), state -> stopped.set(true))
+        .onSignal(PostStop.instance(), state -> cancelAttempt())
+        .onSignal(PreRestart.instance(), state -> cancelAttempt())
         .onSignal(
             SnapshotCompleted.class,
             (state, done) ->
@@ -525,14 +609,18 @@ public final class ExportFeed
   private static Run newRun(
       String exportId, String kind, List<String> days, List<String> pages, String recurringDay) {
     return new Run(
-        UUID.randomUUID().toString(), exportId, kind, days, pages, recurringDay, 0, 0, null);
+        UUID.randomUUID().toString(), exportId, kind, days, pages, recurringDay, 0, 0, null, null);
   }
 
   private ReplyEffect<Event, State> onStop(State state, Stop cmd) {
     ExportState x = state.exports().get(cmd.exportId());
     if (x == null || x.stopped()) return Effect().reply(cmd.replyTo(), StatusReply.ack());
+    boolean dropHead =
+        !state.queue().isEmpty()
+            && cmd.exportId().equals(state.queue().get(0).exportId())
+            && !state.queue().get(0).runId().equals(running);
     return Effect()
-        .persist(new ExportStopped(cmd.exportId()))
+        .persist(new ExportStopped(cmd.exportId(), dropHead))
         .thenReply(cmd.replyTo(), s -> StatusReply.ack());
   }
 
@@ -590,7 +678,12 @@ public final class ExportFeed
       ExportState known = state.exports().get(x.id());
       if (known == null && x.active()) events.add(new ExportAdded(x, firstRun(x, now)));
       else if (known != null && !x.active() && !known.stopped())
-        events.add(new ExportStopped(x.id()));
+        events.add(
+            new ExportStopped(
+                x.id(),
+                !state.queue().isEmpty()
+                    && x.id().equals(state.queue().get(0).exportId())
+                    && !state.queue().get(0).runId().equals(running)));
     }
     // Recurring exports due today.
     ZonedDateTime utc = now.atZone(ZoneOffset.UTC);
@@ -603,9 +696,18 @@ public final class ExportFeed
         if (x.stopped() || x.export().type() != Export.Type.recurring) continue;
         if (today.toString().equals(x.lastRecurringDay()) || state.queued(x.export().id()))
           continue;
-        Set<String> days = new TreeSet<>();
-        days.add(today.minusDays(1).toString());
-        days.add(today.minusDays(x.export().finalizeAfterDays()).toString());
+        // Today's pair, the pairs of days whose daily run never came (the node was down, an
+        // earlier run was still going; at most a month back) and the days of a run given up.
+        Set<String> days = new TreeSet<>(x.missedDays());
+        LocalDate from =
+            x.lastRecurringDay() == null
+                ? today
+                : LocalDate.parse(x.lastRecurringDay()).plusDays(1);
+        if (from.isBefore(today.minusDays(30))) from = today.minusDays(30);
+        for (LocalDate d = from; !d.isAfter(today); d = d.plusDays(1)) {
+          days.add(d.minusDays(1).toString());
+          days.add(d.minusDays(x.export().finalizeAfterDays()).toString());
+        }
         events.add(
             new RunQueued(
                 newRun(x.export().id(), "regular", List.copyOf(days), null, today.toString())));
@@ -636,9 +738,86 @@ public final class ExportFeed
     }
     if (running == null && !state.queue().isEmpty()) {
       Run head = state.queue().get(0);
-      if (head.notBeforeMillis() <= now.toEpochMilli()) start(state, head, connection);
+      if (head.notBeforeMillis() > now.toEpochMilli()) return Effect().noReply();
+      if (connection.isEmpty()) {
+        running = head.runId();
+        attempt = UUID.randomUUID().toString();
+        ctx.getSelf()
+            .tell(
+                new RunFailedToWrite(
+                    head.runId(),
+                    attempt,
+                    "connection " + connectionId + " is not in the registry"));
+        return Effect().noReply();
+      }
+      if (head.isStarted()) {
+        begin(state, head, connection.get());
+        return Effect().noReply();
+      }
+      Run run = asWritten(state, head, connection.get(), today);
+      if (run.days().isEmpty()) {
+        running = head.runId();
+        attempt = UUID.randomUUID().toString();
+        ctx.getSelf()
+            .tell(
+                new RunFailedToWrite(
+                    head.runId(),
+                    attempt,
+                    "every day of this run ("
+                        + head.days().get(0)
+                        + (head.days().size() > 1
+                            ? " .. " + head.days().get(head.days().size() - 1)
+                            : "")
+                        + ") is older than connection "
+                        + connectionId
+                        + "'s staging archive keeps files ("
+                        + archiveRetentionDays.apply(connection.get())
+                        + " days after loading); nothing was exported"));
+        return Effect().noReply();
+      }
+      running = run.runId();
+      Connection c = connection.get();
+      return Effect().persist(new RunStarted(run)).thenRun(s -> begin(s, run, c)).thenNoReply();
     }
     return Effect().noReply();
+  }
+
+  /**
+   * The head run as it will be written: a retroactive run covers every day exported so far and the
+   * pages changed since; days the archive may no longer hold (older than its retention) are left
+   * out, so that no export lists them empty; the page rules are the connection's now.
+   */
+  private Run asWritten(State state, Run head, Connection connection, LocalDate today) {
+    List<PageRule> rules = connection.pageRules();
+    List<String> days = head.retroactive() ? state.exportedDays() : head.days();
+    List<String> pages =
+        head.retroactive()
+            ? List.copyOf(
+                changedPages(
+                    state.exportedRules() == null ? List.of() : state.exportedRules(), rules))
+            : head.pages();
+    int retention = archiveRetentionDays.apply(connection);
+    if (retention >= 0) {
+      String oldest = today.minusDays(Math.max(0, retention - 1L)).toString();
+      List<String> kept =
+          retention == 0 ? List.of() : days.stream().filter(d -> d.compareTo(oldest) >= 0).toList();
+      if (kept.size() < days.size())
+        ctx.getLog()
+            .warn(
+                "Export run {} of connection {}: {} of its {} days are older than the staging"
+                    + " archive keeps files ({} days after loading) and are left out",
+                head.runId(),
+                connectionId,
+                days.size() - kept.size(),
+                days.size(),
+                retention);
+      days = kept;
+    }
+    return head.started(days, pages, rules);
+  }
+
+  private void cancelAttempt() {
+    if (cancel != null) cancel.set(true);
   }
 
   /** Pages added, changed or removed between {@code before} and {@code after}. */
@@ -653,38 +832,13 @@ public final class ExportFeed
     return changed;
   }
 
-  private void start(State state, Run run, Optional<Connection> connection) {
-    if (connection.isEmpty()) {
-      ctx.getSelf()
-          .tell(
-              new RunFailedToWrite(
-                  run.runId(), "connection " + connectionId + " is not in the registry"));
-      running = run.runId();
-      return;
-    }
-    List<PageRule> rules = connection.get().pageRules();
-    if (run.retroactive()) {
-      // Fixed now, not when queued: every day exported so far, the pages changed since.
-      List<String> pages =
-          List.copyOf(
-              changedPages(
-                  state.exportedRules() == null ? List.of() : state.exportedRules(), rules));
-      run =
-          new Run(
-              run.runId(),
-              run.exportId(),
-              run.kind(),
-              state.exportedDays(),
-              pages,
-              run.recurringDay(),
-              run.attempts(),
-              run.notBeforeMillis(),
-              run.lastError());
-    }
-    Run as = run;
+  /** Writes {@code run} (started: its days, pages and rules fixed) off the actor. */
+  private void begin(State state, Run run, Connection connection) {
     running = run.runId();
-    runningAs = run;
-    runningRules = rules;
+    String mine = UUID.randomUUID().toString();
+    attempt = mine;
+    AtomicBoolean cancelled = new AtomicBoolean();
+    cancel = cancelled;
     progress = "starting (" + run.days().size() + " days)";
     ActorRef<Command> self = ctx.getSelf();
     int total = run.days().size();
@@ -702,32 +856,31 @@ public final class ExportFeed
             run.days().get(total - 1));
     ctx.pipeToSelf(
         runner.run(
-            connection.get(),
+            connection.withPageRules(run.rules()),
             destinationId,
-            as,
+            run,
             state.lastCounter(),
             line ->
                 self.tell(
                     new Progress(
-                        as.runId(), line + " (" + (++done[0]) + " of " + total + " days)")),
-            stopped::get),
+                        run.runId(), line + " (" + (++done[0]) + " of " + total + " days)")),
+            cancelled::get),
         (published, failure) ->
             failure == null
-                ? new RunSucceeded(as.runId(), published)
-                : new RunFailedToWrite(as.runId(), RootCause.describe(failure)));
+                ? new RunSucceeded(run.runId(), mine, published)
+                : new RunFailedToWrite(run.runId(), mine, RootCause.describe(failure)));
   }
 
   private ReplyEffect<Event, State> onSucceeded(State state, RunSucceeded cmd) {
-    Run written = runningAs;
-    List<PageRule> rules = runningRules == null ? List.of() : runningRules;
+    if (!cmd.attempt().equals(attempt)) return Effect().noReply();
     running = null;
-    runningAs = null;
-    runningRules = null;
+    attempt = null;
+    cancel = null;
     progress = null;
     Optional<Run> run = state.run(cmd.runId());
     if (run.isEmpty()) return Effect().noReply();
-    List<String> days =
-        written != null && written.runId().equals(cmd.runId()) ? written.days() : run.get().days();
+    List<String> days = run.get().days();
+    List<PageRule> rules = run.get().rules() == null ? List.of() : run.get().rules();
     Published p = cmd.published();
     ctx.getLog()
         .info(
@@ -745,15 +898,21 @@ public final class ExportFeed
   }
 
   private ReplyEffect<Event, State> onFailed(State state, RunFailedToWrite cmd) {
-    List<PageRule> rules = runningRules;
+    if (!cmd.attempt().equals(attempt)) return Effect().noReply();
     running = null;
-    runningAs = null;
-    runningRules = null;
+    attempt = null;
+    cancel = null;
     progress = null;
     Optional<Run> run = state.run(cmd.runId());
     if (run.isEmpty()) return Effect().noReply();
     Run r = run.get();
-    boolean givenUp = r.attempts() + 1 >= settings.maxAttempts();
+    List<PageRule> rules =
+        r.rules() != null
+            ? r.rules()
+            : connections.apply(connectionId).map(Connection::pageRules).orElse(List.of());
+    boolean givenUp =
+        r.attempts() + 1 >= settings.maxAttempts()
+            || cmd.error().startsWith("every day of this run");
     long retryAt = System.currentTimeMillis() + settings.retry().delay(r.attempts() + 1).toMillis();
     ctx.getLog()
         .warn(
@@ -798,6 +957,13 @@ public final class ExportFeed
               return s;
             })
         .onEvent(
+            RunStarted.class,
+            (state, e) -> {
+              List<Run> q = new ArrayList<>(state.queue());
+              q.replaceAll(r -> r.runId().equals(e.run().runId()) ? e.run() : r);
+              return state.withQueue(q);
+            })
+        .onEvent(
             RunCompleted.class,
             (state, e) -> {
               Run run = state.run(e.runId()).orElse(null);
@@ -835,6 +1001,16 @@ public final class ExportFeed
                     s.withRetroactiveFailure(
                         "gave up after " + e.run().attempts() + " attempts: " + e.run().lastError(),
                         e.rules());
+              if (x != null && e.givenUp() && e.run().recurringDay() != null) {
+                // A daily run given up: its days go with the next daily run; the export goes on.
+                return s.withExport(
+                    x.missed(e.run().days())
+                        .failure(
+                            "a daily run gave up after "
+                                + e.run().attempts()
+                                + " attempts (its days go with the next one): "
+                                + e.run().lastError()));
+              }
               if (x != null && e.givenUp())
                 s =
                     s.withExport(
@@ -852,7 +1028,8 @@ public final class ExportFeed
               // The head run may be being written: it is let finish (listed, its counter used).
               List<Run> q = new ArrayList<>();
               for (Run r : state.queue()) {
-                if (q.isEmpty() || !e.exportId().equals(r.exportId())) q.add(r);
+                boolean head = q.isEmpty() && r == state.queue().get(0);
+                if (!e.exportId().equals(r.exportId()) || (head && !e.dropHead())) q.add(r);
               }
               return state.withExport(x.stop()).withQueue(q);
             })

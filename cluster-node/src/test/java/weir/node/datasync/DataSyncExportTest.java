@@ -504,6 +504,20 @@ class DataSyncExportTest {
                 + "}");
     assertThat(r.statusCode()).isEqualTo(409);
     assertThat(r.body()).contains("schema_in_use");
+    String in =
+        admin("GET", "/v1/admin/connections", null).get("connections").findParents("name").stream()
+            .filter(c -> c.get("name").asText().equals("In"))
+            .findFirst()
+            .orElseThrow()
+            .get("id")
+            .asText();
+    r =
+        call(
+            "PATCH",
+            "/v1/admin/connections/" + in,
+            "{\"source\":{\"type\":\"filesystem\",\"path\":\"" + dir.resolve("elsewhere") + "\"}}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("immutable_field").contains("source.path");
     r =
         call(
             "POST",

@@ -101,13 +101,19 @@ class ExportFeedTest {
   }
 
   private final List<Export> registry = new CopyOnWriteArrayList<>();
+  private final AtomicInteger retentionDays = new AtomicInteger(-1);
 
   private EventSourcedBehaviorTestKit<ExportFeed.Command, ExportFeed.Event, ExportFeed.State> feed(
       int maxAttempts) {
+    return feed(maxAttempts, LocalTime.of(23, 59, 59));
+  }
+
+  private EventSourcedBehaviorTestKit<ExportFeed.Command, ExportFeed.Event, ExportFeed.State> feed(
+      int maxAttempts, LocalTime dailyAt) {
     DataSyncSettings settings =
         new DataSyncSettings(
             "ws",
-            LocalTime.of(23, 59, 59),
+            dailyAt,
             Duration.ofMillis(50),
             new Backoff(Duration.ofMillis(20), Duration.ofMillis(50)),
             maxAttempts,
@@ -119,6 +125,7 @@ class ExportFeedTest {
             settings,
             id -> Optional.of(connection()),
             () -> registry,
+            c -> retentionDays.get(),
             runner,
             JournalRetention.keepAll()));
   }
@@ -248,5 +255,45 @@ class ExportFeedTest {
     eventually(() -> assertThat(view(kit, "x1").message()).isNull());
     assertThat(runner.runs.get(runner.runs.size() - 1).pages())
         .containsExactlyInAnyOrder("docs", "pricing");
+  }
+
+  @Test
+  void daysOlderThanTheArchiveKeepsAreLeftOutAndARunWithNoneLeftIsGivenUp() {
+    retentionDays.set(5);
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    var kit = feed(3);
+    kit.<StatusReply<Done>>runCommand(
+        r ->
+            new ExportFeed.Add(
+                oneTime("x1", today.minusDays(10).toString(), today.minusDays(1).toString()), r));
+    eventually(() -> assertThat(view(kit, "x1").status()).isEqualTo("complete"));
+    assertThat(runner.runs.get(0).days())
+        .containsExactly(
+            today.minusDays(4).toString(),
+            today.minusDays(3).toString(),
+            today.minusDays(2).toString(),
+            today.minusDays(1).toString());
+    kit.<StatusReply<Done>>runCommand(
+        r ->
+            new ExportFeed.Add(
+                oneTime("x2", today.minusDays(20).toString(), today.minusDays(15).toString()), r));
+    eventually(() -> assertThat(view(kit, "x2").status()).isEqualTo("failed"));
+    assertThat(view(kit, "x2").message()).contains("older than").contains("5 days");
+    assertThat(runner.runs).hasSize(1);
+  }
+
+  @Test
+  void aDailyRunGivenUpHandsItsDaysToTheNextOne() {
+    runner.failuresLeft.set(100);
+    var kit = feed(1, LocalTime.MIDNIGHT);
+    Export daily =
+        new Export("x3", "daily", connectionId, "lake", Export.Type.recurring, null, null, 3, 0, 0);
+    kit.<StatusReply<Done>>runCommand(r -> new ExportFeed.Add(daily, r));
+    eventually(() -> assertThat(view(kit, "x3").message()).contains("a daily run gave up"));
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    assertThat(kit.getState().exports().get("x3").missedDays())
+        .containsExactly(today.minusDays(3).toString(), today.minusDays(1).toString());
+    assertThat(kit.getState().exports().get("x3").lastRecurringDay()).isEqualTo(today.toString());
+    assertThat(kit.getState().queue()).isEmpty();
   }
 }

@@ -91,7 +91,11 @@ final class AvroSpool implements AutoCloseable {
             new BufferedOutputStream(
                 Files.newOutputStream(current, java.nio.file.StandardOpenOption.APPEND)));
     writer = new DataFileWriter<>(new GenericDatumWriter<GenericRecord>(schema));
-    writer.appendTo(new org.apache.avro.file.SeekableFileInput(current.toFile()), counting);
+    // appendTo reads the header and sync marker, then writes to counting: the input is not kept.
+    try (org.apache.avro.file.SeekableFileInput in =
+        new org.apache.avro.file.SeekableFileInput(current.toFile())) {
+      writer.appendTo(in, counting);
+    }
   }
 
   long rows() {

@@ -300,6 +300,15 @@ public final class DestinationTypes {
     }
   }
 
+  /**
+   * Days a destination of {@code type} keeps staged files after loading ({@link
+   * DestinationType#retentionDays}: -1 forever, 0 until loaded); -1 for an unknown type.
+   */
+  public int retentionDays(String type, Map<String, String> config, Map<String, String> staging) {
+    DestinationType t = types.get(type);
+    return t == null ? -1 : t.retentionDays(config, staging);
+  }
+
   /** The secret fields of a type's config. */
   public Set<String> secretFields(String type) {
     DestinationType t = types.get(type);

@@ -84,7 +84,12 @@ public final class Registry
       Map<String, Destination> destinations,
       Map<String, Connection> connections,
       Map<String, Export> exports)
-      implements CborSerializable {}
+      implements CborSerializable {
+    public Listing {
+      // From a node of an earlier release (a rolling upgrade): no exports.
+      if (exports == null) exports = Map.of();
+    }
+  }
 
   /** Journal events. */
   public sealed interface Event extends CborSerializable {}

@@ -31,7 +31,15 @@ public record PageRule(String id, String name, String pattern) {
     return regex().matcher(subject).matches();
   }
 
+  private static final java.util.Map<String, Pattern> COMPILED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private Pattern regex() {
+    if (COMPILED.size() > 10_000) COMPILED.clear();
+    return COMPILED.computeIfAbsent(pattern, PageRule::compile);
+  }
+
+  private static Pattern compile(String pattern) {
     StringBuilder re = new StringBuilder();
     for (String part : pattern.split("\\*", -1)) {
       if (re.length() > 0) re.append(".*");

@@ -389,6 +389,33 @@ public final class BigQueryLoader implements WarehouseLoader {
       List<Field> fields = new ArrayList<>(schema.getFields());
       for (TableSpec.Column c : spec.columns())
         if (!have.contains(c.name())) fields.add(field(c.name(), c.type(), false));
+      // A declared column whose values outgrew its type: INT64 widens to FLOAT64 (the one change
+      // BigQuery makes in place); any other difference loads as the table has it.
+      for (Field f : schema.getFields()) {
+        TableSpec.Column c =
+            spec.columns().stream()
+                .filter(x -> x.name().equals(f.getName()))
+                .findFirst()
+                .orElse(null);
+        if (c == null || f.getType().getStandardType() == null) continue;
+        ColumnType current = columnType(f.getType().getStandardType());
+        if (current == c.type()) continue;
+        if (current == ColumnType.LONG && c.type() == ColumnType.DOUBLE) {
+          try {
+            query(
+                "ALTER TABLE "
+                    + table(dataset, spec.name())
+                    + " ALTER COLUMN "
+                    + ident(f.getName())
+                    + " SET DATA TYPE FLOAT64");
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted widening " + f.getName(), e);
+          }
+        } else {
+          columns.put(f.getName(), current);
+        }
+      }
       if (fields.size() > schema.getFields().size()) {
         existing.toBuilder()
             .setDefinition(
