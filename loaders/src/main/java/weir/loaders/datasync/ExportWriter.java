@@ -1,11 +1,8 @@
 package weir.loaders.datasync;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.zip.GZIPInputStream;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
@@ -497,39 +493,26 @@ public final class ExportWriter {
             day.getYear(), day.getMonthValue(), day.getDayOfMonth());
     for (String table : source.tables()) {
       for (String key : archive.list(source.connectionId() + "/" + table + partition)) {
-        if (!key.endsWith(".ndjson.gz") && !key.endsWith(".ndjson")) {
-          if (key.endsWith(".avro") || key.endsWith(".parquet")) {
-            throw new IOException(
-                "the staging archive of connection "
-                    + source.connectionId()
-                    + " holds "
-                    + key.substring(key.lastIndexOf('.') + 1)
-                    + " files; Data Sync exports read NDJSON archives (a warehouse destination's"
-                    + " staging, or a data lake with format ndjson)");
-          }
-          continue;
-        }
-        try (InputStream raw = new BufferedInputStream(archive.open(key), 1 << 16);
-            InputStream in = key.endsWith(".gz") ? new GZIPInputStream(raw, 1 << 16) : raw;
-            BufferedReader lines =
-                new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
-          String line;
-          while ((line = lines.readLine()) != null) {
-            if (line.isBlank()) continue;
-            JsonNode row = Json.MAPPER.readTree(line);
-            String id = row.path("event_id").asText(null);
-            if (id == null || !seen.add(id)) continue;
-            GenericRecord event = source.webhook() ? webhookEvent(row) : canonicalEvent(row);
-            if (event == null) continue;
-            LocalDate rowDay =
-                Instant.ofEpochMilli((Long) event.get("browserTimestamp"))
-                    .atZone(ZoneOffset.UTC)
-                    .toLocalDate();
-            if (!rowDay.equals(day)) continue;
-            sink.accept(event);
-            n++;
-          }
-        }
+        if (!ArchiveRows.readable(key)) continue;
+        long[] count = {0};
+        ArchiveRows.read(
+            archive,
+            key,
+            scratch,
+            row -> {
+              String id = row.path("event_id").asText(null);
+              if (id == null || !seen.add(id)) return;
+              GenericRecord event = source.webhook() ? webhookEvent(row) : canonicalEvent(row);
+              if (event == null) return;
+              LocalDate rowDay =
+                  Instant.ofEpochMilli((Long) event.get("browserTimestamp"))
+                      .atZone(ZoneOffset.UTC)
+                      .toLocalDate();
+              if (!rowDay.equals(day)) return;
+              sink.accept(event);
+              count[0]++;
+            });
+        n += count[0];
       }
     }
     return n;

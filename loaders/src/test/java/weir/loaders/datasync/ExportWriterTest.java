@@ -342,4 +342,59 @@ class ExportWriterTest {
     }
     assertThat(all).hasSize(names * 5);
   }
+
+  @Test
+  void exportsADataLakesAvroAndParquetArchivesAsItsNdjsonOne() throws Exception {
+    List<CanonicalEvent> events =
+        List.of(
+            event("e1", CanonicalEvent.Type.track, "Order Completed", "2026-11-20T10:00:00Z", null),
+            event(
+                "e2",
+                CanonicalEvent.Type.page,
+                "Pricing",
+                "2026-11-20T11:00:00Z",
+                "https://shop.example/pricing"),
+            event("e3", CanonicalEvent.Type.identify, null, "2026-11-20T12:00:00Z", null));
+    for (String format : List.of("avro", "parquet")) {
+      FilesystemStagingStore archive = new FilesystemStagingStore(dir.resolve("lake-" + format));
+      new BatchFileWriter(
+              archive,
+              weir.loaders.files.FileFormat.parse(format, "snappy", 1L << 30),
+              EventTables::specFor)
+          .write("c_shop", "c_shop-0-1", rows(events));
+      FilesystemStagingStore out = new FilesystemStagingStore(dir.resolve("out-" + format));
+      String folder = ExportWriter.folderOf("ws", "c_shop");
+      BillOfMaterials bill =
+          new ExportWriter(archive, out, folder, "ws", dir.resolve("scratch"), 1L << 30)
+              .write(
+                  new ExportWriter.Source("c_shop", "Shop", ExportWriter.EVENT_TABLES, false),
+                  new ExportWriter.Plan("u-" + format, List.of(D1), null, RULES, null),
+                  s -> {})
+              .bill();
+      List<GenericRecord> all =
+          read(
+              out,
+              folder
+                  + "u-"
+                  + format
+                  + "/"
+                  + bill.timeDependent().get(0).allEvents().files().get(0));
+      assertThat(ids(all)).as(format).containsExactlyInAnyOrder("e1", "e2", "e3");
+      GenericRecord page =
+          all.stream()
+              .filter(r -> r.get("eventId").toString().equals("e2"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(page.get("url").toString()).isEqualTo("https://shop.example/pricing");
+      assertThat(page.get("browserTimestamp"))
+          .isEqualTo(Instant.parse("2026-11-20T11:00:00Z").toEpochMilli());
+      assertThat(page.get("remoteIp").toString()).isEqualTo("10.0.0.1");
+      BillOfMaterials.Matched pricing =
+          bill.timeDependent().get(0).matchedEvents().stream()
+              .filter(m -> m.id().equals("Page/pricing"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(pricing.eventCount()).as(format).isEqualTo(1);
+    }
+  }
 }
