@@ -253,11 +253,12 @@ final class ExportRoutes extends AdminSupport {
             + archive.id()
             + " keeps staged files "
             + (days == 0 ? "only until they are loaded" : days + " days after they are loaded");
-    if (days == 0)
+    if (days <= 1)
       throw new BadRequest(
           "archive_not_kept",
           "An export reads the staging archive, and " + where + ": there is nothing to export.");
-    if (type == Export.Type.recurring && finalizeAfterDays >= days)
+    // A day of margin: files are deleted N days after loading, swept hourly.
+    if (type == Export.Type.recurring && finalizeAfterDays >= days - 1)
       throw new BadRequest(
           "archive_not_kept",
           "A recurring export re-exports the day "
@@ -265,9 +266,9 @@ final class ExportRoutes extends AdminSupport {
               + " days ago, and "
               + where
               + ": give 'finalize_after_days' below "
-              + days
+              + (days - 1)
               + " (or keep the archive longer).");
-    LocalDate oldest = today.minusDays(days - 1L);
+    LocalDate oldest = today.minusDays(days - 2L);
     if (from != null && from.isBefore(oldest))
       throw new BadRequest(
           "archive_not_kept",

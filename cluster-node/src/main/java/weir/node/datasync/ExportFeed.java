@@ -226,6 +226,9 @@ public final class ExportFeed
    */
   public record RunStarted(Run run) implements Event {}
 
+  /** A run that will not be written: its export was stopped before it ran. */
+  public record RunDropped(String runId) implements Event {}
+
   public record RunCompleted(
       String runId, Published published, List<String> days, List<PageRule> rules)
       implements Event {}
@@ -486,6 +489,10 @@ public final class ExportFeed
 
   private String progress;
 
+  /** The last attempt's work: a new attempt starts once it has ended (it may be cancelled). */
+  private CompletionStage<Published> lastWork =
+      java.util.concurrent.CompletableFuture.completedFuture(null);
+
   private ExportFeed(
       ActorContext<Command> ctx,
       String feedId,
@@ -673,11 +680,12 @@ public final class ExportFeed
     List<Event> events = new ArrayList<>();
     Instant now = Instant.now();
     // The registry is the list of exports: take what this feed missed.
+    Set<String> stoppedNow = new java.util.HashSet<>();
     for (Export x : registered.get()) {
       if (!x.feedId().equals(feedId)) continue;
       ExportState known = state.exports().get(x.id());
       if (known == null && x.active()) events.add(new ExportAdded(x, firstRun(x, now)));
-      else if (known != null && !x.active() && !known.stopped())
+      else if (known != null && !x.active() && !known.stopped() && stoppedNow.add(x.id()))
         events.add(
             new ExportStopped(
                 x.id(),
@@ -693,7 +701,9 @@ public final class ExportFeed
     boolean active = connections.apply(connectionId).map(Connection::active).orElse(false);
     if (active && !utc.toLocalTime().isBefore(settings.dailyAt())) {
       for (ExportState x : state.exports().values()) {
-        if (x.stopped() || x.export().type() != Export.Type.recurring) continue;
+        if (x.stopped()
+            || stoppedNow.contains(x.export().id())
+            || x.export().type() != Export.Type.recurring) continue;
         if (today.toString().equals(x.lastRecurringDay()) || state.queued(x.export().id()))
           continue;
         // Today's pair, the pairs of days whose daily run never came (the node was down, an
@@ -703,7 +713,15 @@ public final class ExportFeed
             x.lastRecurringDay() == null
                 ? today
                 : LocalDate.parse(x.lastRecurringDay()).plusDays(1);
-        if (from.isBefore(today.minusDays(30))) from = today.minusDays(30);
+        if (from.isBefore(today.minusDays(30))) {
+          ctx.getLog()
+              .warn(
+                  "Recurring export {} last ran for {}: catching up the last 30 days only; export"
+                      + " the days before with a one_time export",
+                  x.export().id(),
+                  x.lastRecurringDay());
+          from = today.minusDays(30);
+        }
         for (LocalDate d = from; !d.isAfter(today); d = d.plusDays(1)) {
           days.add(d.minusDays(1).toString());
           days.add(d.minusDays(x.export().finalizeAfterDays()).toString());
@@ -750,11 +768,26 @@ public final class ExportFeed
                     "connection " + connectionId + " is not in the registry"));
         return Effect().noReply();
       }
-      if (head.isStarted()) {
-        begin(state, head, connection.get());
-        return Effect().noReply();
+      ExportState owner = head.exportId() == null ? null : state.exports().get(head.exportId());
+      if (owner != null && owner.stopped()) {
+        return Effect()
+            .persist(new RunDropped(head.runId()))
+            .thenRun(s -> ctx.getSelf().tell(Tick.INSTANCE))
+            .thenNoReply();
       }
-      Run run = asWritten(state, head, connection.get(), today);
+      Run run;
+      if (head.isStarted()) {
+        // Redone as it was started, but never with a day the archive may have lost since.
+        run =
+            head.started(
+                archived(head.days(), connection.get(), today, head), head.pages(), head.rules());
+        if (run.equals(head)) {
+          begin(state, head, connection.get());
+          return Effect().noReply();
+        }
+      } else {
+        run = asWritten(state, head, connection.get(), today);
+      }
       if (run.days().isEmpty()) {
         running = head.runId();
         attempt = UUID.randomUUID().toString();
@@ -796,24 +829,32 @@ public final class ExportFeed
                 changedPages(
                     state.exportedRules() == null ? List.of() : state.exportedRules(), rules))
             : head.pages();
+    return head.started(archived(days, connection, today, head), pages, rules);
+  }
+
+  /**
+   * {@code days} without those the connection's archive may no longer hold: with a retention of N
+   * days, the days before {@code today - (N - 2)} (files of a day are deleted N days after they
+   * were loaded, swept hourly; a day of margin).
+   */
+  private List<String> archived(
+      List<String> days, Connection connection, LocalDate today, Run run) {
     int retention = archiveRetentionDays.apply(connection);
-    if (retention >= 0) {
-      String oldest = today.minusDays(Math.max(0, retention - 1L)).toString();
-      List<String> kept =
-          retention == 0 ? List.of() : days.stream().filter(d -> d.compareTo(oldest) >= 0).toList();
-      if (kept.size() < days.size())
-        ctx.getLog()
-            .warn(
-                "Export run {} of connection {}: {} of its {} days are older than the staging"
-                    + " archive keeps files ({} days after loading) and are left out",
-                head.runId(),
-                connectionId,
-                days.size() - kept.size(),
-                days.size(),
-                retention);
-      days = kept;
-    }
-    return head.started(days, pages, rules);
+    if (retention < 0) return days;
+    String oldest = today.minusDays(Math.max(0, retention - 2L)).toString();
+    List<String> kept =
+        retention <= 1 ? List.of() : days.stream().filter(d -> d.compareTo(oldest) >= 0).toList();
+    if (kept.size() < days.size())
+      ctx.getLog()
+          .warn(
+              "Export run {} of connection {}: {} of its {} days are older than the staging"
+                  + " archive keeps files ({} days after loading) and are left out",
+              run.runId(),
+              connectionId,
+              days.size() - kept.size(),
+              days.size(),
+              retention);
+    return kept;
   }
 
   private void cancelAttempt() {
@@ -854,17 +895,28 @@ public final class ExportFeed
             total,
             run.days().get(0),
             run.days().get(total - 1));
+    long lastCounter = state.lastCounter();
+    // After a restart of the behaviour an earlier attempt may still be writing (it stops at its
+    // next day, cancelled): this one starts once it has ended, never beside it.
+    CompletionStage<Published> work =
+        lastWork
+            .handle((ignored, failure) -> null)
+            .thenCompose(
+                ignored ->
+                    runner.run(
+                        connection.withPageRules(run.rules()),
+                        destinationId,
+                        run,
+                        lastCounter,
+                        line ->
+                            self.tell(
+                                new Progress(
+                                    run.runId(),
+                                    line + " (" + (++done[0]) + " of " + total + " days)")),
+                        cancelled::get));
+    lastWork = work;
     ctx.pipeToSelf(
-        runner.run(
-            connection.withPageRules(run.rules()),
-            destinationId,
-            run,
-            state.lastCounter(),
-            line ->
-                self.tell(
-                    new Progress(
-                        run.runId(), line + " (" + (++done[0]) + " of " + total + " days)")),
-            cancelled::get),
+        work,
         (published, failure) ->
             failure == null
                 ? new RunSucceeded(run.runId(), mine, published)
@@ -910,6 +962,13 @@ public final class ExportFeed
         r.rules() != null
             ? r.rules()
             : connections.apply(connectionId).map(Connection::pageRules).orElse(List.of());
+    ExportState owner = r.exportId() == null ? null : state.exports().get(r.exportId());
+    if (owner != null && owner.stopped()) {
+      return Effect()
+          .persist(new RunDropped(r.runId()))
+          .thenRun(s -> ctx.getSelf().tell(Tick.INSTANCE))
+          .thenNoReply();
+    }
     boolean givenUp =
         r.attempts() + 1 >= settings.maxAttempts()
             || cmd.error().startsWith("every day of this run");
@@ -961,6 +1020,13 @@ public final class ExportFeed
             (state, e) -> {
               List<Run> q = new ArrayList<>(state.queue());
               q.replaceAll(r -> r.runId().equals(e.run().runId()) ? e.run() : r);
+              return state.withQueue(q);
+            })
+        .onEvent(
+            RunDropped.class,
+            (state, e) -> {
+              List<Run> q = new ArrayList<>(state.queue());
+              q.removeIf(r -> r.runId().equals(e.runId()));
               return state.withQueue(q);
             })
         .onEvent(

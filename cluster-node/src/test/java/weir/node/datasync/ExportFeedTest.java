@@ -268,8 +268,8 @@ class ExportFeedTest {
                 oneTime("x1", today.minusDays(10).toString(), today.minusDays(1).toString()), r));
     eventually(() -> assertThat(view(kit, "x1").status()).isEqualTo("complete"));
     assertThat(runner.runs.get(0).days())
+        .as("days before today - (5 - 2) may be gone")
         .containsExactly(
-            today.minusDays(4).toString(),
             today.minusDays(3).toString(),
             today.minusDays(2).toString(),
             today.minusDays(1).toString());
@@ -295,5 +295,17 @@ class ExportFeedTest {
         .containsExactly(today.minusDays(3).toString(), today.minusDays(1).toString());
     assertThat(kit.getState().exports().get("x3").lastRecurringDay()).isEqualTo(today.toString());
     assertThat(kit.getState().queue()).isEmpty();
+  }
+
+  @Test
+  void aStoppedExportsRetryingRunIsDropped() {
+    runner.failuresLeft.set(1000);
+    var kit = feed(1000);
+    kit.<StatusReply<Done>>runCommand(
+        r -> new ExportFeed.Add(oneTime("x1", "2026-11-01", "2026-11-01"), r));
+    eventually(() -> assertThat(runner.runs).hasSizeGreaterThan(1));
+    kit.<StatusReply<Done>>runCommand(r -> new ExportFeed.Stop("x1", r));
+    eventually(() -> assertThat(kit.getState().queue()).isEmpty());
+    assertThat(view(kit, "x1").status()).isEqualTo("stopped");
   }
 }

@@ -390,7 +390,9 @@ public final class BigQueryLoader implements WarehouseLoader {
       for (TableSpec.Column c : spec.columns())
         if (!have.contains(c.name())) fields.add(field(c.name(), c.type(), false));
       // A declared column whose values outgrew its type: INT64 widens to FLOAT64 (the one change
-      // BigQuery makes in place); any other difference loads as the table has it.
+      // BigQuery makes in place), after the new columns are added; any other difference loads as
+      // the table has it.
+      List<String> widen = new ArrayList<>();
       for (Field f : schema.getFields()) {
         TableSpec.Column c =
             spec.columns().stream()
@@ -400,21 +402,8 @@ public final class BigQueryLoader implements WarehouseLoader {
         if (c == null || f.getType().getStandardType() == null) continue;
         ColumnType current = columnType(f.getType().getStandardType());
         if (current == c.type()) continue;
-        if (current == ColumnType.LONG && c.type() == ColumnType.DOUBLE) {
-          try {
-            query(
-                "ALTER TABLE "
-                    + table(dataset, spec.name())
-                    + " ALTER COLUMN "
-                    + ident(f.getName())
-                    + " SET DATA TYPE FLOAT64");
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted widening " + f.getName(), e);
-          }
-        } else {
-          columns.put(f.getName(), current);
-        }
+        if (current == ColumnType.LONG && c.type() == ColumnType.DOUBLE) widen.add(f.getName());
+        else columns.put(f.getName(), current);
       }
       if (fields.size() > schema.getFields().size()) {
         existing.toBuilder()
@@ -423,6 +412,19 @@ public final class BigQueryLoader implements WarehouseLoader {
                     .toBuilder().setSchema(Schema.of(fields)).build())
             .build()
             .update();
+      }
+      for (String column : widen) {
+        try {
+          query(
+              "ALTER TABLE "
+                  + table(dataset, spec.name())
+                  + " ALTER COLUMN "
+                  + ident(column)
+                  + " SET DATA TYPE FLOAT64");
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted widening " + column, e);
+        }
       }
       return columns;
     }
