@@ -49,6 +49,7 @@ import weir.node.registry.ConnectionDirectory;
 import weir.persistence.JournalDatabase;
 import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
+import weir.persistence.connectors.ConnectorJars;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Export;
@@ -73,16 +74,19 @@ public final class WeirNode {
   private String management;
 
   private final JournalRetention retention;
+  private final ConnectorJars connectorJars;
 
   private WeirNode(
       ActorSystem<Void> system,
       NodeSettings settings,
       ConnectionDirectory directory,
-      JournalRetention retention) {
+      JournalRetention retention,
+      ConnectorJars connectorJars) {
     this.system = system;
     this.settings = settings;
     this.directory = directory;
     this.retention = retention;
+    this.connectorJars = connectorJars;
   }
 
   /**
@@ -150,7 +154,8 @@ public final class WeirNode {
               settings,
               new ConnectionDirectory(
                   system, settings.registryAskTimeout(), settings.registryMissRefreshInterval()),
-              JournalRetention.jdbc(db));
+              JournalRetention.jdbc(db),
+              new ConnectorJars(db));
       node.boot();
       return node;
     } catch (Exception e) {
@@ -330,7 +335,10 @@ public final class WeirNode {
             settings.localFilesystemStaging(),
             settings.registryAskTimeout(),
             settings.ingest().defaultSlots(),
-            () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort());
+            () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort(),
+            connectorJars,
+            blocking,
+            settings.dataDir().resolve("connectors-scratch"));
     Duration drain = Duration.ofSeconds(5);
     ingestAddress =
         HttpServer.bind(

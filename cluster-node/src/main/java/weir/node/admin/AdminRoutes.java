@@ -32,6 +32,7 @@ public final class AdminRoutes extends AdminSupport {
   private final ConnectionRoutes connections;
   private final ClusterRoutes cluster;
   private final ExportRoutes exports;
+  private final ConnectorRoutes connectors;
   private final byte[] openApi;
 
   public AdminRoutes(
@@ -46,7 +47,10 @@ public final class AdminRoutes extends AdminSupport {
       boolean localFilesystemStaging,
       Duration askTimeout,
       int defaultSlots,
-      Supplier<String> ingestBaseUrl) {
+      Supplier<String> ingestBaseUrl,
+      weir.persistence.connectors.ConnectorJars jars,
+      java.util.concurrent.Executor blocking,
+      Path scratch) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
@@ -65,6 +69,7 @@ public final class AdminRoutes extends AdminSupport {
             ingestBaseUrl);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.exports = new ExportRoutes(system, directory, types, askTimeout);
+    this.connectors = new ConnectorRoutes(jars, blocking, scratch);
     this.openApi = OpenApiDocument.render(types);
   }
 
@@ -83,6 +88,7 @@ public final class AdminRoutes extends AdminSupport {
                                     destinations.route(),
                                     connections.route(),
                                     exports.route(),
+                                    connectors.route(),
                                     cluster.route(),
                                     path(
                                         "openapi.json",

@@ -99,8 +99,19 @@ final class AdminApi {
     return call("DELETE", path, null);
   }
 
+  /** {@code POST} of raw bytes of {@code contentType} (a jar). */
+  JsonNode postBytes(String path, String contentType, byte[] body) throws CommandFailure {
+    return send(
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", contentType)
+            .POST(BodyPublishers.ofByteArray(body))
+            .build());
+  }
+
   private JsonNode call(String method, String path, JsonNode body) throws CommandFailure {
-    HttpRequest request =
+    return send(
         HttpRequest.newBuilder(URI.create(baseUrl + path))
             .timeout(REQUEST_TIMEOUT)
             .header("Authorization", "Bearer " + token)
@@ -108,7 +119,10 @@ final class AdminApi {
             .method(
                 method,
                 body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(Json.write(body)))
-            .build();
+            .build());
+  }
+
+  private JsonNode send(HttpRequest request) throws CommandFailure {
     HttpResponse<String> response;
     try {
       response = http.send(request, BodyHandlers.ofString());

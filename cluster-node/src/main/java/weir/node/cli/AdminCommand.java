@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
       ResyncCommand.class,
       DeadLettersCommand.class,
       RotateWriteKeyCommand.class,
-      ExportsCommand.class
+      ExportsCommand.class,
+      ConnectorsCommand.class
     },
     footerHeading = "%nEnvironment:%n",
     footer = {
