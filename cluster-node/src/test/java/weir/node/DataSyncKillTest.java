@@ -81,9 +81,16 @@ class DataSyncKillTest {
     String exportId;
     Path folder;
     try (NodeProcess node = NodeProcess.start(data, tmp.resolve("node-1.log"), env)) {
-      Matcher key = SEGMENT_KEY.matcher(Files.readString(node.log));
-      assertThat(key.find()).isTrue();
-      String writeKey = key.group(1);
+      // The node prints the demo webhook line first, the Segment write key just after it.
+      String[] found = new String[1];
+      eventually(
+          Duration.ofSeconds(30),
+          () -> {
+            Matcher key = SEGMENT_KEY.matcher(Files.readString(node.log));
+            assertThat(key.find()).as("the demo Segment write key in the log").isTrue();
+            found[0] = key.group(1);
+          });
+      String writeKey = found[0];
       connectionId =
           admin(node, "GET", "/v1/admin/connections", null)
                   .get("connections")
