@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import weir.loaders.destination.DestinationTypes;
+import weir.node.datasync.ArchiveWindow;
 import weir.node.datasync.ExportFeed;
 import weir.node.http.ApiErrors;
 import weir.node.registry.ConnectionDirectory;
@@ -257,8 +258,8 @@ final class ExportRoutes extends AdminSupport {
       throw new BadRequest(
           "archive_not_kept",
           "An export reads the staging archive, and " + where + ": there is nothing to export.");
-    // A day of margin: files are deleted N days after loading, swept hourly.
-    if (type == Export.Type.recurring && finalizeAfterDays >= days - 1)
+    LocalDate oldest = ArchiveWindow.oldestDay(days, today).orElseThrow();
+    if (type == Export.Type.recurring && today.minusDays(finalizeAfterDays).isBefore(oldest))
       throw new BadRequest(
           "archive_not_kept",
           "A recurring export re-exports the day "
@@ -268,7 +269,6 @@ final class ExportRoutes extends AdminSupport {
               + ": give 'finalize_after_days' below "
               + (days - 1)
               + " (or keep the archive longer).");
-    LocalDate oldest = today.minusDays(days - 2L);
     if (from != null && from.isBefore(oldest))
       throw new BadRequest(
           "archive_not_kept",
