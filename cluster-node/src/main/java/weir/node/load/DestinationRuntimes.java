@@ -178,21 +178,10 @@ public final class DestinationRuntimes {
       String firstDestinationId,
       String secondDestinationId,
       BiFunction<StagingStore, StagingStore, T> work) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          Runtime first = acquire(firstDestinationId);
-          try {
-            Runtime second = acquire(secondDestinationId);
-            try {
-              return work.apply(first.staging(), second.staging());
-            } finally {
-              second.release();
-            }
-          } finally {
-            first.release();
-          }
-        },
-        blocking);
+    return async(
+        firstDestinationId,
+        first ->
+            held(secondDestinationId, second -> work.apply(first.staging(), second.staging())));
   }
 
   /**
@@ -201,19 +190,13 @@ public final class DestinationRuntimes {
    */
   public <T> CompletionStage<T> withWarehouse(
       String destinationId, BiFunction<StagingStore, WarehouseLoader, T> work) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          Runtime runtime = acquire(destinationId);
-          try {
-            if (runtime.loader() == null)
-              throw new IllegalStateException(
-                  "destination " + destinationId + " is not a warehouse");
-            return work.apply(runtime.staging(), runtime.loader());
-          } finally {
-            runtime.release();
-          }
-        },
-        blocking);
+    return async(
+        destinationId,
+        runtime -> {
+          if (runtime.loader() == null)
+            throw new IllegalStateException("destination " + destinationId + " is not a warehouse");
+          return work.apply(runtime.staging(), runtime.loader());
+        });
   }
 
   /**
@@ -239,16 +222,22 @@ public final class DestinationRuntimes {
    * while it runs.
    */
   private <T> CompletionStage<T> async(Connection connection, Function<Runtime, T> work) {
-    return CompletableFuture.supplyAsync(
-        () -> {
-          Runtime runtime = acquire(connection.destinationId());
-          try {
-            return work.apply(runtime);
-          } finally {
-            runtime.release();
-          }
-        },
-        blocking);
+    return async(connection.destinationId(), work);
+  }
+
+  /** Runs {@code work} on the blocking executor with the destination's runtime held. */
+  private <T> CompletionStage<T> async(String destinationId, Function<Runtime, T> work) {
+    return CompletableFuture.supplyAsync(() -> held(destinationId, work), blocking);
+  }
+
+  /** {@code work} with the destination's runtime, held (not closed by a PATCH) while it runs. */
+  private <T> T held(String destinationId, Function<Runtime, T> work) {
+    Runtime runtime = acquire(destinationId);
+    try {
+      return work.apply(runtime);
+    } finally {
+      runtime.release();
+    }
   }
 
   private LoadCoordinator.LoadOutcome reload(
