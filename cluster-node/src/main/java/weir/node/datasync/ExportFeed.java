@@ -758,14 +758,7 @@ public final class ExportFeed
       Run head = state.queue().get(0);
       if (head.notBeforeMillis() > now.toEpochMilli()) return Effect().noReply();
       if (connection.isEmpty()) {
-        running = head.runId();
-        attempt = UUID.randomUUID().toString();
-        ctx.getSelf()
-            .tell(
-                new RunFailedToWrite(
-                    head.runId(),
-                    attempt,
-                    "connection " + connectionId + " is not in the registry"));
+        failHead(head, "connection " + connectionId + " is not in the registry");
         return Effect().noReply();
       }
       ExportState owner = head.exportId() == null ? null : state.exports().get(head.exportId());
@@ -789,23 +782,16 @@ public final class ExportFeed
         run = asWritten(state, head, connection.get(), today);
       }
       if (run.days().isEmpty()) {
-        running = head.runId();
-        attempt = UUID.randomUUID().toString();
-        ctx.getSelf()
-            .tell(
-                new RunFailedToWrite(
-                    head.runId(),
-                    attempt,
-                    "every day of this run ("
-                        + head.days().get(0)
-                        + (head.days().size() > 1
-                            ? " .. " + head.days().get(head.days().size() - 1)
-                            : "")
-                        + ") is older than connection "
-                        + connectionId
-                        + "'s staging archive keeps files ("
-                        + archiveRetentionDays.apply(connection.get())
-                        + " days after loading); nothing was exported"));
+        failHead(
+            head,
+            "every day of this run ("
+                + head.days().get(0)
+                + (head.days().size() > 1 ? " .. " + head.days().get(head.days().size() - 1) : "")
+                + ") is older than connection "
+                + connectionId
+                + "'s staging archive keeps files ("
+                + archiveRetentionDays.apply(connection.get())
+                + " days after loading); nothing was exported");
         return Effect().noReply();
       }
       running = run.runId();
@@ -833,17 +819,15 @@ public final class ExportFeed
   }
 
   /**
-   * {@code days} without those the connection's archive may no longer hold: with a retention of N
-   * days, the days before {@code today - (N - 2)} (files of a day are deleted N days after they
-   * were loaded, swept hourly; a day of margin).
+   * {@code days} without those the connection's archive may no longer hold ({@link ArchiveWindow}).
    */
   private List<String> archived(
       List<String> days, Connection connection, LocalDate today, Run run) {
     int retention = archiveRetentionDays.apply(connection);
-    if (retention < 0) return days;
-    String oldest = today.minusDays(Math.max(0, retention - 2L)).toString();
-    List<String> kept =
-        retention <= 1 ? List.of() : days.stream().filter(d -> d.compareTo(oldest) >= 0).toList();
+    Optional<LocalDate> oldest = ArchiveWindow.oldestDay(retention, today);
+    if (oldest.isEmpty()) return days;
+    String first = oldest.get().toString();
+    List<String> kept = days.stream().filter(d -> d.compareTo(first) >= 0).toList();
     if (kept.size() < days.size())
       ctx.getLog()
           .warn(
@@ -855,6 +839,13 @@ public final class ExportFeed
               days.size(),
               retention);
     return kept;
+  }
+
+  /** Fails the head run without writing it (the failure goes through {@link #onFailed}). */
+  private void failHead(Run head, String error) {
+    running = head.runId();
+    attempt = UUID.randomUUID().toString();
+    ctx.getSelf().tell(new RunFailedToWrite(head.runId(), attempt, error));
   }
 
   private void cancelAttempt() {
