@@ -405,14 +405,7 @@ public final class BigQueryLoader implements WarehouseLoader {
         if (current == ColumnType.LONG && c.type() == ColumnType.DOUBLE) widen.add(f.getName());
         else columns.put(f.getName(), current);
       }
-      if (fields.size() > schema.getFields().size()) {
-        existing.toBuilder()
-            .setDefinition(
-                ((StandardTableDefinition) existing.getDefinition())
-                    .toBuilder().setSchema(Schema.of(fields)).build())
-            .build()
-            .update();
-      }
+      if (fields.size() > schema.getFields().size()) setFields(existing, fields);
       for (String column : widen) {
         try {
           query(
@@ -522,14 +515,7 @@ public final class BigQueryLoader implements WarehouseLoader {
         out.put(e.getKey(), have);
       }
     }
-    if (fields.size() > schema.getFields().size()) {
-      table.toBuilder()
-          .setDefinition(
-              ((StandardTableDefinition) table.getDefinition())
-                  .toBuilder().setSchema(Schema.of(fields)).build())
-          .build()
-          .update();
-    }
+    if (fields.size() > schema.getFields().size()) setFields(table, fields);
     for (String sql : alter) {
       try {
         query(sql);
@@ -539,6 +525,16 @@ public final class BigQueryLoader implements WarehouseLoader {
       }
     }
     return out;
+  }
+
+  /** Gives {@code table} the columns {@code fields} (the existing ones, then new ones). */
+  private static void setFields(Table table, List<Field> fields) {
+    table.toBuilder()
+        .setDefinition(
+            ((StandardTableDefinition) table.getDefinition())
+                .toBuilder().setSchema(Schema.of(fields)).build())
+        .build()
+        .update();
   }
 
   /**
