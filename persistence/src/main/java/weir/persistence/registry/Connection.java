@@ -104,29 +104,15 @@ public record Connection(
 
   /** This connection, deleted at {@code atMillis}. */
   public Connection deletedAt(long atMillis) {
-    return new Connection(
-        id,
-        name,
-        kind,
-        destinationId,
-        schema,
-        table,
-        batchSize,
-        batchIntervalSeconds,
-        syncIntervalSeconds,
-        slots,
-        signingSecret,
-        idField,
-        writeKey,
-        appId,
-        createdAtMillis,
-        atMillis,
-        pageRules,
-        source);
+    return copy(atMillis, pageRules);
   }
 
   /** This connection with other pages. */
   public Connection withPageRules(List<PageRule> rules) {
+    return copy(deletedAtMillis, rules);
+  }
+
+  private Connection copy(long deletedAt, List<PageRule> rules) {
     return new Connection(
         id,
         name,
@@ -143,7 +129,7 @@ public record Connection(
         writeKey,
         appId,
         createdAtMillis,
-        deletedAtMillis,
+        deletedAt,
         rules,
         source);
   }
