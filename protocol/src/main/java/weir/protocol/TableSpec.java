@@ -11,7 +11,12 @@ import java.util.List;
  *       event_id}).
  *   <li>{@link Mode#MERGE}: one row per {@code keyColumn}; each column merges by its {@link Merge}
  *       rule, rows applied in {@code orderColumn} order. With a {@link #SOFT_DELETE} column, a
- *       staged row that sets it to true marks the row deleted and keeps its other values.
+ *       staged row that sets it to true marks the row deleted and keeps its other values. With an
+ *       {@link #OP} column (connector tables), each staged row says what it is: {@code upsert} (a
+ *       whole row: it replaces the columns it carries, nulls included), {@code update} and {@code
+ *       delete} (change an existing row only: for a key the table does not have, and no earlier
+ *       upsert in the load, they are dropped) and {@code truncate} (a marker, never a row: every
+ *       row whose order column is earlier than the marker's is soft-deleted).
  *   <li>{@link Mode#REPLACE}: the load's rows become the whole table, swapped in atomically.
  *   <li>{@link Mode#PERIOD}: for every UTC day of {@code orderColumn} in the load, the table's rows
  *       of that day are dropped and the load's rows of that day appended, in one transaction.
@@ -41,6 +46,9 @@ public record TableSpec(
   /** The soft-delete column of merge tables. */
   public static final String SOFT_DELETE = "_weir_deleted";
 
+  /** The column that says what a staged row of a merge table is (see {@link Mode#MERGE}). */
+  public static final String OP = "_weir_op";
+
   /** How a column of a MERGE table combines an existing value with a new one. */
   public enum Merge {
     /** The merge key. */
@@ -50,7 +58,13 @@ public record TableSpec(
     /** JSON objects are merged, newer keys win. */
     JSON_PATCH,
     MIN,
-    MAX
+    MAX,
+    /**
+     * The newer row's value; null included when the newer row is a whole row ({@link #OP} {@code
+     * upsert}), else as {@link #LATEST}. Columns a table gains dynamically merge by this rule when
+     * the table has an {@link #OP} column, else by {@link #LATEST}.
+     */
+    ROW
   }
 
   /** One column. */
@@ -102,6 +116,11 @@ public record TableSpec(
     List<Column> more = new ArrayList<>(columns);
     more.add(new Column(SOFT_DELETE, ColumnType.BOOLEAN, Merge.LATEST));
     return new TableSpec(name, more, keyColumn, mode, dynamicColumns, loadedAt, orderColumn);
+  }
+
+  /** Whether staged rows say what they are in an {@link #OP} column. */
+  public boolean hasOps() {
+    return columns.stream().anyMatch(c -> c.name().equals(OP));
   }
 
   public TableSpec withDynamicColumns() {

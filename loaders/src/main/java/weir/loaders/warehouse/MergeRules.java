@@ -14,8 +14,11 @@ public final class MergeRules {
   private MergeRules() {}
 
   /**
-   * {@code col = expr, ...} for every non-key column of {@code spec}.
+   * {@code col = expr, ...} for every non-key column of {@code names} (the declared columns of
+   * {@code spec} by their rules, the dynamic ones by {@link TableSpec.Merge#ROW} in a table with
+   * ops, else {@link TableSpec.Merge#LATEST}).
    *
+   * @param names the columns of the load
    * @param mine how the existing row is named (e.g. {@code t})
    * @param theirs how the incoming row is named (e.g. {@code s}, {@code excluded})
    * @param now the dialect's current time (for {@code loaded_at})
@@ -25,6 +28,7 @@ public final class MergeRules {
    */
   public static String updates(
       TableSpec spec,
+      java.util.List<String> names,
       String mine,
       String theirs,
       String now,
@@ -32,8 +36,14 @@ public final class MergeRules {
       BinaryOperator<String> jsonMerge) {
     String order = ident.apply(spec.orderColumn());
     String newer = theirs + "." + order + " >= " + mine + "." + order;
+    String upsert = theirs + "." + ident.apply(TableSpec.OP) + " = 'upsert'";
+    java.util.Map<String, TableSpec.Column> declared = new java.util.HashMap<>();
+    spec.columns().forEach(c -> declared.put(c.name(), c));
+    TableSpec.Merge dynamic = spec.hasOps() ? TableSpec.Merge.ROW : TableSpec.Merge.LATEST;
     String updates =
-        spec.columns().stream()
+        names.stream()
+            .filter(n -> !n.equals("loaded_at"))
+            .map(n -> declared.getOrDefault(n, new TableSpec.Column(n, null, dynamic)))
             .filter(col -> col.merge() != TableSpec.Merge.KEY)
             .map(
                 col -> {
@@ -50,6 +60,22 @@ public final class MergeRules {
                                 + ", "
                                 + a
                                 + ") ELSE coalesce("
+                                + a
+                                + ", "
+                                + b
+                                + ") END";
+                        case ROW ->
+                            "CASE WHEN "
+                                + newer
+                                + " THEN (CASE WHEN "
+                                + upsert
+                                + " THEN "
+                                + b
+                                + " ELSE coalesce("
+                                + b
+                                + ", "
+                                + a
+                                + ") END) ELSE coalesce("
                                 + a
                                 + ", "
                                 + b

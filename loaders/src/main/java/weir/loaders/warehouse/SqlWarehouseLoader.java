@@ -262,6 +262,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         return n;
       }
       case MERGE -> {
+        if (spec.hasOps()) s.execute(dropOrphanChanges(target, source, spec));
         int rounds;
         try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM " + source)) {
           rs.next();
@@ -270,10 +271,82 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         long total = 0;
         for (int round = 1; round <= rounds; round++)
           total += s.executeUpdate(mergeRound(target, source, spec, names, round));
+        if (spec.hasOps()) applyTruncates(s, target, source, spec);
         return total;
       }
       default -> throw new IllegalStateException("unknown mode " + spec.mode());
     }
+  }
+
+  /**
+   * Merge with ops: drops the {@code update} and {@code delete} rows of keys the table does not
+   * have and no earlier {@code upsert} of the load brings (a change of a missing row is ignored).
+   */
+  private String dropOrphanChanges(String target, String source, TableSpec spec) {
+    String key = ident(spec.keyColumn());
+    String op = ident(TableSpec.OP);
+    return "DELETE FROM "
+        + source
+        + " WHERE "
+        + op
+        + " IN ('update', 'delete') AND NOT EXISTS (SELECT 1 FROM "
+        + target
+        + " AS t WHERE t."
+        + key
+        + " = "
+        + source
+        + "."
+        + key
+        + ") AND NOT EXISTS (SELECT 1 FROM "
+        + source
+        + " AS u WHERE u."
+        + key
+        + " = "
+        + source
+        + "."
+        + key
+        + " AND u."
+        + op
+        + " = 'upsert' AND u._weir_rank < "
+        + source
+        + "._weir_rank)";
+  }
+
+  /**
+   * Merge with ops, after the rows are in: the latest {@code truncate} marker of the load
+   * soft-deletes every live row older than itself (by the order column), then the markers, merged
+   * in as rows of their own key, are removed. Rows of this load newer than the marker stay live.
+   */
+  private void applyTruncates(Statement s, String target, String source, TableSpec spec)
+      throws SQLException {
+    String op = ident(TableSpec.OP);
+    String order = ident(spec.orderColumn());
+    String deleted = ident(TableSpec.SOFT_DELETE);
+    try (ResultSet rs =
+        s.executeQuery("SELECT count(*) FROM " + source + " WHERE " + op + " = 'truncate'")) {
+      rs.next();
+      if (rs.getLong(1) == 0) return;
+    }
+    String at = "(SELECT max(" + order + ") FROM " + source + " WHERE " + op + " = 'truncate')";
+    s.executeUpdate(
+        "UPDATE "
+            + target
+            + " SET "
+            + deleted
+            + " = true, "
+            + order
+            + " = "
+            + at
+            + " WHERE "
+            + order
+            + " < "
+            + at
+            + " AND NOT coalesce("
+            + deleted
+            + ", false) AND "
+            + op
+            + " <> 'truncate'");
+    s.executeUpdate("DELETE FROM " + target + " WHERE " + op + " = 'truncate'");
   }
 
   /**
@@ -382,15 +455,48 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         + " ON CONFLICT ("
         + ident(spec.keyColumn())
         + ") DO UPDATE SET "
-        + mergeUpdates(spec, target, "excluded", now());
+        + mergeUpdates(spec, names, target, "excluded", now());
+  }
+
+  /**
+   * Merge as one standard {@code MERGE} statement for rank {@code round}: matched rows updated by
+   * their merge rules, new keys inserted. For dialects without {@code ON CONFLICT}, or tables
+   * without a unique key.
+   */
+  protected final String mergeInto(
+      String target, String source, TableSpec spec, List<String> names, int round) {
+    String list = list(names);
+    String key = ident(spec.keyColumn());
+    String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
+    return "MERGE INTO "
+        + target
+        + " AS t USING (SELECT "
+        + list
+        + " FROM "
+        + source
+        + " WHERE _weir_rank = "
+        + round
+        + ") AS s ON t."
+        + key
+        + " = s."
+        + key
+        + " WHEN MATCHED THEN UPDATE SET "
+        + mergeUpdates(spec, names, "t", "s", now())
+        + " WHEN NOT MATCHED THEN INSERT ("
+        + list
+        + ") VALUES ("
+        + values
+        + ")";
   }
 
   /**
    * The SET list of a merge: each column of {@code spec} by its rule, {@code mine} the existing
    * row.
    */
-  protected final String mergeUpdates(TableSpec spec, String mine, String theirs, String now) {
-    return MergeRules.updates(spec, mine, theirs, now, SqlWarehouseLoader::ident, this::jsonMerge);
+  protected final String mergeUpdates(
+      TableSpec spec, List<String> names, String mine, String theirs, String now) {
+    return MergeRules.updates(
+        spec, names, mine, theirs, now, SqlWarehouseLoader::ident, this::jsonMerge);
   }
 
   /** The current time in this dialect. */

@@ -175,27 +175,6 @@ public abstract class StageAndMergeLoader extends SqlWarehouseLoader {
   @Override
   protected final String mergeRound(
       String target, String source, TableSpec spec, List<String> names, int round) {
-    String list = list(names);
-    String key = ident(spec.keyColumn());
-    String values = names.stream().map(n -> "s." + ident(n)).collect(Collectors.joining(", "));
-    return "MERGE INTO "
-        + target
-        + " AS t USING (SELECT "
-        + list
-        + " FROM "
-        + source
-        + " WHERE _weir_rank = "
-        + round
-        + ") AS s ON t."
-        + key
-        + " = s."
-        + key
-        + " WHEN MATCHED THEN UPDATE SET "
-        + mergeUpdates(spec, "t", "s", now())
-        + " WHEN NOT MATCHED THEN INSERT ("
-        + list
-        + ") VALUES ("
-        + values
-        + ")";
+    return mergeInto(target, source, spec, names, round);
   }
 }

@@ -17,6 +17,9 @@ import weir.loaders.staging.fs.FilesystemStagingStore;
 import weir.protocol.ColumnType;
 import weir.protocol.StagedRow;
 import weir.protocol.TableSpec;
+import weir.protocol.connector.ColumnPolicy;
+import weir.protocol.connector.ConnectorOps;
+import weir.protocol.connector.ConnectorTables;
 
 /**
  * The load modes every warehouse loader implements (replace, period drop-and-replace, merge with
@@ -143,5 +146,181 @@ public abstract class LoadModesContract {
         product("p1", "Pen XL", null, "2026-11-21T12:00:00Z", null));
     assertThat(query(schema, "SELECT id, name, price, _weir_deleted FROM %s.products ORDER BY id"))
         .containsExactly("p1|Pen XL|2.0|false", "p2|Ink|4.0|true");
+  }
+
+  /**
+   * One connector sync through {@link ConnectorOps}, each group of rows loaded as its own batch (so
+   * operations of one key meet across loads as well as within one).
+   */
+  private final class Sync implements ConnectorOps.Sink {
+    final ConnectorOps ops;
+    // What the registry would know: the columns of every earlier sync.
+    final Map<String, Map<String, ColumnType>> columns = connectorColumns;
+    Map<String, Object> state = Map.of();
+
+    Sync(List<weir.sdk.Table> tables, Map<String, ColumnPolicy> policies, long epoch, int group) {
+      ops =
+          new ConnectorOps(
+              tables,
+              policies,
+              "salt".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+              connectorColumns,
+              epoch,
+              Instant.EPOCH,
+              this,
+              group);
+    }
+
+    @Override
+    public void write(List<StagedRow> rows, Map<String, Map<String, ColumnType>> changed)
+        throws Exception {
+      columns.putAll(changed);
+      if (rows.isEmpty()) return;
+      String batchId = "k" + ids.incrementAndGet();
+      var files = new BatchFileWriter(staging).write("c", batchId, rows);
+      Map<String, TableSpec> specs = new java.util.TreeMap<>();
+      rows.forEach(
+          r ->
+              specs.put(
+                  r.table(),
+                  ConnectorTables.spec(r.table(), columns.getOrDefault(r.table(), Map.of()))));
+      loader(staging)
+          .load(
+              new WarehouseLoader.LoadRequest(
+                  schema, specs, List.of(new WarehouseLoader.LoadBatch(batchId, files))));
+    }
+
+    @Override
+    public void checkpoint(Map<String, Object> next, long epoch, Instant synced) {
+      state = next;
+    }
+  }
+
+  private final Map<String, Map<String, ColumnType>> connectorColumns = new java.util.TreeMap<>();
+
+  private static Map<String, Object> row(Object... kv) {
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) out.put((String) kv[i], kv[i + 1]);
+    return out;
+  }
+
+  @Test
+  void connectorOperationsMergeByKeyWithUpdatesDeletesAndTruncates() throws Exception {
+    List<weir.sdk.Table> tables =
+        List.of(
+            weir.sdk.Table.of("Items", "id")
+                .withColumn("seen_at", weir.sdk.ColumnType.UTC_DATETIME));
+    Sync first = new Sync(tables, Map.of(), 0, 2);
+    first.ops.upsert(
+        "Items",
+        row(
+            "id",
+            1,
+            "name",
+            "Pen",
+            "price",
+            1.5,
+            "seen_at",
+            Instant.parse("2026-11-20T10:00:00Z")));
+    first.ops.upsert("Items", row("id", 2, "name", "Ink", "price", 4.0));
+    first.ops.update("Items", row("id", 9, "name", "Ghost")); // a missing key: ignored
+    first.ops.update("Items", row("id", 1, "name", "Pen XL")); // price kept
+    first.ops.upsert("Items", row("id", 3, "name", "Pad", "price", 2.0));
+    first.ops.delete("Items", row("id", 2));
+    first.ops.checkpoint(Map.of("cursor", 5));
+    assertThat(first.state).containsEntry("cursor", 5);
+    assertThat(
+            query(
+                schema,
+                "SELECT _weir_id, name, price, _weir_deleted FROM %s.items ORDER BY _weir_id"))
+        .containsExactly("[1]|Pen XL|1.5|false", "[2]|Ink|4.0|true", "[3]|Pad|2.0|false");
+    assertThat(query(schema, "SELECT count(*) FROM %s.items WHERE seen_at IS NOT NULL"))
+        .containsExactly("1");
+
+    // An upsert is a whole row (price null), a new column arrives, a value widens a column.
+    Sync second = new Sync(tables, Map.of(), 1, 100);
+    second.ops.upsert("Items", row("id", 3, "name", "Pad", "colour", "red"));
+    second.ops.upsert("Items", row("id", 4, "name", 42));
+    second.ops.checkpoint(Map.of());
+    assertThat(
+            query(schema, "SELECT _weir_id, name, price, colour FROM %s.items ORDER BY _weir_id"))
+        .containsExactly(
+            "[1]|Pen XL|1.5|null", "[2]|Ink|4.0|null", "[3]|Pad|null|red", "[4]|42|null|null");
+
+    // A truncate soft-deletes what was synced before it, not what comes after.
+    Sync third = new Sync(tables, Map.of(), 2, 1);
+    third.ops.upsert("Items", row("id", 5, "name", "Old"));
+    third.ops.truncate("Items");
+    third.ops.upsert("Items", row("id", 1, "name", "Pen again", "price", 1.0));
+    third.ops.checkpoint(Map.of());
+    assertThat(
+            query(schema, "SELECT _weir_id, name, _weir_deleted FROM %s.items ORDER BY _weir_id"))
+        .containsExactly(
+            "[1]|Pen again|false", "[2]|Ink|true", "[3]|Pad|true", "[4]|42|true", "[5]|Old|true");
+    assertThat(third.ops.counts().get("items")).isEqualTo(new ConnectorOps.Counts(2, 0, 0, 1));
+  }
+
+  @Test
+  void connectorSnapshotsKeepOnlyTheLastSyncsRowsAndAppendsAreNotDoubledOnReplay()
+      throws Exception {
+    List<weir.sdk.Table> tables =
+        List.of(
+            weir.sdk.Table.of("plans", "code").withExtractMode(weir.sdk.ExtractMode.SNAPSHOT),
+            new weir.sdk.Table(
+                "clicks", List.of(), Map.of(), weir.sdk.ExtractMode.INCREMENTAL_APPENDS));
+    Instant start1 = Instant.now();
+    Sync first = new Sync(tables, Map.of(), 0, 100);
+    first.ops.upsert("plans", row("code", "a", "seats", 1));
+    first.ops.upsert("plans", row("code", "b", "seats", 2));
+    first.ops.upsert("clicks", row("page", "/x"));
+    first.ops.finish(start1);
+    first.ops.checkpoint(Map.of());
+    // A sync that crashed after its rows were written, resumed from the same checkpoint (epoch 1):
+    // the appended rows get the same ids and are not appended twice.
+    for (int attempt = 0; attempt < 2; attempt++) {
+      Sync resumed = new Sync(tables, Map.of(), 1, 100);
+      resumed.ops.upsert("clicks", row("page", "/y"));
+      resumed.ops.upsert("clicks", row("page", "/z"));
+      resumed.ops.flush();
+    }
+    Thread.sleep(2);
+    Instant start2 = Instant.now();
+    Sync second = new Sync(tables, Map.of(), 1, 100);
+    second.ops.upsert("plans", row("code", "a", "seats", 5));
+    second.ops.finish(start2);
+    second.ops.checkpoint(Map.of());
+    assertThat(query(schema, "SELECT code, seats, _weir_deleted FROM %s.plans ORDER BY code"))
+        .containsExactly("a|5|false", "b|2|true");
+    assertThat(query(schema, "SELECT page FROM %s.clicks ORDER BY page"))
+        .containsExactly("/x", "/y", "/z");
+  }
+
+  @Test
+  void connectorColumnsBlockedNeverLoadAndHashedLoadSalted() throws Exception {
+    List<weir.sdk.Table> tables = List.of(weir.sdk.Table.of("users", "id"));
+    Sync sync =
+        new Sync(
+            tables,
+            Map.of(
+                "users.password", new ColumnPolicy(false, false),
+                "users.email", new ColumnPolicy(true, true)),
+            0,
+            100);
+    sync.ops.upsert("users", row("id", 1, "email", "ann@example.com", "password", "hunter2"));
+    sync.ops.checkpoint(Map.of());
+    String expected =
+        java.util.HexFormat.of()
+            .formatHex(
+                java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(
+                        "saltann@example.com".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertThat(query(schema, "SELECT email FROM %s.users")).containsExactly(expected);
+    assertThat(
+            query(
+                schema,
+                "SELECT count(*) FROM information_schema.columns WHERE column_name = 'password' AND table_schema = '"
+                    + schema
+                    + "'"))
+        .containsExactly("0");
   }
 }

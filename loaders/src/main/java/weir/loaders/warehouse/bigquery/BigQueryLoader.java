@@ -762,6 +762,7 @@ public final class BigQueryLoader implements WarehouseLoader {
   private static String mergeUpdates(TableSpec spec) {
     return MergeRules.updates(
         spec,
+        spec.columns().stream().map(TableSpec.Column::name).toList(),
         "t",
         "s",
         "CURRENT_TIMESTAMP()",

@@ -213,6 +213,18 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
     return SOURCE;
   }
 
+  /**
+   * A table with dynamic columns has no primary key here (see {@link #createTable}), so {@code ON
+   * CONFLICT} has nothing to conflict on: such tables merge with {@code MERGE INTO}.
+   */
+  @Override
+  protected String mergeRound(
+      String target, String source, TableSpec spec, List<String> names, int round) {
+    return spec.dynamicColumns()
+        ? mergeInto(target, source, spec, names, round)
+        : super.mergeRound(target, source, spec, names, round);
+  }
+
   @Override
   protected String utcDate(String expr) {
     return "CAST(timezone('UTC', " + expr + ") AS DATE)";

@@ -251,7 +251,7 @@ public final class PostgresLoader extends SqlWarehouseLoader {
         + " ON CONFLICT ("
         + ident(spec.keyColumn())
         + ") DO UPDATE SET "
-        + mergeUpdates(spec, "t", "excluded", now());
+        + mergeUpdates(spec, names, "t", "excluded", now());
   }
 
   /** A shallow merge: PostgreSQL's jsonb {@code ||} replaces nested objects whole. */
