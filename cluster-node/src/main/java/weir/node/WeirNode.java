@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
 import weir.loaders.destination.DestinationTypes;
 import weir.node.admin.AdminRoutes;
 import weir.node.admin.AdminToken;
+import weir.node.connector.ConnectorJarCache;
+import weir.node.connector.ConnectorRunner;
+import weir.node.connector.ConnectorSync;
 import weir.node.datasync.DataSyncImport;
 import weir.node.datasync.DataSyncImporter;
 import weir.node.datasync.ExportFeed;
@@ -276,6 +279,24 @@ public final class WeirNode {
         new DataSyncImporter(runtimes),
         settings.datasync().retry(),
         retention);
+    ShardedIngest gateway = new ShardedIngest(system, settings.ingest(), metrics);
+    com.typesafe.config.Config connectorConfig =
+        system.settings().config().getConfig("weir.connectors");
+    ConnectorSync.init(
+        system,
+        directory::cached,
+        new ConnectorRunner(
+            new ConnectorJarCache(connectorJars, settings.dataDir().resolve("connectors")),
+            secrets,
+            gateway,
+            directory,
+            settings.registryAskTimeout()),
+        system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-connector-dispatcher")),
+        new ConnectorSync.Settings(
+            connectorConfig.getDuration("max-sync-duration"),
+            settings.registryAskTimeout(),
+            Backoff.fromConfig(connectorConfig.getConfig("backoff"))),
+        retention);
 
     directory
         .refresh()
@@ -314,11 +335,7 @@ public final class WeirNode {
 
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest =
-        new IngestService(
-            new ShardedIngest(system, settings.ingest(), metrics),
-            settings.ingest(),
-            Materializer.matFromSystem(system),
-            metrics);
+        new IngestService(gateway, settings.ingest(), Materializer.matFromSystem(system), metrics);
     WebhookRoutes webhooks = new WebhookRoutes(directory, ingest, secrets::open);
     SegmentRoutes segment = new SegmentRoutes(directory, ingest);
     SnowplowRoutes snowplow = new SnowplowRoutes(directory, ingest, metrics);
@@ -423,6 +440,8 @@ public final class WeirNode {
           sharding.entityRefFor(DataSyncImport.ENTITY_KEY, c.id()).tell(new DataSyncImport.Wake());
         continue;
       }
+      if (c.kind() == ConnectionKind.connector && c.active())
+        sharding.entityRefFor(ConnectorSync.ENTITY_KEY, c.id()).tell(new ConnectorSync.Wake());
       for (int slot = 0; slot < c.slots(); slot++) {
         sharding
             .entityRefFor(ConnectionBuffer.ENTITY_KEY, c.slotEntityId(slot))

@@ -42,7 +42,8 @@ public final class DuckDbRows {
         }
         return out;
       } catch (SQLException e) {
-        if (attempt > 30 || !String.valueOf(e.getMessage()).contains("lock")) throw e;
+        String m = String.valueOf(e.getMessage());
+        if (attempt > 30 || !(m.contains("lock") || m.contains("already attached"))) throw e;
         Thread.sleep(100);
       }
     }

@@ -66,7 +66,8 @@ public final class AdminRoutes extends AdminSupport {
             new ConnectionStatusQuery(system, askTimeout),
             askTimeout,
             defaultSlots,
-            ingestBaseUrl);
+            ingestBaseUrl,
+            jars);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.exports = new ExportRoutes(system, directory, types, askTimeout);
     this.connectors = new ConnectorRoutes(jars, blocking, scratch);

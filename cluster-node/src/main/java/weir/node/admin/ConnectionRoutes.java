@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -27,6 +28,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import weir.loaders.destination.DestinationTypes;
 import weir.node.RootCause;
+import weir.node.connector.ConnectorSync;
 import weir.node.datasync.DataSyncImport;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
@@ -65,7 +67,8 @@ final class ConnectionRoutes extends AdminSupport {
           "slots",
           "partitions",
           "page_rules",
-          "source");
+          "source",
+          "columns");
   private static final Set<String> PATCH_FIELDS =
       Set.of(
           "name",
@@ -76,7 +79,9 @@ final class ConnectionRoutes extends AdminSupport {
           "id_field",
           "app_id",
           "page_rules",
-          "source");
+          "source",
+          "connector",
+          "columns");
 
   /** Kinds whose ingestion exists in this build. */
   static final Set<ConnectionKind> AVAILABLE_KINDS =
@@ -84,7 +89,12 @@ final class ConnectionRoutes extends AdminSupport {
           ConnectionKind.webhook,
           ConnectionKind.segment,
           ConnectionKind.snowplow,
-          ConnectionKind.datasync);
+          ConnectionKind.datasync,
+          ConnectionKind.connector);
+
+  /** The warehouses whose loaders merge connector operations (BigQuery's script does not yet). */
+  private static final Set<String> CONNECTOR_WAREHOUSES =
+      Set.of("duckdb", "postgres", "redshift", "snowflake");
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -95,6 +105,7 @@ final class ConnectionRoutes extends AdminSupport {
   private final Duration askTimeout;
   private final int defaultSlots;
   private final Supplier<String> ingestBaseUrl;
+  private final weir.persistence.connectors.ConnectorJars jars;
 
   ConnectionRoutes(
       ActorSystem<?> system,
@@ -105,7 +116,9 @@ final class ConnectionRoutes extends AdminSupport {
       ConnectionStatusQuery statusQuery,
       Duration askTimeout,
       int defaultSlots,
-      Supplier<String> ingestBaseUrl) {
+      Supplier<String> ingestBaseUrl,
+      weir.persistence.connectors.ConnectorJars jars) {
+    this.jars = jars;
     this.directory = directory;
     this.secrets = secrets;
     this.types = types;
@@ -257,6 +270,28 @@ final class ConnectionRoutes extends AdminSupport {
       else if (body.has("source"))
         throw new BadRequest(
             "invalid_field", "Field 'source' applies to datasync connections only.");
+      weir.persistence.registry.ConnectorSource connector = null;
+      if (kind == ConnectionKind.connector) {
+        if (!CONNECTOR_WAREHOUSES.contains(destination.type()))
+          throw new BadRequest(
+              "invalid_field",
+              "Field 'destination_id': connector connections load into "
+                  + String.join(", ", new java.util.TreeSet<>(CONNECTOR_WAREHOUSES))
+                  + "; "
+                  + destination.id()
+                  + " is "
+                  + destination.type()
+                  + ".");
+        connector = connectorSource(body, null);
+        if (body.has("slots") && integer(body, "slots", 1, 64) != 1)
+          throw new BadRequest(
+              "invalid_field",
+              "Field 'slots': a connector connection has one slot (its operations load in order).");
+      } else if (body.has("connector") || body.has("columns")) {
+        throw new BadRequest(
+            "invalid_field",
+            "Fields 'connector' and 'columns' apply to connector connections only.");
+      }
       String schema = identifier(body, "schema", snakeCase(name));
       if (kind == ConnectionKind.datasync) {
         // Its tables (allevents, ...) and its watermark (datasync-<counter>) are the schema's: two
@@ -303,7 +338,7 @@ final class ConnectionRoutes extends AdminSupport {
               orDefault(integer(body, "batch_size", 1, 1_000_000), 500),
               orDefault(integer(body, "batch_interval_seconds", 1, 86_400), 60),
               syncIntervalSeconds(body, 15 * 60),
-              slots == null ? defaultSlots : slots,
+              kind == ConnectionKind.connector ? 1 : slots == null ? defaultSlots : slots,
               sealed(text(body, "signing_secret")),
               text(body, "id_field"),
               Ids.newSecret(),
@@ -311,10 +346,19 @@ final class ConnectionRoutes extends AdminSupport {
               System.currentTimeMillis(),
               0,
               pageRules(body, List.of()),
-              source);
+              source,
+              connector);
       return directory
           .<Connection>write(r -> new Registry.CreateConnection(c, r))
-          .thenApply(created -> ApiErrors.json(StatusCodes.CREATED, view(created)));
+          .thenApply(
+              created -> {
+                // Its first sync runs at once (then every sync interval).
+                if (created.kind() == ConnectionKind.connector)
+                  sharding
+                      .entityRefFor(ConnectorSync.ENTITY_KEY, created.id())
+                      .tell(new ConnectorSync.Wake());
+                return ApiErrors.json(StatusCodes.CREATED, view(created));
+              });
     } catch (BadRequest e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -363,7 +407,14 @@ final class ConnectionRoutes extends AdminSupport {
               pageRules(body, c.pageRules()),
               c.kind() == ConnectionKind.datasync && body.has("source")
                   ? sameFolder(c.source(), source(body, c.source()))
-                  : c.source());
+                  : c.source(),
+              c.kind() == ConnectionKind.connector && (body.has("connector") || body.has("columns"))
+                  ? connectorSource(body, c.connector())
+                  : c.connector());
+      if (c.kind() != ConnectionKind.connector && (body.has("connector") || body.has("columns")))
+        throw new BadRequest(
+            "invalid_field",
+            "Fields 'connector' and 'columns' apply to connector connections only.");
       if (c.kind() != ConnectionKind.datasync && body.has("source"))
         throw new BadRequest(
             "invalid_field", "Field 'source' applies to datasync connections only.");
@@ -408,10 +459,20 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> status(Connection c) {
+    CompletionStage<ConnectorSync.SyncStatus> connector =
+        c.kind() != ConnectionKind.connector
+            ? CompletableFuture.completedFuture(null)
+            : sharding
+                .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
+                .ask(ConnectorSync.GetStatus::new, askTimeout);
     return statusQuery
         .status(c)
+        .thenCombine(connector, (s, sync) -> new Object[] {s, sync})
         .thenApply(
-            s -> {
+            pair -> {
+              ConnectionStatusQuery.ConnectionStatus s =
+                  (ConnectionStatusQuery.ConnectionStatus) pair[0];
+              ConnectorSync.SyncStatus sync = (ConnectorSync.SyncStatus) pair[1];
               ObjectNode body = Json.MAPPER.createObjectNode();
               body.put("state", s.state());
               body.put("buffered_events", s.bufferedEvents());
@@ -444,6 +505,29 @@ final class ConnectionRoutes extends AdminSupport {
                 s.datasync().warnings().forEach(d.putArray("warnings")::add);
                 if (s.datasync().warnings().isEmpty()) d.putArray("warnings");
               }
+              if (sync != null) {
+                ObjectNode d = body.putObject("connector");
+                d.put("running", sync.running());
+                d.put("last_sync_at", instant(sync.lastSyncAtMillis()));
+                d.put("next_sync_at", instant(sync.nextSyncAtMillis()));
+                d.put("last_checkpoint_at", instant(sync.lastCheckpointAtMillis()));
+                d.put("state_bytes", sync.stateBytes());
+                d.put("last_error", sync.lastError());
+                d.put("resync_pending", sync.resyncPending());
+                d.put("syncs_total", sync.syncsTotal());
+                ObjectNode tables = d.putObject("tables");
+                sync.tables()
+                    .forEach(
+                        (t, n) ->
+                            tables
+                                .putObject(t)
+                                .put("upserted", n.upserts())
+                                .put("updated", n.updates())
+                                .put("deleted", n.deletes())
+                                .put("truncated", n.truncates()));
+                if (sync.lastError() != null && s.lastError() == null)
+                  body.put("last_error", sync.lastError());
+              }
               ArrayNode failed = body.putArray("failed_batches");
               for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
                 failed
@@ -457,6 +541,18 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> sync(Connection c) {
+    if (c.kind() == ConnectionKind.connector) {
+      return sharding
+          .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
+          .<akka.Done>askWithStatus(ConnectorSync.Sync::new, askTimeout)
+          .thenApply(
+              done -> {
+                ObjectNode body = Json.MAPPER.createObjectNode();
+                body.put("connection_id", c.id());
+                body.put("sync", "started");
+                return ApiErrors.json(StatusCodes.ACCEPTED, body);
+              });
+    }
     if (c.kind() == ConnectionKind.datasync) {
       return sharding
           .entityRefFor(DataSyncImport.ENTITY_KEY, c.id())
@@ -482,6 +578,41 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> resync(Connection c, ObjectNode body) {
+    if (c.kind() == ConnectionKind.connector) {
+      List<String> tables = new ArrayList<>();
+      for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!f.equals("tables"))
+          return CompletableFuture.failedFuture(
+              new BadRequest(
+                  "unknown_field",
+                  "Field '" + f + "' is not part of a connector resync (tables)."));
+      }
+      JsonNode t = body.get("tables");
+      if (t != null && !t.isNull()) {
+        if (!t.isArray())
+          return CompletableFuture.failedFuture(
+              new BadRequest("invalid_field", "Field 'tables' must be an array of table names."));
+        for (JsonNode n : t) {
+          if (!n.isTextual() || n.asText().isBlank())
+            return CompletableFuture.failedFuture(
+                new BadRequest("invalid_field", "Field 'tables' must hold table names."));
+          tables.add(n.asText());
+        }
+      }
+      return sharding
+          .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
+          .<akka.Done>askWithStatus(
+              r -> new ConnectorSync.Resync(List.copyOf(tables), r), askTimeout)
+          .thenApply(
+              done -> {
+                ObjectNode out = Json.MAPPER.createObjectNode();
+                out.put("connection_id", c.id());
+                out.put("resync", "queued");
+                tables.forEach(out.putArray("tables")::add);
+                return ApiErrors.json(StatusCodes.ACCEPTED, out);
+              });
+    }
     if (c.kind() == ConnectionKind.datasync) {
       if (body.size() > 0)
         return CompletableFuture.failedFuture(
@@ -656,6 +787,23 @@ final class ConnectionRoutes extends AdminSupport {
       Set<String> secret = types.stagingSecretFields(c.source().getOrDefault("type", ""));
       c.source().forEach((k, v) -> src.put(k, secret.contains(k) ? DestinationTypes.MASK : v));
     }
+    if (c.connector() != null) {
+      ObjectNode conn = out.putObject("connector");
+      conn.put("jar", c.connector().jar());
+      conn.put("class", c.connector().className());
+      ObjectNode conf = conn.putObject("configuration");
+      // Every configuration value is a secret: none is ever shown.
+      new java.util.TreeSet<>(c.connector().configuration().keySet())
+          .forEach(k -> conf.put(k, DestinationTypes.MASK));
+      ObjectNode cols = out.putObject("columns");
+      new TreeMap<>(c.connector().columns())
+          .forEach(
+              (k, p) -> {
+                ObjectNode o = cols.putObject(k);
+                if (p.blocked()) o.put("enabled", false);
+                if (p.hashed()) o.put("hashed", true);
+              });
+    }
     ArrayNode pages = out.putArray("page_rules");
     for (PageRule r : c.pageRules())
       pages.addObject().put("id", r.id()).put("name", r.name()).put("pattern", r.pattern());
@@ -804,6 +952,127 @@ final class ConnectionRoutes extends AdminSupport {
       }
       case connector, datasync -> {}
     }
+  }
+
+  /**
+   * A connector connection's {@code connector} ({@code {jar, class, configuration}}) and {@code
+   * columns}, validated (the jar uploaded, the class one of its connectors), every configuration
+   * value sealed; on a PATCH a masked value keeps the stored one and an absent part keeps its
+   * value.
+   */
+  private weir.persistence.registry.ConnectorSource connectorSource(
+      ObjectNode body, weir.persistence.registry.ConnectorSource stored) throws BadRequest {
+    JsonNode spec = body.get("connector");
+    if (stored == null && (spec == null || !spec.isObject()))
+      throw new BadRequest(
+          "invalid_field",
+          "Field 'connector' is required for a connector connection: {jar: \"<sha256 of an"
+              + " uploaded jar>\", class: \"<its SourceConnector class>\", configuration: {...}}.");
+    String jar = stored == null ? null : stored.jar();
+    String className = stored == null ? null : stored.className();
+    Map<String, String> configuration = stored == null ? Map.of() : stored.configuration();
+    if (spec != null && !spec.isNull()) {
+      if (!spec.isObject())
+        throw new BadRequest("invalid_field", "Field 'connector' must be an object.");
+      for (Iterator<String> it = spec.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!Set.of("jar", "class", "configuration").contains(f))
+          throw new BadRequest(
+              "unknown_field",
+              "Field 'connector."
+                  + f
+                  + "' is not part of a connector (jar, class, configuration).");
+      }
+      if (spec.has("jar")) jar = spec.get("jar").asText();
+      if (spec.has("class")) className = spec.get("class").asText();
+      if (jar == null || !jar.matches("[0-9a-f]{64}"))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'connector.jar' must be the id (sha256) of an uploaded jar"
+                + " (POST /v1/admin/connectors).");
+      if (className == null || className.isBlank())
+        throw new BadRequest("invalid_field", "Field 'connector.class' is required.");
+      JsonNode conf = spec.get("configuration");
+      if (conf != null && !conf.isNull()) {
+        if (!conf.isObject())
+          throw new BadRequest(
+              "invalid_field", "Field 'connector.configuration' must be an object of strings.");
+        Map<String, String> next = new java.util.LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = conf.fields(); it.hasNext(); ) {
+          Map.Entry<String, JsonNode> e = it.next();
+          if (!e.getValue().isTextual())
+            throw new BadRequest(
+                "invalid_field",
+                "Field 'connector.configuration." + e.getKey() + "' must be a string.");
+          String v = e.getValue().asText();
+          if (DestinationTypes.MASK.equals(v) && configuration.containsKey(e.getKey()))
+            next.put(e.getKey(), configuration.get(e.getKey()));
+          else next.put(e.getKey(), secrets.seal(v));
+        }
+        configuration = next;
+      }
+      String jarId = jar;
+      String cls = className;
+      List<weir.persistence.connectors.ConnectorJars.Jar> uploaded;
+      try {
+        uploaded = jars.list();
+      } catch (java.sql.SQLException e) {
+        throw new BadRequest(503, "unavailable", "The connector jars cannot be read now; retry.");
+      }
+      var found = uploaded.stream().filter(j -> j.id().equals(jarId)).findFirst();
+      if (found.isEmpty())
+        throw new BadRequest(
+            "invalid_field", "Field 'connector.jar': no uploaded jar has id " + jarId + ".");
+      if (!found.get().classes().contains(cls))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'connector.class': "
+                + cls
+                + " is not a connector of jar "
+                + jarId
+                + "; it has "
+                + found.get().classes()
+                + ".");
+    }
+    Map<String, weir.protocol.connector.ColumnPolicy> columns =
+        stored == null ? Map.of() : stored.columns();
+    JsonNode cols = body.get("columns");
+    if (cols != null && !cols.isNull()) {
+      if (!cols.isObject())
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'columns' must be an object: {\"<table>.<column>\": {\"enabled\": false} or"
+                + " {\"hashed\": true}}.");
+      Map<String, weir.protocol.connector.ColumnPolicy> next = new TreeMap<>();
+      for (Iterator<Map.Entry<String, JsonNode>> it = cols.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        JsonNode p = e.getValue();
+        if (!e.getKey().matches("[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*")
+            || !p.isObject()
+            || (p.has("enabled") && !p.get("enabled").isBoolean())
+            || (p.has("hashed") && !p.get("hashed").isBoolean()))
+          throw new BadRequest(
+              "invalid_field",
+              "Field 'columns."
+                  + e.getKey()
+                  + "': keys are <table>.<column> (warehouse names),"
+                  + " values {\"enabled\": false} or {\"hashed\": true}.");
+        next.put(
+            e.getKey(),
+            weir.protocol.connector.ColumnPolicy.of(
+                p.has("enabled") ? p.get("enabled").asBoolean() : null,
+                p.has("hashed") ? p.get("hashed").asBoolean() : null));
+      }
+      columns = next;
+    }
+    String salt =
+        stored != null
+            ? stored.salt()
+            : secrets.seal(
+                java.util.Base64.getEncoder()
+                    .encodeToString(new java.security.SecureRandom().generateSeed(32)));
+    return new weir.persistence.registry.ConnectorSource(
+        jar, className, configuration, columns, salt, stored == null ? Map.of() : stored.tables());
   }
 
   private String sealed(String secret) {

@@ -49,7 +49,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
       "Weir event ingestion node. Without arguments, starts a node (configured by WEIR_* environment "
           + "variables, see README); with a command, runs that command and exits."
     },
-    subcommands = {SqlCommand.class, AdminCommand.class},
+    subcommands = {SqlCommand.class, AdminCommand.class, ConnectorCommand.class},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {
       WeirNodeCommand.EXIT_OK,

@@ -434,7 +434,11 @@ public final class DestinationRuntimes {
       case webhook -> WebhookParser.tableSpec(table);
       case segment, snowplow -> EventTables.specFor(table);
       case connector ->
-          throw new IllegalStateException("connector connections are not loadable in this build");
+          weir.protocol.connector.ConnectorTables.spec(
+              table,
+              connection.connector() == null
+                  ? Map.of()
+                  : connection.connector().tables().getOrDefault(table, Map.of()));
       case datasync ->
           throw new IllegalStateException("datasync connections load exports, not staged batches");
     };

@@ -503,7 +503,28 @@ class AdminApiTest {
             "/v1/admin/connections",
             "{\"name\":\"x\",\"kind\":\"connector\",\"destination_id\":\"" + destination + "\"}"),
         400,
-        "connection_kind_not_available");
+        "invalid_field");
+    // A connector connection names an uploaded jar and one of its classes.
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"connector\",\"destination_id\":\""
+                + destination
+                + "\",\"connector\":{\"jar\":\""
+                + "0".repeat(64)
+                + "\",\"class\":\"a.B\"}}"),
+        400,
+        "invalid_field");
+    assertError(
+        adminCall(
+            "POST",
+            "/v1/admin/connections",
+            "{\"name\":\"x\",\"kind\":\"webhook\",\"destination_id\":\""
+                + destination
+                + "\",\"columns\":{}}"),
+        400,
+        "invalid_field");
     assertError(
         adminCall(
             "POST",

@@ -35,6 +35,7 @@ import weir.protocol.datasync.PageRule;
  * @param source a {@code datasync} connection's store: {@code type} ({@code s3}, {@code gcs},
  *     {@code filesystem}), the store's settings (secret ones sealed) and {@code path} or {@code
  *     prefix} of the folder that holds {@code exportmanifest.json}; empty for other kinds
+ * @param connector a {@code connector} connection's connector; null for other kinds
  */
 public record Connection(
     String id,
@@ -54,13 +55,56 @@ public record Connection(
     long createdAtMillis,
     long deletedAtMillis,
     List<PageRule> pageRules,
-    Map<String, String> source)
+    Map<String, String> source,
+    ConnectorSource connector)
     implements CborSerializable {
 
   @JsonCreator
   public Connection {
     pageRules = pageRules == null ? List.of() : List.copyOf(pageRules);
     source = source == null ? Map.of() : Map.copyOf(source);
+  }
+
+  /** A connection without a connector (every kind but {@code connector}). */
+  public Connection(
+      String id,
+      String name,
+      ConnectionKind kind,
+      String destinationId,
+      String schema,
+      String table,
+      int batchSize,
+      int batchIntervalSeconds,
+      long syncIntervalSeconds,
+      int slots,
+      String signingSecret,
+      String idField,
+      String writeKey,
+      String appId,
+      long createdAtMillis,
+      long deletedAtMillis,
+      List<PageRule> pageRules,
+      Map<String, String> source) {
+    this(
+        id,
+        name,
+        kind,
+        destinationId,
+        schema,
+        table,
+        batchSize,
+        batchIntervalSeconds,
+        syncIntervalSeconds,
+        slots,
+        signingSecret,
+        idField,
+        writeKey,
+        appId,
+        createdAtMillis,
+        deletedAtMillis,
+        pageRules,
+        source,
+        null);
   }
 
   /** A connection without pages or a source (the fields connections had before Data Sync). */
@@ -104,15 +148,20 @@ public record Connection(
 
   /** This connection, deleted at {@code atMillis}. */
   public Connection deletedAt(long atMillis) {
-    return copy(atMillis, pageRules);
+    return copy(atMillis, pageRules, connector);
   }
 
   /** This connection with other pages. */
   public Connection withPageRules(List<PageRule> rules) {
-    return copy(deletedAtMillis, rules);
+    return copy(deletedAtMillis, rules, connector);
   }
 
-  private Connection copy(long deletedAt, List<PageRule> rules) {
+  /** This connection with another connector. */
+  public Connection withConnector(ConnectorSource next) {
+    return copy(deletedAtMillis, pageRules, next);
+  }
+
+  private Connection copy(long deletedAt, List<PageRule> rules, ConnectorSource next) {
     return new Connection(
         id,
         name,
@@ -131,7 +180,8 @@ public record Connection(
         createdAtMillis,
         deletedAt,
         rules,
-        source);
+        source,
+        next);
   }
 
   public boolean active() {

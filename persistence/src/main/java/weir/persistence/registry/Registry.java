@@ -71,6 +71,16 @@ public final class Registry
   /** Read everything (the registry is small: tens to thousands of entries). */
   public record Get(ActorRef<Listing> replyTo) implements Command {}
 
+  /**
+   * Adds the columns a connector sync has seen to its connection ({@link ConnectorSource#tables}),
+   * before rows with them are loaded.
+   */
+  public record LearnConnectorColumns(
+      String connectionId,
+      Map<String, Map<String, weir.protocol.ColumnType>> tables,
+      ActorRef<StatusReply<Connection>> replyTo)
+      implements Command {}
+
   /** Register an export (its connection and destination must be active). */
   public record CreateExport(Export export, ActorRef<StatusReply<Export>> replyTo)
       implements Command {}
@@ -109,6 +119,10 @@ public final class Registry
   public record ExportCreated(Export export) implements Event {}
 
   public record ExportStopped(String exportId, long atMillis) implements Event {}
+
+  public record ConnectorColumnsLearnt(
+      String connectionId, Map<String, Map<String, weir.protocol.ColumnType>> tables)
+      implements Event {}
 
   /** Immutable state: insertion-ordered maps by id. */
   public record State(
@@ -275,6 +289,22 @@ public final class Registry
                     .reply(
                         cmd.replyTo(),
                         new Listing(state.destinations(), state.connections(), state.exports())))
+        .onCommand(
+            LearnConnectorColumns.class,
+            (state, cmd) -> {
+              Optional<Connection> c = state.activeConnection(cmd.connectionId());
+              if (c.isEmpty() || c.get().connector() == null) {
+                return Effect().reply(cmd.replyTo(), notFound("connection", cmd.connectionId()));
+              }
+              if (c.get().connector().withTables(cmd.tables()).equals(c.get().connector())) {
+                return Effect().reply(cmd.replyTo(), StatusReply.success(c.get()));
+              }
+              return Effect()
+                  .persist(new ConnectorColumnsLearnt(cmd.connectionId(), cmd.tables()))
+                  .thenReply(
+                      cmd.replyTo(),
+                      s -> StatusReply.success(s.connections().get(cmd.connectionId())));
+            })
         .onCommand(CreateExport.class, this::onCreateExport)
         .onCommand(
             StopExport.class,
@@ -404,6 +434,14 @@ public final class Registry
             ConnectionDeleted.class,
             (state, e) ->
                 state.with(state.connections().get(e.connectionId()).deletedAt(e.atMillis())))
+        .onEvent(
+            ConnectorColumnsLearnt.class,
+            (state, e) -> {
+              Connection c = state.connections().get(e.connectionId());
+              return c == null || c.connector() == null
+                  ? state
+                  : state.with(c.withConnector(c.connector().withTables(e.tables())));
+            })
         .onEvent(ExportCreated.class, (state, e) -> state.with(e.export()))
         .onEvent(
             ExportStopped.class,
