@@ -92,9 +92,12 @@ final class ConnectionRoutes extends AdminSupport {
           ConnectionKind.datasync,
           ConnectionKind.connector);
 
-  /** The warehouses whose loaders merge connector operations (BigQuery's script does not yet). */
-  private static final Set<String> CONNECTOR_WAREHOUSES =
-      Set.of("duckdb", "postgres", "redshift", "snowflake");
+  /**
+   * The warehouses connector connections load into: those whose merge of connector operations runs
+   * in the tests (Redshift's and Snowflake's SQL would be the same generic statements, but no
+   * contract covers them yet; BigQuery's script does not merge operations).
+   */
+  private static final Set<String> CONNECTOR_WAREHOUSES = Set.of("duckdb", "postgres");
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -283,7 +286,8 @@ final class ConnectionRoutes extends AdminSupport {
                   + destination.type()
                   + ".");
         connector = connectorSource(body, null);
-        if (body.has("slots") && integer(body, "slots", 1, 64) != 1)
+        Integer oneSlot = integer(body, "slots", 1, 64);
+        if (oneSlot != null && oneSlot != 1)
           throw new BadRequest(
               "invalid_field",
               "Field 'slots': a connector connection has one slot (its operations load in order).");
@@ -452,7 +456,8 @@ final class ConnectionRoutes extends AdminSupport {
             c.createdAtMillis(),
             0,
             c.pageRules(),
-            c.source());
+            c.source(),
+            c.connector());
     return directory
         .<Connection>write(r -> new Registry.UpdateConnection(next, r))
         .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -1047,8 +1052,13 @@ final class ConnectionRoutes extends AdminSupport {
       for (Iterator<Map.Entry<String, JsonNode>> it = cols.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         JsonNode p = e.getValue();
+        boolean onlyKnown = true;
+        for (Iterator<String> f = p.fieldNames(); f.hasNext(); )
+          onlyKnown &= Set.of("enabled", "hashed").contains(f.next());
         if (!e.getKey().matches("[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*")
             || !p.isObject()
+            || p.isEmpty()
+            || !onlyKnown
             || (p.has("enabled") && !p.get("enabled").isBoolean())
             || (p.has("hashed") && !p.get("hashed").isBoolean()))
           throw new BadRequest(

@@ -92,10 +92,50 @@ public final class ConnectorRunner {
       Checkpoints checkpoints,
       java.util.concurrent.atomic.AtomicBoolean cancelled)
       throws Exception {
+    List<String> secretValues = new ArrayList<>();
+    try {
+      return sync(connection, start, checkpoints, cancelled, secretValues);
+    } catch (CancellationException e) {
+      throw e;
+    } catch (Exception | LinkageError e) {
+      // What a connector throws may quote its configuration (a URL with a token, a password):
+      // the status and the log get the message with every configuration value masked.
+      String message = scrub(describe(e), secretValues);
+      if (!(e instanceof ConnectorException)) {
+        ConnectorException logged = new ConnectorException(message);
+        logged.setStackTrace(e.getStackTrace());
+        log.warn("Connector connection {}: sync failed", connection.id(), logged);
+      }
+      throw new ConnectorException(message);
+    }
+  }
+
+  private static String describe(Throwable e) {
+    if (e instanceof ConnectorException && e.getMessage() != null) return e.getMessage();
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+    String m = root.getMessage();
+    return root.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  }
+
+  private static String scrub(String message, List<String> secrets) {
+    String out = message;
+    for (String v : secrets) if (v.length() >= 4) out = out.replace(v, "********");
+    return out;
+  }
+
+  private Outcome sync(
+      Connection connection,
+      Start start,
+      Checkpoints checkpoints,
+      java.util.concurrent.atomic.AtomicBoolean cancelled,
+      List<String> secretValues)
+      throws Exception {
     ConnectorSource source = connection.connector();
     SourceConnector connector = jars.instantiate(source.jar(), source.className());
     Map<String, String> configuration = new LinkedHashMap<>();
     source.configuration().forEach((k, v) -> configuration.put(k, secrets.open(v)));
+    secretValues.addAll(configuration.values());
     List<Table> tables = connector.schema(Map.copyOf(configuration));
     if (tables == null || tables.isEmpty())
       throw new ConnectorException("schema() declares no table");

@@ -505,9 +505,12 @@ public final class ConnectorSync
       start(state, connection.get(), state.syncStartedAtMillis());
       return Effect().noReply();
     }
+    // The start is later than every row written so far (a snapshot table soft-deletes the rows
+    // older than it that the sync did not send), whatever the clock of the node that wrote them.
+    long startAt = Math.max(now, state.floorMicros() / 1000 + 1);
     return Effect()
-        .persist(new SyncStarted(now))
-        .thenRun(s -> start(s, connection.get(), now))
+        .persist(new SyncStarted(startAt))
+        .thenRun(s -> start(s, connection.get(), startAt))
         .thenNoReply();
   }
 
@@ -523,7 +526,9 @@ public final class ConnectorSync
         new ConnectorRunner.Start(
             ConnectorRunner.state(state.stateJson()),
             state.epoch(),
-            Instant.EPOCH.plus(state.floorMicros(), ChronoUnit.MICROS),
+            // Every row of the sync is later than its start.
+            Instant.EPOCH.plus(
+                Math.max(state.floorMicros(), syncStartedAt * 1000), ChronoUnit.MICROS),
             Instant.ofEpochMilli(syncStartedAt),
             state.resyncPending() && state.resyncAll(),
             state.resyncPending() ? new TreeSet<>(state.resyncTables()) : new TreeSet<>());

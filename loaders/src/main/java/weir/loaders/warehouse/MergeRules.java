@@ -42,7 +42,7 @@ public final class MergeRules {
     TableSpec.Merge dynamic = spec.hasOps() ? TableSpec.Merge.ROW : TableSpec.Merge.LATEST;
     String updates =
         names.stream()
-            .filter(n -> !n.equals("loaded_at"))
+            .filter(n -> !(spec.loadedAt() && n.equals("loaded_at")))
             .map(n -> declared.getOrDefault(n, new TableSpec.Column(n, null, dynamic)))
             .filter(col -> col.merge() != TableSpec.Merge.KEY)
             .map(

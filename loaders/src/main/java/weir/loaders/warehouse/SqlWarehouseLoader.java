@@ -262,7 +262,13 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         return n;
       }
       case MERGE -> {
-        if (spec.hasOps()) s.execute(dropOrphanChanges(target, source, spec));
+        if (spec.hasOps()) {
+          s.execute(dropOrphanChanges(target, source, spec));
+          // The table's rows are all older than the load's: a truncate in it deletes them first,
+          // so that a later change of the load merges into a deleted row (as it would one load
+          // later).
+          applyTruncates(s, target, source, spec, false);
+        }
         int rounds;
         try (ResultSet rs = s.executeQuery("SELECT coalesce(max(_weir_rank), 0) FROM " + source)) {
           rs.next();
@@ -271,7 +277,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
         long total = 0;
         for (int round = 1; round <= rounds; round++)
           total += s.executeUpdate(mergeRound(target, source, spec, names, round));
-        if (spec.hasOps()) applyTruncates(s, target, source, spec);
+        if (spec.hasOps()) applyTruncates(s, target, source, spec, true);
         return total;
       }
       default -> throw new IllegalStateException("unknown mode " + spec.mode());
@@ -313,11 +319,13 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
   }
 
   /**
-   * Merge with ops, after the rows are in: the latest {@code truncate} marker of the load
-   * soft-deletes every live row older than itself (by the order column), then the markers, merged
-   * in as rows of their own key, are removed. Rows of this load newer than the marker stay live.
+   * Merge with ops: the latest {@code truncate} marker of the load soft-deletes every live row
+   * older than itself (by the order column), before the rounds (the table's rows) and after them
+   * (the load's rows older than the marker); after them the markers, merged in as rows of their own
+   * key, are removed. Rows of this load newer than the marker stay live.
    */
-  private void applyTruncates(Statement s, String target, String source, TableSpec spec)
+  private void applyTruncates(
+      Statement s, String target, String source, TableSpec spec, boolean removeMarkers)
       throws SQLException {
     String op = ident(TableSpec.OP);
     String order = ident(spec.orderColumn());
@@ -346,7 +354,7 @@ public abstract class SqlWarehouseLoader implements WarehouseLoader {
             + ", false) AND "
             + op
             + " <> 'truncate'");
-    s.executeUpdate("DELETE FROM " + target + " WHERE " + op + " = 'truncate'");
+    if (removeMarkers) s.executeUpdate("DELETE FROM " + target + " WHERE " + op + " = 'truncate'");
   }
 
   /**

@@ -261,6 +261,25 @@ public abstract class LoadModesContract {
   }
 
   @Test
+  void connectorTruncateThenChangeInOneLoadEndsAsInTwoLoads() throws Exception {
+    List<weir.sdk.Table> tables = List.of(weir.sdk.Table.of("tickets", "id"));
+    Sync first = new Sync(tables, Map.of(), 0, 100);
+    first.ops.upsert("tickets", row("id", 1, "state", "open", "event_id", 7));
+    first.ops.upsert("tickets", row("id", 2, "state", "open", "event_id", 7));
+    first.ops.checkpoint(Map.of());
+    // Rows sharing a source column named event_id are distinct operations, not one event.
+    assertThat(query(schema, "SELECT count(*) FROM %s.tickets")).containsExactly("2");
+    Sync second = new Sync(tables, Map.of(), 1, 100);
+    second.ops.truncate("tickets");
+    second.ops.update("tickets", row("id", 1, "state", "closed"));
+    second.ops.upsert("tickets", row("id", 3, "state", "new"));
+    second.ops.checkpoint(Map.of());
+    // As the harness: the update changes the truncated row, which stays deleted.
+    assertThat(query(schema, "SELECT _weir_id, state, _weir_deleted FROM %s.tickets ORDER BY 1"))
+        .containsExactly("[1]|closed|true", "[2]|open|true", "[3]|new|false");
+  }
+
+  @Test
   void connectorSnapshotsKeepOnlyTheLastSyncsRowsAndAppendsAreNotDoubledOnReplay()
       throws Exception {
     List<weir.sdk.Table> tables =

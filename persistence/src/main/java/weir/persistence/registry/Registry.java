@@ -260,10 +260,21 @@ public final class Registry
         .onCommand(
             UpdateConnection.class,
             (state, cmd) -> {
-              Connection c = cmd.connection();
-              if (state.activeConnection(c.id()).isEmpty()) {
-                return Effect().reply(cmd.replyTo(), notFound("connection", c.id()));
+              Connection given = cmd.connection();
+              Optional<Connection> old = state.activeConnection(given.id());
+              if (old.isEmpty()) {
+                return Effect().reply(cmd.replyTo(), notFound("connection", given.id()));
               }
+              // What syncs learnt (a connector's columns) is the registry's: an update written
+              // from an older copy of the connection neither drops nor reverts it.
+              ConnectorSource learnt = old.get().connector();
+              Connection c =
+                  learnt == null
+                      ? given
+                      : given.withConnector(
+                          given.connector() == null
+                              ? learnt
+                              : given.connector().withTables(learnt.tables()));
               Optional<StatusReply<Connection>> taken = appIdTaken(state, c);
               if (taken.isPresent()) return Effect().reply(cmd.replyTo(), taken.get());
               return Effect()

@@ -86,6 +86,89 @@ class RegistryTest {
   }
 
   @Test
+  void whatAConnectorSyncLearntSurvivesUpdatesFromOlderCopiesAndRestarts() {
+    var registry =
+        akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit
+            .<Registry.Command, Registry.Event, Registry.State>create(
+                testKit.system(), Registry.create());
+    registry.<StatusReply<Destination>>runCommand(
+        r ->
+            new Registry.CreateDestination(
+                new Destination("d1", "wh", "duckdb", Map.of("path", "x.duckdb"), Map.of(), 0, 0),
+                r));
+    Connection base = snowplow("k1", null);
+    ConnectorSource source =
+        new ConnectorSource(
+            "ab".repeat(32),
+            "com.example.C",
+            Map.of("token", "enc:v1:x"),
+            Map.of(),
+            "enc:v1:s",
+            Map.of());
+    Connection connector =
+        new Connection(
+            "k1",
+            "k1",
+            ConnectionKind.connector,
+            "d1",
+            "k1",
+            null,
+            500,
+            60,
+            900,
+            1,
+            null,
+            null,
+            "wk",
+            null,
+            0,
+            0,
+            java.util.List.of(),
+            Map.of(),
+            source);
+    assertThat(
+            registry
+                .<StatusReply<Connection>>runCommand(
+                    r -> new Registry.CreateConnection(connector, r))
+                .reply()
+                .isSuccess())
+        .isTrue();
+    Map<String, Map<String, weir.protocol.ColumnType>> learnt =
+        Map.of("orders", Map.of("placed_at", weir.protocol.ColumnType.TIMESTAMP));
+    registry.<StatusReply<Connection>>runCommand(
+        r -> new Registry.LearnConnectorColumns("k1", learnt, r));
+    // A PATCH written from a copy read before the sync learnt its columns, and one from a copy
+    // that lost the connector (a constructor without it): neither drops nor reverts them.
+    registry.<StatusReply<Connection>>runCommand(r -> new Registry.UpdateConnection(connector, r));
+    Connection withoutConnector =
+        new Connection(
+            "k1",
+            "renamed",
+            ConnectionKind.connector,
+            "d1",
+            "k1",
+            null,
+            500,
+            60,
+            900,
+            1,
+            null,
+            null,
+            "wk",
+            null,
+            0,
+            0);
+    registry.<StatusReply<Connection>>runCommand(
+        r -> new Registry.UpdateConnection(withoutConnector, r));
+    registry.restart();
+    Connection stored = registry.getState().connections().get("k1");
+    assertThat(stored.name()).isEqualTo("renamed");
+    assertThat(stored.connector().className()).isEqualTo("com.example.C");
+    assertThat(stored.connector().tables()).isEqualTo(learnt);
+    assertThat(base.connector()).isNull();
+  }
+
+  @Test
   void anExportIsRegisteredStoppedAndKeepsItsLakeFromBeingDeleted() {
     var registry =
         EventSourcedBehaviorTestKit.<Registry.Command, Registry.Event, Registry.State>create(

@@ -41,9 +41,9 @@ import weir.sdk.Values;
  *
  * <p>Each row's {@link ConnectorTables#SYNCED} is strictly later than every earlier row's (and than
  * {@code floor}), so the merge applies operations in their order. The surrogate id of an {@code
- * INCREMENTAL_APPENDS} row is {@code a<epoch>.<n>}: the {@code n}-th operation since checkpoint
- * {@code epoch}; a sync resumed from that checkpoint that emits the same rows gives them the same
- * ids, so they are not appended twice.
+ * INCREMENTAL_APPENDS} row is {@code a<epoch>.<n>}: the {@code n}-th row of its table since
+ * checkpoint {@code epoch}; a sync resumed from that checkpoint that emits the same rows gives them
+ * the same ids, so they are not appended twice.
  *
  * <p>Not thread-safe: one per sync, called from the connector's thread.
  */
@@ -82,6 +82,7 @@ public final class ConnectorOps implements Operations {
   private final Map<String, Map<String, ColumnType>> changed = new TreeMap<>();
   private final Map<String, long[]> counts = new TreeMap<>();
   private final List<StagedRow> pending = new ArrayList<>();
+  private final Map<String, Long> appended = new TreeMap<>();
   private long epoch;
   private long n;
   private long lastMicros;
@@ -192,7 +193,10 @@ public final class ConnectorOps implements Operations {
     String name = ConnectorTables.name(t.name());
     ObjectNode out = columns(name, t, row, "upsert");
     if (t.extractMode() == ExtractMode.INCREMENTAL_APPENDS) {
-      out.put(ConnectorTables.ID, "a" + epoch + "." + n);
+      // Counted per table: a resumed sync that emits this table's rows again gives them the same
+      // ids, whatever it emits elsewhere.
+      long index = appended.merge(name, 1L, Long::sum) - 1;
+      out.put(ConnectorTables.ID, "a" + epoch + "." + index);
     } else {
       out.put(ConnectorTables.ID, key(name, t, out, "upsert"));
     }
@@ -258,6 +262,7 @@ public final class ConnectorOps implements Operations {
     }
     epoch++;
     n = 0;
+    appended.clear();
     checkpoints++;
   }
 

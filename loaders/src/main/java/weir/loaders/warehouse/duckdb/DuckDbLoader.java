@@ -193,8 +193,12 @@ public final class DuckDbLoader extends SqlWarehouseLoader {
         spec.mode() == TableSpec.Mode.MERGE
             ? "SELECT DISTINCT ON (_weir_source) * FROM (SELECT "
                 + values
-                + ", coalesce(json->>'$.event_id', "
-                + "md5(CAST(json AS VARCHAR))) AS _weir_source FROM "
+                // Connector rows are each one operation (their event_id, if any, is the
+                // source's column).
+                + (spec.hasOps()
+                    ? ", md5(CAST(json AS VARCHAR)) AS _weir_source FROM "
+                    : ", coalesce(json->>'$.event_id', md5(CAST(json AS VARCHAR))) AS _weir_source"
+                        + " FROM ")
                 + parsed
                 + ")"
             : "SELECT " + values + " FROM " + parsed;

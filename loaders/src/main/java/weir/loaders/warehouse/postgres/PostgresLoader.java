@@ -185,7 +185,10 @@ public final class PostgresLoader extends SqlWarehouseLoader {
             + order
             + ") AS _weir_rank FROM (SELECT DISTINCT ON (_weir_source) * FROM (SELECT "
             + values
-            + ", coalesce(json->>'event_id', md5(json::text)) AS _weir_source FROM "
+            // Connector rows are each one operation (their event_id, if any, is the source's).
+            + (spec.hasOps()
+                ? ", md5(json::text) AS _weir_source FROM "
+                : ", coalesce(json->>'event_id', md5(json::text)) AS _weir_source FROM ")
             + RAW
             + ") AS x) AS y WHERE "
             + key
