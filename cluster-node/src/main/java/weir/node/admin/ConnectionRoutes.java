@@ -92,13 +92,6 @@ final class ConnectionRoutes extends AdminSupport {
           ConnectionKind.datasync,
           ConnectionKind.connector);
 
-  /**
-   * The warehouses connector connections load into: those whose merge of connector operations runs
-   * in the tests (Redshift's and Snowflake's SQL would be the same generic statements, but no
-   * contract covers them yet; BigQuery's script does not merge operations).
-   */
-  private static final Set<String> CONNECTOR_WAREHOUSES = Set.of("duckdb", "postgres");
-
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
   private final DestinationTypes types;
@@ -275,11 +268,25 @@ final class ConnectionRoutes extends AdminSupport {
             "invalid_field", "Field 'source' applies to datasync connections only.");
       weir.persistence.registry.ConnectorSource connector = null;
       if (kind == ConnectionKind.connector) {
-        if (!CONNECTOR_WAREHOUSES.contains(destination.type()))
+        if (!types
+            .type(destination.type())
+            .map(weir.loaders.destination.DestinationType::loadsConnectorTables)
+            .orElse(false))
           throw new BadRequest(
               "invalid_field",
               "Field 'destination_id': connector connections load into "
-                  + String.join(", ", new java.util.TreeSet<>(CONNECTOR_WAREHOUSES))
+                  + String.join(
+                      ", ",
+                      types.names().stream()
+                          .filter(
+                              n ->
+                                  types
+                                      .type(n)
+                                      .map(
+                                          weir.loaders.destination.DestinationType
+                                              ::loadsConnectorTables)
+                                      .orElse(false))
+                          .toList())
                   + "; "
                   + destination.id()
                   + " is "

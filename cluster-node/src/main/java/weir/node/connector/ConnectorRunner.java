@@ -94,7 +94,7 @@ public final class ConnectorRunner {
       throws Exception {
     List<String> secretValues = new ArrayList<>();
     try {
-      return sync(connection, start, checkpoints, cancelled, secretValues);
+      return withConnector(connection, start, checkpoints, cancelled, secretValues);
     } catch (CancellationException e) {
       throw e;
     } catch (Exception | LinkageError e) {
@@ -124,7 +124,7 @@ public final class ConnectorRunner {
     return out;
   }
 
-  private Outcome sync(
+  private Outcome withConnector(
       Connection connection,
       Start start,
       Checkpoints checkpoints,
@@ -133,6 +133,27 @@ public final class ConnectorRunner {
       throws Exception {
     ConnectorSource source = connection.connector();
     SourceConnector connector = jars.instantiate(source.jar(), source.className());
+    // Libraries that find classes through the context loader (JDBC drivers, ServiceLoader) must
+    // find the jar's.
+    Thread thread = Thread.currentThread();
+    ClassLoader before = thread.getContextClassLoader();
+    thread.setContextClassLoader(connector.getClass().getClassLoader());
+    try {
+      return sync(connection, connector, start, checkpoints, cancelled, secretValues);
+    } finally {
+      thread.setContextClassLoader(before);
+    }
+  }
+
+  private Outcome sync(
+      Connection connection,
+      SourceConnector connector,
+      Start start,
+      Checkpoints checkpoints,
+      java.util.concurrent.atomic.AtomicBoolean cancelled,
+      List<String> secretValues)
+      throws Exception {
+    ConnectorSource source = connection.connector();
     Map<String, String> configuration = new LinkedHashMap<>();
     source.configuration().forEach((k, v) -> configuration.put(k, secrets.open(v)));
     secretValues.addAll(configuration.values());

@@ -249,6 +249,7 @@ public final class ConnectorSync
 
   // In memory, redone after a restart.
   private String running;
+  private volatile String cancelReason;
   private long runStartedAtMillis;
   private AtomicBoolean cancelled = new AtomicBoolean();
   private final AtomicReference<Thread> runThread = new AtomicReference<>();
@@ -480,13 +481,14 @@ public final class ConnectorSync
       if (connection.isEmpty()
           || now - runStartedAtMillis > settings.maxSyncDuration().toMillis()) {
         if (!cancelled.get()) {
-          ctx.getLog()
-              .warn(
-                  "Connector connection {}: cancelling its sync ({})",
-                  connectionId,
-                  connection.isEmpty()
-                      ? "the connection was deleted"
-                      : "running longer than max-sync-duration " + settings.maxSyncDuration());
+          cancelReason =
+              connection.isEmpty()
+                  ? "cancelled: the connection was deleted"
+                  : "cancelled: the sync ran longer than max-sync-duration ("
+                      + settings.maxSyncDuration().toSeconds()
+                      + " s, weir.connectors.max-sync-duration); the next attempt resumes from"
+                      + " its last checkpoint";
+          ctx.getLog().warn("Connector connection {}: {}", connectionId, cancelReason);
           cancelRun();
         }
       }
@@ -519,6 +521,7 @@ public final class ConnectorSync
     running = runId;
     runStartedAtMillis = System.currentTimeMillis();
     cancelled = new AtomicBoolean();
+    cancelReason = null;
     AtomicBoolean cancel = cancelled;
     resyncUpTo = state.resyncPending() ? state.resyncsRequested() : 0;
     long upTo = resyncUpTo;
@@ -577,6 +580,7 @@ public final class ConnectorSync
             dispatcher),
         (outcome, failure) -> {
           if (failure == null) return new Finished(runId, outcome, upTo);
+          if (cancel.get() && cancelReason != null) return new Failed(runId, cancelReason);
           Throwable cause =
               failure instanceof CompletionException && failure.getCause() != null
                   ? failure.getCause()

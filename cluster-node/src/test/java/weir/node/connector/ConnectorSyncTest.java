@@ -50,7 +50,10 @@ class ConnectorSyncTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+    node =
+        TestNodes.inProcess(
+            dir.resolve("node"),
+            Map.of("weir.admin.token", TOKEN, "weir.connectors.max-sync-duration", "8s"));
     HttpResponse<String> up =
         HTTP.send(
             HttpRequest.newBuilder(
@@ -245,13 +248,48 @@ class ConnectorSyncTest {
         .isEqualTo(
             rows("fresh", "SELECT page FROM %s.clicks WHERE NOT _weir_deleted ORDER BY page"));
 
-    // Secrets and blocked values: not in the journal database, the staged files or the warehouse.
+    // A re-sync of one table: its state key removed, it alone truncated and synced again.
+    admin("POST", "/v1/admin/connections/" + id + "/resync", "{\"tables\":[\"items\"]}");
+    Eventually.eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          JsonNode s = admin("GET", "/v1/admin/connections/" + id + "/status", null);
+          assertThat(s.at("/connector/resync_pending").asBoolean()).isFalse();
+          assertThat(s.at("/connector/tables/items/truncated").asLong()).isEqualTo(1);
+          assertThat(s.at("/connector/tables/items/upserted").asLong()).isEqualTo(35);
+          assertThat(s.at("/connector/tables/clicks/upserted").asLong()).isZero();
+        });
+    loaded("shop", clear, rows("fresh", clear));
+    assertThat(rows("shop", "SELECT count(*) FROM %s.clicks WHERE NOT _weir_deleted"))
+        .containsExactly("2");
+
+    // Secrets, blocked and hashed values: not in the journal database, the staged files or the
+    // warehouse.
     for (Path f : files(dir.resolve("node"))) {
       String text = new String(read(f), StandardCharsets.ISO_8859_1);
-      assertThat(text).as(f.toString()).doesNotContain(API_KEY).doesNotContain("hunter2");
-      if (f.toString().contains("staging"))
-        assertThat(text).as(f.toString()).doesNotContain("@example.com");
+      assertThat(text)
+          .as(f.toString())
+          .doesNotContain(API_KEY)
+          .doesNotContain("hunter2")
+          .doesNotContain("@example.com");
     }
+  }
+
+  @Test
+  void aStuckSyncIsCancelledAfterMaxSyncDurationAndTheStatusSaysWhy() throws Exception {
+    Path source = dir.resolve("stuck.json");
+    Files.writeString(
+        source, dataset(1, List.of(), 0, "basic").replaceFirst("\\{", "{\"stall_ms\":600000,"));
+    String id = connection("Stuck", source);
+    Eventually.eventually(
+        Duration.ofSeconds(40),
+        () ->
+            assertThat(
+                    admin("GET", "/v1/admin/connections/" + id + "/status", null)
+                        .at("/connector/last_error")
+                        .asText())
+                .contains("max-sync-duration"));
+    admin("DELETE", "/v1/admin/connections/" + id, null);
   }
 
   private static List<Path> files(Path root) throws Exception {

@@ -43,6 +43,15 @@ public interface DestinationType {
     return "a " + String.join(" or ", stagingTypes()) + " staging object";
   }
 
+  /**
+   * Whether connector connections may load into it: its loader merges connector operations ({@code
+   * _weir_op} rows: whole-row upserts, updates of existing rows only, truncate markers) and that
+   * merge is verified. Default: no.
+   */
+  default boolean loadsConnectorTables() {
+    return false;
+  }
+
   /** A data lake's store type (its config holds that type's settings); null for a warehouse. */
   default String lakeStore() {
     return null;

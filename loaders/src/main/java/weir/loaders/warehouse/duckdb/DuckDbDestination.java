@@ -11,6 +11,11 @@ import weir.loaders.staging.StagingStore;
 /** Destination type {@code duckdb}: a DuckDB database file. */
 public final class DuckDbDestination implements DestinationType {
   @Override
+  public boolean loadsConnectorTables() {
+    return true;
+  }
+
+  @Override
   public String name() {
     return "duckdb";
   }

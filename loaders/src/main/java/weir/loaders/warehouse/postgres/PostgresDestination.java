@@ -12,6 +12,11 @@ import weir.loaders.staging.StagingStore;
 /** Destination type {@code postgres}: a PostgreSQL database (13+). */
 public final class PostgresDestination implements DestinationType {
   @Override
+  public boolean loadsConnectorTables() {
+    return true;
+  }
+
+  @Override
   public String name() {
     return "postgres";
   }
