@@ -12,7 +12,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import weir.node.ingest.IngestBatch;
 import weir.node.ingest.IngestGateway;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Connection;
@@ -202,6 +201,7 @@ public final class ConnectorRunner {
     private final Connection connection;
     private final Checkpoints checkpoints;
     private final java.util.concurrent.atomic.AtomicBoolean cancelled;
+    private final JournalWrites journal;
     ConnectorOps ops;
 
     Sink(
@@ -211,6 +211,7 @@ public final class ConnectorRunner {
       this.connection = connection;
       this.checkpoints = checkpoints;
       this.cancelled = cancelled;
+      this.journal = new JournalWrites(gateway, connection, cancelled::get);
     }
 
     @Override
@@ -223,48 +224,7 @@ public final class ConnectorRunner {
             .toCompletableFuture()
             .get(registryTimeout.toMillis(), TimeUnit.MILLISECONDS);
       }
-      if (!rows.isEmpty()) durable(rows);
-    }
-
-    /** Writes {@code rows} into the journal, waiting while the buffers are full. */
-    private void durable(List<StagedRow> rows) throws Exception {
-      long backoff = 50;
-      int unavailable = 0;
-      while (true) {
-        checkCancelled();
-        IngestGateway.Outcome outcome =
-            gateway
-                .accept(connection, new IngestBatch(rows, List.of(), Instant.now()))
-                .toCompletableFuture()
-                .get();
-        if (outcome instanceof IngestGateway.Accepted) return;
-        if (outcome instanceof IngestGateway.TooLarge t) {
-          if (rows.size() == 1)
-            throw new ConnectorException(
-                "a row of table '"
-                    + rows.get(0).table()
-                    + "' is "
-                    + t.bytes()
-                    + " bytes; a journal event holds at most "
-                    + t.limit());
-          int half = rows.size() / 2;
-          durable(new ArrayList<>(rows.subList(0, half)));
-          durable(new ArrayList<>(rows.subList(half, rows.size())));
-          return;
-        }
-        if (outcome instanceof IngestGateway.Unavailable u) {
-          if (++unavailable > 5)
-            throw new IllegalStateException("the journal is unavailable: " + u.reason());
-          log.warn(
-              "Connector connection {}: journal write failed ({}), retrying",
-              connection.id(),
-              u.reason());
-        }
-        // Overloaded (backpressure: the connector waits until the buffers have room) or
-        // unavailable.
-        Thread.sleep(backoff);
-        backoff = Math.min(backoff * 2, 2_000);
-      }
+      if (!rows.isEmpty()) journal.write(rows);
     }
 
     @Override
