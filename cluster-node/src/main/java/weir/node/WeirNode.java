@@ -49,6 +49,7 @@ import weir.node.load.DestinationRuntimes;
 import weir.node.load.LoadCoordinator;
 import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
+import weir.node.stream.KafkaSources;
 import weir.persistence.JournalDatabase;
 import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
@@ -333,6 +334,11 @@ public final class WeirNode {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
 
+    // Kafka connections: this node's consumers, in each connection's group (see KafkaSources).
+    KafkaSources kafka =
+        new KafkaSources(
+            system, gateway, secrets, blocking, () -> directory.connections().values());
+    kafka.followEvery(Duration.ofSeconds(2));
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest =
         new IngestService(gateway, settings.ingest(), Materializer.matFromSystem(system), metrics);
@@ -354,6 +360,7 @@ public final class WeirNode {
             settings.ingest().defaultSlots(),
             () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort(),
             connectorJars,
+            kafka,
             blocking,
             settings.dataDir().resolve("connectors-scratch"));
     Duration drain = Duration.ofSeconds(5);

@@ -49,6 +49,7 @@ public final class AdminRoutes extends AdminSupport {
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
+      weir.node.stream.KafkaSources kafka,
       java.util.concurrent.Executor blocking,
       Path scratch) {
     this.token = token;
@@ -67,7 +68,8 @@ public final class AdminRoutes extends AdminSupport {
             askTimeout,
             defaultSlots,
             ingestBaseUrl,
-            jars);
+            jars,
+            kafka);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.exports = new ExportRoutes(system, directory, types, askTimeout);
     this.connectors = new ConnectorRoutes(jars, blocking, scratch);

@@ -90,7 +90,8 @@ final class ConnectionRoutes extends AdminSupport {
           ConnectionKind.segment,
           ConnectionKind.snowplow,
           ConnectionKind.datasync,
-          ConnectionKind.connector);
+          ConnectionKind.connector,
+          ConnectionKind.kafka);
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -102,6 +103,7 @@ final class ConnectionRoutes extends AdminSupport {
   private final int defaultSlots;
   private final Supplier<String> ingestBaseUrl;
   private final weir.persistence.connectors.ConnectorJars jars;
+  private final weir.node.stream.KafkaSources kafka;
 
   ConnectionRoutes(
       ActorSystem<?> system,
@@ -113,8 +115,10 @@ final class ConnectionRoutes extends AdminSupport {
       Duration askTimeout,
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
-      weir.persistence.connectors.ConnectorJars jars) {
+      weir.persistence.connectors.ConnectorJars jars,
+      weir.node.stream.KafkaSources kafka) {
     this.jars = jars;
+    this.kafka = kafka;
     this.directory = directory;
     this.secrets = secrets;
     this.types = types;
@@ -217,14 +221,14 @@ final class ConnectionRoutes extends AdminSupport {
       if (kindText == null)
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' is required (webhook, segment, snowplow, datasync or connector).");
+            "Field 'kind' is required (webhook, segment, snowplow, datasync, connector or kafka).");
       ConnectionKind kind;
       try {
         kind = ConnectionKind.valueOf(kindText);
       } catch (IllegalArgumentException e) {
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' must be webhook, segment, snowplow, datasync or connector; got '"
+            "Field 'kind' must be webhook, segment, snowplow, datasync, connector or kafka; got '"
                 + kindText
                 + "'.");
       }
@@ -263,9 +267,10 @@ final class ConnectionRoutes extends AdminSupport {
       }
       Map<String, String> source = Map.of();
       if (kind == ConnectionKind.datasync) source = source(body, Map.of());
+      else if (kind == ConnectionKind.kafka) source = kafkaSource(body, Map.of());
       else if (body.has("source"))
         throw new BadRequest(
-            "invalid_field", "Field 'source' applies to datasync connections only.");
+            "invalid_field", "Field 'source' applies to datasync and kafka connections only.");
       weir.persistence.registry.ConnectorSource connector = null;
       if (kind == ConnectionKind.connector) {
         if (!types
@@ -328,9 +333,16 @@ final class ConnectionRoutes extends AdminSupport {
                   + other.get().id()
                   + "; give this one another 'schema'.");
       }
-      String table = kind == ConnectionKind.webhook ? identifier(body, "table", "events") : null;
-      if (kind != ConnectionKind.webhook && body.hasNonNull("table")) {
-        throw new BadRequest("invalid_field", "Field 'table' applies to webhook connections only.");
+      // Events of the json format go to one table (webhooks, json Kafka records).
+      boolean oneTable =
+          kind == ConnectionKind.webhook
+              || (kind == ConnectionKind.kafka && "json".equals(source.get("format")));
+      String table = oneTable ? identifier(body, "table", "events") : null;
+      if (!oneTable && body.hasNonNull("table")) {
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'table' applies to webhook connections and kafka connections of format json"
+                + " only.");
       }
       // "partitions": the field's name before the vocabulary settled on slots, still accepted.
       Integer slots =
@@ -418,7 +430,9 @@ final class ConnectionRoutes extends AdminSupport {
               pageRules(body, c.pageRules()),
               c.kind() == ConnectionKind.datasync && body.has("source")
                   ? sameFolder(c.source(), source(body, c.source()))
-                  : c.source(),
+                  : c.kind() == ConnectionKind.kafka && body.has("source")
+                      ? sameFormat(c.source(), kafkaSource(body, c.source()))
+                      : c.source(),
               c.kind() == ConnectionKind.connector && (body.has("connector") || body.has("columns"))
                   ? connectorSource(body, c.connector())
                   : c.connector());
@@ -426,9 +440,11 @@ final class ConnectionRoutes extends AdminSupport {
         throw new BadRequest(
             "invalid_field",
             "Fields 'connector' and 'columns' apply to connector connections only.");
-      if (c.kind() != ConnectionKind.datasync && body.has("source"))
+      if (c.kind() != ConnectionKind.datasync
+          && c.kind() != ConnectionKind.kafka
+          && body.has("source"))
         throw new BadRequest(
-            "invalid_field", "Field 'source' applies to datasync connections only.");
+            "invalid_field", "Field 'source' applies to datasync and kafka connections only.");
       return directory
           .<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -477,14 +493,20 @@ final class ConnectionRoutes extends AdminSupport {
             : sharding
                 .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
                 .ask(ConnectorSync.GetStatus::new, askTimeout);
+    CompletionStage<ObjectNode> stream =
+        c.kind() == ConnectionKind.kafka && kafka != null
+            ? kafka.status(c)
+            : CompletableFuture.completedFuture(null);
     return statusQuery
         .status(c)
         .thenCombine(connector, (s, sync) -> new Object[] {s, sync})
+        .thenCombine(stream, (pair, source) -> new Object[] {pair[0], pair[1], source})
         .thenApply(
             pair -> {
               ConnectionStatusQuery.ConnectionStatus s =
                   (ConnectionStatusQuery.ConnectionStatus) pair[0];
               ConnectorSync.SyncStatus sync = (ConnectorSync.SyncStatus) pair[1];
+              ObjectNode source = (ObjectNode) pair[2];
               ObjectNode body = Json.MAPPER.createObjectNode();
               body.put("state", s.state());
               body.put("buffered_events", s.bufferedEvents());
@@ -539,6 +561,11 @@ final class ConnectionRoutes extends AdminSupport {
                                 .put("truncated", n.truncates()));
                 if (sync.lastError() != null && s.lastError() == null)
                   body.put("last_error", sync.lastError());
+              }
+              if (source != null) {
+                body.set("source", source);
+                if (s.lastError() == null && source.hasNonNull("last_error"))
+                  body.put("last_error", source.get("last_error").asText());
               }
               ArrayNode failed = body.putArray("failed_batches");
               for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
@@ -799,6 +826,22 @@ final class ConnectionRoutes extends AdminSupport {
       Set<String> secret = types.stagingSecretFields(c.source().getOrDefault("type", ""));
       c.source().forEach((k, v) -> src.put(k, secret.contains(k) ? DestinationTypes.MASK : v));
     }
+    if (c.kind() == ConnectionKind.kafka) {
+      ObjectNode src = out.putObject("source");
+      src.put("bootstrap_servers", c.source().get("bootstrap_servers"));
+      weir.node.stream.KafkaSources.topics(c).forEach(src.putArray("topics")::add);
+      src.put("group_id", weir.node.stream.KafkaSources.groupId(c));
+      src.put("start", c.source().get("start"));
+      src.put("format", c.source().get("format"));
+      if (c.source().containsKey("security.protocol")) {
+        ObjectNode sec = src.putObject("security");
+        sec.put("protocol", c.source().get("security.protocol"));
+        sec.put("sasl_mechanism", c.source().get("security.sasl_mechanism"));
+        sec.put("username", c.source().get("security.username"));
+        sec.put(
+            "password", c.source().containsKey("security.password") ? DestinationTypes.MASK : null);
+      }
+    }
     if (c.connector() != null) {
       ObjectNode conn = out.putObject("connector");
       conn.put("jar", c.connector().jar());
@@ -962,7 +1005,7 @@ final class ConnectionRoutes extends AdminSupport {
           urls.put("pixel_by_app_id", base + "/i");
         }
       }
-      case connector, datasync -> {}
+      case connector, datasync, kafka -> {}
     }
   }
 
@@ -1090,6 +1133,129 @@ final class ConnectionRoutes extends AdminSupport {
                     .encodeToString(new java.security.SecureRandom().generateSeed(32)));
     return new weir.persistence.registry.ConnectorSource(
         jar, className, configuration, columns, salt, stored == null ? Map.of() : stored.tables());
+  }
+
+  private static final Set<String> KAFKA_FIELDS =
+      Set.of("bootstrap_servers", "topics", "group_id", "start", "format", "security");
+  private static final Set<String> KAFKA_SECURITY =
+      Set.of("protocol", "sasl_mechanism", "username", "password");
+
+  /**
+   * The {@code source} of a kafka connection, validated and flattened for the registry ({@code
+   * topics} comma-joined, {@code security.*}, the password sealed); on a PATCH an absent field
+   * keeps its value and a masked password the stored one.
+   */
+  private Map<String, String> kafkaSource(ObjectNode body, Map<String, String> stored)
+      throws BadRequest {
+    JsonNode src = body.get("source");
+    if (src == null || !src.isObject())
+      throw new BadRequest(
+          "invalid_field",
+          "Field 'source' is required for a kafka connection: {bootstrap_servers, topics, group_id?,"
+              + " start?: earliest|latest, format: json|segment, security?}.");
+    Map<String, String> out = new java.util.LinkedHashMap<>(stored);
+    for (Iterator<String> it = src.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!KAFKA_FIELDS.contains(f))
+        throw new BadRequest(
+            "unknown_field",
+            "Field 'source."
+                + f
+                + "' is not part of a kafka source ("
+                + String.join(", ", new java.util.TreeSet<>(KAFKA_FIELDS))
+                + ").");
+    }
+    if (src.has("bootstrap_servers")) {
+      String servers = src.get("bootstrap_servers").asText("").strip();
+      if (!servers.matches("[A-Za-z0-9.\\-_\\[\\]:]+(,[A-Za-z0-9.\\-_\\[\\]:]+)*"))
+        throw new BadRequest(
+            "invalid_field", "Field 'source.bootstrap_servers' must be host:port[,host:port...].");
+      out.put("bootstrap_servers", servers);
+    }
+    if (src.has("topics")) {
+      JsonNode t = src.get("topics");
+      List<String> topics = new ArrayList<>();
+      if (t.isArray()) t.forEach(n -> topics.add(n.asText("")));
+      else topics.add(t.asText(""));
+      if (topics.isEmpty() || topics.stream().anyMatch(x -> !x.matches("[A-Za-z0-9._\\-]{1,249}")))
+        throw new BadRequest(
+            "invalid_field", "Field 'source.topics' must be a non-empty array of topic names.");
+      out.put("topics", String.join(",", topics));
+    }
+    if (src.has("group_id")) out.put("group_id", src.get("group_id").asText(""));
+    if (src.has("start")) {
+      String start = src.get("start").asText("");
+      if (!Set.of("earliest", "latest").contains(start))
+        throw new BadRequest("invalid_field", "Field 'source.start' must be earliest or latest.");
+      out.put("start", start);
+    }
+    if (src.has("format")) {
+      String format = src.get("format").asText("");
+      if (format.equals("snowplow"))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'source.format': snowplow records are not read from Kafka in this build (json"
+                + " or segment).");
+      if (!Set.of("json", "segment").contains(format))
+        throw new BadRequest("invalid_field", "Field 'source.format' must be json or segment.");
+      out.put("format", format);
+    }
+    JsonNode sec = src.get("security");
+    if (sec != null && !sec.isNull()) {
+      if (!sec.isObject())
+        throw new BadRequest("invalid_field", "Field 'source.security' must be an object.");
+      for (Iterator<String> it = sec.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!KAFKA_SECURITY.contains(f))
+          throw new BadRequest(
+              "unknown_field",
+              "Field 'source.security."
+                  + f
+                  + "' is not part of a kafka security object"
+                  + " (protocol, sasl_mechanism, username, password).");
+      }
+      String protocol = sec.path("protocol").asText("PLAINTEXT");
+      if (!Set.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL").contains(protocol))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'source.security.protocol' must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.");
+      out.put("security.protocol", protocol);
+      if (protocol.startsWith("SASL")) {
+        String mechanism = sec.path("sasl_mechanism").asText("PLAIN");
+        if (!Set.of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512").contains(mechanism))
+          throw new BadRequest(
+              "invalid_field",
+              "Field 'source.security.sasl_mechanism' must be PLAIN, SCRAM-SHA-256 or"
+                  + " SCRAM-SHA-512.");
+        out.put("security.sasl_mechanism", mechanism);
+        if (sec.has("username")) out.put("security.username", sec.get("username").asText(""));
+        if (sec.has("password")) {
+          String password = sec.get("password").asText("");
+          if (!DestinationTypes.MASK.equals(password))
+            out.put("security.password", secrets.seal(password));
+        }
+        if (!out.containsKey("security.username") || !out.containsKey("security.password"))
+          throw new BadRequest(
+              "invalid_field",
+              "Fields 'source.security.username' and 'password' are required with SASL.");
+      }
+    }
+    for (String required : List.of("bootstrap_servers", "topics"))
+      if (!out.containsKey(required))
+        throw new BadRequest("invalid_field", "Field 'source." + required + "' is required.");
+    out.putIfAbsent("start", "earliest");
+    out.putIfAbsent("format", "json");
+    return Map.copyOf(out);
+  }
+
+  /** A kafka connection's format decides its tables: it cannot change. */
+  private static Map<String, String> sameFormat(
+      Map<String, String> before, Map<String, String> after) throws BadRequest {
+    if (!before.get("format").equals(after.get("format")))
+      throw new BadRequest(
+          "immutable_field",
+          "Field 'source.format' cannot change (it decides the tables); create another connection.");
+    return after;
   }
 
   private String sealed(String secret) {

@@ -27,7 +27,6 @@ import weir.node.datasync.ExportFeed;
 import weir.node.http.ApiErrors;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Connection;
-import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
 import weir.persistence.registry.Export;
 import weir.persistence.registry.Ids;
@@ -139,15 +138,13 @@ final class ExportRoutes extends AdminSupport {
                     new BadRequest(
                         "connection_not_found",
                         "Field 'connection_id': no connection with id '" + connectionId + "'."));
-    if (c.kind() != ConnectionKind.webhook
-        && c.kind() != ConnectionKind.segment
-        && c.kind() != ConnectionKind.snowplow) {
+    if (c.eventFormat() == null) {
       throw new BadRequest(
           "invalid_field",
           "Field 'connection_id': a "
               + c.kind()
-              + " connection has no events of its own to export (webhook, segment and snowplow"
-              + " connections do).");
+              + " connection has no events of its own to export (webhook, segment, snowplow and"
+              + " kafka connections do).");
     }
     String destinationId = text(body, "destination_id");
     if (destinationId == null)

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import weir.node.ingest.IngestGateway;
+import weir.node.ingest.JournalWrites;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectorSource;

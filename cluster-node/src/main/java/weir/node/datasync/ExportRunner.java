@@ -15,7 +15,6 @@ import weir.loaders.datasync.ExportWriter;
 import weir.loaders.staging.StagingStore;
 import weir.node.load.DestinationRuntimes;
 import weir.persistence.registry.Connection;
-import weir.persistence.registry.ConnectionKind;
 import weir.protocol.datasync.BillOfMaterials;
 import weir.protocol.datasync.ExportManifest;
 
@@ -64,7 +63,7 @@ public final class ExportRunner implements ExportFeed.Runner {
       Consumer<String> progress,
       BooleanSupplier cancelled)
       throws IOException {
-    boolean webhook = connection.kind() == ConnectionKind.webhook;
+    boolean webhook = "json".equals(connection.eventFormat());
     ExportWriter.Source source =
         new ExportWriter.Source(
             connection.id(),

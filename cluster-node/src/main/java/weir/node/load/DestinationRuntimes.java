@@ -38,7 +38,6 @@ import weir.node.ingest.BatchStager;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.RowCodec;
 import weir.persistence.registry.Connection;
-import weir.persistence.registry.ConnectionKind;
 import weir.persistence.registry.Destination;
 import weir.persistence.secrets.SecretBox;
 import weir.protocol.DeadLetters;
@@ -281,7 +280,7 @@ public final class DestinationRuntimes {
    * time of tracking events, the arrival time of webhooks).
    */
   static String timestampColumn(Connection connection) {
-    return connection.kind() == ConnectionKind.webhook ? "received_at" : "timestamp";
+    return "json".equals(connection.eventFormat()) ? "received_at" : "timestamp";
   }
 
   private StagedBatch.Written stage(
@@ -289,7 +288,7 @@ public final class DestinationRuntimes {
     List<StagedRow> rows = new ArrayList<>();
     int events = 0;
     boolean tracking =
-        connection.kind() == ConnectionKind.segment || connection.kind() == ConnectionKind.snowplow;
+        "segment".equals(connection.eventFormat()) || "snowplow".equals(connection.eventFormat());
     for (ConnectionBuffer.Chunk chunk : chunks) {
       events += chunk.events();
       for (StagedRow row : RowCodec.decode(chunk.rows())) {
@@ -432,6 +431,10 @@ public final class DestinationRuntimes {
     if (table.equals(DeadLetters.TABLE)) return DeadLetters.tableSpec();
     return switch (connection.kind()) {
       case webhook -> WebhookParser.tableSpec(table);
+      case kafka ->
+          "json".equals(connection.eventFormat())
+              ? WebhookParser.tableSpec(table)
+              : EventTables.specFor(table);
       case segment, snowplow -> EventTables.specFor(table);
       case connector ->
           weir.protocol.connector.ConnectorTables.spec(

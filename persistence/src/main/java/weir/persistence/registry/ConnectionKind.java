@@ -7,5 +7,7 @@ public enum ConnectionKind {
   snowplow,
   connector,
   /** Loads Data Sync exports (Weir's or Pendo's) from a store into a warehouse. */
-  datasync
+  datasync,
+  /** Consumes Kafka topics; its {@code source} names the brokers, topics and record format. */
+  kafka
 }

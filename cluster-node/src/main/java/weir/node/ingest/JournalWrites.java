@@ -1,4 +1,4 @@
-package weir.node.connector;
+package weir.node.ingest;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -7,35 +7,40 @@ import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import weir.node.ingest.IngestBatch;
-import weir.node.ingest.IngestGateway;
 import weir.persistence.registry.Connection;
+import weir.protocol.Rejection;
 import weir.protocol.StagedRow;
 import weir.sdk.ConnectorException;
 
 /**
- * A connector sync's writes into its connection's buffer: each returns once the journal holds the
- * rows. While the buffers are full (overloaded) it waits and tries again, with backoff, for as long
- * as it takes: the connector's thread is held, so what a source emits never piles up in memory
- * (backpressure). A group too large for one journal event is split in halves; a journal that stays
- * unavailable fails the sync (it resumes from its last checkpoint).
+ * The writes of a source the node pulls from (a connector sync, a Kafka consumer) into its
+ * connection's buffer, through the same gateway as HTTP requests: each returns once the journal
+ * holds the rows. While the buffers are full (overloaded) it waits and tries again, with backoff,
+ * for as long as it takes: the connector's thread is held, so what a source emits never piles up in
+ * memory (backpressure). A group too large for one journal event is split in halves; a journal that
+ * stays unavailable fails the write (the source resumes from its last checkpoint or commit).
  */
-final class JournalWrites {
+public final class JournalWrites {
   private static final Logger log = LoggerFactory.getLogger(JournalWrites.class);
-  static final int MAX_UNAVAILABLE = 5;
+  public static final int MAX_UNAVAILABLE = 5;
 
   private final IngestGateway gateway;
   private final Connection connection;
   private final BooleanSupplier cancelled;
 
-  JournalWrites(IngestGateway gateway, Connection connection, BooleanSupplier cancelled) {
+  public JournalWrites(IngestGateway gateway, Connection connection, BooleanSupplier cancelled) {
     this.gateway = gateway;
     this.connection = connection;
     this.cancelled = cancelled;
   }
 
   /** Writes {@code rows}, in order, into the journal. */
-  void write(List<StagedRow> rows) throws Exception {
+  public void write(List<StagedRow> rows) throws Exception {
+    write(rows, List.of());
+  }
+
+  /** Writes {@code rows}, in order, and {@code rejections} (as dead letters) into the journal. */
+  public void write(List<StagedRow> rows, List<Rejection> rejections) throws Exception {
     long backoff = 50;
     int unavailable = 0;
     while (true) {
@@ -43,22 +48,29 @@ final class JournalWrites {
         throw new CancellationException("the sync was cancelled");
       IngestGateway.Outcome outcome =
           gateway
-              .accept(connection, new IngestBatch(rows, List.of(), Instant.now()))
+              .accept(connection, new IngestBatch(rows, rejections, Instant.now()))
               .toCompletableFuture()
               .get();
       if (outcome instanceof IngestGateway.Accepted) return;
       if (outcome instanceof IngestGateway.TooLarge t) {
-        if (rows.size() == 1)
+        if (rows.size() + rejections.size() <= 1)
           throw new ConnectorException(
-              "a row of table '"
-                  + rows.get(0).table()
-                  + "' is "
+              (rows.isEmpty()
+                      ? "a rejected record"
+                      : "a row of table '" + rows.get(0).table() + "'")
+                  + " is "
                   + t.bytes()
                   + " bytes; a journal event holds at most "
                   + t.limit());
+        if (rows.isEmpty()) {
+          int half = rejections.size() / 2;
+          write(List.of(), new ArrayList<>(rejections.subList(0, half)));
+          write(List.of(), new ArrayList<>(rejections.subList(half, rejections.size())));
+          return;
+        }
         int half = rows.size() / 2;
-        write(new ArrayList<>(rows.subList(0, half)));
-        write(new ArrayList<>(rows.subList(half, rows.size())));
+        write(new ArrayList<>(rows.subList(0, half)), rejections);
+        write(new ArrayList<>(rows.subList(half, rows.size())), List.of());
         return;
       }
       if (outcome instanceof IngestGateway.Unavailable u) {

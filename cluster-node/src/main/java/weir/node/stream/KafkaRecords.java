@@ -1,0 +1,90 @@
+package weir.node.stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import weir.persistence.registry.Connection;
+import weir.protocol.BodyException;
+import weir.protocol.Json;
+import weir.protocol.Rejection;
+import weir.protocol.StagedRow;
+import weir.protocol.event.CanonicalEvent;
+import weir.protocol.event.EventTables;
+import weir.protocol.segment.SegmentParser;
+import weir.protocol.webhook.WebhookParser;
+
+/**
+ * Kafka records as the rows of one journal write, by the connection's {@code format}, with the
+ * parsers of the HTTP collectors: {@code json}, each record one event as a webhook body element
+ * (its id {@code <topic>-<partition>-<offset>} unless the connection's {@code id_field} names
+ * another); {@code segment}, each record one Segment message (or a batch), its id the {@code
+ * messageId}. A record that is not such an event is a rejection (a dead letter naming its topic,
+ * partition and offset); it never holds back the records after it.
+ */
+final class KafkaRecords {
+  private static final int MAX_PAYLOAD_CHARS = WebhookParser.MAX_DEAD_LETTER_PAYLOAD_CHARS;
+
+  /** What a group of records gives. */
+  record Parsed(List<StagedRow> rows, List<Rejection> rejections) {}
+
+  private KafkaRecords() {}
+
+  static Parsed parse(Connection connection, List<ConsumerRecord<byte[], byte[]>> records) {
+    Instant receivedAt = Instant.now();
+    List<StagedRow> rows = new ArrayList<>(records.size());
+    List<Rejection> rejections = new ArrayList<>();
+    WebhookParser json = new WebhookParser(connection.table(), connection.idFieldIfAny());
+    boolean segment = "segment".equals(connection.eventFormat());
+    for (int i = 0; i < records.size(); i++) {
+      ConsumerRecord<byte[], byte[]> r = records.get(i);
+      String position = r.topic() + "-" + r.partition() + "-" + r.offset();
+      byte[] value = r.value() == null ? new byte[0] : r.value();
+      try {
+        if (segment) {
+          SegmentParser.Result parsed =
+              SegmentParser.parse(endpoint(value), value, connection.id(), receivedAt);
+          for (CanonicalEvent e : parsed.events())
+            rows.add(EventTables.row(e.withConnectionId(connection.id())));
+          for (Rejection x : parsed.rejections())
+            rejections.add(new Rejection(i, x.code(), position + ": " + x.message(), x.payload()));
+        } else {
+          String text = new String(value, StandardCharsets.UTF_8).strip();
+          if (!text.startsWith("{"))
+            throw new BodyException(
+                "not_an_object", "A record of a json connection is one JSON object.");
+          WebhookParser.Result parsed =
+              json.parse(value, WebhookParser.Format.JSON, Optional.of(position), receivedAt);
+          rows.addAll(parsed.rows());
+          for (Rejection x : parsed.rejections())
+            rejections.add(new Rejection(i, x.code(), position + ": " + x.message(), x.payload()));
+        }
+      } catch (BodyException e) {
+        rejections.add(
+            new Rejection(
+                i,
+                e.code(),
+                position + ": " + e.getMessage(),
+                Json.truncate(
+                    Json.wellFormed(new String(value, StandardCharsets.UTF_8)),
+                    MAX_PAYLOAD_CHARS)));
+      }
+    }
+    return new Parsed(rows, rejections);
+  }
+
+  /** The Segment call a message is: its {@code type}, or {@code batch} for a batch body. */
+  private static String endpoint(byte[] value) {
+    try {
+      JsonNode node = Json.MAPPER.readTree(value);
+      if (node != null && node.has("batch")) return "batch";
+      if (node != null && node.path("type").isTextual()) return node.get("type").asText();
+    } catch (java.io.IOException ignored) {
+      // the parser says what is wrong with it
+    }
+    return "track";
+  }
+}

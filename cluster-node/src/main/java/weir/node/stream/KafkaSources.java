@@ -1,0 +1,349 @@
+package weir.node.stream;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.japi.Pair;
+import akka.kafka.CommitterSettings;
+import akka.kafka.ConsumerMessage;
+import akka.kafka.ConsumerSettings;
+import akka.kafka.Subscriptions;
+import akka.kafka.javadsl.Committer;
+import akka.kafka.javadsl.Consumer;
+import akka.stream.KillSwitches;
+import akka.stream.RestartSettings;
+import akka.stream.UniqueKillSwitch;
+import akka.stream.javadsl.Keep;
+import akka.stream.javadsl.RestartSource;
+import akka.stream.javadsl.Sink;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import weir.node.RootCause;
+import weir.node.ingest.IngestGateway;
+import weir.node.ingest.JournalWrites;
+import weir.persistence.registry.Connection;
+import weir.persistence.registry.ConnectionKind;
+import weir.persistence.secrets.SecretBox;
+import weir.protocol.Json;
+
+/**
+ * The Kafka connections this node consumes: one Alpakka Kafka consumer per active {@code kafka}
+ * connection, on every node, all in the connection's consumer group, so Kafka spreads the
+ * partitions over the cluster (no partition is read by two nodes at once) and hands a lost node's
+ * partitions to the others, which continue from the last commit.
+ *
+ * <p>Records go in groups (up to 500, or what arrived in 100 ms) through the same gateway as HTTP
+ * requests ({@link JournalWrites}); the group's offsets are committed only after its journal write
+ * succeeded, so a crash redelivers at most what was not committed, and event ids (the record's
+ * {@code <topic>-<partition>-<offset>}, or the format's own id) keep redelivered records from
+ * loading twice. While the buffers refuse, the group waits and the consumer stops pulling
+ * (backpressure). A consumer that fails (the brokers refuse the credentials, the journal stays
+ * down) restarts with backoff; its error shows in the connection's status.
+ *
+ * <p>Every few seconds the node compares the registry with what it runs: new connections start,
+ * deleted ones stop, changed ones (a PATCH of {@code source}) restart with their new settings.
+ */
+public final class KafkaSources {
+  private static final Logger log = LoggerFactory.getLogger(KafkaSources.class);
+  private static final int GROUP_RECORDS = 500;
+
+  private final ActorSystem<?> system;
+  private final IngestGateway gateway;
+  private final SecretBox secrets;
+  private final Executor blocking;
+  private final Supplier<Collection<Connection>> connections;
+  private final Map<String, Running> running = new ConcurrentHashMap<>();
+  private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
+
+  private record Running(Connection connection, UniqueKillSwitch kill, AtomicBoolean stopped) {}
+
+  public KafkaSources(
+      ActorSystem<?> system,
+      IngestGateway gateway,
+      SecretBox secrets,
+      Executor blocking,
+      Supplier<Collection<Connection>> connections) {
+    this.system = system;
+    this.gateway = gateway;
+    this.secrets = secrets;
+    this.blocking = blocking;
+    this.connections = connections;
+  }
+
+  /** Follows the registry every {@code interval} for as long as the actor system runs. */
+  public void followEvery(Duration interval) {
+    system
+        .scheduler()
+        .scheduleWithFixedDelay(
+            Duration.ZERO, interval, this::reconcile, system.executionContext());
+    system.getWhenTerminated().thenRun(() -> running.keySet().forEach(this::stop));
+  }
+
+  /** Starts, stops and restarts consumers to match the registry. */
+  public synchronized void reconcile() {
+    Map<String, Connection> wanted = new HashMap<>();
+    for (Connection c : connections.get())
+      if (c.kind() == ConnectionKind.kafka && c.active()) wanted.put(c.id(), c);
+    for (String id : List.copyOf(running.keySet())) {
+      Connection w = wanted.get(id);
+      if (w == null || !sameSettings(w, running.get(id).connection())) stop(id);
+    }
+    for (Connection c : wanted.values()) if (!running.containsKey(c.id())) start(c);
+  }
+
+  private static boolean sameSettings(Connection a, Connection b) {
+    return a.source().equals(b.source())
+        && Objects.equals(a.table(), b.table())
+        && Objects.equals(a.idField(), b.idField())
+        && a.destinationId().equals(b.destinationId());
+  }
+
+  private void stop(String id) {
+    Running r = running.remove(id);
+    if (r == null) return;
+    r.stopped().set(true);
+    r.kill().shutdown();
+    log.info("Kafka connection {}: consumer stopped", id);
+  }
+
+  private void start(Connection c) {
+    ConsumerSettings<byte[], byte[]> settings;
+    try {
+      settings = consumerSettings(c);
+    } catch (RuntimeException e) {
+      lastErrors.put(c.id(), RootCause.describe(e));
+      return;
+    }
+    List<String> topics = topics(c);
+    AtomicBoolean stopped = new AtomicBoolean();
+    CommitterSettings committer = CommitterSettings.create(system);
+    RestartSettings restart =
+        RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2);
+    Pair<UniqueKillSwitch, CompletionStage<Done>> run =
+        RestartSource.onFailuresWithBackoff(
+                restart,
+                () ->
+                    Consumer.committableSource(
+                            settings, Subscriptions.topics(topics.toArray(new String[0])))
+                        .groupedWithin(GROUP_RECORDS, Duration.ofMillis(100))
+                        .mapAsync(1, group -> persist(c, group, stopped))
+                        .via(Committer.flow(committer))
+                        .map(
+                            done -> {
+                              lastErrors.remove(c.id());
+                              return done;
+                            })
+                        .watchTermination(
+                            (mat, finished) -> {
+                              finished.whenComplete(
+                                  (d, e) -> {
+                                    if (e != null && !stopped.get()) {
+                                      lastErrors.put(c.id(), RootCause.describe(e));
+                                      log.warn(
+                                          "Kafka connection {}: consumer failed, restarting: {}",
+                                          c.id(),
+                                          RootCause.describe(e));
+                                    }
+                                  });
+                              return mat;
+                            }))
+            .viaMat(KillSwitches.single(), Keep.right())
+            .toMat(Sink.ignore(), Keep.both())
+            .run(system);
+    running.put(c.id(), new Running(c, run.first(), stopped));
+    log.info(
+        "Kafka connection {}: consuming {} from {} (group {}, format {})",
+        c.id(),
+        topics,
+        c.source().get("bootstrap_servers"),
+        groupId(c),
+        c.eventFormat());
+  }
+
+  /** One group of records into the journal; its offsets once that succeeded. */
+  private CompletionStage<ConsumerMessage.CommittableOffsetBatch> persist(
+      Connection c,
+      List<ConsumerMessage.CommittableMessage<byte[], byte[]>> group,
+      AtomicBoolean stopped) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(group.size());
+          List<ConsumerMessage.Committable> offsets = new ArrayList<>(group.size());
+          for (ConsumerMessage.CommittableMessage<byte[], byte[]> m : group) {
+            records.add(m.record());
+            offsets.add(m.committableOffset());
+          }
+          KafkaRecords.Parsed parsed = KafkaRecords.parse(c, records);
+          try {
+            new JournalWrites(gateway, c, stopped::get).write(parsed.rows(), parsed.rejections());
+          } catch (Exception e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+          return ConsumerMessage.createCommittableOffsetBatch(offsets);
+        },
+        blocking);
+  }
+
+  /** The consumer group of a connection: its {@code group_id}, else {@code weir-<id>}. */
+  public static String groupId(Connection c) {
+    String g = c.source().get("group_id");
+    return g == null || g.isBlank() ? "weir-" + c.id() : g;
+  }
+
+  /** The topics a connection consumes. */
+  public static List<String> topics(Connection c) {
+    return Arrays.stream(c.source().getOrDefault("topics", "").split(","))
+        .map(String::strip)
+        .filter(t -> !t.isEmpty())
+        .toList();
+  }
+
+  private ConsumerSettings<byte[], byte[]> consumerSettings(Connection c) {
+    ConsumerSettings<byte[], byte[]> s =
+        ConsumerSettings.create(system, new ByteArrayDeserializer(), new ByteArrayDeserializer())
+            .withBootstrapServers(c.source().get("bootstrap_servers"))
+            .withGroupId(groupId(c))
+            .withClientId("weir-" + c.id())
+            .withProperty(
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "latest".equals(c.source().get("start")) ? "latest" : "earliest")
+            .withProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    for (Map.Entry<String, String> e : clientSecurity(c).entrySet())
+      s = s.withProperty(e.getKey(), e.getValue());
+    return s;
+  }
+
+  /** The client settings of {@code security} (the password opened here, only in memory). */
+  private Map<String, String> clientSecurity(Connection c) {
+    Map<String, String> out = new TreeMap<>();
+    String protocol = c.source().get("security.protocol");
+    if (protocol == null || protocol.equals("PLAINTEXT")) return out;
+    out.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, protocol);
+    String mechanism = c.source().getOrDefault("security.sasl_mechanism", "PLAIN");
+    if (protocol.startsWith("SASL")) {
+      out.put(SaslConfigs.SASL_MECHANISM, mechanism);
+      String module =
+          mechanism.startsWith("SCRAM")
+              ? "org.apache.kafka.common.security.scram.ScramLoginModule"
+              : "org.apache.kafka.common.security.plain.PlainLoginModule";
+      String password = c.source().get("security.password");
+      out.put(
+          SaslConfigs.SASL_JAAS_CONFIG,
+          module
+              + " required username=\""
+              + jaas(c.source().getOrDefault("security.username", ""))
+              + "\" password=\""
+              + jaas(password == null ? "" : secrets.open(password))
+              + "\";");
+    }
+    return out;
+  }
+
+  private static String jaas(String s) {
+    return s.replace("\\", "\\\\").replace("\"", "\\\"");
+  }
+
+  /**
+   * The status of a Kafka connection, from the brokers (any node answers for the whole group): per
+   * partition the committed offset, the end offset and the lag, their total, and this node's
+   * consumer's last error.
+   */
+  public CompletionStage<ObjectNode> status(Connection c) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          ObjectNode out = Json.MAPPER.createObjectNode();
+          out.put("group_id", groupId(c));
+          out.put("consuming_here", running.containsKey(c.id()));
+          out.put("last_error", lastErrors.get(c.id()));
+          Map<String, Object> admin = new HashMap<>();
+          admin.put(
+              CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, c.source().get("bootstrap_servers"));
+          admin.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 5000);
+          admin.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+          admin.putAll(clientSecurity(c));
+          ArrayNode partitions = out.putArray("partitions");
+          long lag = 0;
+          try (Admin a = Admin.create(admin)) {
+            Map<TopicPartition, OffsetAndMetadata> committed =
+                a.listConsumerGroupOffsets(groupId(c))
+                    .partitionsToOffsetAndMetadata()
+                    .get(5, TimeUnit.SECONDS);
+            Map<String, TopicDescription> described =
+                a.describeTopics(topics(c)).allTopicNames().get(5, TimeUnit.SECONDS);
+            Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+            described
+                .values()
+                .forEach(
+                    d ->
+                        d.partitions()
+                            .forEach(
+                                p ->
+                                    ends.put(
+                                        new TopicPartition(d.name(), p.partition()),
+                                        OffsetSpec.latest())));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end =
+                a.listOffsets(ends).all().get(5, TimeUnit.SECONDS);
+            for (TopicPartition tp :
+                new java.util.TreeSet<>(
+                    java.util.Comparator.comparing(TopicPartition::topic)
+                        .thenComparingInt(TopicPartition::partition)) {
+                  {
+                    addAll(end.keySet());
+                  }
+                }) {
+              long e = end.get(tp).offset();
+              OffsetAndMetadata o = committed.get(tp);
+              long position = o == null ? 0 : o.offset();
+              long behind = Math.max(0, e - position);
+              lag += behind;
+              partitions
+                  .addObject()
+                  .put("topic", tp.topic())
+                  .put("partition", tp.partition())
+                  .put("committed_offset", o == null ? null : o.offset())
+                  .put("end_offset", e)
+                  .put("lag", behind);
+            }
+            out.put("lag", lag);
+          } catch (Exception e) {
+            out.put("error", "the brokers did not answer: " + RootCause.describe(e));
+          }
+          return out;
+        },
+        blocking);
+  }
+
+  /** The connection ids this node consumes (for tests and logs). */
+  public Set<String> consuming() {
+    return Set.copyOf(running.keySet());
+  }
+}

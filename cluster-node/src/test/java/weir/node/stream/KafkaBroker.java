@@ -1,0 +1,126 @@
+package weir.node.stream;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Time;
+
+/**
+ * A real Kafka broker (KRaft, broker and controller in one) in the test JVM, on free ports, its log
+ * under a temporary directory: what the Kafka connection tests consume from.
+ */
+public final class KafkaBroker implements AutoCloseable {
+  private final KafkaRaftServer server;
+  private final String bootstrap;
+
+  private KafkaBroker(KafkaRaftServer server, String bootstrap) {
+    this.server = server;
+    this.bootstrap = bootstrap;
+  }
+
+  public static KafkaBroker start(Path dir) throws IOException {
+    int port = freePort();
+    int controller = freePort();
+    Properties p = new Properties();
+    p.put("process.roles", "broker,controller");
+    p.put("node.id", "1");
+    p.put("controller.quorum.voters", "1@127.0.0.1:" + controller);
+    p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller);
+    p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+    p.put("controller.listener.names", "CONTROLLER");
+    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    p.put("inter.broker.listener.name", "PLAINTEXT");
+    p.put("log.dirs", dir.resolve("log").toString());
+    p.put("offsets.topic.replication.factor", "1");
+    p.put("offsets.topic.num.partitions", "3");
+    p.put("transaction.state.log.replication.factor", "1");
+    p.put("transaction.state.log.min.isr", "1");
+    p.put("group.initial.rebalance.delay.ms", "0");
+    p.put("auto.create.topics.enable", "false");
+    Files.createDirectories(dir);
+    Path config = dir.resolve("server.properties");
+    try (var out = Files.newOutputStream(config)) {
+      p.store(out, "weir test broker");
+    }
+    ByteArrayOutputStream formatted = new ByteArrayOutputStream();
+    int rc =
+        StorageTool.execute(
+            new String[] {
+              "format",
+              "-t",
+              Uuid.randomUuid().toString(),
+              "-c",
+              config.toString(),
+              "--ignore-formatted"
+            },
+            new PrintStream(formatted, true, StandardCharsets.UTF_8));
+    if (rc != 0) throw new IOException("formatting the broker's log failed: " + formatted);
+    KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(p), Time.SYSTEM);
+    server.startup();
+    return new KafkaBroker(server, "127.0.0.1:" + port);
+  }
+
+  public String bootstrap() {
+    return bootstrap;
+  }
+
+  public void createTopic(String topic, int partitions) throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      admin
+          .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Sends {@code values} to {@code topic} (partition chosen by key when given), flushed. */
+  public void send(String topic, List<String> keys, List<String> values) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.LINGER_MS_CONFIG, "5"),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      for (int i = 0; i < values.size(); i++) {
+        byte[] key = keys == null ? null : keys.get(i).getBytes(StandardCharsets.UTF_8);
+        producer.send(
+            new ProducerRecord<>(topic, key, values.get(i).getBytes(StandardCharsets.UTF_8)));
+      }
+      producer.flush();
+    }
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    server.awaitShutdown();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

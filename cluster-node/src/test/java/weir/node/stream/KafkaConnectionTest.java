@@ -1,0 +1,136 @@
+package weir.node.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import weir.node.DuckDbRows;
+import weir.node.Eventually;
+import weir.node.NodeApi;
+import weir.node.TestNodes;
+import weir.node.WeirNode;
+
+/**
+ * A Kafka connection on a node against a real broker: the records of a 3-partition topic reach the
+ * warehouse once each; records that are not events are dead letters naming their position, and
+ * their partitions go on; the status shows the group's position and lag; records delivered again
+ * (the group's offsets moved back, as after a crash before a commit) load nothing twice.
+ */
+class KafkaConnectionTest {
+  private static final String TOKEN = "kafka-token";
+
+  @Test
+  void recordsLoadOnceDeadLettersDoNotBlockAndRedeliveryLoadsNothingTwice(@TempDir Path dir)
+      throws Exception {
+    try (KafkaBroker broker = KafkaBroker.start(dir.resolve("kafka"))) {
+      broker.createTopic("orders", 3);
+      List<String> keys = new ArrayList<>();
+      List<String> values = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        keys.add("k" + (i % 7));
+        values.add("{\"n\":" + i + ",\"item\":\"thing " + i + "\"}");
+      }
+      keys.add("k1");
+      values.add("not json {");
+      keys.add("k2");
+      values.add("[1,2]");
+      broker.send("orders", keys, values);
+
+      Path warehouse = dir.resolve("wh.duckdb");
+      String id;
+      WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(node, TOKEN);
+        String destination =
+            api.admin(
+                    "POST",
+                    "/v1/admin/destinations",
+                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
+                        + warehouse
+                        + "\"}}")
+                .get("id")
+                .asText();
+        JsonNode created =
+            api.admin(
+                "POST",
+                "/v1/admin/connections",
+                "{\"name\":\"Orders stream\",\"kind\":\"kafka\",\"destination_id\":\""
+                    + destination
+                    + "\",\"table\":\"orders\",\"batch_interval_seconds\":1,"
+                    + "\"sync_interval_minutes\":0.05,\"source\":{\"bootstrap_servers\":\""
+                    + broker.bootstrap()
+                    + "\",\"topics\":[\"orders\"],\"start\":\"earliest\",\"format\":\"json\"}}");
+        id = created.get("id").asText();
+        assertThat(created.at("/source/group_id").asText()).isEqualTo("weir-" + id);
+        Eventually.eventually(
+            Duration.ofSeconds(60),
+            () ->
+                assertThat(
+                        DuckDbRows.query(
+                            warehouse,
+                            "SELECT count(*), count(DISTINCT data->>'n'), min(CAST(data->>'n' AS INT)),"
+                                + " max(CAST(data->>'n' AS INT)) FROM orders_stream.orders"))
+                    .containsExactly("300|300|0|299"));
+        Eventually.eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              JsonNode dead =
+                  api.admin("GET", "/v1/admin/connections/" + id + "/dead-letters?limit=10", null);
+              assertThat(dead.get("dead_letters")).hasSize(2);
+              assertThat(dead.toString()).contains("orders-").contains("not json");
+            });
+        Eventually.eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              JsonNode status = api.admin("GET", "/v1/admin/connections/" + id + "/status", null);
+              assertThat(status.at("/source/partitions")).hasSize(3);
+              assertThat(status.at("/source/lag").asLong()).isZero();
+              assertThat(status.at("/source/consuming_here").asBoolean()).isTrue();
+            });
+      } finally {
+        node.stop(Duration.ofSeconds(30));
+      }
+
+      // As after a crash before the commit: the group's offsets move back to the start.
+      try (Admin admin =
+          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap()))) {
+        Map<TopicPartition, OffsetAndMetadata> start = new java.util.HashMap<>();
+        for (int p = 0; p < 3; p++)
+          start.put(new TopicPartition("orders", p), new OffsetAndMetadata(0));
+        admin.alterConsumerGroupOffsets("weir-" + id, start).all().get(30, TimeUnit.SECONDS);
+      }
+      broker.send("orders", List.of("k3"), List.of("{\"n\":300,\"item\":\"late\"}"));
+      WeirNode again = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(again, TOKEN);
+        Eventually.eventually(
+            Duration.ofSeconds(60),
+            () -> {
+              assertThat(
+                      DuckDbRows.query(
+                          warehouse,
+                          "SELECT count(*), count(DISTINCT data->>'n') FROM orders_stream.orders"))
+                  .containsExactly("301|301");
+              assertThat(
+                      api.admin("GET", "/v1/admin/connections/" + id + "/status", null)
+                          .at("/source/lag")
+                          .asLong())
+                  .isZero();
+            });
+      } finally {
+        again.stop(Duration.ofSeconds(30));
+      }
+    }
+  }
+}
