@@ -337,7 +337,7 @@ public final class WeirNode {
     // Kafka connections: this node's consumers, in each connection's group (see KafkaSources).
     KafkaSources kafka =
         new KafkaSources(
-            system, gateway, secrets, blocking, () -> directory.connections().values());
+            system, gateway, secrets, blocking, () -> directory.connections().values(), metrics);
     kafka.followEvery(Duration.ofSeconds(2));
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest =

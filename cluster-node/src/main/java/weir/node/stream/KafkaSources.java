@@ -84,14 +84,22 @@ public final class KafkaSources {
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
 
-  private record Running(Connection connection, UniqueKillSwitch kill, AtomicBoolean stopped) {}
+  private record Running(
+      Connection connection,
+      UniqueKillSwitch kill,
+      AtomicBoolean stopped,
+      java.util.concurrent.atomic.AtomicReference<Consumer.Control> control) {}
+
+  private final weir.node.metrics.NodeMetrics metrics;
 
   public KafkaSources(
       ActorSystem<?> system,
       IngestGateway gateway,
       SecretBox secrets,
       Executor blocking,
-      Supplier<Collection<Connection>> connections) {
+      Supplier<Collection<Connection>> connections,
+      weir.node.metrics.NodeMetrics metrics) {
+    this.metrics = metrics;
     this.system = system;
     this.gateway = gateway;
     this.secrets = secrets;
@@ -105,7 +113,48 @@ public final class KafkaSources {
         .scheduler()
         .scheduleWithFixedDelay(
             Duration.ZERO, interval, this::reconcile, system.executionContext());
+    system
+        .scheduler()
+        .scheduleWithFixedDelay(
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            this::publishLag,
+            system.executionContext());
     system.getWhenTerminated().thenRun(() -> running.keySet().forEach(this::stop));
+  }
+
+  /**
+   * {@code weir_source_lag{connection, topic, partition}}: the records behind the end of each
+   * partition this node consumes, from its consumers' own metrics ({@code records-lag}).
+   */
+  private void publishLag() {
+    Map<Map<String, String>, Double> lag = new ConcurrentHashMap<>();
+    List<CompletableFuture<?>> all = new ArrayList<>();
+    for (Map.Entry<String, Running> e : running.entrySet()) {
+      Consumer.Control control = e.getValue().control().get();
+      if (control == null) continue;
+      all.add(
+          control
+              .getMetrics()
+              .thenAccept(
+                  m ->
+                      m.forEach(
+                          (name, metric) -> {
+                            if (!name.name().equals("records-lag")
+                                || !name.tags().containsKey("partition")) return;
+                            Object v = metric.metricValue();
+                            if (!(v instanceof Number n) || Double.isNaN(n.doubleValue())) return;
+                            lag.put(
+                                Map.of(
+                                    "connection", e.getKey(),
+                                    "topic", name.tags().getOrDefault("topic", ""),
+                                    "partition", name.tags().get("partition")),
+                                n.doubleValue());
+                          }))
+              .toCompletableFuture());
+    }
+    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]))
+        .whenComplete((done, failure) -> metrics.replaceGauges("weir_source_lag", lag));
   }
 
   /** Starts, stops and restarts consumers to match the registry. */
@@ -145,6 +194,8 @@ public final class KafkaSources {
     }
     List<String> topics = topics(c);
     AtomicBoolean stopped = new AtomicBoolean();
+    java.util.concurrent.atomic.AtomicReference<Consumer.Control> control =
+        new java.util.concurrent.atomic.AtomicReference<>();
     CommitterSettings committer = CommitterSettings.create(system);
     RestartSettings restart =
         RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2);
@@ -154,6 +205,11 @@ public final class KafkaSources {
                 () ->
                     Consumer.committableSource(
                             settings, Subscriptions.topics(topics.toArray(new String[0])))
+                        .mapMaterializedValue(
+                            c2 -> {
+                              control.set(c2);
+                              return c2;
+                            })
                         .groupedWithin(GROUP_RECORDS, Duration.ofMillis(100))
                         .mapAsync(1, group -> persist(c, group, stopped))
                         .via(Committer.flow(committer))
@@ -179,7 +235,7 @@ public final class KafkaSources {
             .viaMat(KillSwitches.single(), Keep.right())
             .toMat(Sink.ignore(), Keep.both())
             .run(system);
-    running.put(c.id(), new Running(c, run.first(), stopped));
+    running.put(c.id(), new Running(c, run.first(), stopped, control));
     log.info(
         "Kafka connection {}: consuming {} from {} (group {}, format {})",
         c.id(),

@@ -98,6 +98,24 @@ class KafkaConnectionTest {
               assertThat(status.at("/source/lag").asLong()).isZero();
               assertThat(status.at("/source/consuming_here").asBoolean()).isTrue();
             });
+        String connectionId = id;
+        Eventually.eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              String metrics =
+                  java.net.http.HttpClient.newHttpClient()
+                      .send(
+                          java.net.http.HttpRequest.newBuilder(
+                                  java.net.URI.create(
+                                      "http://127.0.0.1:" + node.adminPort() + "/metrics"))
+                              .header("Authorization", "Bearer " + TOKEN)
+                              .build(),
+                          java.net.http.HttpResponse.BodyHandlers.ofString())
+                      .body();
+              assertThat(metrics)
+                  .containsPattern(
+                      "weir_source_lag\\{[^}]*connection=\"" + connectionId + "\"[^}]*\\} 0");
+            });
       } finally {
         node.stop(Duration.ofSeconds(30));
       }
