@@ -54,8 +54,14 @@ public final class KafkaBroker implements AutoCloseable {
    * given, else PLAINTEXT.
    */
   public static KafkaBroker start(Path dir, Map<String, String> users) throws IOException {
-    int port = freePort();
-    int controller = freePort();
+    int port;
+    int controller;
+    // Both sockets held at once: two free ports that differ.
+    try (ServerSocket a = new ServerSocket(0);
+        ServerSocket b = new ServerSocket(0)) {
+      port = a.getLocalPort();
+      controller = b.getLocalPort();
+    }
     Properties p = new Properties();
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
@@ -150,11 +156,5 @@ public final class KafkaBroker implements AutoCloseable {
   public void close() {
     server.shutdown();
     server.awaitShutdown();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 }
