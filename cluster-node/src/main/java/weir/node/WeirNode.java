@@ -337,7 +337,12 @@ public final class WeirNode {
     // Kafka connections: this node's consumers, in each connection's group (see KafkaSources).
     KafkaSources kafka =
         new KafkaSources(
-            system, gateway, secrets, blocking, () -> directory.connections().values(), metrics);
+            system,
+            gateway,
+            secrets,
+            system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-stream-dispatcher")),
+            () -> directory.connections().values(),
+            metrics);
     kafka.followEvery(Duration.ofSeconds(2));
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest =

@@ -74,7 +74,14 @@ import weir.protocol.Json;
  */
 public final class KafkaSources {
   private static final Logger log = LoggerFactory.getLogger(KafkaSources.class);
-  private static final int GROUP_RECORDS = 500;
+  private static final int GROUP_RECORDS = 2_000;
+
+  /**
+   * Groups written at once per consumer: their journal writes go to different buffer slots in
+   * parallel, while their offsets are committed in order (each after its own write and every
+   * earlier one).
+   */
+  private static final int WRITES_IN_FLIGHT = 4;
 
   private final ActorSystem<?> system;
   private final IngestGateway gateway;
@@ -120,8 +127,25 @@ public final class KafkaSources {
             Duration.ofSeconds(5),
             this::publishLag,
             system.executionContext());
-    system.getWhenTerminated().thenRun(() -> running.keySet().forEach(this::stop));
+    // A stopping node stops consuming first: what it took is drained with the buffers, what it did
+    // not commit goes to the group's other consumers (or to its next start).
+    akka.actor.CoordinatedShutdown.get(system)
+        .addTask(
+            akka.actor.CoordinatedShutdown.PhaseServiceUnbind(),
+            "weir-stop-kafka-consumers",
+            () -> {
+              stopAll();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+    system.getWhenTerminated().thenRun(this::stopAll);
   }
+
+  private synchronized void stopAll() {
+    stopping = true;
+    List.copyOf(running.keySet()).forEach(this::stop);
+  }
+
+  private volatile boolean stopping;
 
   /**
    * {@code weir_source_lag{connection, topic, partition}}: the records behind the end of each
@@ -159,6 +183,7 @@ public final class KafkaSources {
 
   /** Starts, stops and restarts consumers to match the registry. */
   public synchronized void reconcile() {
+    if (stopping) return;
     Map<String, Connection> wanted = new HashMap<>();
     for (Connection c : connections.get())
       if (c.kind() == ConnectionKind.kafka && c.active()) wanted.put(c.id(), c);
@@ -210,8 +235,8 @@ public final class KafkaSources {
                               control.set(c2);
                               return c2;
                             })
-                        .groupedWithin(GROUP_RECORDS, Duration.ofMillis(100))
-                        .mapAsync(1, group -> persist(c, group, stopped))
+                        .groupedWithin(GROUP_RECORDS, Duration.ofMillis(50))
+                        .mapAsync(WRITES_IN_FLIGHT, group -> persist(c, group, stopped))
                         .via(Committer.flow(committer))
                         .map(
                             done -> {
