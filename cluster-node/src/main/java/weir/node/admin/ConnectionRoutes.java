@@ -1152,7 +1152,7 @@ final class ConnectionRoutes extends AdminSupport {
       throw new BadRequest(
           "invalid_field",
           "Field 'source' is required for a kafka connection: {bootstrap_servers, topics, group_id?,"
-              + " start?: earliest|latest, format: json|segment, security?}.");
+              + " start?: earliest|latest, format: json|segment|snowplow, security?}.");
     Map<String, String> out = new java.util.LinkedHashMap<>(stored);
     for (Iterator<String> it = src.fieldNames(); it.hasNext(); ) {
       String f = it.next();
@@ -1191,13 +1191,9 @@ final class ConnectionRoutes extends AdminSupport {
     }
     if (src.has("format")) {
       String format = src.get("format").asText("");
-      if (format.equals("snowplow"))
+      if (!Set.of("json", "segment", "snowplow").contains(format))
         throw new BadRequest(
-            "invalid_field",
-            "Field 'source.format': snowplow records are not read from Kafka in this build (json"
-                + " or segment).");
-      if (!Set.of("json", "segment").contains(format))
-        throw new BadRequest("invalid_field", "Field 'source.format' must be json or segment.");
+            "invalid_field", "Field 'source.format' must be json, segment or snowplow.");
       out.put("format", format);
     }
     JsonNode sec = src.get("security");

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import weir.persistence.registry.Connection;
@@ -15,6 +16,7 @@ import weir.protocol.StagedRow;
 import weir.protocol.event.CanonicalEvent;
 import weir.protocol.event.EventTables;
 import weir.protocol.segment.SegmentParser;
+import weir.protocol.snowplow.SnowplowParser;
 import weir.protocol.webhook.WebhookParser;
 
 /**
@@ -22,8 +24,9 @@ import weir.protocol.webhook.WebhookParser;
  * parsers of the HTTP collectors: {@code json}, each record one event as a webhook body element
  * (its id {@code <topic>-<partition>-<offset>} unless the connection's {@code id_field} names
  * another); {@code segment}, each record one Segment message (or a batch), its id the {@code
- * messageId}. A record that is not such an event is a rejection (a dead letter naming its topic,
- * partition and offset); it never holds back the records after it.
+ * messageId}; {@code snowplow}, each record a tp2 {@code payload_data} body (as trackers POST it)
+ * or one event's fields, its id the {@code eid}. A record that is not such an event is a rejection
+ * (a dead letter naming its topic, partition and offset); it never holds back the records after it.
  */
 final class KafkaRecords {
   private static final int MAX_PAYLOAD_CHARS = WebhookParser.MAX_DEAD_LETTER_PAYLOAD_CHARS;
@@ -39,12 +42,27 @@ final class KafkaRecords {
     List<Rejection> rejections = new ArrayList<>();
     WebhookParser json = new WebhookParser(connection.table(), connection.idFieldIfAny());
     boolean segment = "segment".equals(connection.eventFormat());
+    boolean snowplow = "snowplow".equals(connection.eventFormat());
     for (int i = 0; i < records.size(); i++) {
       ConsumerRecord<byte[], byte[]> r = records.get(i);
       String position = r.topic() + "-" + r.partition() + "-" + r.offset();
       byte[] value = r.value() == null ? new byte[0] : r.value();
       try {
-        if (segment) {
+        if (snowplow) {
+          for (Map<String, String> fields : snowplowEvents(value)) {
+            try {
+              rows.add(
+                  EventTables.row(SnowplowParser.toEvent(fields, connection.id(), receivedAt)));
+            } catch (SnowplowParser.InvalidEvent e) {
+              rejections.add(
+                  new Rejection(
+                      i,
+                      e.code(),
+                      position + ": " + e.getMessage(),
+                      Json.write(Json.MAPPER.valueToTree(fields))));
+            }
+          }
+        } else if (segment) {
           SegmentParser.Result parsed =
               SegmentParser.parse(endpoint(value), value, connection.id(), receivedAt);
           for (CanonicalEvent e : parsed.events())
@@ -74,6 +92,25 @@ final class KafkaRecords {
       }
     }
     return new Parsed(rows, rejections);
+  }
+
+  /** A Snowplow record's events: a tp2 payload_data body's, or the record's own fields. */
+  private static List<Map<String, String>> snowplowEvents(byte[] value) throws BodyException {
+    JsonNode node = Json.parse(Json.utf8(value), "The record");
+    if (node.path("schema").asText().contains("payload_data"))
+      return SnowplowParser.payloads(value);
+    if (!(node instanceof com.fasterxml.jackson.databind.node.ObjectNode object))
+      throw new BodyException(
+          "invalid_payload", "A Snowplow record is a tp2 payload_data body or one event object.");
+    Map<String, String> fields = new java.util.LinkedHashMap<>();
+    object
+        .fields()
+        .forEachRemaining(
+            f ->
+                fields.put(
+                    f.getKey(),
+                    f.getValue().isTextual() ? f.getValue().asText() : Json.write(f.getValue())));
+    return List.of(fields);
   }
 
   /** The Segment call a message is: its {@code type}, or {@code batch} for a batch body. */

@@ -151,4 +151,88 @@ class KafkaConnectionTest {
       }
     }
   }
+
+  @Test
+  void segmentAndSnowplowRecordsLoadIntoTheNormalizedTables(@TempDir Path dir) throws Exception {
+    try (KafkaBroker broker = KafkaBroker.start(dir.resolve("kafka"))) {
+      broker.createTopic("segment", 1);
+      broker.createTopic("tracker", 1);
+      broker.send(
+          "segment",
+          null,
+          List.of(
+              "{\"type\":\"track\",\"event\":\"Order Completed\",\"userId\":\"u1\","
+                  + "\"messageId\":\"m-1\",\"properties\":{\"total\":12.5}}",
+              "{\"type\":\"identify\",\"userId\":\"u1\",\"messageId\":\"m-2\","
+                  + "\"traits\":{\"plan\":\"pro\"}}",
+              "{\"type\":\"nonsense\"}"));
+      broker.send(
+          "tracker",
+          null,
+          List.of(
+              "{\"schema\":\"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4\","
+                  + "\"data\":[{\"e\":\"pv\",\"aid\":\"site\",\"eid\":\"pv-1\",\"page\":\"Home\"},"
+                  + "{\"e\":\"se\",\"aid\":\"site\",\"eid\":\"se-1\",\"se_ca\":\"shop\","
+                  + "\"se_ac\":\"add\"}]}",
+              "{\"e\":\"pv\",\"aid\":\"site\",\"eid\":\"pv-2\",\"page\":\"Cart\"}",
+              "{\"e\":\"se\",\"eid\":\"se-bad\"}"));
+      Path warehouse = dir.resolve("wh.duckdb");
+      WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(node, TOKEN);
+        String destination =
+            api.admin(
+                    "POST",
+                    "/v1/admin/destinations",
+                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
+                        + warehouse
+                        + "\"}}")
+                .get("id")
+                .asText();
+        List<String> ids = new ArrayList<>();
+        for (String[] c : new String[][] {{"Seg", "segment"}, {"Plow", "tracker"}}) {
+          ids.add(
+              api.admin(
+                      "POST",
+                      "/v1/admin/connections",
+                      "{\"name\":\""
+                          + c[0]
+                          + "\",\"kind\":\"kafka\",\"destination_id\":\""
+                          + destination
+                          + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
+                          + "\"source\":{\"bootstrap_servers\":\""
+                          + broker.bootstrap()
+                          + "\",\"topics\":[\""
+                          + c[1]
+                          + "\"],\"format\":\""
+                          + (c[1].equals("tracker") ? "snowplow" : "segment")
+                          + "\"}}")
+                  .get("id")
+                  .asText());
+        }
+        Eventually.eventually(
+            Duration.ofSeconds(60),
+            () -> {
+              assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM seg.tracks"))
+                  .containsExactly("m-1");
+              assertThat(DuckDbRows.query(warehouse, "SELECT user_id FROM seg.users"))
+                  .containsExactly("u1");
+              assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM plow.pages ORDER BY 1"))
+                  .containsExactly("pv-1", "pv-2");
+              assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM plow.tracks"))
+                  .containsExactly("se-1");
+            });
+        for (String id : ids)
+          Eventually.eventually(
+              Duration.ofSeconds(30),
+              () ->
+                  assertThat(
+                          api.admin("GET", "/v1/admin/connections/" + id + "/dead-letters", null)
+                              .get("dead_letters"))
+                      .hasSize(1));
+      } finally {
+        node.stop(Duration.ofSeconds(30));
+      }
+    }
+  }
 }
