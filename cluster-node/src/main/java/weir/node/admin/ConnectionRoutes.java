@@ -267,8 +267,10 @@ final class ConnectionRoutes extends AdminSupport {
       }
       Map<String, String> source = Map.of();
       if (kind == ConnectionKind.datasync) source = source(body, Map.of());
-      else if (kind == ConnectionKind.kafka) source = kafkaSource(body, Map.of());
-      else if (body.has("source"))
+      else if (kind == ConnectionKind.kafka) {
+        source = kafkaSource(body, Map.of());
+        groupNotInUse(source, null);
+      } else if (body.has("source"))
         throw new BadRequest(
             "invalid_field", "Field 'source' applies to datasync and kafka connections only.");
       weir.persistence.registry.ConnectorSource connector = null;
@@ -431,7 +433,7 @@ final class ConnectionRoutes extends AdminSupport {
               c.kind() == ConnectionKind.datasync && body.has("source")
                   ? sameFolder(c.source(), source(body, c.source()))
                   : c.kind() == ConnectionKind.kafka && body.has("source")
-                      ? sameFormat(c.source(), kafkaSource(body, c.source()))
+                      ? groupNotInUse(sameFormat(c.source(), kafkaSource(body, c.source())), c.id())
                       : c.source(),
               c.kind() == ConnectionKind.connector && (body.has("connector") || body.has("columns"))
                   ? connectorSource(body, c.connector())
@@ -1210,14 +1212,18 @@ final class ConnectionRoutes extends AdminSupport {
                   + "' is not part of a kafka security object"
                   + " (protocol, sasl_mechanism, username, password).");
       }
-      String protocol = sec.path("protocol").asText("PLAINTEXT");
+      // A PATCH that leaves out the protocol or mechanism keeps the stored ones.
+      String protocol =
+          sec.path("protocol").asText(stored.getOrDefault("security.protocol", "PLAINTEXT"));
       if (!Set.of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL").contains(protocol))
         throw new BadRequest(
             "invalid_field",
             "Field 'source.security.protocol' must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.");
       out.put("security.protocol", protocol);
       if (protocol.startsWith("SASL")) {
-        String mechanism = sec.path("sasl_mechanism").asText("PLAIN");
+        String mechanism =
+            sec.path("sasl_mechanism")
+                .asText(stored.getOrDefault("security.sasl_mechanism", "PLAIN"));
         if (!Set.of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512").contains(mechanism))
           throw new BadRequest(
               "invalid_field",
@@ -1242,6 +1248,31 @@ final class ConnectionRoutes extends AdminSupport {
     out.putIfAbsent("start", "earliest");
     out.putIfAbsent("format", "json");
     return Map.copyOf(out);
+  }
+
+  /**
+   * Two connections in one consumer group would split its partitions, each loading part of the
+   * data: a {@code group_id} belongs to one active kafka connection.
+   */
+  private Map<String, String> groupNotInUse(Map<String, String> source, String self)
+      throws BadRequest {
+    String group = source.get("group_id");
+    if (group == null || group.isBlank()) return source;
+    for (Connection o : directory.connections().values()) {
+      if (o.active()
+          && o.kind() == ConnectionKind.kafka
+          && !o.id().equals(self)
+          && group.equals(weir.node.stream.KafkaSources.groupId(o)))
+        throw new BadRequest(
+            409,
+            "group_in_use",
+            "Consumer group '"
+                + group
+                + "' is kafka connection "
+                + o.id()
+                + "'s; two connections in one group would each load part of the topic.");
+    }
+    return source;
   }
 
   /** A kafka connection's format decides its tables: it cannot change. */

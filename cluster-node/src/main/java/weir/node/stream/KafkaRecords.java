@@ -49,7 +49,11 @@ final class KafkaRecords {
       byte[] value = r.value() == null ? new byte[0] : r.value();
       try {
         if (snowplow) {
+          int n = 0;
           for (Map<String, String> fields : snowplowEvents(value)) {
+            // An event without its own id gets its position: delivered again, it is the same.
+            String at = position + "-" + n++;
+            if (fields.get("eid") == null || fields.get("eid").isBlank()) fields.put("eid", at);
             try {
               rows.add(
                   EventTables.row(SnowplowParser.toEvent(fields, connection.id(), receivedAt)));
@@ -63,8 +67,9 @@ final class KafkaRecords {
             }
           }
         } else if (segment) {
+          byte[] withIds = withMessageIds(value, position);
           SegmentParser.Result parsed =
-              SegmentParser.parse(endpoint(value), value, connection.id(), receivedAt);
+              SegmentParser.parse(endpoint(withIds), withIds, connection.id(), receivedAt);
           for (CanonicalEvent e : parsed.events())
             rows.add(EventTables.row(e.withConnectionId(connection.id())));
           for (Rejection x : parsed.rejections())
@@ -80,6 +85,16 @@ final class KafkaRecords {
           for (Rejection x : parsed.rejections())
             rejections.add(new Rejection(i, x.code(), position + ": " + x.message(), x.payload()));
         }
+      } catch (RuntimeException e) {
+        // Whatever a parser cannot handle is this record's dead letter, never its partition's end.
+        rejections.add(
+            new Rejection(
+                i,
+                "invalid_record",
+                position + ": " + e.getClass().getSimpleName(),
+                Json.truncate(
+                    Json.wellFormed(new String(value, StandardCharsets.UTF_8)),
+                    MAX_PAYLOAD_CHARS)));
       } catch (BodyException e) {
         rejections.add(
             new Rejection(
@@ -94,11 +109,45 @@ final class KafkaRecords {
     return new Parsed(rows, rejections);
   }
 
+  /**
+   * The Segment record with a {@code messageId} on every message that has none: its position
+   * ({@code <topic>-<partition>-<offset>-<n>}), so that a redelivered record loads nothing twice.
+   */
+  private static byte[] withMessageIds(byte[] value, String position) {
+    JsonNode node;
+    try {
+      node = Json.MAPPER.readTree(value);
+    } catch (java.io.IOException e) {
+      return value;
+    }
+    if (!(node instanceof com.fasterxml.jackson.databind.node.ObjectNode object)) return value;
+    List<com.fasterxml.jackson.databind.node.ObjectNode> messages = new ArrayList<>();
+    if (object.get("batch") instanceof com.fasterxml.jackson.databind.node.ArrayNode batch) {
+      batch.forEach(
+          m -> {
+            if (m instanceof com.fasterxml.jackson.databind.node.ObjectNode o) messages.add(o);
+          });
+    } else messages.add(object);
+    boolean changed = false;
+    for (int n = 0; n < messages.size(); n++) {
+      JsonNode id = messages.get(n).get("messageId");
+      if (id == null || !id.isTextual() || id.asText().isBlank()) {
+        messages.get(n).put("messageId", position + "-" + n);
+        changed = true;
+      }
+    }
+    return changed ? Json.write(object).getBytes(StandardCharsets.UTF_8) : value;
+  }
+
   /** A Snowplow record's events: a tp2 payload_data body's, or the record's own fields. */
   private static List<Map<String, String>> snowplowEvents(byte[] value) throws BodyException {
     JsonNode node = Json.parse(Json.utf8(value), "The record");
-    if (node.path("schema").asText().contains("payload_data"))
-      return SnowplowParser.payloads(value);
+    if (node.path("schema").asText().contains("payload_data")) {
+      List<Map<String, String>> out = new ArrayList<>();
+      for (Map<String, String> m : SnowplowParser.payloads(value))
+        out.add(new java.util.LinkedHashMap<>(m));
+      return out;
+    }
     if (!(node instanceof com.fasterxml.jackson.databind.node.ObjectNode object))
       throw new BodyException(
           "invalid_payload", "A Snowplow record is a tp2 payload_data body or one event object.");
@@ -110,7 +159,7 @@ final class KafkaRecords {
                 fields.put(
                     f.getKey(),
                     f.getValue().isTextual() ? f.getValue().asText() : Json.write(f.getValue())));
-    return List.of(fields);
+    return new ArrayList<>(List.of(fields));
   }
 
   /** The Segment call a message is: its {@code type}, or {@code batch} for a batch body. */

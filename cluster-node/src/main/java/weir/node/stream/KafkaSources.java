@@ -87,6 +87,16 @@ public final class KafkaSources {
   private final IngestGateway gateway;
   private final SecretBox secrets;
   private final Executor blocking;
+
+  /** Status requests ask the brokers off the write threads (which may all wait for room). */
+  private final Executor statusExecutor =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "weir-kafka-status");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final Supplier<Collection<Connection>> connections;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private final Map<String, String> lastErrors = new ConcurrentHashMap<>();
@@ -119,13 +129,16 @@ public final class KafkaSources {
     system
         .scheduler()
         .scheduleWithFixedDelay(
-            Duration.ZERO, interval, this::reconcile, system.executionContext());
+            Duration.ZERO,
+            interval,
+            () -> guarded("following the registry", this::reconcile),
+            system.executionContext());
     system
         .scheduler()
         .scheduleWithFixedDelay(
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
-            this::publishLag,
+            () -> guarded("publishing weir_source_lag", this::publishLag),
             system.executionContext());
     // A stopping node stops consuming first: what it took is drained with the buffers, what it did
     // not commit goes to the group's other consumers (or to its next start).
@@ -138,6 +151,15 @@ public final class KafkaSources {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
     system.getWhenTerminated().thenRun(this::stopAll);
+  }
+
+  /** A scheduled task that must not end its schedule by throwing (the scheduler would stop it). */
+  private static void guarded(String what, Runnable task) {
+    try {
+      task.run();
+    } catch (RuntimeException e) {
+      log.warn("Kafka connections: {} failed: {}", what, RootCause.describe(e));
+    }
   }
 
   private synchronized void stopAll() {
@@ -206,6 +228,7 @@ public final class KafkaSources {
     if (r == null) return;
     r.stopped().set(true);
     r.kill().shutdown();
+    lastErrors.remove(id);
     log.info("Kafka connection {}: consumer stopped", id);
   }
 
@@ -370,9 +393,14 @@ public final class KafkaSources {
               CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, c.source().get("bootstrap_servers"));
           admin.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 5000);
           admin.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
-          admin.putAll(clientSecurity(c));
           ArrayNode partitions = out.putArray("partitions");
           long lag = 0;
+          try {
+            admin.putAll(clientSecurity(c));
+          } catch (RuntimeException e) {
+            out.put("error", "the connection's credentials cannot be opened: " + e.getMessage());
+            return out;
+          }
           try (Admin a = Admin.create(admin)) {
             Map<TopicPartition, OffsetAndMetadata> committed =
                 a.listConsumerGroupOffsets(groupId(c))
@@ -420,7 +448,7 @@ public final class KafkaSources {
           }
           return out;
         },
-        blocking);
+        statusExecutor);
   }
 
   /** The connection ids this node consumes (for tests and logs). */

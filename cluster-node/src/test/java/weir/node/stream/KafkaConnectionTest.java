@@ -165,7 +165,9 @@ class KafkaConnectionTest {
                   + "\"messageId\":\"m-1\",\"properties\":{\"total\":12.5}}",
               "{\"type\":\"identify\",\"userId\":\"u1\",\"messageId\":\"m-2\","
                   + "\"traits\":{\"plan\":\"pro\"}}",
-              "{\"type\":\"nonsense\"}"));
+              "{\"type\":\"nonsense\"}",
+              // No messageId: its id is its position, the same when it is delivered again.
+              "{\"type\":\"track\",\"event\":\"No Id\",\"userId\":\"u2\"}"));
       broker.send(
           "tracker",
           null,
@@ -175,7 +177,8 @@ class KafkaConnectionTest {
                   + "{\"e\":\"se\",\"aid\":\"site\",\"eid\":\"se-1\",\"se_ca\":\"shop\","
                   + "\"se_ac\":\"add\"}]}",
               "{\"e\":\"pv\",\"aid\":\"site\",\"eid\":\"pv-2\",\"page\":\"Cart\"}",
-              "{\"e\":\"se\",\"eid\":\"se-bad\"}"));
+              "{\"e\":\"se\",\"eid\":\"se-bad\"}",
+              "{\"e\":\"pv\",\"aid\":\"site\",\"page\":\"No id\"}"));
       Path warehouse = dir.resolve("wh.duckdb");
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
@@ -213,12 +216,12 @@ class KafkaConnectionTest {
         Eventually.eventually(
             Duration.ofSeconds(60),
             () -> {
-              assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM seg.tracks"))
-                  .containsExactly("m-1");
+              assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM seg.tracks ORDER BY 1"))
+                  .containsExactly("m-1", "segment-0-3-0");
               assertThat(DuckDbRows.query(warehouse, "SELECT user_id FROM seg.users"))
                   .containsExactly("u1");
               assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM plow.pages ORDER BY 1"))
-                  .containsExactly("pv-1", "pv-2");
+                  .containsExactly("pv-1", "pv-2", "tracker-0-3-0");
               assertThat(DuckDbRows.query(warehouse, "SELECT event_id FROM plow.tracks"))
                   .containsExactly("se-1");
             });
