@@ -582,40 +582,28 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   private CompletionStage<HttpResponse> sync(Connection c) {
-    if (c.kind() == ConnectionKind.connector) {
-      return sharding
-          .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
-          .<akka.Done>askWithStatus(ConnectorSync.Sync::new, askTimeout)
-          .thenApply(
-              done -> {
-                ObjectNode body = Json.MAPPER.createObjectNode();
-                body.put("connection_id", c.id());
-                body.put("sync", "started");
-                return ApiErrors.json(StatusCodes.ACCEPTED, body);
-              });
-    }
-    if (c.kind() == ConnectionKind.datasync) {
-      return sharding
-          .entityRefFor(DataSyncImport.ENTITY_KEY, c.id())
-          .<akka.Done>askWithStatus(DataSyncImport.Sync::new, askTimeout)
-          .thenApply(
-              done -> {
-                ObjectNode body = Json.MAPPER.createObjectNode();
-                body.put("connection_id", c.id());
-                body.put("sync", "started");
-                return ApiErrors.json(StatusCodes.ACCEPTED, body);
-              });
-    }
-    return sharding
-        .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
-        .<akka.Done>askWithStatus(r -> new LoadCoordinator.Sync(c.id(), false, r), askTimeout)
-        .thenApply(
-            done -> {
-              ObjectNode body = Json.MAPPER.createObjectNode();
-              body.put("connection_id", c.id());
-              body.put("sync", "started");
-              return ApiErrors.json(StatusCodes.ACCEPTED, body);
-            });
+    CompletionStage<akka.Done> started =
+        switch (c.kind()) {
+          case connector ->
+              sharding
+                  .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
+                  .askWithStatus(ConnectorSync.Sync::new, askTimeout);
+          case datasync ->
+              sharding
+                  .entityRefFor(DataSyncImport.ENTITY_KEY, c.id())
+                  .askWithStatus(DataSyncImport.Sync::new, askTimeout);
+          default ->
+              sharding
+                  .entityRefFor(LoadCoordinator.ENTITY_KEY, c.destinationId())
+                  .askWithStatus(r -> new LoadCoordinator.Sync(c.id(), false, r), askTimeout);
+        };
+    return started.thenApply(
+        done -> {
+          ObjectNode body = Json.MAPPER.createObjectNode();
+          body.put("connection_id", c.id());
+          body.put("sync", "started");
+          return ApiErrors.json(StatusCodes.ACCEPTED, body);
+        });
   }
 
   private CompletionStage<HttpResponse> resync(Connection c, ObjectNode body) {
