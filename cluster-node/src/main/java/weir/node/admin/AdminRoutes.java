@@ -49,7 +49,7 @@ public final class AdminRoutes extends AdminSupport {
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
-      weir.node.stream.KafkaSources kafka,
+      weir.node.stream.StreamSources streams,
       java.util.concurrent.Executor blocking,
       Path scratch) {
     this.token = token;
@@ -69,7 +69,7 @@ public final class AdminRoutes extends AdminSupport {
             defaultSlots,
             ingestBaseUrl,
             jars,
-            kafka);
+            streams);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.exports = new ExportRoutes(system, directory, types, askTimeout);
     this.connectors = new ConnectorRoutes(jars, blocking, scratch);
