@@ -342,6 +342,14 @@ public final class KinesisShard
   private Effect<Event, State> startReading(State state) {
     reading = true;
     waitingFor = null;
+    log.info(
+        "Kinesis connection {}: reading shard {} of stream {} {}",
+        connectionId,
+        shardId,
+        stream,
+        state.sequence() != null
+            ? "after checkpoint " + state.sequence()
+            : "with no checkpoint yet (its connection's start applies)");
     if (state.sequence() == null && state.startedAtMillis() == 0)
       return Effect()
           .persist(new Started(System.currentTimeMillis()))
