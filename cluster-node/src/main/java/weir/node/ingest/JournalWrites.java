@@ -28,10 +28,36 @@ public final class JournalWrites {
   private final Connection connection;
   private final BooleanSupplier cancelled;
 
+  /** Whether a single row too large for a journal event becomes a dead letter (else fails). */
+  private final boolean oversizedAsDeadLetter;
+
+  /**
+   * Writes of a connector: a row too large for one journal event fails the write (a connector's
+   * operations must all land, in order).
+   */
   public JournalWrites(IngestGateway gateway, Connection connection, BooleanSupplier cancelled) {
+    this(gateway, connection, cancelled, false);
+  }
+
+  private JournalWrites(
+      IngestGateway gateway,
+      Connection connection,
+      BooleanSupplier cancelled,
+      boolean oversizedAsDeadLetter) {
     this.gateway = gateway;
     this.connection = connection;
     this.cancelled = cancelled;
+    this.oversizedAsDeadLetter = oversizedAsDeadLetter;
+  }
+
+  /**
+   * Writes of a stream source (Kafka, Kinesis): one record too large for a journal event becomes a
+   * dead letter ({@code record_too_large}, its payload cut), so it never stalls its partition or
+   * shard (a failed write would read it again, and fail again, for ever).
+   */
+  public static JournalWrites forStream(
+      IngestGateway gateway, Connection connection, BooleanSupplier cancelled) {
+    return new JournalWrites(gateway, connection, cancelled, true);
   }
 
   /** Writes {@code rows}, in order, into the journal. */
@@ -53,6 +79,24 @@ public final class JournalWrites {
               .get();
       if (outcome instanceof IngestGateway.Accepted) return;
       if (outcome instanceof IngestGateway.TooLarge t) {
+        if (rows.size() == 1 && rejections.isEmpty() && oversizedAsDeadLetter) {
+          StagedRow row = rows.get(0);
+          write(
+              List.of(),
+              List.of(
+                  new Rejection(
+                      0,
+                      "record_too_large",
+                      row.eventId()
+                          + ": the record is "
+                          + t.bytes()
+                          + " bytes in the journal; one journal event holds at most "
+                          + t.limit(),
+                      weir.protocol.Json.truncate(
+                          row.json(),
+                          weir.protocol.webhook.WebhookParser.MAX_DEAD_LETTER_PAYLOAD_CHARS))));
+          return;
+        }
         if (rows.size() + rejections.size() <= 1)
           throw new ConnectorException(
               (rows.isEmpty()
@@ -76,10 +120,7 @@ public final class JournalWrites {
       if (outcome instanceof IngestGateway.Unavailable u) {
         if (++unavailable > MAX_UNAVAILABLE)
           throw new IllegalStateException("the journal is unavailable: " + u.reason());
-        log.warn(
-            "Connector connection {}: journal write failed ({}), retrying",
-            connection.id(),
-            u.reason());
+        log.warn("Connection {}: journal write failed ({}), retrying", connection.id(), u.reason());
       }
       // Overloaded (the buffers are full: wait for room) or unavailable.
       Thread.sleep(backoff);

@@ -311,7 +311,8 @@ public final class KafkaSources {
           }
           StreamRecords.Parsed parsed = StreamRecords.parse(c, records);
           try {
-            new JournalWrites(gateway, c, stopped::get).write(parsed.rows(), parsed.rejections());
+            JournalWrites.forStream(gateway, c, stopped::get)
+                .write(parsed.rows(), parsed.rejections());
           } catch (Exception e) {
             throw new java.util.concurrent.CompletionException(e);
           }

@@ -402,7 +402,7 @@ public final class KinesisShard
               new StreamRecords.StreamRecord(
                   shardId + "-" + r.sequenceNumber(), r.data().asByteArrayUnsafe()));
         StreamRecords.Parsed parsed = StreamRecords.parse(c, batch);
-        new JournalWrites(context.gateway(), c, stopped::get)
+        JournalWrites.forStream(context.gateway(), c, stopped::get)
             .write(parsed.rows(), parsed.rejections());
         last = records.get(records.size() - 1).sequenceNumber();
       }

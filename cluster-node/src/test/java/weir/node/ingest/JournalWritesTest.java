@@ -46,6 +46,7 @@ class JournalWritesTest {
   private static final class Scripted implements IngestGateway {
     final Deque<Outcome> script = new ArrayDeque<>();
     final List<String> written = new ArrayList<>();
+    final List<String> deadLetters = new ArrayList<>();
     int calls;
     int maxRows = Integer.MAX_VALUE;
 
@@ -55,7 +56,10 @@ class JournalWritesTest {
       if (batch.rows().size() > maxRows)
         return CompletableFuture.completedFuture(new TooLarge(batch.rows().size() * 100L, 100));
       Outcome next = script.isEmpty() ? new Accepted(batch.rows().size()) : script.poll();
-      if (next instanceof Accepted) batch.rows().forEach(r -> written.add(r.eventId()));
+      if (next instanceof Accepted) {
+        batch.rows().forEach(r -> written.add(r.eventId()));
+        batch.rejections().forEach(r -> deadLetters.add(r.code() + " " + r.message()));
+      }
       return CompletableFuture.completedFuture(next);
     }
   }
@@ -85,6 +89,23 @@ class JournalWritesTest {
     assertThatThrownBy(() -> new JournalWrites(gateway, CONNECTION, () -> false).write(rows(1)))
         .isInstanceOf(ConnectorException.class)
         .hasMessageContaining("a journal event holds at most");
+  }
+
+  @Test
+  void aStreamRecordTooLargeForAJournalEventIsADeadLetterAndItsNeighboursLand() throws Exception {
+    Scripted gateway = new Scripted();
+    gateway.maxRows = 0;
+    JournalWrites.forStream(gateway, CONNECTION, () -> false).write(rows(1));
+    assertThat(gateway.written).isEmpty();
+    assertThat(gateway.deadLetters)
+        .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+        .startsWith("record_too_large r0: the record is 100 bytes")
+        .contains("holds at most 100");
+    gateway.deadLetters.clear();
+    gateway.maxRows = 1;
+    JournalWrites.forStream(gateway, CONNECTION, () -> false).write(rows(3));
+    assertThat(gateway.written).containsExactly("r0", "r1", "r2");
+    assertThat(gateway.deadLetters).isEmpty();
   }
 
   @Test
