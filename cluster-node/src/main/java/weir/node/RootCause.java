@@ -18,8 +18,20 @@ public final class RootCause {
     return root;
   }
 
+  /**
+   * The root cause's message; when a TLS failure lies under it (Kafka's "SSL handshake failed"
+   * wraps "PKIX path building failed ..."), that cause's message too, so an operator sees why.
+   */
   public static String describe(Throwable error) {
     Throwable root = of(error);
-    return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    String message =
+        root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    for (Throwable c = root.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException && c.getMessage() != null) {
+        if (!message.contains(c.getMessage())) message = message + ": " + c.getMessage();
+        break;
+      }
+    }
+    return message;
   }
 }

@@ -834,6 +834,8 @@ final class ConnectionRoutes extends AdminSupport {
         sec.put("username", c.source().get("security.username"));
         sec.put(
             "password", c.source().containsKey("security.password") ? DestinationTypes.MASK : null);
+        // Certificates are public: shown as stored, so a view sent back as a PATCH keeps them.
+        sec.put("truststore", c.source().get("security.truststore"));
       }
     }
     if (c.kind() == ConnectionKind.kinesis)
@@ -1137,12 +1139,16 @@ final class ConnectionRoutes extends AdminSupport {
   private static final Set<String> KAFKA_FIELDS =
       Set.of("bootstrap_servers", "topics", "group_id", "start", "format", "security");
   private static final Set<String> KAFKA_SECURITY =
-      Set.of("protocol", "sasl_mechanism", "username", "password");
+      Set.of("protocol", "sasl_mechanism", "username", "password", "truststore");
+
+  /** A few CA certificates fit many times over; a whole public bundle does not belong here. */
+  private static final int MAX_TRUSTSTORE_CHARS = 64 * 1024;
 
   /**
    * The {@code source} of a kafka connection, validated and flattened for the registry ({@code
    * topics} comma-joined, {@code security.*}, the password sealed); on a PATCH an absent field
-   * keeps its value and a masked password the stored one.
+   * keeps its value, a masked password the stored one, and {@code "truststore": null} removes the
+   * stored certificates.
    */
   private Map<String, String> kafkaSource(ObjectNode body, Map<String, String> stored)
       throws BadRequest {
@@ -1207,7 +1213,7 @@ final class ConnectionRoutes extends AdminSupport {
               "Field 'source.security."
                   + f
                   + "' is not part of a kafka security object"
-                  + " (protocol, sasl_mechanism, username, password).");
+                  + " (protocol, sasl_mechanism, username, password, truststore).");
       }
       // A PATCH that leaves out the protocol or mechanism keeps the stored ones.
       String protocol =
@@ -1217,6 +1223,17 @@ final class ConnectionRoutes extends AdminSupport {
             "invalid_field",
             "Field 'source.security.protocol' must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.");
       out.put("security.protocol", protocol);
+      if (sec.has("truststore")) {
+        JsonNode ts = sec.get("truststore");
+        if (ts.isNull()) out.remove("security.truststore");
+        else out.put("security.truststore", truststore(ts));
+      }
+      // A stored truststore too: switching to a plaintext protocol must remove it explicitly.
+      if (out.containsKey("security.truststore") && !Set.of("SSL", "SASL_SSL").contains(protocol))
+        throw new BadRequest(
+            "invalid_field",
+            "Field 'source.security.truststore' applies with protocol SSL or SASL_SSL only"
+                + " (\"truststore\": null removes a stored one).");
       if (protocol.startsWith("SASL")) {
         String mechanism =
             sec.path("sasl_mechanism")
@@ -1245,6 +1262,34 @@ final class ConnectionRoutes extends AdminSupport {
     out.putIfAbsent("start", "earliest");
     out.putIfAbsent("format", "json");
     return Map.copyOf(out);
+  }
+
+  /**
+   * The PEM text of one or more X.509 certificates, as given, once the JDK parsed every {@code
+   * BEGIN CERTIFICATE} block of it (the Kafka client reads exactly those blocks).
+   */
+  private static String truststore(JsonNode ts) throws BadRequest {
+    String invalid =
+        "Field 'source.security.truststore' must be the PEM text of one or more X.509"
+            + " certificates (-----BEGIN CERTIFICATE-----...)";
+    String pem = ts.isTextual() ? ts.asText() : "";
+    if (pem.length() > MAX_TRUSTSTORE_CHARS)
+      throw new BadRequest(
+          "invalid_field", invalid + ", at most " + MAX_TRUSTSTORE_CHARS + " characters.");
+    int blocks = pem.split("-----BEGIN CERTIFICATE-----", -1).length - 1;
+    int parsed;
+    try {
+      parsed =
+          java.security.cert.CertificateFactory.getInstance("X.509")
+              .generateCertificates(
+                  new java.io.ByteArrayInputStream(
+                      pem.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+              .size();
+    } catch (java.security.cert.CertificateException e) {
+      throw new BadRequest("invalid_field", invalid + ": " + e.getMessage() + ".");
+    }
+    if (blocks == 0 || parsed != blocks) throw new BadRequest("invalid_field", invalid + ".");
+    return pem;
   }
 
   /**

@@ -44,6 +44,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -350,12 +351,20 @@ public final class KafkaSources {
     return s;
   }
 
-  /** The client settings of {@code security} (the password opened here, only in memory). */
+  /**
+   * The client settings of {@code security} (the password opened here, only in memory); without a
+   * {@code truststore}, SSL trusts the JVM's default trust store.
+   */
   private Map<String, String> clientSecurity(Connection c) {
     Map<String, String> out = new TreeMap<>();
     String protocol = c.source().get("security.protocol");
     if (protocol == null || protocol.equals("PLAINTEXT")) return out;
     out.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, protocol);
+    String truststore = c.source().get("security.truststore");
+    if (truststore != null && protocol.endsWith("SSL")) {
+      out.put(SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG, "PEM");
+      out.put(SslConfigs.SSL_TRUSTSTORE_CERTIFICATES_CONFIG, truststore);
+    }
     String mechanism = c.source().getOrDefault("security.sasl_mechanism", "PLAIN");
     if (protocol.startsWith("SASL")) {
       out.put(SaslConfigs.SASL_MECHANISM, mechanism);

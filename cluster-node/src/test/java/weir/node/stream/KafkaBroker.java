@@ -31,14 +31,23 @@ public final class KafkaBroker implements AutoCloseable {
   private final KafkaRaftServer server;
   private final String bootstrap;
   private final Map<String, Object> clientAuth;
+  private final String certificatePem;
 
-  private KafkaBroker(KafkaRaftServer server, String bootstrap, Map<String, Object> clientAuth) {
+  private KafkaBroker(
+      KafkaRaftServer server,
+      String bootstrap,
+      Map<String, Object> clientAuth,
+      String certificatePem) {
     this.server = server;
     this.bootstrap = bootstrap;
     this.clientAuth = clientAuth;
+    this.certificatePem = certificatePem;
   }
 
-  /** The settings of a client of this broker (the admin user's credentials with SASL). */
+  /**
+   * The settings of a client of this broker (the admin user's credentials with SASL, the broker's
+   * certificate as truststore with SSL).
+   */
   public Map<String, Object> client() {
     Map<String, Object> out = new java.util.HashMap<>(clientAuth);
     out.put("bootstrap.servers", bootstrap);
@@ -54,6 +63,25 @@ public final class KafkaBroker implements AutoCloseable {
    * given, else PLAINTEXT.
    */
   public static KafkaBroker start(Path dir, Map<String, String> users) throws IOException {
+    return start(dir, users, null);
+  }
+
+  /**
+   * A broker whose client listener (also the inter-broker one) takes SSL with a self-signed
+   * certificate for {@code 127.0.0.1} and {@code localhost}, made now with the JDK's {@code
+   * keytool}; {@link #certificatePem()} is what a client must trust.
+   */
+  public static KafkaBroker startSsl(Path dir) throws IOException {
+    return start(dir, Map.of(), SelfSigned.create(dir.resolve("tls")));
+  }
+
+  /** The broker's self-signed certificate, PEM (null unless started with SSL). */
+  public String certificatePem() {
+    return certificatePem;
+  }
+
+  private static KafkaBroker start(Path dir, Map<String, String> users, SelfSigned tls)
+      throws IOException {
     int port;
     int controller;
     // Both sockets held at once: two free ports that differ.
@@ -66,7 +94,7 @@ public final class KafkaBroker implements AutoCloseable {
     p.put("process.roles", "broker,controller");
     p.put("node.id", "1");
     p.put("controller.quorum.voters", "1@127.0.0.1:" + controller);
-    String client = users.isEmpty() ? "PLAINTEXT" : "SASL_PLAINTEXT";
+    String client = tls != null ? "SSL" : users.isEmpty() ? "PLAINTEXT" : "SASL_PLAINTEXT";
     p.put("listeners", client + "://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller);
     p.put("advertised.listeners", client + "://127.0.0.1:" + port);
     p.put("controller.listener.names", "CONTROLLER");
@@ -82,6 +110,15 @@ public final class KafkaBroker implements AutoCloseable {
       p.put("sasl.enabled.mechanisms", "PLAIN");
       p.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
       p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.append(';').toString());
+    }
+    if (tls != null) {
+      p.put("ssl.keystore.type", "PKCS12");
+      p.put("ssl.keystore.location", tls.keystore().toString());
+      p.put("ssl.keystore.password", SelfSigned.PASSWORD);
+      p.put("ssl.key.password", SelfSigned.PASSWORD);
+      // The broker is its own client on the inter-broker listener.
+      p.put("ssl.truststore.type", "PEM");
+      p.put("ssl.truststore.certificates", tls.pem());
     }
     p.put("log.dirs", dir.resolve("log").toString());
     p.put("offsets.topic.replication.factor", "1");
@@ -110,7 +147,78 @@ public final class KafkaBroker implements AutoCloseable {
     if (rc != 0) throw new IOException("formatting the broker's log failed: " + formatted);
     KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(p), Time.SYSTEM);
     server.startup();
-    return new KafkaBroker(server, "127.0.0.1:" + port, users.isEmpty() ? Map.of() : ADMIN_SASL);
+    Map<String, Object> auth =
+        tls != null
+            ? Map.of(
+                "security.protocol", "SSL",
+                "ssl.truststore.type", "PEM",
+                "ssl.truststore.certificates", tls.pem())
+            : users.isEmpty() ? Map.of() : ADMIN_SASL;
+    return new KafkaBroker(server, "127.0.0.1:" + port, auth, tls == null ? null : tls.pem());
+  }
+
+  /** A PKCS12 keystore holding a fresh self-signed key pair, and its certificate as PEM. */
+  private record SelfSigned(Path keystore, String pem) {
+    static final String PASSWORD = "weir-test-keystore";
+
+    static SelfSigned create(Path dir) throws IOException {
+      Files.createDirectories(dir);
+      Path keystore = dir.resolve("broker.p12");
+      Path pem = dir.resolve("broker.pem");
+      Files.deleteIfExists(keystore);
+      keytool(
+          "-genkeypair",
+          "-alias",
+          "broker",
+          "-keyalg",
+          "RSA",
+          "-keysize",
+          "2048",
+          "-validity",
+          "2",
+          "-storetype",
+          "PKCS12",
+          "-keystore",
+          keystore.toString(),
+          "-storepass",
+          PASSWORD,
+          "-keypass",
+          PASSWORD,
+          "-dname",
+          "CN=localhost",
+          "-ext",
+          "SAN=ip:127.0.0.1,dns:localhost",
+          "-noprompt");
+      keytool(
+          "-exportcert",
+          "-rfc",
+          "-alias",
+          "broker",
+          "-keystore",
+          keystore.toString(),
+          "-storepass",
+          PASSWORD,
+          "-file",
+          pem.toString());
+      return new SelfSigned(keystore, Files.readString(pem, StandardCharsets.US_ASCII));
+    }
+
+    private static void keytool(String... args) throws IOException {
+      List<String> command = new java.util.ArrayList<>();
+      command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+      command.addAll(List.of(args));
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      try {
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0)
+          throw new IOException("keytool " + args[0] + " failed: " + output);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted waiting for keytool", e);
+      } finally {
+        process.destroy();
+      }
+    }
   }
 
   private static final Map<String, Object> ADMIN_SASL =
