@@ -193,7 +193,7 @@ class ConsoleBrowserTest {
         .isEqualTo(250);
     // An invalid one: the API's error message.
     batchSize.clear();
-    batchSize.sendKeys("0");
+    batchSize.sendKeys("5000000");
     browser.findElement(By.id("save-settings")).click();
     assertThat(wait.until(visible("#settings-result .error-box")).getText())
         .contains("invalid_field")
