@@ -492,6 +492,9 @@
           h("div", { class: "actions", "aria-live": "polite" }, pauseButton, stateText, " · ", counter, droppedText))),
       h("div", { class: "panel" }, list, h("p", { class: "empty", id: "tail-empty" }, "Waiting for events… send one with the curl on the connection page.")));
 
+    api("GET", `/v1/admin/connections/${id}`).then((c) => {
+      document.getElementById("tail-connection").textContent = c.name;
+    }, () => { /* the tail's own answer says why */ });
     const abort = new AbortController();
     onLeave(() => abort.abort());
     (async () => {

@@ -345,7 +345,17 @@ class ConsoleBrowserTest {
         .executeScript("return sessionStorage.getItem('weir.adminToken');");
   }
 
+  /** A screenshot of the whole page (the window grown to the page's height, then put back). */
   private static void shot(String name) throws Exception {
+    Dimension before = browser.manage().window().getSize();
+    long height =
+        (Long)
+            ((org.openqa.selenium.JavascriptExecutor) browser)
+                .executeScript("return document.documentElement.scrollHeight;");
+    browser
+        .manage()
+        .window()
+        .setSize(new Dimension(before.getWidth(), (int) Math.min(4000, height + 140)));
     File f = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
     Files.copy(
         f.toPath(),
