@@ -284,13 +284,13 @@ public final class WeirNode {
         retention);
     EventTail tail = new EventTail();
     ShardedIngest gateway = new ShardedIngest(system, settings.ingest(), metrics, tail);
-    ConnectionActivity activity = new ConnectionActivity(metrics);
+    ConnectionActivity activity = new ConnectionActivity(metrics, this::connectionDestinations);
     system
         .scheduler()
         .scheduleAtFixedRate(
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
-            () -> activity.sample(connectionDestinations(), System.currentTimeMillis()),
+            activity::sample,
             system.executionContext());
     com.typesafe.config.Config connectorConfig =
         system.settings().config().getConfig("weir.connectors");

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * The last hour of one connection's figures on this node, per minute, read from {@link NodeMetrics}
@@ -11,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * loaded, the destination's load lag, and the node's retries. The console's charts show it ({@code
  * GET /v1/admin/connections/{id}/activity}).
  *
- * <p>{@link #sample} is called every few seconds by a timer and before every read; it keeps, per
+ * <p>{@link #sample()} is called every few seconds by a timer and before every read; it keeps, per
  * series, the counter's value at the end of each of the last {@link #MINUTES} + 1 minutes (a
  * per-minute figure is the difference of two). Nothing is kept on the ingest path. Series are
  * dropped when their connection leaves the registry. Node-local: another member's figures are on
@@ -65,18 +66,28 @@ public final class ConnectionActivity {
   }
 
   private final NodeMetrics metrics;
+  private final Supplier<Map<String, String>> registry;
   private final Map<String, Figures> connections = new ConcurrentHashMap<>();
   private final Series retries = new Series(false);
 
-  public ConnectionActivity(NodeMetrics metrics) {
+  /**
+   * @param registry the active connections → their destination id (what is sampled)
+   */
+  public ConnectionActivity(NodeMetrics metrics, Supplier<Map<String, String>> registry) {
     this.metrics = metrics;
+    this.registry = registry;
+  }
+
+  /** Records the current values of every active connection (the timer's task). */
+  public void sample() {
+    sample(registry.get(), System.currentTimeMillis());
   }
 
   /**
    * Records the current values for {@code connections} (connection id → destination id); forgets
    * connections no longer listed.
    */
-  public void sample(Map<String, String> connectionDestinations, long nowMillis) {
+  synchronized void sample(Map<String, String> connectionDestinations, long nowMillis) {
     long m = nowMillis / 60_000;
     connections.keySet().retainAll(connectionDestinations.keySet());
     connectionDestinations.forEach(
@@ -92,6 +103,8 @@ public final class ConnectionActivity {
 
   /** The last {@link #MINUTES} minutes of {@code connectionId}, oldest first, this one last. */
   public List<Minute> lastHour(String connectionId, long nowMillis) {
+    // The current minute as it stands now, not as of the last timer tick.
+    sample(registry.get(), nowMillis);
     long now = nowMillis / 60_000;
     Figures f = connections.get(connectionId);
     List<Minute> out = new ArrayList<>(MINUTES);
