@@ -288,7 +288,9 @@
           h("th", { scope: "col", class: "num" }, "Buffered"), h("th", { scope: "col", class: "num hide-narrow" }, "Pending batches"),
           h("th", { scope: "col", class: "hide-narrow" }, "Events / min, last hour"), h("th", { scope: "col", class: "hide-narrow" }, "Ingestion"))),
         body)));
-    const expanded = new Set();
+    // Rows are kept and their cells updated in place: an open "URLs and key" panel and the keyboard focus
+    // survive the refresh.
+    const rows = new Map();
     await poll(async () => {
       let list, dests;
       try { [list, dests] = await loadAll(["/v1/admin/connections", "/v1/admin/destinations"]); replace(errors); }
@@ -296,31 +298,47 @@
       const names = Object.fromEntries(dests.destinations.map((d) => [d.id, d.name]));
       const conns = list.connections;
       const [statuses, activity] = await Promise.all([statusesOf(conns), activityOf(conns)]);
-      if (!conns.length) { replace(body, emptyRow(10, "No connections yet. Create one with POST /v1/admin/connections (see the README).")); return; }
-      replace(body, conns.map((c) => {
+      if (!conns.length) { rows.clear(); replace(body, emptyRow(10, "No connections yet. Create one with POST /v1/admin/connections (see the README).")); return; }
+      const order = conns.map((c) => {
+        let r = rows.get(c.id);
+        const key = JSON.stringify([c.urls, c.write_key, c.app_id]);
+        if (!r) {
+          r = { cells: Array.from({ length: 8 }, (_, i) => h("td", { class: ["", "hide-narrow", "state", "freshness", "num accepted", "num buffered", "num hide-narrow pending", "hide-narrow"][i] })) };
+          r.head = h("th", { scope: "row" });
+          r.ingest = h("td", { class: "hide-narrow" });
+          r.tr = h("tr", { "data-connection": c.id }, r.head, r.cells, r.ingest);
+          rows.set(c.id, r);
+        }
+        if (r.key !== key) {
+          r.key = key;
+          replace(r.ingest, h("details", {}, h("summary", {}, "URLs and key"), ingestion(c)));
+        }
+        r.tr.dataset.name = c.name;
         const st = statuses[c.id];
         const f = freshness(c, st);
         const minutes = activity[c.id] ? activity[c.id].minutes : [];
         const perMin = minutes.map((m) => m.accepted);
         const lastHour = perMin.reduce((a, b) => a + b, 0);
-        const details = h("details", { open: expanded.has(c.id), ontoggle: (ev) => ev.target.open ? expanded.add(c.id) : expanded.delete(c.id) },
-          h("summary", {}, "URLs and key"), ingestion(c));
-        return h("tr", { "data-connection": c.id, "data-name": c.name },
-          h("th", { scope: "row" }, h("a", { href: `#/connections/${c.id}` }, c.name), h("div", { class: "muted hide-narrow" }, h("code", {}, c.id))),
-          h("td", {}, c.kind),
-          h("td", { class: "hide-narrow" }, names[c.destination_id] || c.destination_id),
-          h("td", { class: "state" }, stateBadge(st.state), st.last_error ? h("span", { class: "reason" }, st.last_error) : null),
-          h("td", { class: "freshness" },
-            h("div", { class: f.stale ? "stale" : "fresh", title: `Allowed: ${Math.round(f.allowedSeconds)} s` },
-              "Last load: ", time(st.last_sync_at, "never"), f.stale ? " (stale)" : ""),
-            h("div", { class: "muted" }, "Newest loaded: ", time(lastLoadedEvent(st))),
-            h("div", { class: "muted" }, "Next sync: ", st.next_sync_at ? h("time", { datetime: st.next_sync_at }, st.next_sync_at.slice(11, 19) + " UTC") : "—")),
-          h("td", { class: "num accepted" }, num(st.accepted_total)),
-          h("td", { class: "num buffered" }, num(st.buffered_events)),
-          h("td", { class: "num hide-narrow pending" }, num(st.staged_batches_pending)),
-          h("td", { class: "hide-narrow" }, sparkline(perMin, `${c.name}: ${lastHour} events in the last hour on this node`), h("div", { class: "muted" }, num(lastHour) + " in the last hour")),
-          h("td", { class: "hide-narrow" }, details));
-      }));
+        const contents = [
+          [c.kind],
+          [names[c.destination_id] || c.destination_id],
+          [stateBadge(st.state), st.last_error ? h("span", { class: "reason" }, st.last_error) : null],
+          [h("div", { class: f.stale ? "stale" : "fresh", title: `Allowed: ${Math.round(f.allowedSeconds)} s` },
+            "Last load: ", time(st.last_sync_at, "never"), f.stale ? " (stale)" : ""),
+          h("div", { class: "muted" }, "Newest loaded: ", time(lastLoadedEvent(st))),
+          h("div", { class: "muted" }, "Next sync: ", st.next_sync_at ? h("time", { datetime: st.next_sync_at }, st.next_sync_at.slice(11, 19) + " UTC") : "—")],
+          [num(st.accepted_total)],
+          [num(st.buffered_events)],
+          [num(st.staged_batches_pending)],
+          [sparkline(perMin, `${c.name}: ${lastHour} events in the last hour on this node`), h("div", { class: "muted" }, num(lastHour) + " in the last hour")],
+        ];
+        replace(r.head, h("a", { href: `#/connections/${c.id}` }, c.name), h("div", { class: "muted hide-narrow" }, h("code", {}, c.id)));
+        contents.forEach((cell, i) => replace(r.cells[i], cell));
+        return r.tr;
+      });
+      for (const id of [...rows.keys()]) if (!conns.find((c) => c.id === id)) rows.delete(id);
+      const current = [...body.children];
+      if (current.length !== order.length || current.some((tr, i) => tr !== order[i])) replace(body, order);
     });
   }
 
@@ -550,11 +568,15 @@
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Destination"), h("th", { scope: "col" }, "Type"), h("th", { scope: "col" }, "Health"),
           h("th", { scope: "col" }, "Last error"), h("th", { scope: "col", class: "hide-narrow" }, "Connections"), h("th", { scope: "col", class: "hide-narrow" }, "Last load"))),
         body)));
+    let drawn = null;
     await poll(async () => {
       let dests, conns;
       try { [dests, conns] = await loadAll(["/v1/admin/destinations", "/v1/admin/connections"]); replace(errors); }
       catch (e) { replace(errors, errorBox(e)); throw e; }
       const statuses = await statusesOf(conns.connections);
+      const sig = JSON.stringify([dests, conns, statuses]);
+      if (sig === drawn) return; // unchanged: not redrawn, the focus stays
+      drawn = sig;
       if (!dests.destinations.length) { replace(body, emptyRow(6, "No destinations yet. Create one with POST /v1/admin/destinations.")); return; }
       replace(body, dests.destinations.map((d) => {
         const users = conns.connections.filter((c) => c.destination_id === d.id);
@@ -633,8 +655,12 @@
     [statusSel, typeSel, connSel].forEach((el) => el.addEventListener("change", render));
     search.addEventListener("input", render);
     await poll(async () => {
-      try { data = await loadAll(["/v1/admin/exports", "/v1/admin/connections"]); replace(errors); }
+      let next;
+      try { next = await loadAll(["/v1/admin/exports", "/v1/admin/connections"]); replace(errors); }
       catch (e) { replace(errors, errorBox(e)); throw e; }
+      // Unchanged data is not redrawn: the keyboard focus stays where it is.
+      if (data && JSON.stringify(next) === JSON.stringify(data)) return;
+      data = next;
       render();
     });
   }

@@ -113,6 +113,7 @@ class ConsoleBrowserTest {
         .contains("unauthorized")
         .contains("Send the admin token as 'Authorization: Bearer <token>'.");
     assertThat(sessionToken()).isNull();
+    assertThat(browser.findElement(By.id("logout")).isDisplayed()).isFalse();
     shot("login-refused");
 
     // The right one: the demo connections.
@@ -202,6 +203,8 @@ class ConsoleBrowserTest {
     // The list shows the new counts.
     browser.get(console + "#/connections");
     wait.until(ExpectedConditions.textToBe(By.cssSelector("tr[data-name='demo'] .accepted"), "5"));
+    browser.findElement(By.cssSelector("tr[data-name='demo'] details summary")).click();
+    wait.until(visible("tr[data-name='demo'] details .copy-row button"));
     shot("connections");
 
     // Every other section renders from the API.
@@ -351,11 +354,14 @@ class ConsoleBrowserTest {
     long height =
         (Long)
             ((org.openqa.selenium.JavascriptExecutor) browser)
-                .executeScript("return document.documentElement.scrollHeight;");
+                .executeScript(
+                    "return Math.ceil(document.querySelector('main').getBoundingClientRect().bottom"
+                        + " + window.scrollY);");
     browser
         .manage()
         .window()
-        .setSize(new Dimension(before.getWidth(), (int) Math.min(4000, height + 140)));
+        .setSize(
+            new Dimension(before.getWidth(), (int) Math.min(4000, Math.max(640, height + 160))));
     File f = ((org.openqa.selenium.TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
     Files.copy(
         f.toPath(),
