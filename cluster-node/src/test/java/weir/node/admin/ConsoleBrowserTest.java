@@ -200,6 +200,23 @@ class ConsoleBrowserTest {
         .contains("invalid_field")
         .contains("batch_size");
 
+    // A secret is shown masked, never in the page.
+    String signed =
+        api.admin(
+                "POST",
+                "/v1/admin/connections",
+                "{\"name\":\"signed\",\"kind\":\"webhook\",\"destination_id\":\""
+                    + demo.get("destination_id").asText()
+                    + "\",\"signing_secret\":\"sig-SECRET-0987654321\"}")
+            .get("id")
+            .asText();
+    browser.get(console + "#/connections/" + signed);
+    WebElement secret = wait.until(visible("#setting-signing_secret"));
+    assertThat(secret.getAttribute("placeholder")).isEqualTo("********");
+    assertThat(secret.getAttribute("value")).isEmpty();
+    assertThat(browser.getPageSource()).doesNotContain("sig-SECRET-0987654321");
+    api.admin("DELETE", "/v1/admin/connections/" + signed, null);
+
     // The list shows the new counts.
     browser.get(console + "#/connections");
     wait.until(ExpectedConditions.textToBe(By.cssSelector("tr[data-name='demo'] .accepted"), "5"));
