@@ -453,6 +453,14 @@ public final class WeirNode {
             + " (collector "
             + base
             + ", tables in schema demo_snowplow)");
+    System.out.println(
+        "Console: http://"
+            + settings.hostname()
+            + ":"
+            + adminAddress.getPort()
+            + "/console (log in with the admin token, "
+            + settings.dataDir().resolve(AdminToken.FILE_NAME)
+            + " unless WEIR_ADMIN_TOKEN is set)");
     System.out.flush();
   }
 
