@@ -80,7 +80,13 @@ public final class ConnectionActivity {
 
   /** Records the current values of every active connection (the timer's task). */
   public void sample() {
-    sample(registry.get(), System.currentTimeMillis());
+    try {
+      sample(registry.get(), System.currentTimeMillis());
+    } catch (RuntimeException e) {
+      // A repeated task that throws is not repeated again: the charts would freeze. Next tick.
+      org.slf4j.LoggerFactory.getLogger(ConnectionActivity.class)
+          .warn("Sampling connection activity failed: {}", e.toString());
+    }
   }
 
   /**
