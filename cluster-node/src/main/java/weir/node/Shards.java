@@ -31,6 +31,8 @@ public final class Shards {
           LoadCoordinator.ENTITY_KEY,
           ExportFeed.ENTITY_KEY,
           DataSyncImport.ENTITY_KEY,
+          weir.node.connector.ConnectorSync.ENTITY_KEY,
+          weir.node.stream.KinesisShard.ENTITY_KEY,
           Registry.ENTITY_KEY);
 
   private Shards() {}

@@ -52,6 +52,8 @@ import weir.node.metrics.ConnectionActivity;
 import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
 import weir.node.stream.KafkaSources;
+import weir.node.stream.KinesisSources;
+import weir.node.stream.StreamSources;
 import weir.persistence.JournalDatabase;
 import weir.persistence.JournalRetention;
 import weir.persistence.JournalSchema;
@@ -355,6 +357,19 @@ public final class WeirNode {
             () -> directory.connections().values(),
             metrics);
     kafka.followEvery(Duration.ofSeconds(2));
+    // Kinesis connections: one reader per shard, under Cluster Sharding (see KinesisSources).
+    KinesisSources kinesis =
+        new KinesisSources(
+            system,
+            gateway,
+            secrets,
+            system.dispatchers().lookup(DispatcherSelector.fromConfig("weir-stream-dispatcher")),
+            () -> directory.connections().values(),
+            directory::cached,
+            retention,
+            settings.registryAskTimeout(),
+            metrics);
+    kinesis.followEvery(Duration.ofSeconds(2));
     AdminToken token = AdminToken.resolve(settings.adminToken(), settings.dataDir());
     IngestService ingest =
         new IngestService(gateway, settings.ingest(), Materializer.matFromSystem(system), metrics);
@@ -376,7 +391,7 @@ public final class WeirNode {
             settings.ingest().defaultSlots(),
             () -> "http://" + settings.hostname() + ":" + ingestAddress.getPort(),
             connectorJars,
-            kafka,
+            new StreamSources(kafka, kinesis),
             blocking,
             settings.dataDir().resolve("connectors-scratch"),
             tail,

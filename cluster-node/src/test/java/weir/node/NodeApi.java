@@ -26,19 +26,28 @@ public final class NodeApi {
 
   /** An admin call that must answer 2xx; its JSON body (null when empty). */
   public JsonNode admin(String method, String path, String body) throws Exception {
-    HttpResponse<String> r =
-        HTTP.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
-                .header("Authorization", "Bearer " + token)
-                .method(
-                    method,
-                    body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = call(method, path, body);
     assertThat(r.statusCode()).as(r.body()).isLessThan(300);
     return r.body().isEmpty() ? null : Json.MAPPER.readTree(r.body());
+  }
+
+  /** An admin call, whatever it answers. */
+  public HttpResponse<String> call(String method, String path, String body) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminPort() + path))
+            .header("Authorization", "Bearer " + token)
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The node's {@code /metrics} text. */
+  public String metrics() throws Exception {
+    return call("GET", "/metrics", null).body();
   }
 
   /**

@@ -51,7 +51,7 @@ public final class AdminRoutes extends AdminSupport {
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
-      weir.node.stream.KafkaSources kafka,
+      weir.node.stream.StreamSources streams,
       java.util.concurrent.Executor blocking,
       Path scratch,
       weir.node.ingest.EventTail tail,
@@ -73,7 +73,7 @@ public final class AdminRoutes extends AdminSupport {
             defaultSlots,
             ingestBaseUrl,
             jars,
-            kafka,
+            streams,
             tail,
             activity);
     this.cluster = new ClusterRoutes(system, askTimeout);

@@ -103,7 +103,8 @@ final class ConnectionRoutes extends AdminSupport {
           ConnectionKind.snowplow,
           ConnectionKind.datasync,
           ConnectionKind.connector,
-          ConnectionKind.kafka);
+          ConnectionKind.kafka,
+          ConnectionKind.kinesis);
 
   private final ConnectionDirectory directory;
   private final SecretBox secrets;
@@ -115,7 +116,7 @@ final class ConnectionRoutes extends AdminSupport {
   private final int defaultSlots;
   private final Supplier<String> ingestBaseUrl;
   private final weir.persistence.connectors.ConnectorJars jars;
-  private final weir.node.stream.KafkaSources kafka;
+  private final weir.node.stream.StreamSources streams;
   private final EventTail tail;
   private final ConnectionActivity activity;
   private final String nodeAddress;
@@ -131,13 +132,13 @@ final class ConnectionRoutes extends AdminSupport {
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
-      weir.node.stream.KafkaSources kafka,
+      weir.node.stream.StreamSources streams,
       EventTail tail,
       ConnectionActivity activity) {
     this.tail = tail;
     this.activity = activity;
     this.jars = jars;
-    this.kafka = kafka;
+    this.streams = streams;
     this.directory = directory;
     this.secrets = secrets;
     this.types = types;
@@ -243,14 +244,16 @@ final class ConnectionRoutes extends AdminSupport {
       if (kindText == null)
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' is required (webhook, segment, snowplow, datasync, connector or kafka).");
+            "Field 'kind' is required (webhook, segment, snowplow, datasync, connector, kafka or"
+                + " kinesis).");
       ConnectionKind kind;
       try {
         kind = ConnectionKind.valueOf(kindText);
       } catch (IllegalArgumentException e) {
         throw new BadRequest(
             "invalid_field",
-            "Field 'kind' must be webhook, segment, snowplow, datasync, connector or kafka; got '"
+            "Field 'kind' must be webhook, segment, snowplow, datasync, connector, kafka or kinesis;"
+                + " got '"
                 + kindText
                 + "'.");
       }
@@ -292,9 +295,9 @@ final class ConnectionRoutes extends AdminSupport {
       else if (kind == ConnectionKind.kafka) {
         source = kafkaSource(body, Map.of());
         groupNotInUse(source, null);
-      } else if (body.has("source"))
-        throw new BadRequest(
-            "invalid_field", "Field 'source' applies to datasync and kafka connections only.");
+      } else if (kind == ConnectionKind.kinesis) {
+        source = KinesisSourceFields.parse(body, Map.of(), secrets);
+      } else if (body.has("source")) throw new BadRequest("invalid_field", SOURCE_KINDS);
       weir.persistence.registry.ConnectorSource connector = null;
       if (kind == ConnectionKind.connector) {
         if (!types
@@ -360,13 +363,14 @@ final class ConnectionRoutes extends AdminSupport {
       // Events of the json format go to one table (webhooks, json Kafka records).
       boolean oneTable =
           kind == ConnectionKind.webhook
-              || (kind == ConnectionKind.kafka && "json".equals(source.get("format")));
+              || ((kind == ConnectionKind.kafka || kind == ConnectionKind.kinesis)
+                  && "json".equals(source.get("format")));
       String table = oneTable ? identifier(body, "table", "events") : null;
       if (!oneTable && body.hasNonNull("table")) {
         throw new BadRequest(
             "invalid_field",
-            "Field 'table' applies to webhook connections and kafka connections of format json"
-                + " only.");
+            "Field 'table' applies to webhook connections and stream (kafka, kinesis) connections"
+                + " of format json only.");
       }
       // "partitions": the field's name before the vocabulary settled on slots, still accepted.
       Integer slots =
@@ -456,7 +460,10 @@ final class ConnectionRoutes extends AdminSupport {
                   ? sameFolder(c.source(), source(body, c.source()))
                   : c.kind() == ConnectionKind.kafka && body.has("source")
                       ? groupNotInUse(sameFormat(c.source(), kafkaSource(body, c.source())), c.id())
-                      : c.source(),
+                      : c.kind() == ConnectionKind.kinesis && body.has("source")
+                          ? sameFormat(
+                              c.source(), KinesisSourceFields.parse(body, c.source(), secrets))
+                          : c.source(),
               c.kind() == ConnectionKind.connector && (body.has("connector") || body.has("columns"))
                   ? connectorSource(body, c.connector())
                   : c.connector());
@@ -466,9 +473,8 @@ final class ConnectionRoutes extends AdminSupport {
             "Fields 'connector' and 'columns' apply to connector connections only.");
       if (c.kind() != ConnectionKind.datasync
           && c.kind() != ConnectionKind.kafka
-          && body.has("source"))
-        throw new BadRequest(
-            "invalid_field", "Field 'source' applies to datasync and kafka connections only.");
+          && c.kind() != ConnectionKind.kinesis
+          && body.has("source")) throw new BadRequest("invalid_field", SOURCE_KINDS);
       return directory
           .<Connection>write(r -> new Registry.UpdateConnection(next, r))
           .thenApply(updated -> ApiErrors.json(StatusCodes.OK, view(updated)));
@@ -518,9 +524,7 @@ final class ConnectionRoutes extends AdminSupport {
                 .entityRefFor(ConnectorSync.ENTITY_KEY, c.id())
                 .ask(ConnectorSync.GetStatus::new, askTimeout);
     CompletionStage<ObjectNode> stream =
-        c.kind() == ConnectionKind.kafka && kafka != null
-            ? kafka.status(c)
-            : CompletableFuture.completedFuture(null);
+        streams == null ? CompletableFuture.completedFuture(null) : streams.status(c);
     return statusQuery
         .status(c)
         .thenCombine(connector, (s, sync) -> new Object[] {s, sync})
@@ -944,6 +948,8 @@ final class ConnectionRoutes extends AdminSupport {
             "password", c.source().containsKey("security.password") ? DestinationTypes.MASK : null);
       }
     }
+    if (c.kind() == ConnectionKind.kinesis)
+      KinesisSourceFields.view(c.source(), out.putObject("source"));
     if (c.connector() != null) {
       ObjectNode conn = out.putObject("connector");
       conn.put("jar", c.connector().jar());
@@ -1107,7 +1113,7 @@ final class ConnectionRoutes extends AdminSupport {
           urls.put("pixel_by_app_id", base + "/i");
         }
       }
-      case connector, datasync, kafka -> {}
+      case connector, datasync, kafka, kinesis -> {}
     }
   }
 
@@ -1236,6 +1242,9 @@ final class ConnectionRoutes extends AdminSupport {
     return new weir.persistence.registry.ConnectorSource(
         jar, className, configuration, columns, salt, stored == null ? Map.of() : stored.tables());
   }
+
+  private static final String SOURCE_KINDS =
+      "Field 'source' applies to datasync, kafka and kinesis connections only.";
 
   private static final Set<String> KAFKA_FIELDS =
       Set.of("bootstrap_servers", "topics", "group_id", "start", "format", "security");
@@ -1375,7 +1384,7 @@ final class ConnectionRoutes extends AdminSupport {
     return source;
   }
 
-  /** A kafka connection's format decides its tables: it cannot change. */
+  /** A stream connection's format decides its tables: it cannot change. */
   private static Map<String, String> sameFormat(
       Map<String, String> before, Map<String, String> after) throws BadRequest {
     if (!before.get("format").equals(after.get("format")))

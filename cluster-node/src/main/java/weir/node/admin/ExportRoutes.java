@@ -144,7 +144,7 @@ final class ExportRoutes extends AdminSupport {
           "Field 'connection_id': a "
               + c.kind()
               + " connection has no events of its own to export (webhook, segment, snowplow and"
-              + " kafka connections do).");
+              + " stream connections do).");
     }
     String destinationId = text(body, "destination_id");
     if (destinationId == null)

@@ -431,7 +431,7 @@ public final class DestinationRuntimes {
     if (table.equals(DeadLetters.TABLE)) return DeadLetters.tableSpec();
     return switch (connection.kind()) {
       case webhook -> WebhookParser.tableSpec(table);
-      case kafka ->
+      case kafka, kinesis ->
           "json".equals(connection.eventFormat())
               ? WebhookParser.tableSpec(table)
               : EventTables.specFor(table);

@@ -300,13 +300,16 @@ public final class KafkaSources {
       AtomicBoolean stopped) {
     return CompletableFuture.supplyAsync(
         () -> {
-          List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(group.size());
+          List<StreamRecords.StreamRecord> records = new ArrayList<>(group.size());
           List<ConsumerMessage.Committable> offsets = new ArrayList<>(group.size());
           for (ConsumerMessage.CommittableMessage<byte[], byte[]> m : group) {
-            records.add(m.record());
+            ConsumerRecord<byte[], byte[]> r = m.record();
+            records.add(
+                new StreamRecords.StreamRecord(
+                    r.topic() + "-" + r.partition() + "-" + r.offset(), r.value()));
             offsets.add(m.committableOffset());
           }
-          KafkaRecords.Parsed parsed = KafkaRecords.parse(c, records);
+          StreamRecords.Parsed parsed = StreamRecords.parse(c, records);
           try {
             new JournalWrites(gateway, c, stopped::get).write(parsed.rows(), parsed.rejections());
           } catch (Exception e) {

@@ -186,15 +186,16 @@ public record Connection(
 
   /**
    * The wire format of its events, which decides their tables: {@code json} (webhook bodies, one
-   * table), {@code segment} or {@code snowplow} (the normalized event tables); a Kafka connection's
-   * is its source's {@code format}; null for kinds without events (connector, datasync).
+   * table), {@code segment} or {@code snowplow} (the normalized event tables); a Kafka or Kinesis
+   * connection's is its source's {@code format}; null for kinds without events (connector,
+   * datasync).
    */
   public String eventFormat() {
     return switch (kind) {
       case webhook -> "json";
       case segment -> "segment";
       case snowplow -> "snowplow";
-      case kafka -> source.getOrDefault("format", "json");
+      case kafka, kinesis -> source.getOrDefault("format", "json");
       case connector, datasync -> null;
     };
   }

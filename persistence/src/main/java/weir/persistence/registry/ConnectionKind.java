@@ -9,5 +9,7 @@ public enum ConnectionKind {
   /** Loads Data Sync exports (Weir's or Pendo's) from a store into a warehouse. */
   datasync,
   /** Consumes Kafka topics; its {@code source} names the brokers, topics and record format. */
-  kafka
+  kafka,
+  /** Consumes a Kinesis stream; its {@code source} names the stream, region and record format. */
+  kinesis
 }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import weir.persistence.registry.Connection;
 import weir.protocol.BodyException;
 import weir.protocol.Json;
@@ -20,23 +19,31 @@ import weir.protocol.snowplow.SnowplowParser;
 import weir.protocol.webhook.WebhookParser;
 
 /**
- * Kafka records as the rows of one journal write, by the connection's {@code format}, with the
- * parsers of the HTTP collectors: {@code json}, each record one event as a webhook body element
- * (its id {@code <topic>-<partition>-<offset>} unless the connection's {@code id_field} names
- * another); {@code segment}, each record one Segment message (or a batch), its id the {@code
- * messageId}; {@code snowplow}, each record a tp2 {@code payload_data} body (as trackers POST it)
- * or one event's fields, its id the {@code eid}. A record that is not such an event is a rejection
- * (a dead letter naming its topic, partition and offset); it never holds back the records after it.
+ * Stream records (Kafka, Kinesis) as the rows of one journal write, by the connection's {@code
+ * format}, with the parsers of the HTTP collectors: {@code json}, each record one event as a
+ * webhook body element (its id the record's position, {@code <topic>-<partition>-<offset>} or
+ * {@code <shard>-<sequence>}, unless the connection's {@code id_field} names another); {@code
+ * segment}, each record one Segment message (or a batch), its id the {@code messageId}; {@code
+ * snowplow}, each record a tp2 {@code payload_data} body (as trackers POST it) or one event's
+ * fields, its id the {@code eid}. A message without its own id gets its position (and its index in
+ * the record), so a redelivered record loads nothing twice. A record that is not such an event is a
+ * rejection (a dead letter naming its position); it never holds back the records after it.
  */
-final class KafkaRecords {
+final class StreamRecords {
   private static final int MAX_PAYLOAD_CHARS = WebhookParser.MAX_DEAD_LETTER_PAYLOAD_CHARS;
 
   /** What a group of records gives. */
   record Parsed(List<StagedRow> rows, List<Rejection> rejections) {}
 
-  private KafkaRecords() {}
+  /**
+   * One record: where it is in its stream ({@code <topic>-<partition>-<offset>}, {@code
+   * <shard>-<sequence>}) and its bytes.
+   */
+  record StreamRecord(String position, byte[] value) {}
 
-  static Parsed parse(Connection connection, List<ConsumerRecord<byte[], byte[]>> records) {
+  private StreamRecords() {}
+
+  static Parsed parse(Connection connection, List<StreamRecord> records) {
     Instant receivedAt = Instant.now();
     List<StagedRow> rows = new ArrayList<>(records.size());
     List<Rejection> rejections = new ArrayList<>();
@@ -44,8 +51,8 @@ final class KafkaRecords {
     boolean segment = "segment".equals(connection.eventFormat());
     boolean snowplow = "snowplow".equals(connection.eventFormat());
     for (int i = 0; i < records.size(); i++) {
-      ConsumerRecord<byte[], byte[]> r = records.get(i);
-      String position = r.topic() + "-" + r.partition() + "-" + r.offset();
+      StreamRecord r = records.get(i);
+      String position = r.position();
       byte[] value = r.value() == null ? new byte[0] : r.value();
       try {
         if (snowplow) {
@@ -110,8 +117,8 @@ final class KafkaRecords {
   }
 
   /**
-   * The Segment record with a {@code messageId} on every message that has none: its position
-   * ({@code <topic>-<partition>-<offset>-<n>}), so that a redelivered record loads nothing twice.
+   * The Segment record with a {@code messageId} on every message that has none: its position and
+   * index ({@code <position>-<n>}), so that a redelivered record loads nothing twice.
    */
   private static byte[] withMessageIds(byte[] value, String position) {
     JsonNode node;
