@@ -40,6 +40,7 @@ import weir.node.datasync.ExportRunner;
 import weir.node.http.HttpServer;
 import weir.node.ingest.BufferMemory;
 import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.EventTail;
 import weir.node.ingest.IngestService;
 import weir.node.ingest.SegmentRoutes;
 import weir.node.ingest.ShardedIngest;
@@ -47,6 +48,7 @@ import weir.node.ingest.SnowplowRoutes;
 import weir.node.ingest.WebhookRoutes;
 import weir.node.load.DestinationRuntimes;
 import weir.node.load.LoadCoordinator;
+import weir.node.metrics.ConnectionActivity;
 import weir.node.metrics.NodeMetrics;
 import weir.node.registry.ConnectionDirectory;
 import weir.node.stream.KafkaSources;
@@ -282,7 +284,16 @@ public final class WeirNode {
         new DataSyncImporter(runtimes),
         settings.datasync().retry(),
         retention);
-    ShardedIngest gateway = new ShardedIngest(system, settings.ingest(), metrics);
+    EventTail tail = new EventTail();
+    ShardedIngest gateway = new ShardedIngest(system, settings.ingest(), metrics, tail);
+    ConnectionActivity activity = new ConnectionActivity(metrics, this::connectionDestinations);
+    system
+        .scheduler()
+        .scheduleAtFixedRate(
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            activity::sample,
+            system.executionContext());
     com.typesafe.config.Config connectorConfig =
         system.settings().config().getConfig("weir.connectors");
     ConnectorSync.init(
@@ -382,7 +393,9 @@ public final class WeirNode {
             connectorJars,
             new StreamSources(kafka, kinesis),
             blocking,
-            settings.dataDir().resolve("connectors-scratch"));
+            settings.dataDir().resolve("connectors-scratch"),
+            tail,
+            activity);
     Duration drain = Duration.ofSeconds(5);
     ingestAddress =
         HttpServer.bind(
@@ -455,7 +468,23 @@ public final class WeirNode {
             + " (collector "
             + base
             + ", tables in schema demo_snowplow)");
+    System.out.println(
+        "Console: http://"
+            + settings.hostname()
+            + ":"
+            + adminAddress.getPort()
+            + "/console (log in with the admin token, "
+            + settings.dataDir().resolve(AdminToken.FILE_NAME)
+            + " unless WEIR_ADMIN_TOKEN is set)");
     System.out.flush();
+  }
+
+  /** Active connections → their destination (what {@link ConnectionActivity} samples). */
+  private Map<String, String> connectionDestinations() {
+    Map<String, String> out = new java.util.HashMap<>();
+    for (Connection c : directory.connections().values())
+      if (c.active()) out.put(c.id(), c.destinationId());
+    return out;
   }
 
   /** Wakes every buffer slot and coordinator of the registry once (see {@link #boot}). */

@@ -19,10 +19,11 @@ import weir.node.registry.ConnectionDirectory;
 import weir.persistence.secrets.SecretBox;
 
 /**
- * The admin port (API.md, Management API): {@code /v1/admin/...} and {@code /metrics}. Every route
- * requires {@code Authorization: Bearer <admin token>} (compared in constant time), except {@code
- * /metrics} when {@code weir.admin.metrics-open} is on. {@code /v1/admin/openapi.json} documents
- * exactly these routes.
+ * The admin port (API.md, Management API): {@code /v1/admin/...}, {@code /metrics} and the
+ * console's static files under {@code /console} ({@link ConsoleRoutes}: no data, no auth). Every
+ * other route requires {@code Authorization: Bearer <admin token>} (compared in constant time),
+ * except {@code /metrics} when {@code weir.admin.metrics-open} is on. {@code
+ * /v1/admin/openapi.json} documents exactly these routes.
  */
 public final class AdminRoutes extends AdminSupport {
   private final AdminToken token;
@@ -33,6 +34,7 @@ public final class AdminRoutes extends AdminSupport {
   private final ClusterRoutes cluster;
   private final ExportRoutes exports;
   private final ConnectorRoutes connectors;
+  private final ConsoleRoutes console = new ConsoleRoutes();
   private final byte[] openApi;
 
   public AdminRoutes(
@@ -51,7 +53,9 @@ public final class AdminRoutes extends AdminSupport {
       weir.persistence.connectors.ConnectorJars jars,
       weir.node.stream.StreamSources streams,
       java.util.concurrent.Executor blocking,
-      Path scratch) {
+      Path scratch,
+      weir.node.ingest.EventTail tail,
+      weir.node.metrics.ConnectionActivity activity) {
     this.token = token;
     this.metricsOpen = metricsOpen;
     this.metrics = metrics;
@@ -69,7 +73,9 @@ public final class AdminRoutes extends AdminSupport {
             defaultSlots,
             ingestBaseUrl,
             jars,
-            streams);
+            streams,
+            tail,
+            activity);
     this.cluster = new ClusterRoutes(system, askTimeout);
     this.exports = new ExportRoutes(system, directory, types, askTimeout);
     this.connectors = new ConnectorRoutes(jars, blocking, scratch);
@@ -78,6 +84,7 @@ public final class AdminRoutes extends AdminSupport {
 
   public Route route() {
     return concat(
+        console.route(),
         path("metrics", () -> get(() -> metricsOpen ? metrics() : authenticated(this::metrics))),
         pathPrefix(
             "v1",

@@ -2,10 +2,15 @@ package weir.node.admin;
 
 import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.MediaTypes;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -32,7 +37,9 @@ import weir.node.connector.ConnectorSync;
 import weir.node.datasync.DataSyncImport;
 import weir.node.http.ApiErrors;
 import weir.node.ingest.ConnectionBuffer;
+import weir.node.ingest.EventTail;
 import weir.node.load.LoadCoordinator;
+import weir.node.metrics.ConnectionActivity;
 import weir.node.registry.ConnectionDirectory;
 import weir.persistence.registry.Connection;
 import weir.persistence.registry.ConnectionKind;
@@ -83,6 +90,11 @@ final class ConnectionRoutes extends AdminSupport {
           "connector",
           "columns");
 
+  private static final ContentType NDJSON =
+      MediaTypes.applicationWithFixedCharset("x-ndjson", akka.http.javadsl.model.HttpCharsets.UTF_8)
+          .toContentType();
+  private static final Duration TAIL_KEEPALIVE = Duration.ofSeconds(5);
+
   /** Kinds whose ingestion exists in this build. */
   static final Set<ConnectionKind> AVAILABLE_KINDS =
       Set.of(
@@ -105,6 +117,9 @@ final class ConnectionRoutes extends AdminSupport {
   private final Supplier<String> ingestBaseUrl;
   private final weir.persistence.connectors.ConnectorJars jars;
   private final weir.node.stream.StreamSources streams;
+  private final EventTail tail;
+  private final ConnectionActivity activity;
+  private final String nodeAddress;
 
   ConnectionRoutes(
       ActorSystem<?> system,
@@ -117,7 +132,11 @@ final class ConnectionRoutes extends AdminSupport {
       int defaultSlots,
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
-      weir.node.stream.StreamSources streams) {
+      weir.node.stream.StreamSources streams,
+      EventTail tail,
+      ConnectionActivity activity) {
+    this.tail = tail;
+    this.activity = activity;
     this.jars = jars;
     this.streams = streams;
     this.directory = directory;
@@ -129,6 +148,7 @@ final class ConnectionRoutes extends AdminSupport {
     this.askTimeout = askTimeout;
     this.defaultSlots = defaultSlots;
     this.ingestBaseUrl = ingestBaseUrl;
+    this.nodeAddress = akka.cluster.typed.Cluster.get(system).selfMember().address().toString();
   }
 
   Route route() {
@@ -158,6 +178,8 @@ final class ConnectionRoutes extends AdminSupport {
         path("rotate-write-key", () -> post(() -> withConnection(id, c -> respond(rotate(c))))),
         path("status", () -> get(() -> withConnection(id, c -> respond(status(c))))),
         path("sync", () -> post(() -> withConnection(id, c -> respond(sync(c))))),
+        path("activity", () -> get(() -> withConnection(id, this::activity))),
+        path("tail", () -> get(() -> withConnection(id, this::tail))),
         path(
             "resync",
             () ->
@@ -573,6 +595,18 @@ final class ConnectionRoutes extends AdminSupport {
                 if (s.lastError() == null && source.hasNonNull("last_error"))
                   body.put("last_error", source.get("last_error").asText());
               }
+              ArrayNode loads = body.putArray("recent_loads");
+              for (LoadCoordinator.LoadView v : s.recentLoads()) {
+                loads
+                    .addObject()
+                    .put("at", instant(v.atMillis()))
+                    .put("duration_ms", v.durationMillis())
+                    .put("batches", v.batches())
+                    .put("events", v.events())
+                    .put("rows_inserted", v.rowsInserted())
+                    .put("rows_rejected", v.rowsRejected())
+                    .put("error", v.error());
+              }
               ArrayNode failed = body.putArray("failed_batches");
               for (LoadCoordinator.FailedBatchView f : s.failedBatches()) {
                 failed
@@ -583,6 +617,84 @@ final class ConnectionRoutes extends AdminSupport {
               }
               return ApiErrors.json(StatusCodes.OK, body);
             });
+  }
+
+  /** The last hour of the connection's figures on this node, per minute (console charts). */
+  private Route activity(Connection c) {
+    long now = System.currentTimeMillis();
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    out.put("connection_id", c.id());
+    out.put("node", nodeAddress);
+    ArrayNode minutes = out.putArray("minutes");
+    for (ConnectionActivity.Minute m : activity.lastHour(c.id(), now)) {
+      minutes
+          .addObject()
+          .put("start", instant(m.startMillis()))
+          .put("accepted", m.accepted())
+          .put("rejected", m.rejected())
+          .put("loaded", m.loaded())
+          .put("load_lag_seconds", m.loadLagSeconds())
+          .put("retries", m.retries());
+    }
+    return complete(ApiErrors.json(StatusCodes.OK, out));
+  }
+
+  /**
+   * The events this node accepts for the connection from now on, as NDJSON lines while the client
+   * reads ({@link EventTail}: bounded, a slow reader loses events, ingestion never waits). A first
+   * line says the tail is open; a keepalive line every few seconds carries the count of events
+   * dropped so far.
+   */
+  private Route tail(Connection c) {
+    Optional<EventTail.Tail> watching = tail.watch(c.id());
+    if (watching.isEmpty()) {
+      return complete(
+          ApiErrors.unavailable(
+              "tail_busy",
+              "This node already streams "
+                  + EventTail.MAX_WATCHERS
+                  + " tails; close one and retry.",
+              5));
+    }
+    EventTail.Watcher watcher = watching.get().watcher();
+    ObjectNode hello = Json.MAPPER.createObjectNode();
+    hello.put("type", "open");
+    hello.put("connection_id", c.id());
+    hello.put("node", nodeAddress);
+    hello.put("queue", EventTail.QUEUE);
+    Source<ByteString, ?> lines =
+        Source.single(ByteString.fromString(Json.write(hello) + "\n"))
+            .concat(
+                watching
+                    .get()
+                    .source()
+                    .map(r -> ByteString.fromString(tailLine(r) + "\n"))
+                    .keepAlive(
+                        TAIL_KEEPALIVE,
+                        () ->
+                            ByteString.fromString(
+                                "{\"type\":\"keepalive\",\"dropped\":"
+                                    + watcher.dropped()
+                                    + "}\n")));
+    return complete(
+        HttpResponse.create()
+            .withEntity(HttpEntities.createChunked(NDJSON, lines))
+            .addHeader(
+                akka.http.javadsl.model.headers.RawHeader.create("Cache-Control", "no-store")));
+  }
+
+  private static String tailLine(EventTail.TailedRow r) {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("type", "event");
+    o.put("received_at", r.receivedAt().toString());
+    o.put("table", r.row().table());
+    o.put("event_id", r.row().eventId());
+    try {
+      o.set("row", Json.MAPPER.readTree(r.row().json()));
+    } catch (Exception e) {
+      o.put("row", r.row().json());
+    }
+    return Json.write(o);
   }
 
   private CompletionStage<HttpResponse> sync(Connection c) {

@@ -32,7 +32,8 @@ public final class ConnectionStatusQuery {
       long loadedEventsTotal,
       List<LoadCoordinator.ResyncView> resyncs,
       List<LoadCoordinator.FailedBatchView> failedBatches,
-      DataSyncImport.ImportStatus datasync) {}
+      DataSyncImport.ImportStatus datasync,
+      List<LoadCoordinator.LoadView> recentLoads) {}
 
   private final ClusterSharding sharding;
   private final Duration timeout;
@@ -91,7 +92,8 @@ public final class ConnectionStatusQuery {
                   l.loadedEventsTotal(),
                   l.resyncs(),
                   l.failedBatches(),
-                  null);
+                  null,
+                  l.recentLoads() == null ? List.of() : l.recentLoads());
             });
   }
 
@@ -117,6 +119,7 @@ public final class ConnectionStatusQuery {
                     0,
                     List.of(),
                     List.of(),
-                    d));
+                    d,
+                    List.of()));
   }
 }

@@ -15,7 +15,8 @@ import weir.persistence.registry.Connection;
 
 /**
  * {@link IngestGateway} over the sharded {@link ConnectionBuffer}s: a random slot per request,
- * through this node's {@link SlotBatcher} for that slot (group commit).
+ * through this node's {@link SlotBatcher} for that slot (group commit). Accepted requests are shown
+ * to this node's {@link EventTail} watchers.
  */
 public final class ShardedIngest implements IngestGateway {
   /** A group sent to one slot holds about this many events at most. */
@@ -26,9 +27,11 @@ public final class ShardedIngest implements IngestGateway {
   private final IngestSettings settings;
   private final SlotBatcher.Limits limits;
   private final NodeMetrics metrics;
+  private final EventTail tail;
   private final Map<String, ActorRef<SlotBatcher.Message>> batchers = new ConcurrentHashMap<>();
 
-  public ShardedIngest(ActorSystem<?> system, IngestSettings settings, NodeMetrics metrics) {
+  public ShardedIngest(
+      ActorSystem<?> system, IngestSettings settings, NodeMetrics metrics, EventTail tail) {
     this.system = system;
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
@@ -39,6 +42,7 @@ public final class ShardedIngest implements IngestGateway {
             MAX_GROUP_EVENTS,
             settings.maxQueuedBytesPerSlot());
     this.metrics = metrics;
+    this.tail = tail;
   }
 
   @Override
@@ -66,6 +70,8 @@ public final class ShardedIngest implements IngestGateway {
               if (deadLetters > 0)
                 metrics.increment(
                     "weir_rejected_events_total", deadLetters, "connection", connection.id());
+              // Only now (journal written, the client gets its 2xx) may the tail show them.
+              tail.accepted(connection.id(), batch);
               return new Accepted(events);
             })
         .exceptionally(e -> new Unavailable(RootCause.describe(e)));

@@ -175,6 +175,25 @@ public final class LoadCoordinator
   public record FailedBatchView(String batchId, String reason, long atMillis)
       implements CborSerializable {}
 
+  /**
+   * One load attempt of a connection, as the status shows it (kept in memory, the last {@link
+   * #RECENT_LOADS}; a restarted coordinator starts an empty list).
+   *
+   * @param error null when the load committed
+   */
+  public record LoadView(
+      long atMillis,
+      long durationMillis,
+      int batches,
+      long events,
+      long rowsInserted,
+      long rowsRejected,
+      String error)
+      implements CborSerializable {}
+
+  /** How many load attempts per connection the status lists. */
+  static final int RECENT_LOADS = 10;
+
   /** Load figures of one connection. */
   public record ConnectionLoadStatus(
       int pendingBatches,
@@ -188,7 +207,8 @@ public final class LoadCoordinator
       List<ResyncView> resyncs,
       List<FailedBatchView> failedBatches,
       long loadedEventsTotal,
-      long rejectedRowsTotal)
+      long rejectedRowsTotal,
+      List<LoadView> recentLoads)
       implements CborSerializable {}
 
   private enum Tick implements Command {
@@ -440,6 +460,14 @@ public final class LoadCoordinator
      * once.
      */
     boolean catchingUp;
+
+    /** The last load attempts, newest first. */
+    final java.util.ArrayDeque<LoadView> recent = new java.util.ArrayDeque<>();
+
+    void loaded(LoadView view) {
+      recent.addFirst(view);
+      while (recent.size() > RECENT_LOADS) recent.removeLast();
+    }
   }
 
   private final ActorContext<Command> ctx;
@@ -674,6 +702,15 @@ public final class LoadCoordinator
     a.failures = 0;
     a.retryAtMillis = 0;
     a.lastError = null;
+    a.loaded(
+        new LoadView(
+            System.currentTimeMillis(),
+            (System.nanoTime() - loadStartedNanos) / 1_000_000,
+            cmd.outcome().batchIds().size(),
+            cmd.events(),
+            cmd.outcome().rowsInserted(),
+            cmd.outcome().rowsRejected(),
+            null));
     metrics.observe(
         "weir_load_seconds",
         (System.nanoTime() - loadStartedNanos) / 1e9,
@@ -718,6 +755,16 @@ public final class LoadCoordinator
     inFlight = null;
     Throwable error = RootCause.of(cmd.error());
     String reason = RootCause.describe(error);
+    attempts(cmd.connectionId())
+        .loaded(
+            new LoadView(
+                System.currentTimeMillis(),
+                (System.nanoTime() - loadStartedNanos) / 1_000_000,
+                0,
+                0,
+                0,
+                0,
+                reason));
     if (error instanceof BatchFailure failure && state.pending().containsKey(failure.batchId())) {
       // This batch alone can never load: set it aside (named in the status), load the others at
       // once.
@@ -1025,7 +1072,8 @@ public final class LoadCoordinator
         resyncs,
         failed,
         totals.events(),
-        totals.rejected());
+        totals.rejected(),
+        a == null ? List.of() : List.copyOf(a.recent));
   }
 
   @Override

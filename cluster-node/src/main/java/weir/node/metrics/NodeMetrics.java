@@ -122,6 +122,26 @@ public final class NodeMetrics {
     gauges.computeIfAbsent(new Key(name, labels(labelPairs)), k -> new AtomicLong()).set(value);
   }
 
+  /** The value of one counter series (0 when it never counted). */
+  public long counter(String name, String... labelPairs) {
+    LongAdder a = counters.get(new Key(name, labels(labelPairs)));
+    return a == null ? 0 : a.sum();
+  }
+
+  /** The sum of every series of one counter family (all label values). */
+  public long counterSum(String name) {
+    long sum = 0;
+    for (Map.Entry<Key, LongAdder> e : counters.entrySet())
+      if (e.getKey().name().equals(name)) sum += e.getValue().sum();
+    return sum;
+  }
+
+  /** The value of one gauge series set with {@link #set} (0 when never set). */
+  public long gauge(String name, String... labelPairs) {
+    AtomicLong g = gauges.get(new Key(name, labels(labelPairs)));
+    return g == null ? 0 : g.get();
+  }
+
   /** A gauge family computed at scrape time: label value of {@code labelName} → value. */
   public void gauge(String name, String labelName, Supplier<Map<String, Double>> values) {
     gaugeSuppliers.put(name + "\u0000" + labelName, values);

@@ -1,0 +1,125 @@
+package weir.node.ingest;
+
+import akka.NotUsed;
+import akka.stream.BoundedSourceQueue;
+import akka.stream.QueueOfferResult;
+import akka.stream.javadsl.Source;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import weir.protocol.StagedRow;
+
+/**
+ * The live tail of the events this node accepted, per connection (the console's debugger view).
+ *
+ * <p>{@link ShardedIngest} calls {@link #accepted} once a request's journal write is confirmed
+ * (what got a 2xx), never before. When nobody tails anywhere, that call is one volatile read; when
+ * somebody tails another connection, one map lookup. Each watcher has a bounded queue of {@link
+ * #QUEUE} rows: a watcher that reads slower than events arrive loses the newest ones (counted in
+ * its {@link Watcher#dropped()}), ingestion never waits for it and nothing grows without bound. At
+ * most {@link #MAX_ROWS_PER_REQUEST} rows of one request are offered.
+ *
+ * <p>Node-local: a watcher sees what this node accepted, not what other members accepted.
+ */
+public final class EventTail {
+  /** Rows a watcher may have waiting before the newest are dropped. */
+  public static final int QUEUE = 256;
+
+  /** Rows of one request offered to watchers (a big batch shows its first rows). */
+  static final int MAX_ROWS_PER_REQUEST = 50;
+
+  /** At most this many watchers per node (each holds an HTTP response open). */
+  public static final int MAX_WATCHERS = 32;
+
+  /** One accepted row as the tail shows it. */
+  public record TailedRow(String connectionId, Instant receivedAt, StagedRow row) {}
+
+  /** An open tail: its watcher (the dropped count) and its rows. */
+  public record Tail(Watcher watcher, Source<TailedRow, NotUsed> source) {}
+
+  /** One watcher: its stream and how many rows it lost to its bounded queue. */
+  public static final class Watcher {
+    private final AtomicLong dropped = new AtomicLong();
+    private BoundedSourceQueue<TailedRow> queue;
+
+    public long dropped() {
+      return dropped.get();
+    }
+
+    void offer(TailedRow row) {
+      QueueOfferResult r = queue.offer(row);
+      if (r != QueueOfferResult.enqueued()) dropped.incrementAndGet();
+    }
+  }
+
+  private final Map<String, Set<Watcher>> watchers = new ConcurrentHashMap<>();
+  private final AtomicInteger count = new AtomicInteger();
+  private volatile boolean anyone;
+
+  /** Called after the journal write of a request for {@code connectionId} succeeded. */
+  void accepted(String connectionId, IngestBatch batch) {
+    if (!anyone) return;
+    Set<Watcher> these = watchers.get(connectionId);
+    if (these == null) return;
+    List<StagedRow> rows = batch.rows();
+    int n = Math.min(rows.size(), MAX_ROWS_PER_REQUEST);
+    for (Watcher w : these) {
+      for (int i = 0; i < n; i++)
+        w.offer(new TailedRow(connectionId, batch.receivedAt(), rows.get(i)));
+    }
+  }
+
+  /**
+   * A stream of the rows accepted for {@code connectionId} from now on, until the stream is
+   * cancelled (the client went away); empty when {@link #MAX_WATCHERS} are already watching. The
+   * caller must run the stream (its place is held from this call until the stream ends).
+   */
+  public Optional<Tail> watch(String connectionId) {
+    if (count.incrementAndGet() > MAX_WATCHERS) {
+      count.decrementAndGet();
+      return Optional.empty();
+    }
+    Watcher w = new Watcher();
+    Source<TailedRow, NotUsed> rows =
+        Source.<TailedRow>queue(QUEUE)
+            .mapMaterializedValue(
+                q -> {
+                  w.queue = q;
+                  add(connectionId, w);
+                  return w;
+                })
+            .watchTermination(
+                (watcher, done) -> {
+                  done.whenComplete((ok, error) -> remove(connectionId, w));
+                  return NotUsed.getInstance();
+                });
+    return Optional.of(new Tail(w, rows));
+  }
+
+  // Subscribing and leaving are rare: a lock keeps the flag and the map in step.
+  private synchronized void add(String connectionId, Watcher w) {
+    watchers.computeIfAbsent(connectionId, id -> ConcurrentHashMap.newKeySet()).add(w);
+    anyone = true;
+  }
+
+  private synchronized void remove(String connectionId, Watcher w) {
+    watchers.computeIfPresent(
+        connectionId,
+        (id, set) -> {
+          set.remove(w);
+          return set.isEmpty() ? null : set;
+        });
+    count.decrementAndGet();
+    anyone = !watchers.isEmpty();
+  }
+
+  /** Watchers on this node now. */
+  public int watchers() {
+    return count.get();
+  }
+}
