@@ -252,13 +252,17 @@ public final class KafkaSources {
         RestartSource.onFailuresWithBackoff(
                 restart,
                 () ->
-                    Consumer.committableSource(
-                            settings, Subscriptions.topics(topics.toArray(new String[0])))
-                        .mapMaterializedValue(
-                            c2 -> {
-                              control.set(c2);
-                              return c2;
-                            })
+                    akka.stream.javadsl.Source.completionStage(startAtTheEnd(c))
+                        .flatMapConcat(
+                            seeded ->
+                                Consumer.committableSource(
+                                        settings,
+                                        Subscriptions.topics(topics.toArray(new String[0])))
+                                    .mapMaterializedValue(
+                                        c2 -> {
+                                          control.set(c2);
+                                          return c2;
+                                        }))
                         .groupedWithin(GROUP_RECORDS, Duration.ofMillis(50))
                         .mapAsync(WRITES_IN_FLIGHT, group -> persist(c, group, stopped))
                         .via(Committer.flow(committer))
@@ -292,6 +296,71 @@ public final class KafkaSources {
         c.source().get("bootstrap_servers"),
         groupId(c),
         c.eventFormat());
+  }
+
+  /**
+   * A {@code latest} connection's start, fixed once: the group's offsets, for every partition that
+   * has none, are committed at the partitions' current ends before the first consumer runs. Every
+   * consumer (this one after a restart, another node's after a failover) then starts from committed
+   * offsets, so records put after the connection started are never skipped, even before its first
+   * commit ({@code auto.offset.reset=latest} alone would start a new consumer at the new end). The
+   * brokers refuse to change the offsets of a group with members: then another consumer has already
+   * done this, and nothing needs to.
+   */
+  private CompletionStage<Done> startAtTheEnd(Connection c) {
+    if (!"latest".equals(c.source().get("start")))
+      return CompletableFuture.completedFuture(Done.getInstance());
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (Admin a = Admin.create(adminSettings(c))) {
+            Map<TopicPartition, OffsetAndMetadata> committed =
+                a.listConsumerGroupOffsets(groupId(c))
+                    .partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS);
+            Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+            a.describeTopics(topics(c))
+                .allTopicNames()
+                .get(10, TimeUnit.SECONDS)
+                .values()
+                .forEach(
+                    d ->
+                        d.partitions()
+                            .forEach(
+                                p -> {
+                                  TopicPartition tp = new TopicPartition(d.name(), p.partition());
+                                  if (committed.get(tp) == null) ends.put(tp, OffsetSpec.latest());
+                                }));
+            if (ends.isEmpty()) return Done.getInstance();
+            Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
+            a.listOffsets(ends)
+                .all()
+                .get(10, TimeUnit.SECONDS)
+                .forEach((tp, info) -> start.put(tp, new OffsetAndMetadata(info.offset())));
+            a.alterConsumerGroupOffsets(groupId(c), start).all().get(10, TimeUnit.SECONDS);
+            log.info(
+                "Kafka connection {}: start latest fixed at the current ends of {} partitions",
+                c.id(),
+                start.size());
+          } catch (Exception e) {
+            log.debug(
+                "Kafka connection {}: the latest start was not fixed ({}); the group's members"
+                    + " have commits, or the consumer starts at the end",
+                c.id(),
+                RootCause.describe(e));
+          }
+          return Done.getInstance();
+        },
+        statusExecutor);
+  }
+
+  /** An admin client's settings for {@code c}'s brokers (with its security). */
+  private Map<String, Object> adminSettings(Connection c) {
+    Map<String, Object> admin = new HashMap<>();
+    admin.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, c.source().get("bootstrap_servers"));
+    admin.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 5000);
+    admin.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+    admin.putAll(clientSecurity(c));
+    return admin;
   }
 
   /** One group of records into the journal; its offsets once that succeeded. */
@@ -401,15 +470,11 @@ public final class KafkaSources {
           out.put("group_id", groupId(c));
           out.put("consuming_here", running.containsKey(c.id()));
           out.put("last_error", lastErrors.get(c.id()));
-          Map<String, Object> admin = new HashMap<>();
-          admin.put(
-              CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, c.source().get("bootstrap_servers"));
-          admin.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 5000);
-          admin.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+          Map<String, Object> admin;
           ArrayNode partitions = out.putArray("partitions");
           long lag = 0;
           try {
-            admin.putAll(clientSecurity(c));
+            admin = adminSettings(c);
           } catch (RuntimeException e) {
             out.put("error", "the connection's credentials cannot be opened: " + e.getMessage());
             return out;

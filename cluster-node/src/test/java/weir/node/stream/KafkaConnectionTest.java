@@ -238,4 +238,79 @@ class KafkaConnectionTest {
       }
     }
   }
+
+  /**
+   * A {@code latest} connection takes what was put after it started, and nothing before; a node
+   * down before any record came (so before any commit) takes, when it is back, what was put
+   * meanwhile: the start is fixed once, as committed offsets.
+   */
+  @Test
+  void aLatestStartIsFixedOnceSoARestartBeforeTheFirstCommitSkipsNothing(@TempDir Path dir)
+      throws Exception {
+    try (KafkaBroker broker = KafkaBroker.start(dir.resolve("kafka"))) {
+      broker.createTopic("late", 3);
+      broker.send(
+          "late", List.of("a", "b", "c"), List.of("{\"n\":-1}", "{\"n\":-2}", "{\"n\":-3}"));
+      Path warehouse = dir.resolve("wh.duckdb");
+      String id;
+      WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(node, TOKEN);
+        String destination =
+            api.admin(
+                    "POST",
+                    "/v1/admin/destinations",
+                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
+                        + warehouse
+                        + "\"}}")
+                .get("id")
+                .asText();
+        id =
+            api.admin(
+                    "POST",
+                    "/v1/admin/connections",
+                    "{\"name\":\"Late\",\"kind\":\"kafka\",\"destination_id\":\""
+                        + destination
+                        + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
+                        + "\"source\":{\"bootstrap_servers\":\""
+                        + broker.bootstrap()
+                        + "\",\"topics\":[\"late\"],\"start\":\"latest\"}}")
+                .get("id")
+                .asText();
+        String connectionId = id;
+        Eventually.eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              JsonNode partitions =
+                  api.admin("GET", "/v1/admin/connections/" + connectionId + "/status", null)
+                      .at("/source/partitions");
+              assertThat(partitions).hasSize(3);
+              for (JsonNode p : partitions)
+                assertThat(p.get("committed_offset").isNull()).as(p.toString()).isFalse();
+            });
+      } finally {
+        node.stop(Duration.ofSeconds(30));
+      }
+      List<String> values = new ArrayList<>();
+      List<String> keys = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        keys.add("k" + i);
+        values.add("{\"n\":" + i + "}");
+      }
+      broker.send("late", keys, values);
+      WeirNode again = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        Eventually.eventually(
+            Duration.ofSeconds(60),
+            () ->
+                assertThat(
+                        DuckDbRows.query(
+                            warehouse,
+                            "SELECT count(*), min(CAST(data->>'n' AS INT)) FROM late.events"))
+                    .containsExactly("30|0"));
+      } finally {
+        again.stop(Duration.ofSeconds(30));
+      }
+    }
+  }
 }
