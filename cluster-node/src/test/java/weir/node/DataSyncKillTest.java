@@ -6,7 +6,6 @@ import static weir.node.Eventually.eventually;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +26,6 @@ import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import weir.protocol.Json;
 import weir.protocol.datasync.BillOfMaterials;
 import weir.protocol.datasync.ExportManifest;
 
@@ -38,27 +36,10 @@ import weir.protocol.datasync.ExportManifest;
  */
 class DataSyncKillTest {
   private static final String TOKEN = "kill-export-token";
+  private final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
   private static final int DAYS = 240;
   private static final int PER_DAY = 100;
   private static final Pattern SEGMENT_KEY = Pattern.compile("Demo Segment write key: (\\S+)");
-  private final HttpClient http = HttpClient.newHttpClient();
-
-  private JsonNode admin(NodeProcess node, String method, String path, String body)
-      throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(node.adminUrl + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(
-                    method,
-                    body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return Json.MAPPER.readTree(r.body());
-  }
 
   @Test
   void aNodeKilledMidExportNeverListsThePartialExportAndCompletesItAfterTheRestart(
@@ -92,14 +73,15 @@ class DataSyncKillTest {
           });
       String writeKey = found[0];
       connectionId =
-          admin(node, "GET", "/v1/admin/connections", null)
+          node
+                  .admin(TOKEN, "GET", "/v1/admin/connections", null)
                   .get("connections")
                   .findValues("kind")
                   .stream()
                   .map(JsonNode::asText)
                   .toList()
                   .contains("segment")
-              ? findSegment(admin(node, "GET", "/v1/admin/connections", null))
+              ? findSegment(node.admin(TOKEN, "GET", "/v1/admin/connections", null))
               : null;
       assertThat(connectionId).isNotNull();
       for (int d = 0; d < DAYS; d += 5) {
@@ -141,12 +123,12 @@ class DataSyncKillTest {
       eventually(
           Duration.ofSeconds(120),
           () -> {
-            JsonNode s = admin(node, "GET", "/v1/admin/connections/" + cid + "/status", null);
+            JsonNode s = node.admin(TOKEN, "GET", "/v1/admin/connections/" + cid + "/status", null);
             assertThat(s.get("loaded_events_total").asLong()).isEqualTo(DAYS * PER_DAY);
           });
       String lakeId =
-          admin(
-                  node,
+          node.admin(
+                  TOKEN,
                   "POST",
                   "/v1/admin/destinations",
                   "{\"name\":\"exports\",\"type\":\"filesystem\",\"config\":{\"path\":\""
@@ -155,8 +137,8 @@ class DataSyncKillTest {
               .get("id")
               .asText();
       exportId =
-          admin(
-                  node,
+          node.admin(
+                  TOKEN,
                   "POST",
                   "/v1/admin/exports",
                   "{\"connection_id\":\""
@@ -176,7 +158,7 @@ class DataSyncKillTest {
       eventually(
           Duration.ofSeconds(60),
           () -> {
-            JsonNode x = admin(node, "GET", "/v1/admin/exports/" + xid, null);
+            JsonNode x = node.admin(TOKEN, "GET", "/v1/admin/exports/" + xid, null);
             assertThat(x.get("status").asText()).isEqualTo("in_progress");
             assertThat(x.get("progress").asText("")).contains(" of " + DAYS + " days");
           });
@@ -197,7 +179,9 @@ class DataSyncKillTest {
           Duration.ofSeconds(120),
           () ->
               assertThat(
-                      admin(node, "GET", "/v1/admin/exports/" + xid, null).get("status").asText())
+                      node.admin(TOKEN, "GET", "/v1/admin/exports/" + xid, null)
+                          .get("status")
+                          .asText())
                   .isEqualTo("complete"));
       ExportManifest m =
           ExportManifest.parse(Files.readAllBytes(folder.resolve(ExportManifest.FILE)));

@@ -3,13 +3,7 @@ package weir.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static weir.node.Eventually.eventually;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,7 +20,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.node.stream.KafkaBroker;
-import weir.protocol.Json;
 
 /**
  * Three node processes in a cluster share a 6-partition topic: Kafka assigns its partitions over
@@ -37,39 +30,6 @@ class KafkaClusterTest {
   private static final String TOKEN = "kafka-cluster-token";
   private static final Pattern ASSIGNED =
       Pattern.compile("Adding newly assigned partitions: (\\S[^\\n]*)");
-  private final HttpClient http = HttpClient.newHttpClient();
-
-  private JsonNode admin(NodeProcess node, String method, String path, String body)
-      throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(node.adminUrl + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(
-                    method,
-                    body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return Json.MAPPER.readTree(r.body());
-  }
-
-  /** {@code n} free ports that differ (their sockets are held together while chosen). */
-  private static int[] freePorts(int n) throws Exception {
-    ServerSocket[] sockets = new ServerSocket[n];
-    int[] ports = new int[n];
-    try {
-      for (int i = 0; i < n; i++) {
-        sockets[i] = new ServerSocket(0);
-        ports[i] = sockets[i].getLocalPort();
-      }
-    } finally {
-      for (ServerSocket s : sockets) if (s != null) s.close();
-    }
-    return ports;
-  }
 
   private static void send(KafkaBroker broker, int from, int to) {
     List<String> keys = new ArrayList<>();
@@ -108,7 +68,7 @@ class KafkaClusterTest {
       }
       broker.createTopic("shared", 6);
       Path staging = Files.createDirectories(tmp.resolve("shared-staging"));
-      int[] remote = freePorts(3);
+      int[] remote = NodeProcess.freePorts(3);
       String masterKey = Base64.getEncoder().encodeToString(new byte[32]);
       List<NodeProcess> nodes = new ArrayList<>();
       try {
@@ -142,8 +102,10 @@ class KafkaClusterTest {
         }
         for (NodeProcess n : nodes) n.awaitReady(Duration.ofSeconds(120));
         String destination =
-            admin(
-                    nodes.get(0),
+            nodes
+                .get(0)
+                .admin(
+                    TOKEN,
                     "POST",
                     "/v1/admin/destinations",
                     "{\"name\":\"wh\",\"type\":\"postgres\",\"config\":{\"url\":"
@@ -152,16 +114,18 @@ class KafkaClusterTest {
                         + "/wh\",\"user\":\"postgres\",\"password\":\"unused\"}}")
                 .get("id")
                 .asText();
-        admin(
-            nodes.get(0),
-            "POST",
-            "/v1/admin/connections",
-            "{\"name\":\"Shared stream\",\"kind\":\"kafka\",\"destination_id\":\""
-                + destination
-                + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
-                + "\"source\":{\"bootstrap_servers\":\""
-                + broker.bootstrap()
-                + "\",\"topics\":[\"shared\"]}}");
+        nodes
+            .get(0)
+            .admin(
+                TOKEN,
+                "POST",
+                "/v1/admin/connections",
+                "{\"name\":\"Shared stream\",\"kind\":\"kafka\",\"destination_id\":\""
+                    + destination
+                    + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
+                    + "\"source\":{\"bootstrap_servers\":\""
+                    + broker.bootstrap()
+                    + "\",\"topics\":[\"shared\"]}}");
         send(broker, 0, 3000);
         eventually(
             Duration.ofSeconds(120), () -> assertThat(loaded(pg.getPort())).isEqualTo("3000|3000"));

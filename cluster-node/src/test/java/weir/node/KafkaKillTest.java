@@ -3,11 +3,6 @@ package weir.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static weir.node.Eventually.eventually;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,7 +11,6 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.node.stream.KafkaBroker;
-import weir.protocol.Json;
 
 /**
  * A node process killed (SIGKILL) in the middle of consuming a Kafka topic: after the restart it
@@ -26,24 +20,6 @@ import weir.protocol.Json;
 class KafkaKillTest {
   private static final String TOKEN = "kill-kafka-token";
   private static final int RECORDS = 20_000;
-  private final HttpClient http = HttpClient.newHttpClient();
-
-  private JsonNode admin(NodeProcess node, String method, String path, String body)
-      throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(node.adminUrl + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(
-                    method,
-                    body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return Json.MAPPER.readTree(r.body());
-  }
 
   @Test
   void aNodeKilledMidTopicContinuesFromTheLastCommitAndLoadsEachRecordOnce(@TempDir Path tmp)
@@ -63,8 +39,8 @@ class KafkaKillTest {
       try (NodeProcess node =
           NodeProcess.start(tmp.resolve("data"), tmp.resolve("node-1.log"), env)) {
         String destination =
-            admin(
-                    node,
+            node.admin(
+                    TOKEN,
                     "POST",
                     "/v1/admin/destinations",
                     "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
@@ -73,8 +49,8 @@ class KafkaKillTest {
                 .get("id")
                 .asText();
         id =
-            admin(
-                    node,
+            node.admin(
+                    TOKEN,
                     "POST",
                     "/v1/admin/connections",
                     "{\"name\":\"Stream\",\"kind\":\"kafka\",\"destination_id\":\""
@@ -91,7 +67,7 @@ class KafkaKillTest {
             Duration.ofSeconds(60),
             () -> {
               accepted[0] =
-                  admin(node, "GET", "/v1/admin/connections/" + id + "/status", null)
+                  node.admin(TOKEN, "GET", "/v1/admin/connections/" + id + "/status", null)
                       .get("accepted_total")
                       .asLong();
               assertThat(accepted[0]).isGreaterThan(1000);
@@ -110,7 +86,7 @@ class KafkaKillTest {
                           "SELECT count(*), count(DISTINCT data->>'n') FROM stream.events"))
                   .containsExactly(RECORDS + "|" + RECORDS);
               assertThat(
-                      admin(node, "GET", "/v1/admin/connections/" + id + "/status", null)
+                      node.admin(TOKEN, "GET", "/v1/admin/connections/" + id + "/status", null)
                           .at("/source/lag")
                           .asLong())
                   .isZero();

@@ -3,13 +3,7 @@ package weir.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static weir.node.Eventually.eventually;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -28,7 +22,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import weir.node.stream.Kinesalite;
-import weir.protocol.Json;
 
 /**
  * Two node processes in a cluster share an 8-shard Kinesis stream (kinesalite): Cluster Sharding
@@ -41,38 +34,6 @@ class KinesisClusterTest {
   private static final int RECORDS = 20_000;
   private static final Pattern READING =
       Pattern.compile("reading shard (shardId-\\d+) of stream shared");
-  private final HttpClient http = HttpClient.newHttpClient();
-
-  private JsonNode admin(NodeProcess node, String method, String path, String body)
-      throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(node.adminUrl + path))
-                .header("Authorization", "Bearer " + TOKEN)
-                .method(
-                    method,
-                    body == null
-                        ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
-    return Json.MAPPER.readTree(r.body());
-  }
-
-  private static int[] freePorts(int n) throws Exception {
-    ServerSocket[] sockets = new ServerSocket[n];
-    int[] ports = new int[n];
-    try {
-      for (int i = 0; i < n; i++) {
-        sockets[i] = new ServerSocket(0);
-        ports[i] = sockets[i].getLocalPort();
-      }
-    } finally {
-      for (ServerSocket s : sockets) if (s != null) s.close();
-    }
-    return ports;
-  }
 
   private static String loaded(int pgPort) throws Exception {
     try (Connection c =
@@ -113,7 +74,7 @@ class KinesisClusterTest {
       kinesis.put("shared", null, values);
 
       Path staging = Files.createDirectories(tmp.resolve("shared-staging"));
-      int[] remote = freePorts(2);
+      int[] remote = NodeProcess.freePorts(2);
       String masterKey = Base64.getEncoder().encodeToString(new byte[32]);
       List<NodeProcess> nodes = new ArrayList<>();
       try {
@@ -149,8 +110,10 @@ class KinesisClusterTest {
         }
         for (NodeProcess n : nodes) n.awaitReady(Duration.ofSeconds(120));
         String destination =
-            admin(
-                    nodes.get(0),
+            nodes
+                .get(0)
+                .admin(
+                    TOKEN,
                     "POST",
                     "/v1/admin/destinations",
                     "{\"name\":\"wh\",\"type\":\"postgres\",\"config\":{\"url\":"
@@ -160,8 +123,10 @@ class KinesisClusterTest {
                 .get("id")
                 .asText();
         String id =
-            admin(
-                    nodes.get(0),
+            nodes
+                .get(0)
+                .admin(
+                    TOKEN,
                     "POST",
                     "/v1/admin/connections",
                     "{\"name\":\"Shared stream\",\"kind\":\"kinesis\",\"destination_id\":\""
@@ -189,7 +154,9 @@ class KinesisClusterTest {
             Duration.ofSeconds(60),
             () -> {
               accepted[0] =
-                  admin(nodes.get(0), "GET", "/v1/admin/connections/" + id + "/status", null)
+                  nodes
+                      .get(0)
+                      .admin(TOKEN, "GET", "/v1/admin/connections/" + id + "/status", null)
                       .get("accepted_total")
                       .asLong();
               assertThat(accepted[0]).isGreaterThan(500);

@@ -1,6 +1,14 @@
 package weir.node;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import weir.protocol.Json;
 
 /**
  * A Weir node running as a separate JVM ({@code weir.node.Main}) on free ports, as a user runs it:
@@ -89,6 +98,40 @@ final class NodeProcess implements AutoCloseable {
     }
     process.destroyForcibly();
     throw new IllegalStateException("node not ready in " + timeout + ":\n" + Files.readString(log));
+  }
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  /** An admin call with {@code token} that must answer 2xx; its JSON body. */
+  JsonNode admin(String token, String method, String path, String body) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(adminUrl + path))
+                .header("Authorization", "Bearer " + token)
+                .method(
+                    method,
+                    body == null
+                        ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isLessThan(300);
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  /** {@code n} free ports that differ (their sockets are held together while chosen). */
+  static int[] freePorts(int n) throws IOException {
+    ServerSocket[] sockets = new ServerSocket[n];
+    int[] ports = new int[n];
+    try {
+      for (int i = 0; i < n; i++) {
+        sockets[i] = new ServerSocket(0);
+        ports[i] = sockets[i].getLocalPort();
+      }
+    } finally {
+      for (ServerSocket s : sockets) if (s != null) s.close();
+    }
+    return ports;
   }
 
   /** SIGKILL: no shutdown hook, no flush. */
