@@ -39,6 +39,7 @@ import weir.node.datasync.ExportFeed;
 import weir.node.datasync.ExportRunner;
 import weir.node.http.HttpServer;
 import weir.node.ingest.BufferMemory;
+import weir.node.ingest.ClusterTail;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.EventTail;
 import weir.node.ingest.IngestService;
@@ -394,7 +395,7 @@ public final class WeirNode {
             new StreamSources(kafka, kinesis),
             blocking,
             settings.dataDir().resolve("connectors-scratch"),
-            tail,
+            ClusterTail.start(system, tail),
             activity);
     Duration drain = Duration.ofSeconds(5);
     ingestAddress =

@@ -195,6 +195,101 @@
     return rows;
   }
 
+  // ---- stream sources (kafka, kinesis): the connection's source settings and where its readers are ----
+  const STREAM_KINDS = ["kafka", "kinesis"];
+  /** One line for the connections list: the topics or the stream a connection reads. */
+  function sourceSummary(c) {
+    const src = c.source || {};
+    if (c.kind === "kafka" && Array.isArray(src.topics) && src.topics.length) return (src.topics.length === 1 ? "topic " : "topics ") + src.topics.join(", ");
+    if (c.kind === "kinesis" && src.stream) return "stream " + src.stream;
+    return null;
+  }
+  /** Settings as the API returns them (secrets already "********"), nested objects as dotted keys. */
+  function flatSettings(obj, prefix, out) {
+    for (const [k, v] of Object.entries(obj || {})) {
+      const key = prefix ? prefix + "." + k : k;
+      if (v && typeof v === "object" && !Array.isArray(v)) flatSettings(v, key, out);
+      else if (v !== null && v !== undefined && v !== "") out.push([key, Array.isArray(v) ? v.join(", ") : String(v)]);
+    }
+    return out;
+  }
+  function sourceSettings(c) {
+    const rows = flatSettings(c.source, "", []);
+    return h("div", { class: "summary-panel" },
+      h("h3", {}, "Source settings"),
+      rows.length ? h("dl", { id: "source-settings" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("code", {}, v))]))
+        : h("p", { class: "muted" }, "No source settings."),
+      h("p", { class: "hint" }, "Read-only here: change them with PATCH /v1/admin/connections/" + c.id + " (a secret shown as ******** keeps its stored value)."));
+  }
+  function millis(ms) {
+    if (ms === null || ms === undefined) return "—";
+    if (ms < 1000) return ms + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(1) + " s";
+    if (ms < 3600000) return Math.round(ms / 60000) + " min";
+    return (ms / 3600000).toFixed(1) + " h";
+  }
+  /** A long position (a Kinesis sequence number) shortened, the whole of it in the title. */
+  function position(p) {
+    if (p === null || p === undefined || p === "") return "—";
+    const text = String(p);
+    return h("code", { title: text }, text.length > 16 ? "…" + text.slice(-12) : text);
+  }
+  function kafkaRowState(p) {
+    if (p.lag === null || p.lag === undefined) return ["unknown", "idle"];
+    if (p.committed_offset === null || p.committed_offset === undefined) return p.end_offset ? ["no commit yet", "warn"] : ["empty", "idle"];
+    return p.lag === 0 ? ["caught up", "ok"] : ["behind", "warn"];
+  }
+  function kinesisRowState(s) {
+    if (s.last_error) return ["failing", "bad"];
+    if (s.ended) return ["ended", "idle"];
+    if (s.waiting_for_parent) return ["waiting for parent", "warn"];
+    if (s.reading) return ["reading", "ok"];
+    return [s.closed ? "closed" : "not read", "idle"];
+  }
+  function badge(text, cls) { return h("span", { class: "badge " + cls }, text); }
+  /** The status's source object as a table of partitions or shards with a total line (or why there is none). */
+  function sourceStatus(kind, src) {
+    if (!src) return [h("p", { class: "muted", id: "source-total" }, "No source status from this node yet.")];
+    const out = [];
+    if (src.error) out.push(h("div", { class: "error-box", role: "alert", id: "source-error" }, src.error));
+    const head = (...cols) => h("thead", {}, h("tr", {}, cols.map(([t, cls]) => h("th", { scope: "col", class: cls || null }, t))));
+    if (kind === "kafka") {
+      const parts = src.partitions || [];
+      out.push(h("p", { id: "source-total" },
+        h("strong", {}, "Total lag " + num(src.lag)), " across " + parts.length + (parts.length === 1 ? " partition" : " partitions"),
+        " · group ", h("code", {}, src.group_id || "—"),
+        " · ", src.consuming_here ? "this node consumes" : "not consumed by this node",
+        src.last_error ? h("span", { class: "reason" }, src.last_error) : null));
+      out.push(h("div", { class: "table-wrap" }, h("table", { id: "source-table" },
+        h("caption", { class: "visually-hidden" }, "Partitions: committed offset, end offset and lag"),
+        head(["Partition"], ["Committed offset", "num"], ["End offset", "num hide-narrow"], ["Lag", "num"], ["State"], ["Last error", "hide-narrow"]),
+        h("tbody", {}, parts.length ? parts.map((p) => {
+          const [state, cls] = kafkaRowState(p);
+          return h("tr", {}, h("th", { scope: "row" }, h("code", {}, p.topic + "/" + p.partition)),
+            h("td", { class: "num" }, num(p.committed_offset)), h("td", { class: "num hide-narrow" }, num(p.end_offset)),
+            h("td", { class: "num" }, num(p.lag)), h("td", {}, badge(state, cls)), h("td", { class: "hide-narrow" }, p.last_error || "—"));
+        }) : emptyRow(6, src.error ? "No partitions: the brokers did not say (see above)." : "No partitions found for the topics yet.")))));
+    } else {
+      const shards = src.shards || [];
+      const reading = shards.filter((x) => x.reading).length;
+      const records = shards.reduce((a, x) => a + (x.records_total || 0), 0);
+      out.push(h("p", { id: "source-total" },
+        h("strong", {}, "Behind latest " + millis(src.millis_behind_latest)), " · " + shards.length + (shards.length === 1 ? " shard" : " shards") + ", " + reading + " reading",
+        " · " + num(records) + " records read", " · stream ", h("code", {}, src.stream || "—"),
+        src.last_error ? h("span", { class: "reason" }, src.last_error) : null));
+      out.push(h("div", { class: "table-wrap" }, h("table", { id: "source-table" },
+        h("caption", { class: "visually-hidden" }, "Shards: checkpoint, time behind the latest record, state"),
+        head(["Shard"], ["Checkpoint"], ["Behind latest", "num"], ["State"], ["Records", "num hide-narrow"], ["Last error", "hide-narrow"]),
+        h("tbody", {}, shards.length ? shards.map((x) => {
+          const [state, cls] = kinesisRowState(x);
+          return h("tr", {}, h("th", { scope: "row" }, h("code", {}, x.shard), x.parents && x.parents.length ? h("div", { class: "muted" }, "parent " + x.parents.join(", ")) : null),
+            h("td", {}, position(x.checkpoint)), h("td", { class: "num" }, millis(x.millis_behind_latest)),
+            h("td", {}, badge(state, cls)), h("td", { class: "num hide-narrow" }, num(x.records_total)), h("td", { class: "hide-narrow" }, x.last_error || "—"));
+        }) : emptyRow(6, src.error ? "No shards: Kinesis did not say (see above)." : "The stream has no shards yet.")))));
+    }
+    return out;
+  }
+
   // ---- confirmation dialog ----
   function confirmAction(title, text, okLabel) {
     const dlg = document.getElementById("confirm");
@@ -319,8 +414,9 @@
         const minutes = activity[c.id] ? activity[c.id].minutes : [];
         const perMin = minutes.map((m) => m.accepted);
         const lastHour = perMin.reduce((a, b) => a + b, 0);
+        const summary = sourceSummary(c);
         const contents = [
-          [c.kind],
+          [c.kind, summary ? h("div", { class: "muted source-summary" }, summary) : null],
           [names[c.destination_id] || c.destination_id],
           [stateBadge(st.state), st.last_error ? h("span", { class: "reason" }, st.last_error) : null],
           [h("div", { class: f.stale ? "stale" : "fresh", title: `Allowed: ${Math.round(f.allowedSeconds)} s` },
@@ -354,6 +450,8 @@
     const charts = h("div", { class: "grid", id: "charts" });
     const loads = h("tbody", {});
     const dead = h("div", { id: "dead-letters" });
+    const streamed = STREAM_KINDS.includes(c.kind);
+    const sourceNow = h("div", { id: "source" });
     const actionResult = h("div", { "aria-live": "polite" });
     const syncButton = h("button", { type: "button", id: "sync", onclick: async () => {
       if (!(await confirmAction("Sync now?", `Load everything buffered for ${c.name} into its destination now.`, "Sync now"))) return;
@@ -383,6 +481,8 @@
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "Outcome"), h("th", { scope: "col", class: "num" }, "Batches"),
           h("th", { scope: "col", class: "num" }, "Events"), h("th", { scope: "col", class: "num" }, "New rows"), h("th", { scope: "col", class: "num hide-narrow" }, "Rejected rows"), h("th", { scope: "col", class: "num hide-narrow" }, "Took"))),
         loads)),
+      streamed ? [h("h2", { id: "source-title" }, "Source (" + (c.kind === "kafka" ? "Kafka" : "Kinesis") + ")"),
+        h("section", { "aria-labelledby": "source-title" }, sourceNow, h("div", { class: "panel" }, sourceSettings(c)))] : null,
       h("h2", {}, "Recent dead letters"), dead,
       h("h2", {}, "Ingestion"), h("div", { class: "panel" }, ingestion(c)),
       h("h2", { id: "settings-title" }, "Settings"), settingsForm(c, title));
@@ -394,6 +494,7 @@
         replace(errors);
       } catch (e) { replace(errors, errorBox(e)); throw e; }
       const f = freshness(c, st);
+      if (streamed) replace(sourceNow, sourceStatus(c.kind, st.source));
       replace(stateEl, stateBadge(st.state), st.last_error ? h("span", { class: "reason" }, st.last_error) : null);
       const fig = (label, value, extra) => h("div", { class: "figure" }, h("div", { class: "label" }, label), h("div", { class: "value" }, value), extra ? h("div", { class: "muted" }, extra) : null);
       replace(figures,
@@ -502,7 +603,7 @@
     replace(main,
       h("nav", { "aria-label": "Breadcrumb" }, h("a", { href: "#/connections" }, "Connections"), " / ", h("a", { href: `#/connections/${id}`, id: "tail-connection" }, id), " / Live tail"),
       h("h1", {}, "Live tail"),
-      h("p", { class: "muted" }, "The events this node accepts for the connection (written to the journal, answered 2xx), as they arrive. A browser that cannot keep up loses events; ingestion never waits for it."),
+      h("p", { class: "muted" }, "The events every member of the cluster accepts for the connection (written to the journal, answered 2xx), as they arrive. A browser or a link between members that cannot keep up loses events; ingestion never waits for it."),
       errors,
       h("div", { class: "panel" },
         h("div", { class: "filters" },
@@ -537,7 +638,7 @@
             if (!line.trim()) continue;
             const m = JSON.parse(line);
             if (m.type === "open") { if (!paused) stateText.textContent = "Live"; continue; }
-            if (m.type === "keepalive") { droppedText.textContent = m.dropped ? " · " + m.dropped + " dropped by the node (browser too slow)" : ""; continue; }
+            if (m.type === "keepalive") { droppedText.textContent = m.dropped ? " · " + m.dropped + " dropped (browser or cluster link too slow)" : ""; continue; }
             if (m.type !== "event") continue;
             seen++;
             counter.textContent = seen + (seen === 1 ? " event" : " events");

@@ -54,7 +54,7 @@ public final class AdminRoutes extends AdminSupport {
       weir.node.stream.StreamSources streams,
       java.util.concurrent.Executor blocking,
       Path scratch,
-      weir.node.ingest.EventTail tail,
+      weir.node.ingest.ClusterTail tail,
       weir.node.metrics.ConnectionActivity activity) {
     this.token = token;
     this.metricsOpen = metricsOpen;

@@ -36,6 +36,7 @@ import weir.node.RootCause;
 import weir.node.connector.ConnectorSync;
 import weir.node.datasync.DataSyncImport;
 import weir.node.http.ApiErrors;
+import weir.node.ingest.ClusterTail;
 import weir.node.ingest.ConnectionBuffer;
 import weir.node.ingest.EventTail;
 import weir.node.load.LoadCoordinator;
@@ -117,7 +118,7 @@ final class ConnectionRoutes extends AdminSupport {
   private final Supplier<String> ingestBaseUrl;
   private final weir.persistence.connectors.ConnectorJars jars;
   private final weir.node.stream.StreamSources streams;
-  private final EventTail tail;
+  private final ClusterTail tail;
   private final ConnectionActivity activity;
   private final String nodeAddress;
 
@@ -133,7 +134,7 @@ final class ConnectionRoutes extends AdminSupport {
       Supplier<String> ingestBaseUrl,
       weir.persistence.connectors.ConnectorJars jars,
       weir.node.stream.StreamSources streams,
-      EventTail tail,
+      ClusterTail tail,
       ConnectionActivity activity) {
     this.tail = tail;
     this.activity = activity;
@@ -640,10 +641,10 @@ final class ConnectionRoutes extends AdminSupport {
   }
 
   /**
-   * The events this node accepts for the connection from now on, as NDJSON lines while the client
-   * reads ({@link EventTail}: bounded, a slow reader loses events, ingestion never waits). A first
-   * line says the tail is open; a keepalive line every few seconds carries the count of events
-   * dropped so far.
+   * The events every member accepts for the connection from now on, as NDJSON lines while the
+   * client reads ({@link ClusterTail}: bounded, a slow reader or link loses events, ingestion never
+   * waits). A first line says the tail is open; a keepalive line every few seconds carries the
+   * count of events dropped so far.
    */
   private Route tail(Connection c) {
     Optional<EventTail.Tail> watching = tail.watch(c.id());

@@ -1,7 +1,6 @@
 package weir.node.ingest;
 
 import akka.NotUsed;
-import akka.stream.BoundedSourceQueue;
 import akka.stream.QueueOfferResult;
 import akka.stream.javadsl.Source;
 import java.time.Instant;
@@ -9,9 +8,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import weir.protocol.StagedRow;
 
 /**
@@ -24,7 +25,9 @@ import weir.protocol.StagedRow;
  * its {@link Watcher#dropped()}), ingestion never waits for it and nothing grows without bound. At
  * most {@link #MAX_ROWS_PER_REQUEST} rows of one request are offered.
  *
- * <p>Node-local: a watcher sees what this node accepted, not what other members accepted.
+ * <p>What this node accepted. A watcher sees other members' rows too when {@link ClusterTail}
+ * opened it: their {@link TailRelay}s hold a {@linkplain #relay relayed watcher} here for each tail
+ * somewhere in the cluster, so a node does work only for connections somebody tails.
  */
 public final class EventTail {
   /** Rows a watcher may have waiting before the newest are dropped. */
@@ -45,15 +48,50 @@ public final class EventTail {
   /** One watcher: its stream and how many rows it lost to its bounded queue. */
   public static final class Watcher {
     private final AtomicLong dropped = new AtomicLong();
-    private BoundedSourceQueue<TailedRow> queue;
+    // Set before the watcher is added to the map (which publishes it); true when the row was taken.
+    private Predicate<TailedRow> sink;
 
     public long dropped() {
       return dropped.get();
     }
 
     void offer(TailedRow row) {
-      QueueOfferResult r = queue.offer(row);
-      if (r != QueueOfferResult.enqueued()) dropped.incrementAndGet();
+      if (!sink.test(row)) dropped.incrementAndGet();
+    }
+
+    /** Rows lost before they reached this node (another member's relay counted them). */
+    void droppedElsewhere(long rows) {
+      dropped.addAndGet(rows);
+    }
+  }
+
+  /**
+   * Rows of one connection held for a tail on another member, drained by this node's {@link
+   * TailRelay}: a bounded buffer (full: the newest are dropped and counted), never a stream.
+   */
+  static final class Relayed {
+    private final String connectionId;
+    private final Watcher watcher;
+    private final ArrayBlockingQueue<TailedRow> rows;
+
+    private Relayed(String connectionId, Watcher watcher, ArrayBlockingQueue<TailedRow> rows) {
+      this.connectionId = connectionId;
+      this.watcher = watcher;
+      this.rows = rows;
+    }
+
+    /** The oldest waiting row, left in place; null when none waits. */
+    TailedRow peek() {
+      return rows.peek();
+    }
+
+    /** Removes the oldest waiting row. */
+    TailedRow poll() {
+      return rows.poll();
+    }
+
+    long dropped() {
+      return watcher.dropped();
     }
   }
 
@@ -89,13 +127,17 @@ public final class EventTail {
         Source.<TailedRow>queue(QUEUE)
             .mapMaterializedValue(
                 q -> {
-                  w.queue = q;
+                  w.sink = row -> q.offer(row) == QueueOfferResult.enqueued();
                   add(connectionId, w);
                   return w;
                 })
             .watchTermination(
                 (watcher, done) -> {
-                  done.whenComplete((ok, error) -> remove(connectionId, w));
+                  done.whenComplete(
+                      (ok, error) -> {
+                        remove(connectionId, w);
+                        count.decrementAndGet();
+                      });
                   return NotUsed.getInstance();
                 });
     return Optional.of(new Tail(w, rows));
@@ -114,8 +156,30 @@ public final class EventTail {
           set.remove(w);
           return set.isEmpty() ? null : set;
         });
-    count.decrementAndGet();
     anyone = !watchers.isEmpty();
+  }
+
+  /**
+   * A bounded buffer of the rows accepted for {@code connectionId} from now on, for a tail on
+   * another member; not counted in {@link #MAX_WATCHERS} (the relay bounds its own). Held until
+   * {@link #close}.
+   */
+  Relayed relay(String connectionId, int capacity) {
+    Watcher w = new Watcher();
+    ArrayBlockingQueue<TailedRow> rows = new ArrayBlockingQueue<>(capacity);
+    w.sink = rows::offer;
+    add(connectionId, w);
+    return new Relayed(connectionId, w, rows);
+  }
+
+  /** Stops filling {@code relayed}. */
+  void close(Relayed relayed) {
+    remove(relayed.connectionId, relayed.watcher);
+  }
+
+  /** True when some watcher (a tail here or a relay for one elsewhere) watches the connection. */
+  boolean watched(String connectionId) {
+    return watchers.containsKey(connectionId);
   }
 
   /** Watchers on this node now. */

@@ -30,6 +30,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 import weir.node.NodeApi;
 import weir.node.TestNodes;
 import weir.node.WeirNode;
+import weir.node.stream.Kinesalite;
 import weir.protocol.Json;
 
 /**
@@ -37,8 +38,10 @@ import weir.protocol.Json;
  * /usr/bin/chromedriver; nothing is downloaded) against a real node in this JVM: a wrong token is
  * refused with the API's message; after login the demo connections are listed; events sent over
  * HTTP appear in the live tail (filter, pause) and in the counts; a sync updates the freshness; a
- * dead letter is readable with its reason and payload; a setting is edited through PATCH; every
- * section renders. Screenshots of the main pages go to {@code target/console-screenshots/}.
+ * dead letter is readable with its reason and payload; a setting is edited through PATCH; a Kinesis
+ * connection (kinesalite) shows its shards, the total line and its source settings with the secret
+ * masked; a Kafka connection whose brokers do not answer says so; every section renders.
+ * Screenshots of the main pages go to {@code target/console-screenshots/}.
  */
 class ConsoleBrowserTest {
   private static final String TOKEN = "console-test-token-0123456789";
@@ -277,6 +280,102 @@ class ConsoleBrowserTest {
     browser.findElement(By.id("logout")).click();
     wait.until(visible("#token"));
     assertThat(sessionToken()).isNull();
+  }
+
+  @Test
+  void aKinesisConnectionShowsItsShardsAndItsSourceSettingsWithTheSecretMasked(
+      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    try (Kinesalite kinesis = Kinesalite.start(dir.resolve("kinesalite.log"))) {
+      kinesis.createStream("clicks", 2);
+      kinesis.put("clicks", null, List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}"));
+      String id =
+          api.admin(
+                  "POST",
+                  "/v1/admin/connections",
+                  "{\"name\":\"clicks\",\"kind\":\"kinesis\",\"destination_id\":\""
+                      + connectionNamed("demo").get("destination_id").asText()
+                      + "\",\"source\":{\"stream\":\"clicks\",\"region\":\""
+                      + Kinesalite.REGION
+                      + "\",\"endpoint\":\""
+                      + kinesis.endpoint()
+                      + "\",\"access_key_id\":\""
+                      + Kinesalite.ACCESS_KEY
+                      + "\",\"secret_access_key\":\""
+                      + Kinesalite.SECRET_KEY
+                      + "\",\"start\":\"trim_horizon\",\"format\":\"json\"}}")
+              .get("id")
+              .asText();
+      try {
+        browser.get(console);
+        ((org.openqa.selenium.JavascriptExecutor) browser)
+            .executeScript("sessionStorage.setItem('weir.adminToken', arguments[0]);", TOKEN);
+        browser.get(console + "#/connections");
+        wait.until(
+            ExpectedConditions.textToBePresentInElementLocated(
+                By.cssSelector("tr[data-name='clicks'] .source-summary"), "stream clicks"));
+        browser.get(console + "#/connections/" + id);
+        wait.until(
+            ExpectedConditions.textToBePresentInElementLocated(
+                By.id("source-table"), "shardId-000000000001"));
+        // The records are read: a shard shows its checkpoint and the total line counts them.
+        wait.until(
+            ExpectedConditions.textToBePresentInElementLocated(
+                By.id("source-total"), "3 records read"));
+        assertThat(browser.findElements(By.cssSelector("#source-table tbody tr"))).hasSize(2);
+        assertThat(browser.findElement(By.id("source-table")).getText()).contains("reading");
+        String settings = browser.findElement(By.id("source-settings")).getText();
+        assertThat(settings)
+            .contains("stream")
+            .contains("clicks")
+            .contains("secret_access_key")
+            .contains("********")
+            .doesNotContain(Kinesalite.SECRET_KEY);
+        shot("connection-kinesis");
+      } finally {
+        api.call("DELETE", "/v1/admin/connections/" + id, null);
+        ((org.openqa.selenium.JavascriptExecutor) browser)
+            .executeScript("sessionStorage.removeItem('weir.adminToken');");
+      }
+    }
+  }
+
+  @Test
+  void aKafkaConnectionWhoseBrokersDoNotAnswerSaysSoOnItsPage() throws Exception {
+    int closed;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closed = s.getLocalPort();
+    }
+    String id =
+        api.admin(
+                "POST",
+                "/v1/admin/connections",
+                "{\"name\":\"orders\",\"kind\":\"kafka\",\"destination_id\":\""
+                    + connectionNamed("demo").get("destination_id").asText()
+                    + "\",\"source\":{\"bootstrap_servers\":\"127.0.0.1:"
+                    + closed
+                    + "\",\"topics\":[\"orders\",\"refunds\"]}}")
+            .get("id")
+            .asText();
+    try {
+      browser.get(console);
+      ((org.openqa.selenium.JavascriptExecutor) browser)
+          .executeScript("sessionStorage.setItem('weir.adminToken', arguments[0]);", TOKEN);
+      // Straight to its page: each status of it waits for the brokers' 5 s timeout.
+      browser.get(console + "#/connections/" + id);
+      wait.until(visible("#source-error"));
+      assertThat(browser.findElement(By.id("source-error")).getText())
+          .contains("the brokers did not answer");
+      assertThat(browser.findElement(By.id("source-table")).getText())
+          .contains("No partitions: the brokers did not say");
+      assertThat(browser.findElement(By.id("source-total")).getText()).contains("0 partitions");
+      assertThat(browser.findElement(By.id("source-settings")).getText())
+          .contains("bootstrap_servers")
+          .contains("orders, refunds");
+    } finally {
+      api.call("DELETE", "/v1/admin/connections/" + id, null);
+      ((org.openqa.selenium.JavascriptExecutor) browser)
+          .executeScript("sessionStorage.removeItem('weir.adminToken');");
+    }
   }
 
   @Test
