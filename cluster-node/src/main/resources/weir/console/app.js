@@ -51,6 +51,10 @@
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
+  // Ids come from the URL's hash or from the API and go into paths: one segment each, always encoded.
+  const seg = encodeURIComponent;
+  const ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
+  const conn = (id, rest) => "/v1/admin/connections/" + seg(id) + (rest || "");
   async function api(method, path, body) {
     const headers = { Authorization: "Bearer " + token() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -354,7 +358,7 @@
   async function statusesOf(connections) {
     const out = {};
     await Promise.all(connections.map(async (c) => {
-      try { out[c.id] = await api("GET", `/v1/admin/connections/${c.id}/status`); }
+      try { out[c.id] = await api("GET", conn(c.id, "/status")); }
       catch (e) { out[c.id] = { state: "unknown", last_error: e.message, error: true }; }
     }));
     return out;
@@ -362,7 +366,7 @@
   async function activityOf(connections) {
     const out = {};
     await Promise.all(connections.map(async (c) => {
-      try { out[c.id] = await api("GET", `/v1/admin/connections/${c.id}/activity`); } catch (e) { out[c.id] = null; }
+      try { out[c.id] = await api("GET", conn(c.id, "/activity")); } catch (e) { out[c.id] = null; }
     }));
     return out;
   }
@@ -428,7 +432,7 @@
           [num(st.staged_batches_pending)],
           [sparkline(perMin, `${c.name}: ${lastHour} events in the last hour on this node`), h("div", { class: "muted" }, num(lastHour) + " in the last hour")],
         ];
-        replace(r.head, h("a", { href: `#/connections/${c.id}` }, c.name), h("div", { class: "muted hide-narrow" }, h("code", {}, c.id)));
+        replace(r.head, h("a", { href: `#/connections/${seg(c.id)}` }, c.name), h("div", { class: "muted hide-narrow" }, h("code", {}, c.id)));
         contents.forEach((cell, i) => replace(r.cells[i], cell));
         return r.tr;
       });
@@ -442,7 +446,8 @@
     const errors = h("div", {});
     replace(main, h("p", {}, "Loading…"));
     let c;
-    try { c = await api("GET", `/v1/admin/connections/${id}`); }
+    if (!ID_SHAPE.test(id)) { replace(main, h("h1", {}, "Connection"), errorBox(new ApiError(404, "not_found", "No connection has the id " + JSON.stringify(id) + ".")), h("a", { href: "#/connections" }, "Back to connections")); return; }
+    try { c = await api("GET", conn(id)); }
     catch (e) { replace(main, h("h1", {}, "Connection"), errorBox(e), h("a", { href: "#/connections" }, "Back to connections")); return; }
     const title = h("h1", {}, c.name);
     const stateEl = h("div", { class: "actions" });
@@ -456,13 +461,13 @@
     const syncButton = h("button", { type: "button", id: "sync", onclick: async () => {
       if (!(await confirmAction("Sync now?", `Load everything buffered for ${c.name} into its destination now.`, "Sync now"))) return;
       replace(actionResult);
-      try { await api("POST", `/v1/admin/connections/${id}/sync`); replace(actionResult, h("div", { class: "ok-box" }, "Sync started.")); }
+      try { await api("POST", conn(id, "/sync")); replace(actionResult, h("div", { class: "ok-box" }, "Sync started.")); }
       catch (e) { replace(actionResult, errorBox(e)); }
     } }, "Sync now");
     const resyncButton = h("button", { type: "button", id: "resync", class: "danger", onclick: async () => {
       if (!(await confirmAction("Resync from the archive?", `Drop the tables of ${c.name} in the destination and reload them from the staging archive. Rows are missing until the reload is done.`, "Resync"))) return;
       replace(actionResult);
-      try { const r = await api("POST", `/v1/admin/connections/${id}/resync`, {}); replace(actionResult, h("div", { class: "ok-box" }, "Resync " + (r.id || "") + " queued.")); }
+      try { const r = await api("POST", conn(id, "/resync"), {}); replace(actionResult, h("div", { class: "ok-box" }, "Resync " + (r.id || "") + " queued.")); }
       catch (e) { replace(actionResult, errorBox(e)); }
     } }, "Resync…");
 
@@ -472,7 +477,7 @@
       h("p", { class: "muted" }, c.kind + " connection ", h("code", {}, c.id), " · schema ", h("code", {}, c.schema || "—"), c.table ? [" · table ", h("code", {}, c.table)] : null),
       stateEl,
       errors,
-      h("div", { class: "actions" }, syncButton, resyncButton, h("a", { class: "button secondary", href: `#/connections/${id}/tail`, id: "open-tail" }, "Live tail")),
+      h("div", { class: "actions" }, syncButton, resyncButton, h("a", { class: "button secondary", href: `#/connections/${seg(id)}/tail`, id: "open-tail" }, "Live tail")),
       actionResult,
       h("h2", {}, "Now"), figures,
       h("h2", {}, "Last hour on this node"), charts,
@@ -490,7 +495,7 @@
     await poll(async () => {
       let st, act, dl;
       try {
-        [st, act, dl] = await loadAll([`/v1/admin/connections/${id}/status`, `/v1/admin/connections/${id}/activity`, `/v1/admin/connections/${id}/dead-letters?limit=20`]);
+        [st, act, dl] = await loadAll([conn(id, "/status"), conn(id, "/activity"), conn(id, "/dead-letters?limit=20")]);
         replace(errors);
       } catch (e) { replace(errors, errorBox(e)); throw e; }
       const f = freshness(c, st);
@@ -551,7 +556,7 @@
       }
       if (!Object.keys(patch).length) { replace(result, h("div", { class: "ok-box" }, "Nothing changed.")); return; }
       try {
-        const updated = await api("PATCH", `/v1/admin/connections/${c.id}`, patch);
+        const updated = await api("PATCH", conn(c.id), patch);
         Object.assign(c, updated);
         fields.forEach((f) => { if (f[2] !== "password") f[3] = updated[f[0]] === null || updated[f[0]] === undefined ? "" : updated[f[0]]; });
         if (inputs.signing_secret) { inputs.signing_secret.value = ""; inputs.signing_secret.placeholder = updated.signing_secret || ""; }
@@ -592,8 +597,9 @@
     filter.addEventListener("input", () => { for (const e of events) e.li.hidden = !matches(e); });
     function show(e) {
       const li = h("li", { "data-event-id": e.event_id },
-        h("details", {}, h("summary", {}, h("span", { class: "t" }, e.received_at.slice(11, 23)), h("code", {}, e.table), h("span", {}, e.label), h("span", { class: "muted" }, e.event_id)),
-          h("pre", {}, JSON.stringify(e.row, null, 2))));
+        h("details", {}, h("summary", {}, h("span", { class: "t" }, e.received_at.slice(11, 23)), h("code", {}, e.table), h("span", {}, e.label), h("span", { class: "muted" }, e.event_id),
+          e.cut ? h("span", { class: "muted", title: "The row's JSON is longer than the tail shows: its first 8,192 characters." }, "(cut)") : null),
+          h("pre", {}, e.cut ? e.row + " …" : JSON.stringify(e.row, null, 2))));
       e.li = li;
       li.hidden = !matches(e);
       list.prepend(li);
@@ -601,7 +607,7 @@
       while (events.length > TAIL_MAX) events.pop().li.remove();
     }
     replace(main,
-      h("nav", { "aria-label": "Breadcrumb" }, h("a", { href: "#/connections" }, "Connections"), " / ", h("a", { href: `#/connections/${id}`, id: "tail-connection" }, id), " / Live tail"),
+      h("nav", { "aria-label": "Breadcrumb" }, h("a", { href: "#/connections" }, "Connections"), " / ", h("a", { href: `#/connections/${seg(id)}`, id: "tail-connection" }, id), " / Live tail"),
       h("h1", {}, "Live tail"),
       h("p", { class: "muted" }, "The events every member of the cluster accepts for the connection (written to the journal, answered 2xx), as they arrive. A browser or a link between members that cannot keep up loses events; ingestion never waits for it."),
       errors,
@@ -611,14 +617,15 @@
           h("div", { class: "actions", "aria-live": "polite" }, pauseButton, stateText, " · ", counter, droppedText))),
       h("div", { class: "panel" }, list, h("p", { class: "empty", id: "tail-empty" }, "Waiting for events… send one with the curl on the connection page.")));
 
-    api("GET", `/v1/admin/connections/${id}`).then((c) => {
+    if (!ID_SHAPE.test(id)) { stateText.textContent = "Closed"; replace(errors, errorBox(new ApiError(404, "not_found", "No connection has the id " + JSON.stringify(id) + "."))); return; }
+    api("GET", conn(id)).then((c) => {
       document.getElementById("tail-connection").textContent = c.name;
     }, () => { /* the tail's own answer says why */ });
     const abort = new AbortController();
     onLeave(() => abort.abort());
     (async () => {
       try {
-        const r = await fetch(`/v1/admin/connections/${id}/tail`, { headers: { Authorization: "Bearer " + token() }, signal: abort.signal, cache: "no-store" });
+        const r = await fetch(conn(id, "/tail"), { headers: { Authorization: "Bearer " + token() }, signal: abort.signal, cache: "no-store" });
         if (!r.ok) {
           let err = { code: "http_" + r.status, message: r.statusText };
           try { err = (await r.json()).error; } catch (e) { /* not JSON */ }
@@ -643,8 +650,10 @@
             seen++;
             counter.textContent = seen + (seen === 1 ? " event" : " events");
             const empty = document.getElementById("tail-empty"); if (empty) empty.remove();
-            const row = m.row || {};
-            const e = { event_id: m.event_id, table: m.table, received_at: m.received_at, row,
+            // A row's JSON longer than the tail holds comes cut, as the text it starts with.
+            const cut = typeof m.row === "string";
+            const row = cut ? m.row : m.row || {};
+            const e = { event_id: m.event_id, table: m.table, received_at: m.received_at, row, cut,
               label: row.event || (row.data && (row.data.event || row.data.type)) || row.type || "", text: line };
             if (paused) { held.push(e); if (held.length > TAIL_MAX) held.shift(); }
             else show(e);
@@ -691,7 +700,7 @@
           h("td", {}, d.type, d.config && d.config.staging ? h("div", { class: "muted" }, "staging: " + d.config.staging.type) : null),
           h("td", {}, stateBadge(health)),
           h("td", {}, (paused || failing) ? h("span", { class: "reason" }, (paused || failing).last_error) : h("span", { class: "muted" }, "none")),
-          h("td", { class: "hide-narrow" }, users.length ? users.map((c, i) => [i ? ", " : "", h("a", { href: `#/connections/${c.id}` }, c.name)]) : "none"),
+          h("td", { class: "hide-narrow" }, users.length ? users.map((c, i) => [i ? ", " : "", h("a", { href: `#/connections/${seg(c.id)}` }, c.name)]) : "none"),
           h("td", { class: "hide-narrow" }, time(last)));
       }));
     });
@@ -789,7 +798,7 @@
       const statuses = await statusesOf(cc);
       replace(syncs, cc.length ? cc.map((c) => {
         const st = statuses[c.id], k = st.connector || {};
-        return h("tr", {}, h("th", { scope: "row" }, h("a", { href: `#/connections/${c.id}` }, c.name)),
+        return h("tr", {}, h("th", { scope: "row" }, h("a", { href: `#/connections/${seg(c.id)}` }, c.name)),
           h("td", {}, h("code", {}, c.connector ? c.connector.class : "—")),
           h("td", {}, stateBadge(k.running ? "in_progress" : st.state), (k.last_error || st.last_error) ? h("span", { class: "reason" }, k.last_error || st.last_error) : null),
           h("td", {}, time(k.last_sync_at)), h("td", { class: "num" }, num(k.syncs_total)), h("td", {}, k.next_sync_at ? k.next_sync_at.slice(11, 19) + " UTC" : "—"));
@@ -829,7 +838,7 @@
     leave();
     if (!token()) { showLogin(); return; }
     nav.hidden = false; logoutButton.hidden = false;
-    const parts = (location.hash || "#/connections").replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    const parts = (location.hash || "#/connections").replace(/^#\/?/, "").split("/").map((p) => { try { return decodeURIComponent(p); } catch (e) { return p; } });
     const section = parts[0] || "connections";
     for (const a of nav.querySelectorAll("a")) {
       if (a.dataset.section === section) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");

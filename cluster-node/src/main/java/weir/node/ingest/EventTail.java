@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import weir.protocol.Json;
 import weir.protocol.StagedRow;
 
 /**
@@ -23,7 +24,8 @@ import weir.protocol.StagedRow;
  * somebody tails another connection, one map lookup. Each watcher has a bounded queue of {@link
  * #QUEUE} rows: a watcher that reads slower than events arrive loses the newest ones (counted in
  * its {@link Watcher#dropped()}), ingestion never waits for it and nothing grows without bound. At
- * most {@link #MAX_ROWS_PER_REQUEST} rows of one request are offered.
+ * most {@link #MAX_ROWS_PER_REQUEST} rows of one request are offered, each cut to {@link
+ * #MAX_ROW_CHARS} characters of JSON, so a queue's bound is one of bytes too.
  *
  * <p>What this node accepted. A watcher sees other members' rows too when {@link ClusterTail}
  * opened it: their {@link TailRelay}s hold a {@linkplain #relay relayed watcher} here for each tail
@@ -39,8 +41,29 @@ public final class EventTail {
   /** At most this many watchers per node (each holds an HTTP response open). */
   public static final int MAX_WATCHERS = 32;
 
-  /** One accepted row as the tail shows it. */
-  public record TailedRow(String connectionId, Instant receivedAt, StagedRow row) {}
+  /**
+   * Characters of a row's JSON a tail holds at most: the rest is cut when the row is offered, so a
+   * tail's memory is bounded by bytes, not only by rows (a row may be MiBs): at most {@link #QUEUE}
+   * × 16 KiB = 4 MiB a watcher, 128 MiB for {@link #MAX_WATCHERS}.
+   */
+  public static final int MAX_ROW_CHARS = 8 * 1024;
+
+  /**
+   * One accepted row as the tail shows it: its JSON at most {@link #MAX_ROW_CHARS} characters. A
+   * longer one is cut to its first {@link #MAX_ROW_CHARS} (never inside a surrogate pair), which is
+   * how a reader knows: a row is one compact JSON object, and no cut of one parses.
+   */
+  public record TailedRow(String connectionId, Instant receivedAt, StagedRow row) {
+    public TailedRow {
+      if (row.json().length() > MAX_ROW_CHARS)
+        row =
+            new StagedRow(
+                row.table(),
+                row.eventId(),
+                row.timestampMillis(),
+                Json.truncate(row.json(), MAX_ROW_CHARS));
+    }
+  }
 
   /** An open tail: its watcher (the dropped count) and its rows. */
   public record Tail(Watcher watcher, Source<TailedRow, NotUsed> source) {}
@@ -106,10 +129,11 @@ public final class EventTail {
     if (these == null) return;
     List<StagedRow> rows = batch.rows();
     int n = Math.min(rows.size(), MAX_ROWS_PER_REQUEST);
-    for (Watcher w : these) {
-      for (int i = 0; i < n; i++)
-        w.offer(new TailedRow(connectionId, batch.receivedAt(), rows.get(i)));
-    }
+    // Made (and cut) once: every watcher holds the same rows.
+    TailedRow[] offered = new TailedRow[n];
+    for (int i = 0; i < n; i++)
+      offered[i] = new TailedRow(connectionId, batch.receivedAt(), rows.get(i));
+    for (Watcher w : these) for (TailedRow r : offered) w.offer(r);
   }
 
   /**

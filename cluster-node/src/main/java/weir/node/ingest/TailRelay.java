@@ -34,17 +34,20 @@ import weir.protocol.StagedRow;
  * Rows} from a relay go into the tail's own bounded queue (full: dropped and counted, as for local
  * rows); the rows a relay dropped before sending arrive as its running total and are added to the
  * tail's {@code dropped}, and so are the rows of a batch lost on the way (each batch carries the
- * relay's running count of rows sent). Each batch is answered with {@link Delivered} (that running
- * count, so a lost batch or a lost answer never holds the relay's window shut).
+ * relay's running count of rows sent). Each batch, an empty one too, is answered with {@link
+ * Delivered} (that running count, so a lost batch or a lost answer never holds the relay's window
+ * shut).
  *
  * <p><b>For tails elsewhere</b> ({@link Watch}): it holds a bounded {@linkplain EventTail#relay
  * relayed watcher} on the local {@link EventTail} while the lease lasts, and every {@link
  * Settings#flush} sends its rows to the tail in batches of at most {@link Settings#batchRows} rows
  * and {@link Settings#batchChars} characters, never more than {@link Settings#inFlight} rows sent
  * and not yet {@link Delivered}: beyond, rows wait in the watcher's buffer and the newest are
- * dropped and counted. A row larger than a batch is dropped and counted (an Artery frame is small).
- * A lease not renewed in time (the tail closed, its member died) removes the watcher: the ingest
- * path of a node does work only for connections somebody in the cluster tails.
+ * dropped and counted. A renewal that finds the window shut is answered with an empty batch (the
+ * running counts only), whose {@link Delivered} reopens it: a whole window lost on the way costs
+ * its rows, never the tail. A row larger than a batch is dropped and counted (an Artery frame is
+ * small). A lease not renewed in time (the tail closed, its member died) removes the watcher: the
+ * ingest path of a node does work only for connections somebody in the cluster tails.
  *
  * <p>At-most-once, like the local tail: rows lost to a bound, a lost message or a restart are not
  * sent again. Rows are only ever those whose journal write succeeded ({@link EventTail}).
@@ -79,11 +82,14 @@ public final class TailRelay extends AbstractBehavior<TailRelay.Command> {
             Duration.ofSeconds(15),
             Duration.ofSeconds(5),
             Duration.ofMillis(150),
-            EventTail.QUEUE,
+            // A relayed watcher only bridges the time to the next flush: 64 rows (1 MiB at most).
+            64,
             EventTail.MAX_ROWS_PER_REQUEST,
-            64 * 1024,
+            // One row cut to the tail's bound fits, with its event id and table; at most 3 UTF-8
+            // bytes a character, a batch stays under Artery's 256 KiB maximum-frame-size.
+            EventTail.MAX_ROW_CHARS + 4 * 1024,
             200,
-            8 * EventTail.MAX_WATCHERS);
+            2 * EventTail.MAX_WATCHERS);
   }
 
   /** The relay's protocol; the records that cross members are {@link CborSerializable}. */
@@ -232,6 +238,12 @@ public final class TailRelay extends AbstractBehavior<TailRelay.Command> {
         timers.startTimerAtFixedRate(Flush.INSTANCE, Flush.INSTANCE, settings.flush());
     }
     l.deadlineNanos = System.nanoTime() + lease;
+    // The tail is alive but the window is shut: the batches in flight or their answers may have
+    // been lost, and an empty batch's answer is what reopens it.
+    if (l.sent - l.delivered >= settings.inFlight()) {
+      l.droppedSent = l.dropped();
+      l.tail.tell(new Rows(w.tailId(), getContext().getSelf(), List.of(), l.sent, l.droppedSent));
+    }
     return this;
   }
 
@@ -345,7 +357,9 @@ public final class TailRelay extends AbstractBehavior<TailRelay.Command> {
     if (dropped > 0) t.watcher().droppedElsewhere(dropped);
     from[0] = Math.max(from[0], r.through());
     from[1] = Math.max(from[1], r.dropped());
-    if (!r.rows().isEmpty()) r.relay().tell(new Delivered(r.tailId(), from[0]));
+    // Every batch is answered, an empty one too: after a lost window (or a lost answer) the relay
+    // sends empty batches, and only this answer reopens its window.
+    r.relay().tell(new Delivered(r.tailId(), from[0]));
     return this;
   }
 

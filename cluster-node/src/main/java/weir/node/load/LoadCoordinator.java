@@ -209,7 +209,12 @@ public final class LoadCoordinator
       long loadedEventsTotal,
       long rejectedRowsTotal,
       List<LoadView> recentLoads)
-      implements CborSerializable {}
+      implements CborSerializable {
+    public ConnectionLoadStatus {
+      // A member of the previous version answers without the field (a rolling upgrade).
+      if (recentLoads == null) recentLoads = List.of();
+    }
+  }
 
   private enum Tick implements Command {
     INSTANCE

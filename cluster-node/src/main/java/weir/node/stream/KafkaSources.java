@@ -254,9 +254,15 @@ public final class KafkaSources {
                 () ->
                     akka.stream.javadsl.Source.completionStage(startAtTheEnd(c))
                         .flatMapConcat(
-                            seeded ->
+                            fixed ->
                                 Consumer.committableSource(
-                                        settings,
+                                        // Once the start is fixed as offsets, a partition without
+                                        // any (added to the topic later, or past retention) is
+                                        // read from its beginning: everything in it came later.
+                                        fixed
+                                            ? settings.withProperty(
+                                                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")
+                                            : settings,
                                         Subscriptions.topics(topics.toArray(new String[0])))
                                     .mapMaterializedValue(
                                         c2 -> {
@@ -307,9 +313,8 @@ public final class KafkaSources {
    * brokers refuse to change the offsets of a group with members: then another consumer has already
    * done this, and nothing needs to.
    */
-  private CompletionStage<Done> startAtTheEnd(Connection c) {
-    if (!"latest".equals(c.source().get("start")))
-      return CompletableFuture.completedFuture(Done.getInstance());
+  private CompletionStage<Boolean> startAtTheEnd(Connection c) {
+    if (!"latest".equals(c.source().get("start"))) return CompletableFuture.completedFuture(false);
     return CompletableFuture.supplyAsync(
         () -> {
           try (Admin a = Admin.create(adminSettings(c))) {
@@ -330,7 +335,7 @@ public final class KafkaSources {
                                   TopicPartition tp = new TopicPartition(d.name(), p.partition());
                                   if (committed.get(tp) == null) ends.put(tp, OffsetSpec.latest());
                                 }));
-            if (ends.isEmpty()) return Done.getInstance();
+            if (ends.isEmpty()) return true;
             Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
             a.listOffsets(ends)
                 .all()
@@ -341,14 +346,17 @@ public final class KafkaSources {
                 "Kafka connection {}: start latest fixed at the current ends of {} partitions",
                 c.id(),
                 start.size());
+            return true;
           } catch (Exception e) {
-            log.debug(
-                "Kafka connection {}: the latest start was not fixed ({}); the group's members"
-                    + " have commits, or the consumer starts at the end",
+            if (RootCause.of(e) instanceof org.apache.kafka.common.errors.GroupNotEmptyException)
+              return true;
+            log.warn(
+                "Kafka connection {}: the latest start could not be fixed as offsets ({}); a"
+                    + " consumer without a commit starts at the partition's end",
                 c.id(),
                 RootCause.describe(e));
+            return false;
           }
-          return Done.getInstance();
         },
         statusExecutor);
   }

@@ -11,6 +11,7 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.SnapshotCompleted;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.Effect;
@@ -48,17 +49,20 @@ import weir.persistence.registry.Connection;
 
 /**
  * The reader of one shard of a {@code kinesis} connection's stream (entity id {@code
- * <connection>~<stream>~<shard>}): Cluster Sharding keeps one per shard in the cluster, so no shard
- * is read by two nodes at once, and starts it again on another node when its node is lost
- * (remember-entities; {@link KinesisSources} also wakes every shard every few seconds).
+ * <connection>~<stream>@<created>~<shard>}, {@code <created>} the stream's creation in epoch
+ * seconds, so a stream deleted and created again under its name, or another region's stream of the
+ * same name, has readers and checkpoints of its own): Cluster Sharding keeps one per shard in the
+ * cluster, so no shard is read by two nodes at once, and starts it again on another node when its
+ * node is lost (remember-entities; {@link KinesisSources} also wakes every shard every few
+ * seconds).
  *
  * <p>It reads with {@code GetRecords}, one call at a time, writes each call's records into the
  * connection's buffers through {@link JournalWrites} (waiting while they refuse: backpressure), and
  * only then persists the last sequence number as its checkpoint; after a crash it reads again after
  * the checkpoint, and the records' ids ({@code <shard>-<sequence>}, or the format's own) keep what
- * was read twice from loading twice. A first start at {@code latest} persists its start time and
- * reads {@code AT_TIMESTAMP} from it, so a reader that moves before its first checkpoint skips
- * nothing.
+ * was read twice from loading twice. A shard without a checkpoint of a {@code latest} connection
+ * reads {@code AT_TIMESTAMP} the connection's creation, so a reader that moves before its first
+ * checkpoint, or a child shard of a later reshard, skips nothing.
  *
  * <p>Resharding: a shard with parents (a split's or merge's child) reads nothing until every parent
  * it was given has read to its end; a shard read to its end (no next iterator) persists that and
@@ -79,9 +83,14 @@ public final class KinesisShard
 
   private static final Duration IDLE_POLL = Duration.ofSeconds(1);
 
-  public static String entityId(String connectionId, String stream, String shardId) {
+  public static String entityId(String connectionId, String streamKey, String shardId) {
     // '|' is reserved in persistence ids; '~' is in none of a connection id, stream or shard id.
-    return connectionId + "~" + stream + "~" + shardId;
+    return connectionId + "~" + streamKey + "~" + shardId;
+  }
+
+  /** One stream, whatever its name: {@code <name>@<creation in epoch seconds>}. */
+  public static String streamKey(String stream, Instant created) {
+    return stream + "@" + (created == null ? 0 : created.getEpochSecond());
   }
 
   // ---- protocol ----
@@ -99,6 +108,9 @@ public final class KinesisShard
 
   private record ParentsChecked(boolean allEnded, String waitingFor) implements Command {}
 
+  /** A read's outcome, of the reading round {@code round} (an older round's is dropped). */
+  private record Read(int round, Polled polled) implements Command {}
+
   /**
    * What one read gave. {@code iterator} is the next one (null: read again from the checkpoint);
    * {@code lastSequence} the last record's, written to the journal (null: no records).
@@ -110,8 +122,7 @@ public final class KinesisShard
       long millisBehind,
       boolean ended,
       String error,
-      boolean throttled)
-      implements Command {}
+      boolean throttled) {}
 
   /** Where a shard's reader is. */
   public record Progress(
@@ -130,9 +141,6 @@ public final class KinesisShard
 
   public sealed interface Event extends CborSerializable {}
 
-  /** The first read began at this time (a {@code latest} start reads from it). */
-  public record Started(long atMillis) implements Event {}
-
   /** Every record up to {@code sequence} is in the journal. */
   public record Checkpointed(String sequence, int records) implements Event {}
 
@@ -141,9 +149,8 @@ public final class KinesisShard
 
   /**
    * @param sequence the checkpoint: the last sequence number written to the journal (null: none)
-   * @param startedAtMillis when the first read began (0: not yet)
    */
-  public record State(String sequence, long startedAtMillis, boolean ended, long recordsTotal)
+  public record State(String sequence, boolean ended, long recordsTotal)
       implements CborSerializable {}
 
   // ---- behaviour ----
@@ -156,7 +163,9 @@ public final class KinesisShard
       Executor blocking,
       JournalRetention retention,
       Duration askTimeout,
-      KinesisSources.Lag lag) {}
+      KinesisSources.Lag lag,
+      java.util.function.BiConsumer<String, Progress> ended,
+      Function<String, Optional<String>> streamKeys) {}
 
   public static void init(ActorSystem<?> system, Context context) {
     ClusterSharding.get(system)
@@ -181,6 +190,7 @@ public final class KinesisShard
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final String entityId;
   private final String connectionId;
+  private final String streamKey;
   private final String stream;
   private final String shardId;
   private final Context context;
@@ -199,6 +209,9 @@ public final class KinesisShard
   private long lastReadAtMillis;
   private int failures;
 
+  /** Bumped when the behaviour restarts: reads still running from before are dropped. */
+  private int round;
+
   private KinesisShard(
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
@@ -214,14 +227,16 @@ public final class KinesisShard
     this.entityId = entityId;
     String[] parts = entityId.split("~", 3);
     this.connectionId = parts[0];
-    this.stream = parts.length > 1 ? parts[1] : "";
+    this.streamKey = parts.length > 1 ? parts[1] : "";
+    this.stream =
+        streamKey.contains("@") ? streamKey.substring(0, streamKey.lastIndexOf('@')) : streamKey;
     this.shardId = parts.length > 2 ? parts[2] : "";
     this.context = context;
   }
 
   @Override
   public State emptyState() {
-    return new State(null, 0, false, 0);
+    return new State(null, false, 0);
   }
 
   @Override
@@ -232,6 +247,23 @@ public final class KinesisShard
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              // After a failed persist the behaviour restarts (with backoff) in this same object:
+              // what was in flight is gone, so read again from the recovered checkpoint.
+              boolean wasReading = reading || polling || checkingParents;
+              reading = false;
+              polling = false;
+              checkingParents = false;
+              iterator = null;
+              round++;
+              if (wasReading && !state.ended()) {
+                lastError = "a checkpoint could not be persisted; reading again from the last one";
+                log.warn("Kinesis connection {}: shard {}: {}", connectionId, shardId, lastError);
+                ctx.getSelf().tell(new Wake(parents));
+              }
+            })
         .onSignal(
             PostStop.instance(),
             state -> {
@@ -251,14 +283,10 @@ public final class KinesisShard
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(Started.class, (s, e) -> new State(s.sequence(), e.atMillis(), false, 0))
         .onEvent(
             Checkpointed.class,
-            (s, e) ->
-                new State(e.sequence(), s.startedAtMillis(), false, s.recordsTotal() + e.records()))
-        .onEvent(
-            Ended.class,
-            (s, e) -> new State(s.sequence(), s.startedAtMillis(), true, s.recordsTotal()))
+            (s, e) -> new State(e.sequence(), false, s.recordsTotal() + e.records()))
+        .onEvent(Ended.class, (s, e) -> new State(s.sequence(), true, s.recordsTotal()))
         .build();
   }
 
@@ -277,7 +305,10 @@ public final class KinesisShard
             })
         .onCommand(ParentsChecked.class, this::onParentsChecked)
         .onCommand(Poll.class, this::onPoll)
-        .onCommand(Polled.class, this::onPolled)
+        .onCommand(
+            Read.class,
+            (state, read) ->
+                read.round() == round ? onPolled(state, read.polled()) : Effect().none())
         .build();
   }
 
@@ -307,7 +338,7 @@ public final class KinesisShard
       for (String parent : parents)
         asks.add(
             sharding
-                .entityRefFor(ENTITY_KEY, entityId(connectionId, stream, parent))
+                .entityRefFor(ENTITY_KEY, entityId(connectionId, streamKey, parent))
                 .<Progress>ask(GetProgress::new, context.askTimeout())
                 .toCompletableFuture());
       CompletionStage<List<Progress>> all =
@@ -350,10 +381,6 @@ public final class KinesisShard
         state.sequence() != null
             ? "after checkpoint " + state.sequence()
             : "with no checkpoint yet (its connection's start applies)");
-    if (state.sequence() == null && state.startedAtMillis() == 0)
-      return Effect()
-          .persist(new Started(System.currentTimeMillis()))
-          .thenRun(s -> ctx.getSelf().tell(Poll.INSTANCE));
     return Effect().none().thenRun(s -> ctx.getSelf().tell(Poll.INSTANCE));
   }
 
@@ -362,10 +389,11 @@ public final class KinesisShard
     Optional<Connection> found = context.connections().apply(connectionId);
     if (found.isEmpty()
         || !found.get().active()
-        || !stream.equals(found.get().source().get("stream"))) {
+        || !stream.equals(found.get().source().get("stream"))
+        || !context.streamKeys().apply(connectionId).map(streamKey::equals).orElse(true)) {
       log.info(
           "Kinesis connection {}: shard {} of stream {} stops (the connection was deleted or now"
-              + " reads another stream)",
+              + " reads another stream, or the stream was created again)",
           connectionId,
           shardId,
           stream);
@@ -375,12 +403,15 @@ public final class KinesisShard
     Connection c = found.get();
     polling = true;
     String from = iterator;
+    int thisRound = round;
     ctx.pipeToSelf(
         CompletableFuture.supplyAsync(() -> read(c, state, from), context.blocking()),
         (polled, failure) ->
-            failure == null
-                ? polled
-                : new Polled(null, null, 0, -1, false, RootCause.describe(failure), false));
+            new Read(
+                thisRound,
+                failure == null
+                    ? polled
+                    : new Polled(null, null, 0, -1, false, RootCause.describe(failure), false)));
     return Effect().none();
   }
 
@@ -435,10 +466,12 @@ public final class KinesisShard
       request
           .shardIteratorType(ShardIteratorType.AFTER_SEQUENCE_NUMBER)
           .startingSequenceNumber(state.sequence());
-    else if ("latest".equals(c.source().get("start")) && state.startedAtMillis() > 0)
+    else if ("latest".equals(c.source().get("start")))
+      // Latest is the connection's creation, for every shard: one open then, a child of a later
+      // split or merge, a shard of a stream a PATCH named. Nothing put after it is skipped.
       request
           .shardIteratorType(ShardIteratorType.AT_TIMESTAMP)
-          .timestamp(Instant.ofEpochMilli(state.startedAtMillis()));
+          .timestamp(Instant.ofEpochMilli(c.createdAtMillis()));
     else request.shardIteratorType(ShardIteratorType.TRIM_HORIZON);
     return client.getShardIterator(request.build()).shardIterator();
   }
@@ -473,7 +506,13 @@ public final class KinesisShard
     if (polled.ended()) {
       reading = false;
       log.info("Kinesis connection {}: shard {} read to its end", connectionId, shardId);
-      return Effect().persist(events).thenRun(s -> passivate());
+      return Effect()
+          .persist(events)
+          .thenRun(
+              s -> {
+                context.ended().accept(entityId, progress(s));
+                passivate();
+              });
     }
     // More to read (records came, or the shard is behind): the next read soon; else in a second.
     Duration delay =

@@ -69,16 +69,25 @@ public final class KinesisSources {
   private final Map<String, Long> closedWokenAt = new ConcurrentHashMap<>();
   private final Map<String, String> listErrors = new ConcurrentHashMap<>();
 
-  /** Status requests ask Kinesis off the readers' threads. */
+  /**
+   * Shards read to their ends, as their readers last said (they stay listed for the stream's
+   * retention): neither woken again nor asked for their progress, which would start them just to
+   * answer.
+   */
+  private final Map<String, KinesisShard.Progress> ended = new ConcurrentHashMap<>();
+
+  /** Status requests ask Kinesis off the readers' threads, two at a time at most. */
   private final Executor statusExecutor =
-      Executors.newCachedThreadPool(
+      Executors.newFixedThreadPool(
+          2,
           r -> {
             Thread t = new Thread(r, "weir-kinesis-status");
             t.setDaemon(true);
             return t;
           });
 
-  private record Listed(String stream, List<Shard> shards, long atMillis) {}
+  /** A stream's shards, and its key ({@link KinesisShard#streamKey}), as last listed. */
+  private record Listed(String stream, String streamKey, List<Shard> shards, long atMillis) {}
 
   public KinesisSources(
       ActorSystem<?> system,
@@ -98,7 +107,17 @@ public final class KinesisSources {
     this.askTimeout = askTimeout;
     KinesisShard.init(
         system,
-        new KinesisShard.Context(lookup, clients, gateway, blocking, retention, askTimeout, lag));
+        new KinesisShard.Context(
+            lookup,
+            clients,
+            gateway,
+            blocking,
+            retention,
+            askTimeout,
+            lag,
+            (entityId, progress) -> ended.put(entityId, progress),
+            connectionId ->
+                Optional.ofNullable(shardLists.get(connectionId)).map(Listed::streamKey)));
     system.getWhenTerminated().thenRun(clients::close);
   }
 
@@ -152,12 +171,13 @@ public final class KinesisSources {
           log.warn("Kinesis connection {}: listing the shards failed: {}", c.id(), why);
         continue;
       }
-      String stream = c.source().get("stream");
+      String streamKey = shardLists.get(c.id()).streamKey();
       Set<String> listed = new HashSet<>();
       shards.forEach(s -> listed.add(s.shardId()));
       for (Shard s : shards) {
-        String entityId = KinesisShard.entityId(c.id(), stream, s.shardId());
+        String entityId = KinesisShard.entityId(c.id(), streamKey, s.shardId());
         boolean closed = s.sequenceNumberRange().endingSequenceNumber() != null;
+        if (closed && ended.containsKey(entityId)) continue;
         if (closed) {
           Long at = closedWokenAt.get(entityId);
           if (at != null && now - at < CLOSED_SHARD_WAKE.toMillis()) continue;
@@ -168,8 +188,10 @@ public final class KinesisSources {
             .tell(new KinesisShard.Wake(parents(s, listed)));
       }
     }
+    for (String id : List.copyOf(shardLists.keySet())) if (!active.contains(id)) clients.forget(id);
     shardLists.keySet().retainAll(active);
     listErrors.keySet().retainAll(active);
+    ended.keySet().removeIf(e -> !active.contains(e.substring(0, e.indexOf('~'))));
     for (String id : List.copyOf(lag.connections())) if (!active.contains(id)) lag.forget(id);
   }
 
@@ -192,6 +214,13 @@ public final class KinesisSources {
         && System.currentTimeMillis() - cached.atMillis() < SHARD_LIST_TTL.toMillis())
       return cached.shards();
     KinesisClient client = clients.client(c);
+    String streamKey =
+        KinesisShard.streamKey(
+            stream,
+            client
+                .describeStreamSummary(b -> b.streamName(stream))
+                .streamDescriptionSummary()
+                .streamCreationTimestamp());
     List<Shard> all = new ArrayList<>();
     String next = null;
     do {
@@ -203,7 +232,8 @@ public final class KinesisSources {
       all.addAll(page.shards());
       next = page.nextToken();
     } while (next != null);
-    shardLists.put(c.id(), new Listed(stream, List.copyOf(all), System.currentTimeMillis()));
+    shardLists.put(
+        c.id(), new Listed(stream, streamKey, List.copyOf(all), System.currentTimeMillis()));
     return all;
   }
 
@@ -221,23 +251,28 @@ public final class KinesisSources {
           ArrayNode shardsOut = out.putArray("shards");
           List<Shard> shards;
           try {
-            shards = shards(c, true);
+            shards = shards(c, false);
           } catch (RuntimeException e) {
             out.put("error", "Kinesis did not answer: " + RootCause.describe(e));
             return out;
           }
           Set<String> listed = new HashSet<>();
           shards.forEach(s -> listed.add(s.shardId()));
+          String streamKey = shardLists.get(c.id()).streamKey();
           ClusterSharding sharding = ClusterSharding.get(system);
           Map<String, CompletableFuture<KinesisShard.Progress>> asks = new HashMap<>();
-          for (Shard s : shards)
+          for (Shard s : shards) {
+            String entityId = KinesisShard.entityId(c.id(), streamKey, s.shardId());
+            KinesisShard.Progress known = ended.get(entityId);
             asks.put(
                 s.shardId(),
-                sharding
-                    .entityRefFor(
-                        KinesisShard.ENTITY_KEY, KinesisShard.entityId(c.id(), stream, s.shardId()))
-                    .<KinesisShard.Progress>ask(KinesisShard.GetProgress::new, askTimeout)
-                    .toCompletableFuture());
+                known != null
+                    ? CompletableFuture.completedFuture(known)
+                    : sharding
+                        .entityRefFor(KinesisShard.ENTITY_KEY, entityId)
+                        .<KinesisShard.Progress>ask(KinesisShard.GetProgress::new, askTimeout)
+                        .toCompletableFuture());
+          }
           long behind = 0;
           String lastError = listErrors.get(c.id());
           for (Shard s : shards) {
@@ -249,6 +284,7 @@ public final class KinesisSources {
             try {
               KinesisShard.Progress p =
                   asks.get(s.shardId()).get(askTimeout.toMillis(), TimeUnit.MILLISECONDS);
+              if (p.ended()) ended.put(KinesisShard.entityId(c.id(), streamKey, s.shardId()), p);
               o.put("checkpoint", p.sequence());
               o.put("ended", p.ended());
               o.put("reading", p.reading());

@@ -70,7 +70,8 @@ final class StreamRecords {
                       i,
                       e.code(),
                       position + ": " + e.getMessage(),
-                      Json.write(Json.MAPPER.valueToTree(fields))));
+                      Json.truncate(
+                          Json.write(Json.MAPPER.valueToTree(fields)), MAX_PAYLOAD_CHARS)));
             }
           }
         } else if (segment) {

@@ -132,6 +132,29 @@ class ConsoleBrowserTest {
     assertThat(browser.findElement(By.cssSelector("tr[data-name='demo'] .accepted")).getText())
         .isEqualTo("0");
 
+    // A crafted link: an id from the hash never leaves its path segment (no request to another
+    // admin route), for the connection page and for its live tail.
+    org.openqa.selenium.JavascriptExecutor js = (org.openqa.selenium.JavascriptExecutor) browser;
+    js.executeScript("location.hash = '#/nowhere';"); // a page that polls nothing
+    wait.until(ExpectedConditions.textToBe(By.cssSelector("main h1"), "Not found"));
+    js.executeScript(
+        "window.requested = []; const f = window.fetch; window.fetch = (u, o) => {"
+            + " window.requested.push(new URL(String(u), location.href).pathname);"
+            + " return f(u, o); };");
+    for (String crafted :
+        List.of(
+            "#/connections/..%2F..%2Fdestinations%2F" + demo.get("destination_id").asText(),
+            "#/connections/..%2F..%2Fcluster/tail",
+            "#/connections/%2E%2E%2F%2E%2E%2Fexports")) {
+      js.executeScript(
+          "document.getElementById('main').replaceChildren(); location.hash = arguments[0];",
+          crafted);
+      wait.until(visible("main .error-box"));
+    }
+    @SuppressWarnings("unchecked")
+    List<String> requested = (List<String>) js.executeScript("return window.requested;");
+    assertThat(requested).allSatisfy(p -> assertThat(p).startsWith("/v1/admin/connections/"));
+
     // The live tail: events appear once accepted; the filter narrows; pause holds them.
     browser.get(console + "#/connections/" + id + "/tail");
     wait.until(ExpectedConditions.textToBe(By.id("tail-state"), "Live"));

@@ -53,6 +53,46 @@ class EventTailTest {
   }
 
   @Test
+  void aRowLongerThanTheBoundIsCutWhenOfferedSoATailHoldsBytesNotWholeRows() {
+    EventTail tail = new EventTail();
+    EventTail.Tail t = tail.watch("c-big").orElseThrow();
+    TestSubscriber.Probe<EventTail.TailedRow> reader =
+        t.source().runWith(TestSink.create(testKit.system()), testKit.system());
+    reader.ensureSubscription();
+    EventTail.Relayed relayed = tail.relay("c-big", 10);
+    // 4 MiB of JSON (the journal takes up to 12 MiB); a surrogate pair across the bound is not
+    // split; a small row is untouched.
+    String big =
+        "{\"x\":\""
+            + "a".repeat(EventTail.MAX_ROW_CHARS - 7)
+            + "\uD83D\uDE00"
+            + "b".repeat(4 << 20)
+            + "\"}";
+    String small = "{\"event_id\":\"small\"}";
+    tail.accepted(
+        "c-big",
+        new IngestBatch(
+            List.of(
+                new StagedRow("events", "big", 0, big), new StagedRow("events", "small", 0, small)),
+            List.of(),
+            Instant.now()));
+    reader.request(2);
+    String shown = reader.expectNext().row().json();
+    assertThat(shown)
+        .hasSize(EventTail.MAX_ROW_CHARS - 1)
+        .isEqualTo(big.substring(0, shown.length()));
+    assertThat(Character.isHighSurrogate(shown.charAt(shown.length() - 1))).isFalse();
+    assertThat(reader.expectNext().row().json()).isEqualTo(small);
+    // The relayed watcher (for a tail on another member) holds the cut row too, the same one.
+    String held = relayed.poll().row().json();
+    assertThat(held).isSameAs(shown);
+    assertThat(relayed.poll().row().json()).isEqualTo(small);
+    assertThat(t.watcher().dropped()).isZero();
+    tail.close(relayed);
+    reader.cancel();
+  }
+
+  @Test
   void noTailMeansNothingIsOfferedAndTheWatcherLimitIsAnswered() {
     EventTail tail = new EventTail();
     tail.accepted("c1", batch(5)); // nobody watches: a no-op

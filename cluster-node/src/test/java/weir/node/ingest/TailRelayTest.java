@@ -176,6 +176,51 @@ class TailRelayTest {
   }
 
   @Test
+  void aWholeWindowLostOnTheWayIsCountedAndRowsFlowAgain() {
+    EventTail here = new EventTail();
+    EventTail there = new EventTail();
+    ActorRef<TailRelay.Command> relayHere = testKit.spawn(TailRelay.create(here, FAST));
+    ActorRef<TailRelay.Command> relayThere = testKit.spawn(TailRelay.create(there, FAST));
+    // The link between the members: what the relay there sends the tail here passes this probe.
+    TestProbe<TailRelay.Command> link = testKit.createTestProbe(TailRelay.Command.class);
+    relayThere.tell(new TailRelay.Watch("lost", "c-lost", link.ref(), 10_000));
+    eventually(() -> assertThat(there.watched("c-lost")).isTrue());
+    // A whole window (20 rows in flight) lost on the way: none of them, nor any answer, arrives.
+    there.accepted("c-lost", batch("lost", 20));
+    assertThat(rows(receive(link, Duration.ofMillis(200)))).isEqualTo(20);
+    there.accepted("c-lost", batch("after", 10)); // they wait: the window is shut
+    link.expectNoMessage(Duration.ofMillis(150));
+
+    EventTail.Tail t = here.watch("c-lost").orElseThrow();
+    TestSubscriber.Probe<EventTail.TailedRow> reader =
+        t.source().runWith(TestSink.create(testKit.system()), testKit.system());
+    reader.request(100);
+    relayHere.tell(new TailRelay.Open("lost", "c-lost", t.watcher()));
+    // The lease is renewed; from now on the link loses nothing.
+    relayThere.tell(new TailRelay.Watch("lost", "c-lost", link.ref(), 10_000));
+    int forwarded = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (forwarded < 10) {
+      assertThat(System.nanoTime())
+          .as("the rows after the lost window arrive")
+          .isLessThan(deadline);
+      TailRelay.Rows r = link.expectMessageClass(TailRelay.Rows.class, Duration.ofSeconds(5));
+      relayHere.tell(r);
+      forwarded += r.rows().size();
+    }
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < 10; i++) seen.add(reader.expectNext().row().eventId());
+    assertThat(seen)
+        .containsExactly(
+            "after0", "after1", "after2", "after3", "after4", "after5", "after6", "after7",
+            "after8", "after9");
+    assertThat(t.watcher().dropped()).isEqualTo(20); // the lost window, counted
+    reader.cancel();
+    testKit.stop(relayHere);
+    testKit.stop(relayThere);
+  }
+
+  @Test
   void theMessagesBetweenMembersSerialize() {
     SerializationTestKit serialization = new SerializationTestKit(testKit.system());
     ActorRef<TailRelay.Command> ref = testKit.createTestProbe(TailRelay.Command.class).ref();

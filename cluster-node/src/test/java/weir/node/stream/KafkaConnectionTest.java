@@ -133,7 +133,7 @@ class KafkaConnectionTest {
       try {
         NodeApi api = new NodeApi(again, TOKEN);
         Eventually.eventually(
-            Duration.ofSeconds(60),
+            Duration.ofSeconds(120),
             () -> {
               assertThat(
                       DuckDbRows.query(
