@@ -116,4 +116,26 @@ class BatchFileWriterTest {
     }
     return out;
   }
+
+  @Test
+  void aRowsFolderIsItsConnectionTableAndUtcHourZeroPadded() {
+    for (String at :
+        List.of(
+            "2026-12-01T23:59:59.999Z",
+            "2026-01-02T03:04:05Z",
+            "0042-07-09T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "+12026-10-10T10:10:10Z")) {
+      Instant t = Instant.parse(at);
+      java.time.ZonedDateTime z = t.atZone(java.time.ZoneOffset.UTC);
+      assertThat(
+              BatchFileWriter.partition(
+                  "c_1", new StagedRow("tracks", "e", t.toEpochMilli(), "{}")))
+          .as(at)
+          .isEqualTo(
+              String.format(
+                  "c_1/tracks/year=%04d/month=%02d/day=%02d/hour=%02d/",
+                  z.getYear(), z.getMonthValue(), z.getDayOfMonth(), z.getHour()));
+    }
+  }
 }

@@ -120,6 +120,7 @@ public final class WebhookParser {
 
     List<StagedRow> rows = new ArrayList<>(elements.size());
     List<Rejection> rejections = new ArrayList<>();
+    String receivedAtText = receivedAt.toString();
     for (int i = 0; i < elements.size(); i++) {
       JsonNode element = elements.get(i);
       if (!(element instanceof ObjectNode object)) {
@@ -136,15 +137,16 @@ public final class WebhookParser {
         continue;
       }
       String eventId = eventId(object, headerId);
-      rows.add(toRow(object, eventId, receivedAt));
+      rows.add(toRow(object, eventId, receivedAt, receivedAtText));
     }
     return new Result(List.copyOf(rows), List.copyOf(rejections));
   }
 
-  private StagedRow toRow(ObjectNode data, String eventId, Instant receivedAt) {
+  private StagedRow toRow(
+      ObjectNode data, String eventId, Instant receivedAt, String receivedAtText) {
     ObjectNode row = JsonNodeFactory.instance.objectNode();
     row.put("event_id", eventId);
-    row.put("received_at", receivedAt.toString());
+    row.put("received_at", receivedAtText);
     row.set("data", data);
     return new StagedRow(table, eventId, receivedAt.toEpochMilli(), Json.write(row));
   }
