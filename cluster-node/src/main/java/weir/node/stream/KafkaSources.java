@@ -105,6 +105,7 @@ public final class KafkaSources {
   private record Running(
       Connection connection,
       UniqueKillSwitch kill,
+      CompletionStage<Done> done,
       AtomicBoolean stopped,
       java.util.concurrent.atomic.AtomicReference<Consumer.Control> control) {}
 
@@ -141,16 +142,15 @@ public final class KafkaSources {
             Duration.ofSeconds(5),
             () -> guarded("publishing weir_source_lag", this::publishLag),
             system.executionContext());
-    // A stopping node stops consuming first: what it took is drained with the buffers, what it did
-    // not commit goes to the group's other consumers (or to its next start).
+    // A stopping node stops consuming first, draining: no new records, the groups being written
+    // finish and their offsets are committed (for at most DRAIN), so the group's other consumers
+    // (or its next start) take over from there, not from older commits. What it took is drained
+    // with the buffers after this.
     akka.actor.CoordinatedShutdown.get(system)
         .addTask(
             akka.actor.CoordinatedShutdown.PhaseServiceUnbind(),
             "weir-stop-kafka-consumers",
-            () -> {
-              stopAll();
-              return CompletableFuture.completedFuture(Done.getInstance());
-            });
+            this::drainAll);
     system.getWhenTerminated().thenRun(this::stopAll);
   }
 
@@ -166,6 +166,36 @@ public final class KafkaSources {
   private synchronized void stopAll() {
     stopping = true;
     List.copyOf(running.keySet()).forEach(this::stop);
+  }
+
+  /** How long a stopping node waits for its consumers' groups in flight to be written. */
+  static final Duration DRAIN = Duration.ofSeconds(4);
+
+  /**
+   * Stops every consumer from taking records, waits (at most {@link #DRAIN}) until what each had
+   * taken is written and committed, then stops them.
+   */
+  private CompletionStage<Done> drainAll() {
+    List<CompletableFuture<Done>> drained = new ArrayList<>();
+    synchronized (this) {
+      stopping = true;
+      for (Running r : running.values()) {
+        Consumer.Control control = r.control().get();
+        if (control == null) continue;
+        control.stop();
+        drained.add(
+            r.done()
+                .toCompletableFuture()
+                .completeOnTimeout(Done.getInstance(), DRAIN.toMillis(), TimeUnit.MILLISECONDS)
+                .exceptionally(e -> Done.getInstance()));
+      }
+    }
+    return CompletableFuture.allOf(drained.toArray(new CompletableFuture<?>[0]))
+        .thenApply(
+            v -> {
+              stopAll();
+              return Done.getInstance();
+            });
   }
 
   private volatile boolean stopping;
@@ -229,6 +259,8 @@ public final class KafkaSources {
     if (r == null) return;
     r.stopped().set(true);
     r.kill().shutdown();
+    Consumer.Control control = r.control().get();
+    if (control != null) control.shutdown();
     lastErrors.remove(id);
     log.info("Kafka connection {}: consumer stopped", id);
   }
@@ -294,7 +326,7 @@ public final class KafkaSources {
             .viaMat(KillSwitches.single(), Keep.right())
             .toMat(Sink.ignore(), Keep.both())
             .run(system);
-    running.put(c.id(), new Running(c, run.first(), stopped, control));
+    running.put(c.id(), new Running(c, run.first(), run.second(), stopped, control));
     log.info(
         "Kafka connection {}: consuming {} from {} (group {}, format {})",
         c.id(),

@@ -428,10 +428,17 @@ public final class KinesisShard
       String last = null;
       if (!records.isEmpty()) {
         List<StreamRecords.StreamRecord> batch = new ArrayList<>(records.size());
-        for (Record r : records)
-          batch.add(
-              new StreamRecords.StreamRecord(
-                  shardId + "-" + r.sequenceNumber(), r.data().asByteArrayUnsafe()));
+        for (Record r : records) {
+          String position = shardId + "-" + r.sequenceNumber();
+          byte[] data = r.data().asByteArrayUnsafe();
+          // A KPL-aggregated record's user records: <shard>-<sequence>-<n>, stable when read again.
+          Optional<List<byte[]>> aggregated = KinesisAggregation.deaggregate(data);
+          if (aggregated.isEmpty()) batch.add(new StreamRecords.StreamRecord(position, data));
+          else
+            for (int n = 0; n < aggregated.get().size(); n++)
+              batch.add(
+                  new StreamRecords.StreamRecord(position + "-" + n, aggregated.get().get(n)));
+        }
         StreamRecords.Parsed parsed = StreamRecords.parse(c, batch);
         JournalWrites.forStream(context.gateway(), c, stopped::get)
             .write(parsed.rows(), parsed.rejections());

@@ -313,4 +313,86 @@ class KafkaConnectionTest {
       }
     }
   }
+
+  /**
+   * A node stopped (SIGTERM-like, gracefully) in the middle of a topic drains its consumer: the
+   * groups being written finish and their offsets are committed, so after the restart nothing is
+   * taken twice (the journal accepted each record once).
+   */
+  @Test
+  void aGracefulStopMidTopicCommitsWhatItWroteSoTheRestartTakesNothingAgain(@TempDir Path dir)
+      throws Exception {
+    int records = 30_000;
+    try (KafkaBroker broker = KafkaBroker.start(dir.resolve("kafka"))) {
+      broker.createTopic("drain", 3);
+      List<String> keys = new ArrayList<>();
+      List<String> values = new ArrayList<>();
+      for (int i = 0; i < records; i++) {
+        keys.add("k" + (i % 11));
+        values.add("{\"n\":" + i + ",\"pad\":\"" + "x".repeat(100) + "\"}");
+      }
+      broker.send("drain", keys, values);
+      Path warehouse = dir.resolve("wh.duckdb");
+      String id;
+      WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(node, TOKEN);
+        String destination =
+            api.admin(
+                    "POST",
+                    "/v1/admin/destinations",
+                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
+                        + warehouse
+                        + "\"}}")
+                .get("id")
+                .asText();
+        id =
+            api.admin(
+                    "POST",
+                    "/v1/admin/connections",
+                    "{\"name\":\"Drain\",\"kind\":\"kafka\",\"destination_id\":\""
+                        + destination
+                        + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
+                        + "\"source\":{\"bootstrap_servers\":\""
+                        + broker.bootstrap()
+                        + "\",\"topics\":[\"drain\"]}}")
+                .get("id")
+                .asText();
+        String connectionId = id;
+        long[] accepted = new long[1];
+        Eventually.eventually(
+            Duration.ofSeconds(60),
+            () -> {
+              accepted[0] =
+                  api.admin("GET", "/v1/admin/connections/" + connectionId + "/status", null)
+                      .get("accepted_total")
+                      .asLong();
+              assertThat(accepted[0]).isGreaterThan(2_000);
+            });
+        assertThat(accepted[0]).as("stopped mid-topic").isLessThan(records);
+      } finally {
+        node.stop(Duration.ofSeconds(60));
+      }
+      WeirNode again = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
+      try {
+        NodeApi api = new NodeApi(again, TOKEN);
+        Eventually.eventually(
+            Duration.ofSeconds(120),
+            () ->
+                assertThat(
+                        DuckDbRows.query(
+                            warehouse,
+                            "SELECT count(*), count(DISTINCT data->>'n') FROM drain.events"))
+                    .containsExactly(records + "|" + records));
+        assertThat(
+                api.admin("GET", "/v1/admin/connections/" + id + "/status", null)
+                    .get("accepted_total")
+                    .asLong())
+            .as("records the journal accepted, in all")
+            .isEqualTo(records);
+      } finally {
+        again.stop(Duration.ofSeconds(30));
+      }
+    }
+  }
 }

@@ -168,13 +168,18 @@ public final class Kinesalite implements AutoCloseable {
    * to 500, every one accepted.
    */
   public void put(String stream, List<String> keys, List<String> values) {
+    putBytes(stream, keys, values.stream().map(v -> v.getBytes(StandardCharsets.UTF_8)).toList());
+  }
+
+  /** {@link #put}, of bytes (a KPL-aggregated record, for one). */
+  public void putBytes(String stream, List<String> keys, List<byte[]> values) {
     for (int from = 0; from < values.size(); from += 500) {
       List<PutRecordsRequestEntry> entries = new ArrayList<>();
       for (int i = from; i < Math.min(values.size(), from + 500); i++)
         entries.add(
             PutRecordsRequestEntry.builder()
                 .partitionKey(keys == null ? "k" + i : keys.get(i))
-                .data(SdkBytes.fromString(values.get(i), StandardCharsets.UTF_8))
+                .data(SdkBytes.fromByteArray(values.get(i)))
                 .build());
       PutRecordsResponse r = client.putRecords(b -> b.streamName(stream).records(entries));
       if (r.failedRecordCount() != null && r.failedRecordCount() > 0)

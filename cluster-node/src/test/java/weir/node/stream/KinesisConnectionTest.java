@@ -3,6 +3,7 @@ package weir.node.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +24,8 @@ import weir.node.WeirNode;
  * before its children's; a record that is not an event is a dead letter naming its shard and
  * sequence number; a restarted node resumes from its checkpoints (reading nothing twice); a PATCH
  * of the stream applies without restart; a DELETE stops reading. A {@code latest} start takes only
- * what was put after it; Segment records get the format's ids.
+ * what was put after it; Segment records get the format's ids, and the user records of a
+ * KPL-aggregated record ids of their own.
  */
 class KinesisConnectionTest {
   private static final String TOKEN = "kinesis-token";
@@ -243,14 +245,28 @@ class KinesisConnectionTest {
                     + "\"messageId\":\"m-1\",\"properties\":{\"total\":12.5}}",
                 "{\"type\":\"track\",\"event\":\"No Id\",\"userId\":\"u2\"}",
                 "{\"type\":\"nonsense\"}"));
+        // A KPL-aggregated record: each of its user records is a record, at <shard>-<seq>-<n>.
+        kinesis.putBytes(
+            "segment",
+            null,
+            List.of(
+                KinesisAggregationTest.aggregated(
+                    List.of(
+                        ("{\"type\":\"track\",\"event\":\"Aggregated A\",\"userId\":\"u3\","
+                                + "\"messageId\":\"m-agg\"}")
+                            .getBytes(StandardCharsets.UTF_8),
+                        "{\"type\":\"track\",\"event\":\"Aggregated B\",\"userId\":\"u4\"}"
+                            .getBytes(StandardCharsets.UTF_8)))));
         Eventually.eventually(
             Duration.ofSeconds(60),
             () -> {
               List<String> ids =
-                  DuckDbRows.query(warehouse, "SELECT event_id FROM seg.tracks ORDER BY 1");
-              assertThat(ids).hasSize(2);
-              assertThat(ids.get(0)).isEqualTo("m-1");
-              assertThat(ids.get(1)).matches("shardId-000000000000-\\d+-0");
+                  DuckDbRows.query(warehouse, "SELECT event_id FROM seg.tracks ORDER BY event");
+              assertThat(ids).hasSize(4);
+              assertThat(ids.get(0)).isEqualTo("m-agg");
+              assertThat(ids.get(1)).matches("shardId-000000000000-\\d+-1-0");
+              assertThat(ids.get(2)).matches("shardId-000000000000-\\d+-0");
+              assertThat(ids.get(3)).isEqualTo("m-1");
             });
         Eventually.eventually(
             Duration.ofSeconds(30),
