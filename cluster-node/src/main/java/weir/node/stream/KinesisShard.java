@@ -165,7 +165,11 @@ public final class KinesisShard
       Duration askTimeout,
       KinesisSources.Lag lag,
       java.util.function.BiConsumer<String, Progress> ended,
-      Function<String, Optional<String>> streamKeys) {}
+      Function<String, Optional<String>> streamKeys,
+      Function<String, java.util.concurrent.Semaphore> permits) {}
+
+  /** Reads of one connection's shards running at once on one node, at most. */
+  public static final int READS_PER_CONNECTION = 4;
 
   public static void init(ActorSystem<?> system, Context context) {
     ClusterSharding.get(system)
@@ -401,11 +405,19 @@ public final class KinesisShard
       return Effect().none().thenRun(s -> passivate());
     }
     Connection c = found.get();
+    // A connection's readers on one node read (and wait for room in its buffers) on at most
+    // READS_PER_CONNECTION threads of the stream pool: an overloaded connection waits alone.
+    java.util.concurrent.Semaphore permits = context.permits().apply(connectionId);
+    if (!permits.tryAcquire()) {
+      timers.startSingleTimer(Poll.INSTANCE, BUSY_POLL);
+      return Effect().none();
+    }
     polling = true;
     String from = iterator;
     int thisRound = round;
     ctx.pipeToSelf(
-        CompletableFuture.supplyAsync(() -> read(c, state, from), context.blocking()),
+        CompletableFuture.supplyAsync(() -> read(c, state, from), context.blocking())
+            .whenComplete((done, failure) -> permits.release()),
         (polled, failure) ->
             new Read(
                 thisRound,

@@ -76,6 +76,9 @@ public final class KinesisSources {
    */
   private final Map<String, KinesisShard.Progress> ended = new ConcurrentHashMap<>();
 
+  /** Per connection, the reads its shards may run at once on this node. */
+  private final Map<String, java.util.concurrent.Semaphore> permits = new ConcurrentHashMap<>();
+
   /** Status requests ask Kinesis off the readers' threads, two at a time at most. */
   private final Executor statusExecutor =
       Executors.newFixedThreadPool(
@@ -117,7 +120,11 @@ public final class KinesisSources {
             lag,
             (entityId, progress) -> ended.put(entityId, progress),
             connectionId ->
-                Optional.ofNullable(shardLists.get(connectionId)).map(Listed::streamKey)));
+                Optional.ofNullable(shardLists.get(connectionId)).map(Listed::streamKey),
+            connectionId ->
+                permits.computeIfAbsent(
+                    connectionId,
+                    k -> new java.util.concurrent.Semaphore(KinesisShard.READS_PER_CONNECTION))));
     system.getWhenTerminated().thenRun(clients::close);
   }
 
