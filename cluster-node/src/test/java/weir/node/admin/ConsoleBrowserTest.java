@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -97,6 +98,9 @@ class ConsoleBrowserTest {
             .build();
     browser = new ChromeDriver(service, options);
     wait = new WebDriverWait(browser, Duration.ofSeconds(15));
+    // The console redraws what changed every few seconds: an element found a moment ago may be
+    // gone.
+    wait.ignoring(StaleElementReferenceException.class);
   }
 
   @AfterAll
@@ -129,8 +133,7 @@ class ConsoleBrowserTest {
     JsonNode demo = connectionNamed("demo");
     String id = demo.get("id").asText();
     String webhook = demo.at("/urls/webhook").asText();
-    assertThat(browser.findElement(By.cssSelector("tr[data-name='demo'] .accepted")).getText())
-        .isEqualTo("0");
+    assertThat(text(By.cssSelector("tr[data-name='demo'] .accepted"))).isEqualTo("0");
 
     // A crafted link: an id from the hash never leaves its path segment (no request to another
     // admin route), for the connection page and for its live tail.
@@ -161,7 +164,7 @@ class ConsoleBrowserTest {
     for (int i = 1; i <= 3; i++)
       assertThat(post(webhook, "{\"event\":\"signup-" + i + "\",\"user\":\"ada\"}")).isEqualTo(200);
     wait.until(d -> d.findElements(By.cssSelector("#tail li")).size() == 3);
-    assertThat(browser.findElement(By.id("tail")).getText()).contains("signup-3");
+    assertThat(text(By.id("tail"))).contains("signup-3");
     type(By.id("tail-filter"), "signup-2");
     wait.until(d -> visibleTailItems() == 1);
     browser.findElement(By.id("tail-filter")).clear();
@@ -196,7 +199,7 @@ class ConsoleBrowserTest {
     wait.until(
         ExpectedConditions.textToBePresentInElementLocated(By.tagName("main"), "Sync started."));
     wait.until(d -> !d.findElement(By.id("last-load")).getText().equals("never"));
-    assertThat(browser.findElement(By.id("last-load")).getAttribute("class")).isEqualTo("fresh");
+    assertThat(attribute(By.id("last-load"), "class")).isEqualTo("fresh");
     wait.until(
         ExpectedConditions.textToBePresentInElementLocated(
             By.cssSelector("#loads tbody"), "complete"));
@@ -270,7 +273,7 @@ class ConsoleBrowserTest {
             + "\",\"type\":\"recurring\",\"name\":\"daily-events\"}");
     browser.get(console + "#/destinations");
     wait.until(visible("#destinations tbody tr[data-destination]"));
-    assertThat(browser.findElement(By.id("destinations")).getText())
+    assertThat(text(By.id("destinations")))
         .contains("local-warehouse")
         .contains("duckdb")
         .contains("healthy");
@@ -345,8 +348,8 @@ class ConsoleBrowserTest {
             ExpectedConditions.textToBePresentInElementLocated(
                 By.id("source-total"), "3 records read"));
         assertThat(browser.findElements(By.cssSelector("#source-table tbody tr"))).hasSize(2);
-        assertThat(browser.findElement(By.id("source-table")).getText()).contains("reading");
-        String settings = browser.findElement(By.id("source-settings")).getText();
+        assertThat(text(By.id("source-table"))).contains("reading");
+        String settings = text(By.id("source-settings"));
         assertThat(settings)
             .contains("stream")
             .contains("clicks")
@@ -386,12 +389,10 @@ class ConsoleBrowserTest {
       // Straight to its page: each status of it waits for the brokers' 5 s timeout.
       browser.get(console + "#/connections/" + id);
       wait.until(visible("#source-error"));
-      assertThat(browser.findElement(By.id("source-error")).getText())
-          .contains("the brokers did not answer");
-      assertThat(browser.findElement(By.id("source-table")).getText())
-          .contains("No partitions: the brokers did not say");
-      assertThat(browser.findElement(By.id("source-total")).getText()).contains("0 partitions");
-      assertThat(browser.findElement(By.id("source-settings")).getText())
+      assertThat(text(By.id("source-error"))).contains("the brokers did not answer");
+      assertThat(text(By.id("source-table"))).contains("No partitions: the brokers did not say");
+      assertThat(text(By.id("source-total"))).contains("0 partitions");
+      assertThat(text(By.id("source-settings")))
           .contains("bootstrap_servers")
           .contains("orders, refunds");
     } finally {
@@ -506,5 +507,25 @@ class ConsoleBrowserTest {
         f.toPath(),
         shots.resolve(name + ".png"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** The text of the element {@code by} finds, found again if a redraw replaced it meanwhile. */
+  private static String text(By by) {
+    return again(() -> browser.findElement(by).getText());
+  }
+
+  /** An attribute of the element {@code by} finds, found again if a redraw replaced it. */
+  private static String attribute(By by, String name) {
+    return again(() -> browser.findElement(by).getAttribute(name));
+  }
+
+  private static String again(java.util.function.Supplier<String> read) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return read.get();
+      } catch (StaleElementReferenceException e) {
+        if (attempt == 5) throw e;
+      }
+    }
   }
 }
