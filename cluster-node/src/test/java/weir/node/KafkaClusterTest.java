@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -74,25 +73,13 @@ class KafkaClusterTest {
       try {
         for (int i = 0; i < 3; i++) {
           Map<String, String> env =
-              new HashMap<>(
-                  Map.of(
-                      "WEIR_MODE",
-                      "cluster",
-                      "WEIR_PG_URL",
-                      "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres",
-                      "WEIR_PG_USER",
-                      "postgres",
-                      "WEIR_ADMIN_TOKEN",
-                      TOKEN,
-                      "WEIR_MASTER_KEY",
-                      masterKey,
-                      "WEIR_STAGING_DIR",
-                      staging.toString(),
-                      "WEIR_STAGING_SHARED",
-                      "true",
-                      "WEIR_SEED_NODES",
-                      "127.0.0.1:" + remote[0] + ",127.0.0.1:" + remote[1]));
-          env.put("WEIR_REMOTE_PORT", String.valueOf(remote[i]));
+              NodeProcess.clusterEnv(
+                  pg.getPort(),
+                  TOKEN,
+                  masterKey,
+                  staging,
+                  "127.0.0.1:" + remote[0] + ",127.0.0.1:" + remote[1],
+                  remote[i]);
           nodes.add(
               NodeProcess.launch(
                   tmp.resolve("node-" + i),

@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -80,25 +79,8 @@ class KinesisClusterTest {
       try {
         for (int i = 0; i < 2; i++) {
           Map<String, String> env =
-              new HashMap<>(
-                  Map.of(
-                      "WEIR_MODE",
-                      "cluster",
-                      "WEIR_PG_URL",
-                      "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres",
-                      "WEIR_PG_USER",
-                      "postgres",
-                      "WEIR_ADMIN_TOKEN",
-                      TOKEN,
-                      "WEIR_MASTER_KEY",
-                      masterKey,
-                      "WEIR_STAGING_DIR",
-                      staging.toString(),
-                      "WEIR_STAGING_SHARED",
-                      "true",
-                      "WEIR_SEED_NODES",
-                      "127.0.0.1:" + remote[0]));
-          env.put("WEIR_REMOTE_PORT", String.valueOf(remote[i]));
+              NodeProcess.clusterEnv(
+                  pg.getPort(), TOKEN, masterKey, staging, "127.0.0.1:" + remote[0], remote[i]);
           nodes.add(
               NodeProcess.launch(
                   tmp.resolve("node-" + i),

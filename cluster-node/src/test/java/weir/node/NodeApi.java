@@ -45,6 +45,16 @@ public final class NodeApi {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /** Creates a DuckDB destination named {@code wh} on {@code warehouse}; its id. */
+  public String duckdbDestination(java.nio.file.Path warehouse) throws Exception {
+    return admin(
+            "POST",
+            "/v1/admin/destinations",
+            "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\"" + warehouse + "\"}}")
+        .get("id")
+        .asText();
+  }
+
   /** The node's {@code /metrics} text. */
   public String metrics() throws Exception {
     return call("GET", "/metrics", null).body();

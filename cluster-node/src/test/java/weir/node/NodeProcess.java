@@ -119,6 +119,34 @@ final class NodeProcess implements AutoCloseable {
     return Json.MAPPER.readTree(r.body());
   }
 
+  /**
+   * The environment of a cluster-mode node: the PostgreSQL journal at {@code pgPort}, a shared
+   * staging folder, the admin token and master key every member shares, the seed nodes and this
+   * node's remoting port.
+   */
+  static Map<String, String> clusterEnv(
+      int pgPort, String token, String masterKey, Path staging, String seeds, int remotePort) {
+    return Map.of(
+        "WEIR_MODE",
+        "cluster",
+        "WEIR_PG_URL",
+        "jdbc:postgresql://127.0.0.1:" + pgPort + "/postgres",
+        "WEIR_PG_USER",
+        "postgres",
+        "WEIR_ADMIN_TOKEN",
+        token,
+        "WEIR_MASTER_KEY",
+        masterKey,
+        "WEIR_STAGING_DIR",
+        staging.toString(),
+        "WEIR_STAGING_SHARED",
+        "true",
+        "WEIR_SEED_NODES",
+        seeds,
+        "WEIR_REMOTE_PORT",
+        String.valueOf(remotePort));
+  }
+
   /** {@code n} free ports that differ (their sockets are held together while chosen). */
   static int[] freePorts(int n) throws IOException {
     ServerSocket[] sockets = new ServerSocket[n];

@@ -86,15 +86,7 @@ public final class KafkaBench {
           TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", "bench-token"));
       try {
         NodeApi api = new NodeApi(node, "bench-token");
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         long start = System.nanoTime();
         String id =
             api.admin(

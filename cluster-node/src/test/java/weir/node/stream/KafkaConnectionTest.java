@@ -52,15 +52,7 @@ class KafkaConnectionTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         JsonNode created =
             api.admin(
                 "POST",
@@ -183,15 +175,7 @@ class KafkaConnectionTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         List<String> ids = new ArrayList<>();
         for (String[] c : new String[][] {{"Seg", "segment"}, {"Plow", "tracker"}}) {
           ids.add(
@@ -256,15 +240,7 @@ class KafkaConnectionTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         id =
             api.admin(
                     "POST",
@@ -337,15 +313,7 @@ class KafkaConnectionTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         id =
             api.admin(
                     "POST",

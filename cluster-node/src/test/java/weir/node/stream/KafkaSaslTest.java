@@ -39,15 +39,7 @@ class KafkaSaslTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         String source =
             "{\"bootstrap_servers\":\""
                 + broker.bootstrap()

@@ -39,15 +39,7 @@ class KafkaTlsTest {
       WeirNode node = TestNodes.inProcess(dir.resolve("node"), Map.of("weir.admin.token", TOKEN));
       try {
         NodeApi api = new NodeApi(node, TOKEN);
-        String destination =
-            api.admin(
-                    "POST",
-                    "/v1/admin/destinations",
-                    "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\""
-                        + warehouse
-                        + "\"}}")
-                .get("id")
-                .asText();
+        String destination = api.duckdbDestination(warehouse);
         String connection =
             "{\"name\":\"Clicks\",\"kind\":\"kafka\",\"destination_id\":\""
                 + destination

@@ -36,15 +36,6 @@ class KinesisConnectionTest {
     return out;
   }
 
-  private static String destination(NodeApi api, Path warehouse) throws Exception {
-    return api.admin(
-            "POST",
-            "/v1/admin/destinations",
-            "{\"name\":\"wh\",\"type\":\"duckdb\",\"config\":{\"path\":\"" + warehouse + "\"}}")
-        .get("id")
-        .asText();
-  }
-
   private static String source(Kinesalite k, String stream, String start, String format) {
     return "{\"stream\":\""
         + stream
@@ -89,7 +80,7 @@ class KinesisConnectionTest {
                 "POST",
                 "/v1/admin/connections",
                 "{\"name\":\"Clicks\",\"kind\":\"kinesis\",\"destination_id\":\""
-                    + destination(api, warehouse)
+                    + api.duckdbDestination(warehouse)
                     + "\",\"table\":\"clicks\",\"batch_interval_seconds\":1,"
                     + "\"sync_interval_minutes\":0.05,\"source\":"
                     + source(kinesis, "clicks", "trim_horizon", "json")
@@ -222,7 +213,7 @@ class KinesisConnectionTest {
                     "POST",
                     "/v1/admin/connections",
                     "{\"name\":\"Seg\",\"kind\":\"kinesis\",\"destination_id\":\""
-                        + destination(api, warehouse)
+                        + api.duckdbDestination(warehouse)
                         + "\",\"batch_interval_seconds\":1,\"sync_interval_minutes\":0.05,"
                         + "\"source\":"
                         + source(kinesis, "segment", "latest", "segment")
