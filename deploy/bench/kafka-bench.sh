@@ -10,10 +10,10 @@ PARTITIONS=${2:-6}
 DIR=$(pwd)/cluster-node/target/kafka-bench
 rm -rf "$DIR" && mkdir -p "$DIR"
 mvn -q -B -DskipTests install
-if ! MAVEN_OPTS="-Xmx4g" mvn -q -B -pl cluster-node test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:java \
+if ! MAVEN_OPTS="-Xmx4g -Djava.util.concurrent.ForkJoinPool.common.parallelism=2" mvn -q -B -pl cluster-node test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:java \
   -Dexec.classpathScope=test -Dexec.mainClass=weir.node.stream.KafkaBench \
   -Dexec.args="$RECORDS $PARTITIONS $DIR" > "$DIR/bench.log" 2>&1; then
   tail -40 "$DIR/bench.log"
   exit 1
 fi
-grep -E "^(produced|kafka-consumer-perf-test|weir kafka|ratio)" "$DIR/bench.log"
+grep -E "^(produced|kafka-consumer-perf-test|warm-up|weir kafka|ratio)" "$DIR/bench.log"

@@ -71,6 +71,21 @@ import weir.persistence.secrets.SecretBox;
  * connection, and the shutdown tasks (SIGTERM: unbind, drain, flush every buffer, final load).
  */
 public final class WeirNode {
+  static {
+    // CompletableFuture's *Async methods without an executor run on the common ForkJoinPool, but
+    // only if its parallelism is at least 2; below (the default on 2 cores: cores - 1) each call
+    // starts a new thread. Scala's future-to-CompletionStage wrapper (every Akka ask seen from
+    // Java, then pipeToSelf) completes through them: under load that was a thread started per
+    // journal write. Set before a node starts (Main starts one first thing); an explicit setting is
+    // kept.
+    String parallelism = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(parallelism) == null) {
+      System.setProperty(
+          parallelism,
+          Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+    }
+  }
+
   private static final Logger log = LoggerFactory.getLogger(WeirNode.class);
 
   private final ActorSystem<Void> system;

@@ -9,8 +9,10 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,6 +22,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.Map;
@@ -146,33 +149,121 @@ public final class Json {
       if (first == null)
         throw new BodyException("invalid_json", what + " is not valid JSON: it is empty.");
       JsonNode node = MAPPER.readTree(parser);
-      if (parser.nextToken() != null) {
-        throw new BodyException(
-            "invalid_json", what + " is not valid JSON: unexpected content after the first value.");
-      }
+      if (parser.nextToken() != null) throw trailingContent(what);
       return node;
-    } catch (StreamConstraintsException e) {
-      if (e.getMessage() != null && e.getMessage().contains("nesting depth")) {
-        throw new BodyException(
+    } catch (IOException | StackOverflowError e) {
+      throw readFailure(e, what);
+    }
+  }
+
+  /**
+   * One JSON value read as {@link #parse} reads it (same errors), with the source text of each
+   * element of the top-level object's array field {@code field}: where each element is in {@code
+   * text}, so that a caller can measure or quote an element as it was sent without writing its tree
+   * again.
+   *
+   * @param value the value read; when it is an object with an array {@code field}, that array holds
+   *     the elements
+   * @param starts,ends per element of the array {@code field}, its first and past-its-last char in
+   *     {@code text}; empty arrays when there is no such array
+   */
+  public record Spanned(JsonNode value, int[] starts, int[] ends) {
+    /** The source text of element {@code i}. */
+    public String text(String source, int i) {
+      return source.substring(starts[i], ends[i]);
+    }
+  }
+
+  /**
+   * {@link #parse}, with the spans of the elements of the array {@code field} ({@link Spanned}).
+   */
+  public static Spanned parseSpanning(String text, String what, String field) throws BodyException {
+    ObjectNode root = MAPPER.getNodeFactory().objectNode();
+    int[] starts = new int[0];
+    int[] ends = new int[0];
+    try (JsonParser parser = MAPPER.createParser(text)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT)
+        return new Spanned(parse(text, what), starts, ends);
+      for (JsonToken t = parser.nextToken(); t == JsonToken.FIELD_NAME; t = parser.nextToken()) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if (!name.equals(field) || value != JsonToken.START_ARRAY) {
+          root.set(name, ELEMENT_READER.readTree(parser));
+          continue;
+        }
+        ArrayNode array = root.putArray(name);
+        int n = 0;
+        starts = new int[16];
+        ends = new int[16];
+        for (JsonToken e = parser.nextToken(); e != JsonToken.END_ARRAY; e = parser.nextToken()) {
+          if (n == starts.length) {
+            starts = Arrays.copyOf(starts, n * 2);
+            ends = Arrays.copyOf(ends, n * 2);
+          }
+          starts[n] = (int) parser.currentTokenLocation().getCharOffset();
+          array.add((JsonNode) ELEMENT_READER.readTree(parser));
+          ends[n++] = (int) parser.currentLocation().getCharOffset();
+        }
+        starts = Arrays.copyOf(starts, n);
+        ends = Arrays.copyOf(ends, n);
+      }
+      if (parser.nextToken() != null) throw trailingContent(what);
+      return new Spanned(root, starts, ends);
+    } catch (IOException | StackOverflowError e) {
+      throw readFailure(e, what);
+    }
+  }
+
+  /** Reads one value at the parser's current token, leaving what follows it unread. */
+  private static final ObjectReader ELEMENT_READER =
+      MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  /** The bytes {@code s} from {@code start} to {@code end} take in UTF-8 (s well-formed). */
+  public static int utf8Length(CharSequence s, int start, int end) {
+    int bytes = 0;
+    for (int i = start; i < end; i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) bytes++;
+      else if (c < 0x800) bytes += 2;
+      else if (Character.isHighSurrogate(c)
+          && i + 1 < end
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    }
+    return bytes;
+  }
+
+  private static BodyException trailingContent(String what) {
+    return new BodyException(
+        "invalid_json", what + " is not valid JSON: unexpected content after the first value.");
+  }
+
+  /** The {@link BodyException} of a failed read of {@code what}. */
+  private static BodyException readFailure(Throwable e, String what) {
+    if (e instanceof StreamConstraintsException c) {
+      if (c.getMessage() != null && c.getMessage().contains("nesting depth")) {
+        return new BodyException(
             "json_too_deep",
             what + " nests objects or arrays deeper than " + MAX_NESTING_DEPTH + " levels.");
       }
-      throw new BodyException(
-          "json_limit_exceeded", what + " exceeds a JSON limit: " + e.getOriginalMessage() + ".");
-    } catch (JsonProcessingException e) {
-      var at = e.getLocation();
-      throw new BodyException(
+      return new BodyException(
+          "json_limit_exceeded", what + " exceeds a JSON limit: " + c.getOriginalMessage() + ".");
+    }
+    if (e instanceof JsonProcessingException j) {
+      var at = j.getLocation();
+      return new BodyException(
           "invalid_json",
           what
               + " is not valid JSON ("
-              + e.getOriginalMessage()
+              + j.getOriginalMessage()
               + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
               + ").");
-    } catch (StackOverflowError e) {
-      throw new BodyException("json_too_deep", what + " nests objects or arrays too deeply.");
-    } catch (IOException e) {
-      throw new BodyException("invalid_json", what + " is not valid JSON.");
     }
+    if (e instanceof StackOverflowError)
+      return new BodyException("json_too_deep", what + " nests objects or arrays too deeply.");
+    return new BodyException("invalid_json", what + " is not valid JSON.");
   }
 
   /**

@@ -1,5 +1,6 @@
 package weir.protocol.event;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
@@ -7,6 +8,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -122,7 +125,7 @@ public final class EventTables {
     // Files are partitioned by the event's (skew-corrected) time, so a period is the events of that
     // day.
     return new StagedRow(
-        e.type().table(), e.eventId(), e.timestamp().toEpochMilli(), Json.write(canonicalRow(e)));
+        e.type().table(), e.eventId(), e.timestamp().toEpochMilli(), canonicalRow(e));
   }
 
   /**
@@ -233,25 +236,38 @@ public final class EventTables {
     return out;
   }
 
-  private static ObjectNode canonicalRow(CanonicalEvent e) {
-    ObjectNode row = JsonNodeFactory.instance.objectNode();
-    row.put("event_id", e.eventId());
-    row.put("type", e.type().name());
-    row.put("event", e.event());
-    row.put("anonymous_id", e.anonymousId());
-    row.put("user_id", e.userId());
-    row.put("timestamp", iso(e.timestamp()));
-    row.put("original_timestamp", iso(e.originalTimestamp()));
-    row.put("received_at", iso(e.receivedAt()));
-    row.put("sent_at", iso(e.sentAt()));
-    row.set("context", e.context());
-    row.set("properties", e.properties());
-    row.set("traits", e.traits());
-    row.put("connection_id", e.connectionId());
-    return row;
+  /**
+   * The canonical row's JSON, written field by field (what writing the same fields as a tree gives,
+   * without building the tree).
+   */
+  private static String canonicalRow(CanonicalEvent e) {
+    StringWriter out = new StringWriter(256);
+    try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("event_id", e.eventId());
+      g.writeStringField("type", e.type().name());
+      g.writeStringField("event", e.event());
+      g.writeStringField("anonymous_id", e.anonymousId());
+      g.writeStringField("user_id", e.userId());
+      g.writeStringField("timestamp", iso(e.timestamp()));
+      g.writeStringField("original_timestamp", iso(e.originalTimestamp()));
+      g.writeStringField("received_at", iso(e.receivedAt()));
+      g.writeStringField("sent_at", iso(e.sentAt()));
+      g.writeFieldName("context");
+      g.writeTree(e.context());
+      g.writeFieldName("properties");
+      g.writeTree(e.properties());
+      g.writeFieldName("traits");
+      g.writeTree(e.traits());
+      g.writeStringField("connection_id", e.connectionId());
+      g.writeEndObject();
+    } catch (IOException x) {
+      throw new UncheckedIOException(x);
+    }
+    return Json.wellFormed(out.toString());
   }
 
   private static String iso(Instant t) {
-    return t == null ? null : t.toString();
+    return t == null ? null : Timestamps.iso(t);
   }
 }

@@ -87,6 +87,57 @@ public final class Timestamps {
     return Instant.ofEpochSecond(seconds, nanos);
   }
 
+  /**
+   * {@code t.toString()} (ISO-8601, UTC, the fraction in groups of three digits as needed), written
+   * digit by digit for the years 1 to 9999, the ones a stored event has; {@link Instant#toString}
+   * for any other. A canonical row holds four of them, and the formatter was a tenth of writing it.
+   */
+  public static String iso(Instant t) {
+    long seconds = t.getEpochSecond();
+    long day = Math.floorDiv(seconds, 86_400);
+    int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+    LocalDate date = LocalDate.ofEpochDay(Math.max(-1_000_000_000L, Math.min(1_000_000_000L, day)));
+    int year = date.getYear();
+    if (year < 1 || year > 9999) return t.toString();
+    char[] out = new char[30];
+    put(out, 0, year, 4);
+    out[4] = '-';
+    put(out, 5, date.getMonthValue(), 2);
+    out[7] = '-';
+    put(out, 8, date.getDayOfMonth(), 2);
+    out[10] = 'T';
+    put(out, 11, secondOfDay / 3600, 2);
+    out[13] = ':';
+    put(out, 14, secondOfDay / 60 % 60, 2);
+    out[16] = ':';
+    put(out, 17, secondOfDay % 60, 2);
+    int n = 19;
+    int nanos = t.getNano();
+    if (nanos > 0) {
+      out[n++] = '.';
+      if (nanos % 1_000_000 == 0) {
+        put(out, n, nanos / 1_000_000, 3);
+        n += 3;
+      } else if (nanos % 1_000 == 0) {
+        put(out, n, nanos / 1_000, 6);
+        n += 6;
+      } else {
+        put(out, n, nanos, 9);
+        n += 9;
+      }
+    }
+    out[n++] = 'Z';
+    return new String(out, 0, n);
+  }
+
+  /** {@code value} as {@code width} decimal digits (leading zeros) at {@code at}. */
+  private static void put(char[] out, int at, int value, int width) {
+    for (int i = at + width - 1; i >= at; i--) {
+      out[i] = (char) ('0' + value % 10);
+      value /= 10;
+    }
+  }
+
   private static int digits(String s, int from, int count) {
     int v = 0;
     for (int i = from; i < from + count; i++) {

@@ -3,7 +3,6 @@ package weir.protocol.segment;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -55,14 +54,26 @@ public final class SegmentParser {
    */
   public static Result parse(String endpoint, byte[] body, String connectionId, Instant receivedAt)
       throws BodyException {
-    JsonNode root = Json.parse(Json.utf8(body), "The body");
-    if (!(root instanceof ObjectNode object)) {
+    String text = Json.utf8(body);
+    boolean batchBody = endpoint.equals("batch") || endpoint.equals("import");
+    CanonicalEvent.Type type = null;
+    if (!batchBody) {
+      try {
+        type = CanonicalEvent.Type.parse(endpoint);
+      } catch (IllegalArgumentException e) {
+        throw new BodyException("unknown_endpoint", "No Segment endpoint /v1/" + endpoint + ".");
+      }
+    }
+    // One read of the body: each message's size and dead-letter payload come from its text as
+    // sent (its span in the body), never from writing its tree again.
+    Json.Spanned spanned = Json.parseSpanning(text, "The body", "batch");
+    if (!(spanned.value() instanceof ObjectNode object)) {
       throw new BodyException("invalid_json", "The body must be a JSON object.");
     }
     Optional<String> writeKey = text(object, "writeKey");
     List<CanonicalEvent> events = new ArrayList<>();
     List<Rejection> rejections = new ArrayList<>();
-    if (endpoint.equals("batch") || endpoint.equals("import")) {
+    if (batchBody) {
       JsonNode batch = object.get("batch");
       if (batch == null || !batch.isArray()) {
         throw new BodyException("invalid_batch", "A batch body needs a 'batch' array of messages.");
@@ -77,23 +88,50 @@ public final class SegmentParser {
       for (int i = 0; i < batch.size(); i++) {
         JsonNode m = batch.get(i);
         if (writeKey.isEmpty() && m instanceof ObjectNode mo) writeKey = text(mo, "writeKey");
-        one(i, m, null, batchContext, batchSentAt, connectionId, receivedAt, events, rejections);
+        int start = spanned.starts()[i];
+        int end = spanned.ends()[i];
+        one(
+            i,
+            m,
+            text,
+            start,
+            end,
+            null,
+            batchContext,
+            batchSentAt,
+            connectionId,
+            receivedAt,
+            events,
+            rejections);
       }
     } else {
-      CanonicalEvent.Type type;
-      try {
-        type = CanonicalEvent.Type.parse(endpoint);
-      } catch (IllegalArgumentException e) {
-        throw new BodyException("unknown_endpoint", "No Segment endpoint /v1/" + endpoint + ".");
-      }
-      one(0, object, type, null, null, connectionId, receivedAt, events, rejections);
+      one(
+          0,
+          object,
+          text,
+          0,
+          text.length(),
+          type,
+          null,
+          null,
+          connectionId,
+          receivedAt,
+          events,
+          rejections);
     }
     return new Result(writeKey, List.copyOf(events), List.copyOf(rejections));
   }
 
+  /**
+   * One message, whose text as sent is {@code source} from {@code start} to {@code end}: an event,
+   * or a rejection quoting that text.
+   */
   private static void one(
       int index,
       JsonNode message,
+      String source,
+      int start,
+      int end,
       CanonicalEvent.Type endpointType,
       ObjectNode batchContext,
       Instant batchSentAt,
@@ -101,18 +139,22 @@ public final class SegmentParser {
       Instant receivedAt,
       List<CanonicalEvent> events,
       List<Rejection> rejections) {
-    String raw = Json.write(message);
     try {
       if (!(message instanceof ObjectNode m))
         throw new InvalidMessage("not_an_object", "The message is not an object.");
-      if (raw.getBytes(StandardCharsets.UTF_8).length > MAX_MESSAGE_BYTES) {
+      if (Json.utf8Length(source, start, end) > MAX_MESSAGE_BYTES) {
         throw new InvalidMessage("message_too_large", "The message is larger than 32 KB.");
       }
       events.add(message(m, endpointType, batchContext, batchSentAt, connectionId, receivedAt));
     } catch (InvalidMessage e) {
+      String raw =
+          source.substring(start, Math.min(end, start + MAX_DEAD_LETTER_PAYLOAD_CHARS + 1));
       rejections.add(
           new Rejection(
-              index, e.code, e.getMessage(), Json.truncate(raw, MAX_DEAD_LETTER_PAYLOAD_CHARS)));
+              index,
+              e.code,
+              e.getMessage(),
+              Json.truncate(raw.strip(), MAX_DEAD_LETTER_PAYLOAD_CHARS)));
     }
   }
 
@@ -232,7 +274,8 @@ public final class SegmentParser {
     if (v == null || v.isNull()) return JsonNodeFactory.instance.objectNode();
     if (!(v instanceof ObjectNode o))
       throw new InvalidMessage("invalid_field", "'" + field + "' must be an object.");
-    return o.deepCopy();
+    // The message's own tree (parsed for this call, used once): changed in place, not copied.
+    return o;
   }
 
   private static Instant instant(ObjectNode m, String field) throws InvalidMessage {

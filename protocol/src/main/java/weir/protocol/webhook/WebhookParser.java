@@ -1,15 +1,23 @@
 package weir.protocol.webhook;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import weir.protocol.BodyException;
 import weir.protocol.ColumnType;
 import weir.protocol.Json;
@@ -104,6 +112,17 @@ public final class WebhookParser {
     if (text.isBlank()) {
       throw new BodyException("empty_body", "The request body is empty.");
     }
+    Optional<String> givenId = eventIdHeader.filter(h -> !h.isBlank());
+    if (format == Format.JSON && idField.isEmpty() && givenId.isPresent()) {
+      // One object whose id is given (X-Event-Id, a stream record's position): copied into its row
+      // token by token, no tree built and written again. Anything else takes the tree path below.
+      String row = copiedRow(text, givenId.get(), receivedAt.toString());
+      if (row != null) {
+        return new Result(
+            List.of(new StagedRow(table, givenId.get(), receivedAt.toEpochMilli(), row)),
+            List.of());
+      }
+    }
     List<JsonNode> elements =
         switch (format) {
           case JSON -> jsonElements(text);
@@ -149,6 +168,50 @@ public final class WebhookParser {
     row.put("received_at", receivedAtText);
     row.set("data", data);
     return new StagedRow(table, eventId, receivedAt.toEpochMilli(), Json.write(row));
+  }
+
+  /**
+   * The row {@link #toRow} would give for a body that is one JSON object, written while the body is
+   * read: the same text (numbers as the tree holds them, big decimals without trailing zeros; the
+   * same escapes), or null when only the tree path can tell (not one object, invalid, a key twice
+   * in one object: the tree keeps the last).
+   */
+  private static String copiedRow(String text, String eventId, String receivedAtText) {
+    StringWriter out = new StringWriter(text.length() + 96);
+    try (JsonParser p = Json.MAPPER.createParser(text);
+        JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) return null;
+      g.writeStartObject();
+      g.writeStringField("event_id", eventId);
+      g.writeStringField("received_at", receivedAtText);
+      g.writeFieldName("data");
+      ArrayDeque<Set<String>> keys = new ArrayDeque<>();
+      int depth = 0;
+      JsonToken t = p.currentToken();
+      while (true) {
+        switch (t) {
+          case START_OBJECT -> keys.push(new HashSet<>());
+          case END_OBJECT -> keys.pop();
+          case FIELD_NAME -> {
+            if (!keys.peek().add(p.currentName())) return null;
+          }
+          default -> {}
+        }
+        if (t.isStructStart()) depth++;
+        else if (t.isStructEnd()) depth--;
+        if (t == JsonToken.VALUE_NUMBER_FLOAT)
+          g.writeNumber(p.getDecimalValue().stripTrailingZeros());
+        else g.copyCurrentEvent(p);
+        if (depth == 0) break;
+        t = p.nextToken();
+        if (t == null) return null;
+      }
+      if (p.nextToken() != null) return null;
+      g.writeEndObject();
+    } catch (IOException | StackOverflowError | ArithmeticException e) {
+      return null;
+    }
+    return Json.wellFormed(out.toString());
   }
 
   private String eventId(ObjectNode object, Optional<String> headerId) {

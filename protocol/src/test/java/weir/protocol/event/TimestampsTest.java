@@ -93,4 +93,33 @@ class TimestampsTest {
       agrees(t.toString());
     }
   }
+
+  @Test
+  void writesWhatInstantToStringWrites() {
+    Random random = new Random(7);
+    for (int i = 0; i < 50_000; i++) {
+      long seconds =
+          random.nextLong(-62_135_596_800L - 86_400L * 400, 253_402_300_799L + 86_400L * 400);
+      int nanos =
+          switch (i % 4) {
+            case 0 -> 0;
+            case 1 -> random.nextInt(1000) * 1_000_000;
+            case 2 -> random.nextInt(1_000_000) * 1_000;
+            default -> random.nextInt(1_000_000_000);
+          };
+      Instant t = Instant.ofEpochSecond(seconds, nanos);
+      assertEquals(t.toString(), Timestamps.iso(t));
+    }
+    for (Instant t :
+        List.of(
+            Instant.EPOCH,
+            Instant.MIN,
+            Instant.MAX,
+            Instant.parse("0001-01-01T00:00:00Z"),
+            Instant.parse("9999-12-31T23:59:59.999999999Z"),
+            Instant.parse("1969-12-31T23:59:59.000000001Z"),
+            Instant.parse("2026-12-02T02:33:00.120Z"))) {
+      assertEquals(t.toString(), Timestamps.iso(t));
+    }
+  }
 }

@@ -135,6 +135,30 @@ class SegmentParserTest {
   }
 
   @Test
+  void aRejectedBatchMessageIsKeptAsItWasSentAndItsSizeCountsItsUtf8Bytes() throws Exception {
+    String bad = "{ \"type\" : \"track\", \"event\": \"No user é\" }";
+    // 11,000 three-byte characters: 33,000 bytes of UTF-8 but 11,000 chars.
+    String wide = "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"" + "€".repeat(11_000) + "\"}";
+    SegmentParser.Result r =
+        parse(
+            "batch",
+            "{\"writeKey\":\"k\",\"batch\":[ {\"type\":\"track\",\"userId\":\"u\",\"event\":\"A\"}, "
+                + bad
+                + " ,\n"
+                + wide
+                + ",{\"type\":\"identify\",\"userId\":\"u\"}],\"context\":{\"app\":\"x\"}}");
+    assertThat(r.writeKey()).contains("k");
+    assertThat(r.events()).extracting(CanonicalEvent::event).containsExactly("A", null);
+    assertThat(r.events().get(0).context().get("app").asText()).isEqualTo("x");
+    assertThat(r.rejections()).hasSize(2);
+    assertThat(r.rejections().get(0).index()).isEqualTo(1);
+    assertThat(r.rejections().get(0).code()).isEqualTo("missing_user");
+    assertThat(r.rejections().get(0).payload()).isEqualTo(bad);
+    assertThat(r.rejections().get(1).index()).isEqualTo(2);
+    assertThat(r.rejections().get(1).code()).isEqualTo("message_too_large");
+  }
+
+  @Test
   void unusableBodiesAreRejectedAsAWhole() {
     assertThatThrownBy(() -> parse("track", "{oops"))
         .extracting(e -> ((BodyException) e).code())

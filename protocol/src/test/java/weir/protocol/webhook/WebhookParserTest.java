@@ -182,4 +182,66 @@ class WebhookParserTest {
         .contains(WebhookParser.Format.FORM);
     assertThat(WebhookParser.Format.forMediaType("text/plain")).isEmpty();
   }
+
+  /**
+   * A body with a given id is copied into its row while it is read (no tree); the row must be the
+   * text the tree path writes, byte for byte, whatever the numbers, escapes and nesting.
+   */
+  @Test
+  void aBodyWithAGivenIdIsCopiedIntoExactlyTheRowTheTreePathWrites() throws Exception {
+    String[] bodies = {
+      "{\"event\":\"signup\",\"n\":1.50}",
+      " { \"a\" : 1.0, \"b\": 100.0, \"c\": 0.0, \"d\": -0.0, \"e\": 1e2, \"f\": 12345678901234567890,"
+          + " \"g\": 1.2345678901234567890123e-7, \"h\": -17, \"i\": 1E+400 } ",
+      "{\"s\":\"caf\\u00e9 \\\"q\\\" \\n \\/ \\ud83d\\ude00 \\u0001\",\"t\":true,\"f\":false,\"z\":null}",
+      "{\"lone\":\"\\ud800x\",\"emoji\":\"😀\",\"k\\u00e9y\":1}",
+      "{\"nested\":{\"a\":[1,[2,{\"b\":[]}],{}],\"c\":{\"d\":{\"e\":0.10}}},\"empty\":{}}",
+      "{}",
+    };
+    for (String body : bodies) {
+      WebhookParser.Result copied =
+          parser.parse(
+              body.getBytes(StandardCharsets.UTF_8),
+              WebhookParser.Format.JSON,
+              Optional.of("given-id"),
+              NOW);
+      ObjectNode tree = Json.MAPPER.createObjectNode();
+      tree.put("event_id", "given-id");
+      tree.put("received_at", NOW.toString());
+      tree.set("data", Json.parse(body, "The body"));
+      assertThat(copied.rows()).hasSize(1);
+      assertThat(copied.rows().get(0).eventId()).isEqualTo("given-id");
+      assertThat(copied.rows().get(0).json()).as(body).isEqualTo(Json.write(tree));
+    }
+  }
+
+  @Test
+  void aBodyWithAGivenIdThatOnlyTheTreePathCanReadIsReadByIt() throws Exception {
+    // A key twice (the tree keeps the last), an array (its elements take content ids), bad JSON.
+    WebhookParser.Result twice =
+        parser.parse(
+            "{\"a\":1,\"b\":{\"x\":1,\"x\":2}}".getBytes(StandardCharsets.UTF_8),
+            WebhookParser.Format.JSON,
+            Optional.of("given-id"),
+            NOW);
+    assertThat(row(twice.rows().get(0)).get("data").get("b").get("x").asInt()).isEqualTo(2);
+    assertThat(row(twice.rows().get(0)).get("data").get("b").size()).isEqualTo(1);
+    WebhookParser.Result array =
+        parser.parse(
+            "[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8),
+            WebhookParser.Format.JSON,
+            Optional.of("given-id"),
+            NOW);
+    assertThat(array.rows()).hasSize(2);
+    assertThat(array.rows().get(0).eventId()).hasSize(64);
+    assertThatThrownBy(
+            () ->
+                parser.parse(
+                    "{\"a\":1} {\"b\":2}".getBytes(StandardCharsets.UTF_8),
+                    WebhookParser.Format.JSON,
+                    Optional.of("given-id"),
+                    NOW))
+        .isInstanceOf(BodyException.class)
+        .hasMessageStartingWith("The body is not valid JSON");
+  }
 }
