@@ -83,8 +83,7 @@ final class StreamRecords {
           for (Rejection x : parsed.rejections())
             rejections.add(new Rejection(i, x.code(), position + ": " + x.message(), x.payload()));
         } else {
-          String text = new String(value, StandardCharsets.UTF_8).strip();
-          if (!text.startsWith("{"))
+          if (!startsWithObject(value))
             throw new BodyException(
                 "not_an_object", "A record of a json connection is one JSON object.");
           WebhookParser.Result parsed =
@@ -115,6 +114,15 @@ final class StreamRecords {
       }
     }
     return new Parsed(rows, rejections);
+  }
+
+  /** Whether the first byte after JSON whitespace is {@code {}. */
+  private static boolean startsWithObject(byte[] value) {
+    for (byte b : value) {
+      if (b == ' ' || b == '\t' || b == '\n' || b == '\r') continue;
+      return b == '{';
+    }
+    return false;
   }
 
   /**
