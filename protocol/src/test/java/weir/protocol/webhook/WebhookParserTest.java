@@ -22,6 +22,15 @@ class WebhookParserTest {
     return parser.parse(body.getBytes(StandardCharsets.UTF_8), format, Optional.empty(), NOW);
   }
 
+  /** A JSON body sent with {@code X-Event-Id: given-id}. */
+  private WebhookParser.Result parseWithId(String body) throws BodyException {
+    return parser.parse(
+        body.getBytes(StandardCharsets.UTF_8),
+        WebhookParser.Format.JSON,
+        Optional.of("given-id"),
+        NOW);
+  }
+
   private static JsonNode row(StagedRow r) throws Exception {
     return Json.MAPPER.readTree(r.json());
   }
@@ -199,12 +208,7 @@ class WebhookParserTest {
       "{}",
     };
     for (String body : bodies) {
-      WebhookParser.Result copied =
-          parser.parse(
-              body.getBytes(StandardCharsets.UTF_8),
-              WebhookParser.Format.JSON,
-              Optional.of("given-id"),
-              NOW);
+      WebhookParser.Result copied = parseWithId(body);
       ObjectNode tree = Json.MAPPER.createObjectNode();
       tree.put("event_id", "given-id");
       tree.put("received_at", NOW.toString());
@@ -218,29 +222,13 @@ class WebhookParserTest {
   @Test
   void aBodyWithAGivenIdThatOnlyTheTreePathCanReadIsReadByIt() throws Exception {
     // A key twice (the tree keeps the last), an array (its elements take content ids), bad JSON.
-    WebhookParser.Result twice =
-        parser.parse(
-            "{\"a\":1,\"b\":{\"x\":1,\"x\":2}}".getBytes(StandardCharsets.UTF_8),
-            WebhookParser.Format.JSON,
-            Optional.of("given-id"),
-            NOW);
+    WebhookParser.Result twice = parseWithId("{\"a\":1,\"b\":{\"x\":1,\"x\":2}}");
     assertThat(row(twice.rows().get(0)).get("data").get("b").get("x").asInt()).isEqualTo(2);
     assertThat(row(twice.rows().get(0)).get("data").get("b").size()).isEqualTo(1);
-    WebhookParser.Result array =
-        parser.parse(
-            "[{\"a\":1},{\"a\":2}]".getBytes(StandardCharsets.UTF_8),
-            WebhookParser.Format.JSON,
-            Optional.of("given-id"),
-            NOW);
+    WebhookParser.Result array = parseWithId("[{\"a\":1},{\"a\":2}]");
     assertThat(array.rows()).hasSize(2);
     assertThat(array.rows().get(0).eventId()).hasSize(64);
-    assertThatThrownBy(
-            () ->
-                parser.parse(
-                    "{\"a\":1} {\"b\":2}".getBytes(StandardCharsets.UTF_8),
-                    WebhookParser.Format.JSON,
-                    Optional.of("given-id"),
-                    NOW))
+    assertThatThrownBy(() -> parseWithId("{\"a\":1} {\"b\":2}"))
         .isInstanceOf(BodyException.class)
         .hasMessageStartingWith("The body is not valid JSON");
   }
