@@ -14,6 +14,11 @@ import weir.node.cli.WeirNodeCommand;
  * ({@code sql}, {@code admin}, see {@link WeirNodeCommand}) and exits with its status.
  */
 public final class Main {
+  static {
+    CommonPool
+        .ensureParallelism(); // before the first logger: logback's AsyncAppender uses the pool
+  }
+
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
   private Main() {}

@@ -72,18 +72,7 @@ import weir.persistence.secrets.SecretBox;
  */
 public final class WeirNode {
   static {
-    // CompletableFuture's *Async methods without an executor run on the common ForkJoinPool, but
-    // only if its parallelism is at least 2; below (the default on 2 cores: cores - 1) each call
-    // starts a new thread. Scala's future-to-CompletionStage wrapper (every Akka ask seen from
-    // Java, then pipeToSelf) completes through them: under load that was a thread started per
-    // journal write. Set before a node starts (Main starts one first thing); an explicit setting is
-    // kept.
-    String parallelism = "java.util.concurrent.ForkJoinPool.common.parallelism";
-    if (System.getProperty(parallelism) == null) {
-      System.setProperty(
-          parallelism,
-          Integer.toString(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
-    }
+    CommonPool.ensureParallelism(); // before a node starts anything (Main does it first thing)
   }
 
   private static final Logger log = LoggerFactory.getLogger(WeirNode.class);
@@ -453,6 +442,13 @@ public final class WeirNode {
         management,
         Cluster.get(system).selfMember().address());
     log.info("Admin token: {}; master key: {}", token.source(), secrets.source());
+    if (CommonPool.parallelism() < 2) {
+      log.warn(
+          "The common ForkJoinPool has parallelism {}: every asynchronous completion starts a"
+              + " thread; start the JVM with -D{}=2",
+          CommonPool.parallelism(),
+          CommonPool.PARALLELISM);
+    }
     if (demo != null) printDemo();
   }
 

@@ -207,7 +207,10 @@ public final class Json {
         starts = Arrays.copyOf(starts, n);
         ends = Arrays.copyOf(ends, n);
       }
-      if (parser.nextToken() != null) throw trailingContent(what);
+      if (parser.nextToken() != null) {
+        parse(text, what); // content after the object: the error parse gives (it throws)
+        throw trailingContent(what);
+      }
       return new Spanned(root, starts, ends);
     } catch (IOException | StackOverflowError e) {
       throw readFailure(e, what);

@@ -105,12 +105,16 @@ public final class SegmentParser {
             rejections);
       }
     } else {
+      int start = 0;
+      int end = text.length();
+      while (start < end && jsonWhitespace(text.charAt(start))) start++;
+      while (end > start && jsonWhitespace(text.charAt(end - 1))) end--;
       one(
           0,
           object,
           text,
-          0,
-          text.length(),
+          start,
+          end,
           type,
           null,
           null,
@@ -151,10 +155,7 @@ public final class SegmentParser {
           source.substring(start, Math.min(end, start + MAX_DEAD_LETTER_PAYLOAD_CHARS + 1));
       rejections.add(
           new Rejection(
-              index,
-              e.code,
-              e.getMessage(),
-              Json.truncate(raw.strip(), MAX_DEAD_LETTER_PAYLOAD_CHARS)));
+              index, e.code, e.getMessage(), Json.truncate(raw, MAX_DEAD_LETTER_PAYLOAD_CHARS)));
     }
   }
 
@@ -252,6 +253,10 @@ public final class SegmentParser {
         properties,
         traits,
         connectionId);
+  }
+
+  private static boolean jsonWhitespace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
   }
 
   /** A user or group id: a string, or a number (kept as text). */

@@ -176,7 +176,7 @@ public final class WebhookParser {
    * same escapes), or null when only the tree path can tell (not one object, invalid, a key twice
    * in one object: the tree keeps the last).
    */
-  private static String copiedRow(String text, String eventId, String receivedAtText) {
+  static String copiedRow(String text, String eventId, String receivedAtText) {
     StringWriter out = new StringWriter(text.length() + 96);
     try (JsonParser p = Json.MAPPER.createParser(text);
         JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {

@@ -2,11 +2,13 @@ package weir.protocol.segment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import weir.protocol.BodyException;
+import weir.protocol.Json;
 import weir.protocol.event.CanonicalEvent;
 
 /** Fixtures follow Segment's HTTP Tracking API documentation (one per call, plus batch). */
@@ -156,6 +158,34 @@ class SegmentParserTest {
     assertThat(r.rejections().get(0).payload()).isEqualTo(bad);
     assertThat(r.rejections().get(1).index()).isEqualTo(2);
     assertThat(r.rejections().get(1).code()).isEqualTo("message_too_large");
+  }
+
+  @Test
+  void aSingleMessageIsMeasuredAndKeptWithoutTheWhitespaceAroundIt() throws Exception {
+    SegmentParser.Result bad = parse("track", " ".repeat(70_000) + "{\"event\":\"\"}\n\t ");
+    assertThat(bad.rejections())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.code()).isEqualTo("missing_user");
+              assertThat(r.payload()).isEqualTo("{\"event\":\"\"}");
+            });
+    assertThat(
+            only(
+                    "track",
+                    " ".repeat(33_000) + "{\"userId\":\"u\",\"event\":\"E\"}" + " ".repeat(33_000))
+                .event())
+        .isEqualTo("E");
+  }
+
+  @Test
+  void contentAfterABatchIsRefusedAsJsonParseRefusesIt() {
+    String body = "{\"batch\":[]} {}";
+    assertThatThrownBy(() -> parse("batch", body))
+        .isInstanceOf(BodyException.class)
+        .hasMessage(
+            catchThrowableOfType(() -> Json.parse(body, "The body"), BodyException.class)
+                .getMessage());
   }
 
   @Test

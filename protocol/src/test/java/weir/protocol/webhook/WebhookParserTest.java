@@ -213,6 +213,10 @@ class WebhookParserTest {
       tree.put("event_id", "given-id");
       tree.put("received_at", NOW.toString());
       tree.set("data", Json.parse(body, "The body"));
+      // The copy was taken (it is what parse returned), not the tree path.
+      assertThat(WebhookParser.copiedRow(body, "given-id", NOW.toString()))
+          .as(body)
+          .isEqualTo(Json.write(tree));
       assertThat(copied.rows()).hasSize(1);
       assertThat(copied.rows().get(0).eventId()).isEqualTo("given-id");
       assertThat(copied.rows().get(0).json()).as(body).isEqualTo(Json.write(tree));
@@ -222,6 +226,8 @@ class WebhookParserTest {
   @Test
   void aBodyWithAGivenIdThatOnlyTheTreePathCanReadIsReadByIt() throws Exception {
     // A key twice (the tree keeps the last), an array (its elements take content ids), bad JSON.
+    assertThat(WebhookParser.copiedRow("{\"b\":{\"x\":1,\"x\":2}}", "given-id", NOW.toString()))
+        .isNull();
     WebhookParser.Result twice = parseWithId("{\"a\":1,\"b\":{\"x\":1,\"x\":2}}");
     assertThat(row(twice.rows().get(0)).get("data").get("b").get("x").asInt()).isEqualTo(2);
     assertThat(row(twice.rows().get(0)).get("data").get("b").size()).isEqualTo(1);
