@@ -15,8 +15,8 @@ import weir.node.cli.WeirNodeCommand;
  */
 public final class Main {
   static {
-    CommonPool
-        .ensureParallelism(); // before the first logger: logback's AsyncAppender uses the pool
+    // Before the first logger: logback's AsyncAppender sets the common pool up.
+    CommonPool.ensureParallelism();
   }
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

@@ -72,7 +72,8 @@ import weir.persistence.secrets.SecretBox;
  */
 public final class WeirNode {
   static {
-    CommonPool.ensureParallelism(); // before a node starts anything (Main does it first thing)
+    // Before a node starts anything, for embedded nodes (Main does it first thing).
+    CommonPool.ensureParallelism();
   }
 
   private static final Logger log = LoggerFactory.getLogger(WeirNode.class);
@@ -442,11 +443,12 @@ public final class WeirNode {
         management,
         Cluster.get(system).selfMember().address());
     log.info("Admin token: {}; master key: {}", token.source(), secrets.source());
-    if (CommonPool.parallelism() < 2) {
+    int parallelism = CommonPool.parallelism();
+    if (parallelism < 2) {
       log.warn(
           "The common ForkJoinPool has parallelism {}: every asynchronous completion starts a"
               + " thread; start the JVM with -D{}=2",
-          CommonPool.parallelism(),
+          parallelism,
           CommonPool.PARALLELISM);
     }
     if (demo != null) printDemo();

@@ -167,12 +167,7 @@ public final class Json {
    * @param starts,ends per element of the array {@code field}, its first and past-its-last char in
    *     {@code text}; empty arrays when there is no such array
    */
-  public record Spanned(JsonNode value, int[] starts, int[] ends) {
-    /** The source text of element {@code i}. */
-    public String text(String source, int i) {
-      return source.substring(starts[i], ends[i]);
-    }
-  }
+  public record Spanned(JsonNode value, int[] starts, int[] ends) {}
 
   /**
    * {@link #parse}, with the spans of the elements of the array {@code field} ({@link Spanned}).
@@ -236,6 +231,11 @@ public final class Json {
       } else bytes += 3;
     }
     return bytes;
+  }
+
+  /** Whether {@code c} is JSON whitespace (space, tab, line feed, carriage return). */
+  public static boolean whitespace(int c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
   }
 
   private static BodyException trailingContent(String what) {

@@ -119,7 +119,7 @@ final class StreamRecords {
   /** Whether the first byte after JSON whitespace is {@code {}. */
   private static boolean startsWithObject(byte[] value) {
     for (byte b : value) {
-      if (b == ' ' || b == '\t' || b == '\n' || b == '\r') continue;
+      if (Json.whitespace(b)) continue;
       return b == '{';
     }
     return false;

@@ -93,12 +93,11 @@ public final class Timestamps {
    * for any other. A canonical row holds four of them, and the formatter was a tenth of writing it.
    */
   public static String iso(Instant t) {
+    if (!CanonicalEvent.storable(t)) return t.toString();
     long seconds = t.getEpochSecond();
-    long day = Math.floorDiv(seconds, 86_400);
     int secondOfDay = (int) Math.floorMod(seconds, 86_400);
-    LocalDate date = LocalDate.ofEpochDay(Math.max(-1_000_000_000L, Math.min(1_000_000_000L, day)));
+    LocalDate date = LocalDate.ofEpochDay(Math.floorDiv(seconds, 86_400));
     int year = date.getYear();
-    if (year < 1 || year > 9999) return t.toString();
     char[] out = new char[30];
     put(out, 0, year, 4);
     out[4] = '-';

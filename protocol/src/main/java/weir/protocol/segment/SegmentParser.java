@@ -107,8 +107,8 @@ public final class SegmentParser {
     } else {
       int start = 0;
       int end = text.length();
-      while (start < end && jsonWhitespace(text.charAt(start))) start++;
-      while (end > start && jsonWhitespace(text.charAt(end - 1))) end--;
+      while (start < end && Json.whitespace(text.charAt(start))) start++;
+      while (end > start && Json.whitespace(text.charAt(end - 1))) end--;
       one(
           0,
           object,
@@ -253,10 +253,6 @@ public final class SegmentParser {
         properties,
         traits,
         connectionId);
-  }
-
-  private static boolean jsonWhitespace(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
   }
 
   /** A user or group id: a string, or a number (kept as text). */
